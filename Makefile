@@ -1,0 +1,29 @@
+# Two commands on a fresh machine with Python 3.11: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+export OPENBLAS_NUM_THREADS := 1
+
+.PHONY: install run test bench-clustering clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "newsbeam needs Python 3.11, got " + sys.version'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: install
+	$(BIN)/python -m pipeline run --input seeds/ --output out/
+
+test: install
+	$(BIN)/python -m pytest
+
+bench-clustering: install
+	$(BIN)/python benchmarks/clustering.py ../shared/data/clustering/allsides_dev.jsonl ../shared/data/clustering/googlenews_ts.jsonl ../shared/data/clustering/neus_titles.jsonl
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

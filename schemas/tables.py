@@ -1,0 +1,113 @@
+"""The three output tables: articles, stories and rejects.
+
+Every column is declared here with its Arrow type, nullability and description. A table's
+Hive partition column (e.g. ``published_date``) lives in the directory name, not in the files.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pyarrow as pa
+
+from schemas.columns import UTC_MICROS, ColumnSpec, column, column_specs
+
+HIVE_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Article:
+    """One article row. Fields filled by later stages start empty and are set with replace()."""
+
+    article_id: str = column(pa.string(), "Stable article id: hash of the canonical URL when there is one, else of the normalised text; duplicates get an id of their own.", nullable=False)
+    url: str | None = column(pa.string(), "Canonical article URL (courlan-normalised), when known.")
+    source_uri: str = column(pa.string(), "The file or feed the article came from; '#line=N' locates a record in a JSON Lines file.", nullable=False)
+    source: str | None = column(pa.string(), "Outlet or site name, when known.")
+    title: str | None = column(pa.string(), "Headline, when the input has one.")
+    text: str = column(pa.string(), "Clean article text: paragraphs separated by a blank line, captions, credits and repeats removed.", nullable=False)
+    authors: tuple[str, ...] = column(pa.list_(pa.string()), "Author names, in byline order; empty when unknown.", nullable=False, default=())
+    published_at: dt.datetime | None = column(UTC_MICROS, "Publication time in UTC; midnight UTC when only a date is known.")
+    date_source: str | None = column(pa.string(), "Where published_at came from: 'text_header', 'record', 'page_metadata'; null when unknown.")
+    language: str | None = column(pa.string(), "ISO 639-1 language code identified from the text (py3langid).")
+    word_count: int = column(pa.int32(), "Number of words in text.", nullable=False)
+    content_hash: str = column(pa.string(), "SHA-256 (first 32 hex digits) of the normalised text; equal for exact duplicates.", nullable=False)
+    text_source: str = column(pa.string(), "How the text was obtained: 'plain_text' (a text file or record) or 'html' (extracted from a page by trafilatura).", nullable=False)
+    duplicate_of: str | None = column(pa.string(), "article_id of the original when this row is an exact duplicate (same canonical URL or same text), else null.", default=None)
+    story_id: str | None = column(pa.string(), "Story cluster id, stable for the story's founding article; duplicates share their original's story.", default=None)
+    story_label: str | None = column(pa.string(), "Human-readable story label: the catalog label, else the most representative headline or top terms.", default=None)
+    ingested_at: dt.datetime = column(UTC_MICROS, "Start time (UTC) of the run that wrote the row.", nullable=False)
+    run_id: str = column(pa.string(), "Id of the run that wrote the row.", nullable=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Story:
+    """One story cluster row."""
+
+    story_id: str = column(pa.string(), "Story cluster id.", nullable=False)
+    story_label: str = column(pa.string(), "Human-readable story label.", nullable=False)
+    label_source: str = column(pa.string(), "Where the label came from: 'catalog', 'headline' or 'terms'.", nullable=False)
+    first_published: dt.datetime | None = column(UTC_MICROS, "Earliest published_at among the story's dated articles.")
+    last_published: dt.datetime | None = column(UTC_MICROS, "Latest published_at among the story's dated articles.")
+    article_count: int = column(pa.int64(), "Number of articles (duplicates included) tagged with the story in this run.", nullable=False)
+    top_terms: tuple[str, ...] = column(pa.list_(pa.string()), "Highest-weighted terms of the story centroid.", nullable=False)
+    ingested_at: dt.datetime = column(UTC_MICROS, "Start time (UTC) of the run that wrote the row.", nullable=False)
+    run_id: str = column(pa.string(), "Id of the run that wrote the row.", nullable=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reject:
+    """An input item that could not become an article, and why."""
+
+    reject_id: str = column(pa.string(), "Stable id of the rejected item (source, stage, reason, input digest); a rerun does not repeat it.", nullable=False)
+    source_uri: str = column(pa.string(), "The file, record or feed that was rejected.", nullable=False)
+    stage: str = column(pa.string(), "Pipeline stage that rejected it: 'read' or 'extract'.", nullable=False)
+    reason: str = column(pa.string(), "Short machine-readable reason, e.g. 'empty_file', 'invalid_json', 'too_little_text'.", nullable=False)
+    detail: str = column(pa.string(), "Human-readable explanation (error message, offending value).", nullable=False)
+    ingested_at: dt.datetime = column(UTC_MICROS, "Start time (UTC) of the run that wrote the row.", nullable=False)
+    run_id: str = column(pa.string(), "Id of the run that wrote the row.", nullable=False)
+
+
+def _utc_date(value: dt.datetime | None) -> str:
+    return value.astimezone(dt.timezone.utc).date().isoformat() if value else HIVE_NULL_PARTITION
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table: its record type, its Hive partition column and where each row belongs."""
+
+    name: str
+    record_type: type
+    partition: ColumnSpec | None = None
+    partition_value: Callable[[Any], str] | None = None
+
+    @property
+    def columns(self) -> list[ColumnSpec]:
+        return column_specs(self.record_type)
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        """Schema of the data files (the partition column is in the path, not the file)."""
+        return pa.schema([c.arrow_field() for c in self.columns])
+
+    def partition_dir(self, record: Any) -> str:
+        """Relative Hive directory of a record, e.g. 'published_date=2022-07-26' ('' if unpartitioned)."""
+        if self.partition is None or self.partition_value is None:
+            return ""
+        return f"{self.partition.name}={self.partition_value(record)}"
+
+
+ARTICLES = TableSpec(
+    "articles",
+    Article,
+    ColumnSpec("published_date", pa.date32(), True, "UTC date of published_at (Hive partition; NULL when unknown)."),
+    lambda article: _utc_date(article.published_at),
+)
+STORIES = TableSpec("stories", Story)
+REJECTS = TableSpec(
+    "rejects",
+    Reject,
+    ColumnSpec("ingested_date", pa.date32(), False, "UTC date of ingested_at (Hive partition)."),
+    lambda reject: _utc_date(reject.ingested_at),
+)
+TABLES = (ARTICLES, STORIES, REJECTS)

@@ -1,0 +1,202 @@
+"""Turn plain article text into a title, a publication date and clean paragraphs.
+
+Everything here is a pure function over strings. The rules remove what news
+pages insert around the story: photo captions and credit lines, wire credits
+and syndication notes, all-caps cross-headlines that link to other stories,
+and paragraphs repeated verbatim. Real paragraphs are kept in order.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+from dataclasses import dataclass
+from collections.abc import Iterable
+
+__all__ = [
+    "PlainTextDocument",
+    "clean_paragraphs",
+    "looks_like_headline",
+    "normalise_for_hash",
+    "parse_plain_text",
+    "split_paragraphs",
+]
+
+MAX_HEADLINE_WORDS = 20
+MAX_BOILERPLATE_WORDS = 25
+MIN_CROSS_HEADLINE_WORDS = 3
+CROSS_HEADLINE_UPPER_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class PlainTextDocument:
+    """A parsed .txt article."""
+
+    title: str | None
+    published: datetime.date | None
+    paragraphs: tuple[str, ...]
+
+
+# --- patterns -------------------------------------------------------------
+
+_DATE_HEADER = re.compile(r"\A\s*date[ \t]+(\d{4})-(\d{2})-(\d{2})(?=\s|\Z)[ \t]*")
+
+_CLOSERS = "\"'”’»)\\]"
+_ENDS_SENTENCE = re.compile(rf"[.!?…][{_CLOSERS}]*$")
+_ENDS_CLAUSE = re.compile(rf"[.!?…,;:][{_CLOSERS}]*$")
+_ENDS_WITH_INITIALISM = re.compile(r"(?:\b[A-Za-z]\.){2,}$")  # U.S.  p.m.  D.C.
+
+_AGENCY = (
+    r"(?:Getty\s+Images|Getty|Shutterstock|iStock|Alamy|Reuters|AP\s+Photo|AP\s+Images"
+    r"|Associated\s+Press|Bloomberg|AFP|EPA(?:-EFE)?|Sipa(?:\s+USA)?|Xinhua|Sputnik|TASS"
+    r"|NurPhoto|ZUMA(?:\s+Wire|\s+Press)?|PA\s+(?:Wire|Images|Media)|dpa|Anadolu\s+Agency"
+    r"|WireImage|Pool|Handout)"
+)
+_NAME = r"[A-Z][\w'.&-]*"  # one capitalised word of a name, e.g. "Jane", "Mr.", "EPA-EFE"
+_CAPS_WORD = r"[A-Z][A-Z0-9&'/-]+"
+_LABEL = r"(?i:photo(?:graph)?|image|picture|credit)s?(?i:\s+credit)?"
+
+_BY_AGENCY = rf"(?:{_NAME}(?:\s+|\s*/\s*)){{0,5}}{_AGENCY}"  # Jane Doe/Reuters
+_VIA = rf"(?:{_NAME}(?:\s+|\s*/\s*)){{0,5}}via\s+{_NAME}(?:\s+{_NAME}){{0,3}}"  # AFP via Getty Images
+_LABELLED = rf"{_LABEL}\s*(?::|(?i:by)\b)\s*[^.!?]{{1,80}}"  # Photo: Jane Doe/AP
+_PARENS = rf"\(\s*(?:{_LABELLED}|{_BY_AGENCY})\s*\)"  # (Photo: Getty Images)
+_CAPS_GROUP = rf"{_CAPS_WORD}(?:\s+{_CAPS_WORD}){{0,3}}(?:/{_NAME}(?:\s+{_NAME}){{0,3}})?"  # AP, REUTERS/Jane Doe
+
+_TRAILING_CREDIT = re.compile(
+    rf"(?P<end>[.!?…][{_CLOSERS}]*)\s+(?:{_CAPS_GROUP}|{_VIA}|{_BY_AGENCY}|{_LABELLED}|{_PARENS})\s*$"
+)
+_CREDIT_LINE = re.compile(rf"(?:{_VIA}|{_BY_AGENCY}|{_LABELLED})\s*$|.*{_PARENS}\s*$")
+
+_CAPTION_CUE = re.compile(
+    r"\b(?:can\s+be\s+seen\s+(?:above|below|here|left|right)"
+    r"|(?:seen|shown|pictured)\s+(?:above|below|here)|pictured"
+    r"|in\s+this\s+(?:(?:undated|handout|file|aerial)\s+)*(?:photo(?:graph)?|picture|image)"
+    r"|file\s+photo)\b"
+    r"|\((?:L-R|R-L|left\s+to\s+right|from\s+left)\)",
+    re.IGNORECASE,
+)
+
+_WIRE_CREDIT = re.compile(
+    r"[-–—•*\s]*(?:with\s+(?:[\w.'&-]+\s+){0,3}wires?(?:\s+services?)?\.?"
+    r"|with\s+files\s+from\b.*"
+    r"|[^.!?]{0,80}\bcontributed\s+(?:additional\s+)?(?:to\s+this\s+(?:report|story|article)|reporting)"
+    r"(?:\s+(?:from|in|to|on|by)\b[^.!?,]*)?\.?"
+    r"|additional\s+reporting\s+by\b.*"
+    r"|(?:reporting|writing)\s+by\b.*(?:;|\b(?:editing|writing)\s+by\b).*"
+    r"|originally\s+published\s+as\b.*"
+    r"|(?:this|the)\s+(?:story|article|report|post)\s+(?:was\s+)?(?:originally|first)\s+(?:published|appeared)\b.*)",
+    re.IGNORECASE,
+)
+
+_TRANSLATE_PUNCTUATION = str.maketrans(
+    {
+        **dict.fromkeys("‘’‚‛′`", "'"),
+        **dict.fromkeys("“”„‟″«»", '"'),
+        **dict.fromkeys("‐‑‒–—―−", "-"),
+    }
+)
+
+
+# --- public API -----------------------------------------------------------
+
+
+def parse_plain_text(raw: str) -> PlainTextDocument:
+    """Split a .txt article: optional date header, optional headline, cleaned body paragraphs."""
+    text = raw.lstrip("\ufeff")
+    published, text = _take_date_header(text)
+    lines = split_paragraphs(text)
+    title = None
+    if len(lines) > 1 and looks_like_headline(lines[0]):
+        title, lines = lines[0], lines[1:]
+    return PlainTextDocument(title=title, published=published, paragraphs=tuple(clean_paragraphs(lines)))
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Paragraphs = non-empty lines (files use either blank-line or single-newline separation); whitespace collapsed, stripped."""
+    return [collapsed for line in text.splitlines() if (collapsed := _collapse_whitespace(line))]
+
+
+def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
+    """Drop exact duplicate paragraphs (compared after normalisation), photo captions and credit lines, wire credits, inserted all-caps cross-headlines; keep every real paragraph in order."""
+    kept: list[str] = []
+    seen: set[str] = set()
+    for paragraph in paragraphs:
+        paragraph = _collapse_whitespace(paragraph)
+        if not paragraph or _is_inserted_matter(paragraph):
+            continue
+        key = normalise_for_hash(paragraph)
+        if key not in seen:
+            seen.add(key)
+            kept.append(paragraph)
+    return kept
+
+
+def normalise_for_hash(text: str) -> str:
+    """Canonical form for exact-duplicate detection: NFKC, curly quotes/apostrophes/dashes to ASCII, casefold, whitespace collapsed."""
+    canonical = unicodedata.normalize("NFKC", text).translate(_TRANSLATE_PUNCTUATION)
+    return _collapse_whitespace(canonical.casefold())
+
+
+def looks_like_headline(line: str) -> bool:
+    """True for a short line with no closing punctuation that is not all lower-case."""
+    line = line.strip()
+    return (
+        0 < len(line.split()) <= MAX_HEADLINE_WORDS
+        and not _ENDS_CLAUSE.search(line)
+        and line != line.lower()
+    )
+
+
+# --- rules ------------------------------------------------------------------
+
+
+def _take_date_header(text: str) -> tuple[datetime.date | None, str]:
+    """Strip a leading `date YYYY-MM-DD` header; an invalid date is not a header."""
+    match = _DATE_HEADER.match(text)
+    if not match:
+        return None, text
+    try:
+        published = datetime.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None, text
+    return published, text[match.end() :]
+
+
+def _is_inserted_matter(paragraph: str) -> bool:
+    """True for text a publisher inserted around the story rather than the story itself."""
+    return (
+        _is_photo_caption(paragraph)
+        or _is_wire_credit(paragraph)
+        or _is_cross_headline(paragraph)
+    )
+
+
+def _is_photo_caption(paragraph: str) -> bool:
+    """A credit line, a sentence followed by a photo credit, or an unpunctuated caption cue."""
+    if _CREDIT_LINE.fullmatch(paragraph):
+        return True
+    trailing = _TRAILING_CREDIT.search(paragraph)
+    if trailing and not _ENDS_WITH_INITIALISM.search(paragraph[: trailing.end("end")]):
+        return True
+    return not _ENDS_SENTENCE.search(paragraph) and bool(_CAPTION_CUE.search(paragraph))
+
+
+def _is_wire_credit(paragraph: str) -> bool:
+    """A short contribution, syndication or reporting-credit line."""
+    return len(paragraph.split()) <= MAX_BOILERPLATE_WORDS and bool(_WIRE_CREDIT.fullmatch(paragraph))
+
+
+def _is_cross_headline(paragraph: str) -> bool:
+    """A run of at least three words set (nearly) all in capitals, e.g. a link to another story."""
+    upper = sum(char.isupper() for char in paragraph)
+    lower = sum(char.islower() for char in paragraph)
+    return (
+        len(paragraph.split()) >= MIN_CROSS_HEADLINE_WORDS
+        and upper >= MIN_CROSS_HEADLINE_WORDS
+        and upper / (upper + lower) >= CROSS_HEADLINE_UPPER_SHARE
+    )
+
+
+def _collapse_whitespace(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,57 @@
+"""schemas/ is the single source of truth: every column typed, described, and derivable."""
+import dataclasses
+
+import pyarrow as pa
+import pytest
+
+from schemas import ARTICLES, REJECTS, STORIES, TABLES
+from schemas.columns import column_specs
+from schemas.tables import Article, HIVE_NULL_PARTITION
+
+REQUIRED_ARTICLE_COLUMNS = {
+    "article_id", "url", "source_uri", "source", "title", "text", "authors", "published_at", "date_source",
+    "language", "word_count", "content_hash", "duplicate_of", "story_id", "story_label", "ingested_at", "run_id",
+}
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_every_column_has_a_description(table):
+    for field in table.arrow_schema:
+        assert len(field.metadata[b"description"]) > 10, field.name
+    if table.partition:
+        assert table.partition.description
+
+
+def test_articles_has_the_required_columns_and_types():
+    schema = ARTICLES.arrow_schema
+    assert REQUIRED_ARTICLE_COLUMNS <= set(schema.names)
+    assert schema.field("published_at").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("ingested_at").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("authors").type == pa.list_(pa.string())
+    assert not schema.field("article_id").nullable
+    assert schema.field("duplicate_of").nullable
+
+
+def test_partition_columns_stay_out_of_the_files():
+    assert "published_date" not in ARTICLES.arrow_schema.names
+    assert "ingested_date" not in REJECTS.arrow_schema.names
+    assert STORIES.partition is None
+
+
+def test_partition_dir_uses_utc_date_and_hive_null():
+    import datetime as dt
+
+    base = dict(article_id="a", source_uri="f", text="t", word_count=1, content_hash="h", text_source="plain_text",
+                ingested_at=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc), run_id="r")
+    late_evening = dt.datetime(2022, 7, 26, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    assert ARTICLES.partition_dir(Article(**base, published_at=late_evening)) == "published_date=2022-07-27"
+    assert ARTICLES.partition_dir(Article(**base, published_at=None)) == f"published_date={HIVE_NULL_PARTITION}"
+
+
+def test_undeclared_field_is_refused():
+    @dataclasses.dataclass
+    class Loose:
+        x: int
+
+    with pytest.raises(TypeError, match="column"):
+        column_specs(Loose)

@@ -1,0 +1,168 @@
+"""Extract clean article text and metadata from source documents.
+
+Plain text goes through the text-cleaning rules; HTML through trafilatura (metadata on,
+comments off) and then the same rules. Each document becomes an Article (without duplicate or
+story fields yet) or a rejects row.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterator
+from urllib.parse import urldefrag
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from schemas import Article, Reject
+from transforms.read_seeds import SourceDocument
+from transforms.run_context import RunContext, stable_hash
+from transforms.text_cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
+
+REJECTS = "rejects"
+STAGE = "extract"
+DEFAULT_MIN_WORDS = 20
+LANGUAGE_SAMPLE_CHARS = 2000
+
+
+class ExtractArticles(beam.PTransform):
+    """SourceDocuments → Articles, plus a ``rejects`` output."""
+
+    def __init__(self, run: RunContext, min_words: int = DEFAULT_MIN_WORDS):
+        super().__init__()
+        self._run = run
+        self._min_words = min_words
+
+    def expand(self, documents):
+        return documents | "ExtractText" >> beam.ParDo(ExtractArticle(self._run, self._min_words)).with_outputs(
+            REJECTS, main="articles"
+        )
+
+
+class ExtractArticle(beam.DoFn):
+    """Runs ``extract_article`` and routes rejects aside."""
+
+    def __init__(self, run: RunContext, min_words: int):
+        self._run = run
+        self._min_words = min_words
+        self._articles = Metrics.counter(STAGE, "articles")
+
+    def setup(self) -> None:
+        identify_language("warm up the language model once per worker")
+
+    def process(self, document: SourceDocument) -> Iterator:
+        result = extract_article(document, self._run, self._min_words)
+        if isinstance(result, Reject):
+            Metrics.counter(STAGE, f"rejected_{result.reason}").inc()
+            yield beam.pvalue.TaggedOutput(REJECTS, result)
+        else:
+            self._articles.inc()
+            yield result
+
+
+def extract_article(document: SourceDocument, run: RunContext, min_words: int = DEFAULT_MIN_WORDS) -> Article | Reject:
+    """Clean text plus metadata for one document; a reject when too little text remains."""
+    if document.kind == "html":
+        fields = _from_html(document)
+    else:
+        fields = _from_plain_text(document.body)
+    if isinstance(fields, str):
+        return run.reject(document.source_uri, STAGE, "extraction_failed", fields, document.body)
+    # What a record says explicitly wins over what was found in its content.
+    url = canonical_url(document.url or fields.get("url"))
+    published, date_source = fields.get("published"), fields.get("date_source")
+    if document.published:
+        published, date_source = parse_published(document.published), "record"
+    if published is None:
+        date_source = None
+    text = "\n\n".join(fields["paragraphs"])
+    word_count = len(text.split())
+    if word_count < min_words:
+        return run.reject(
+            document.source_uri, STAGE, "too_little_text",
+            f"{word_count} words after cleaning, fewer than {min_words}", document.body,
+        )
+    content_hash = stable_hash(normalise_for_hash(text))
+    return Article(
+        article_id=stable_hash("url", url) if url else stable_hash("text", content_hash),
+        url=url,
+        source_uri=document.source_uri,
+        source=document.source or fields.get("source"),
+        title=document.title or fields.get("title"),
+        text=text,
+        authors=fields.get("authors", ()),
+        published_at=published,
+        date_source=date_source,
+        language=identify_language(text),
+        word_count=word_count,
+        content_hash=content_hash,
+        text_source="html" if document.kind == "html" else "plain_text",
+        ingested_at=run.started_at,
+        run_id=run.run_id,
+    )
+
+
+def _from_plain_text(body: str) -> dict:
+    parsed = parse_plain_text(body)
+    published = _midnight_utc(parsed.published) if parsed.published else None
+    return {"title": parsed.title, "paragraphs": parsed.paragraphs, "published": published, "date_source": "text_header"}
+
+
+def _from_html(document: SourceDocument) -> dict | str:
+    import trafilatura
+
+    try:
+        extracted = trafilatura.bare_extraction(
+            document.body, url=document.url, include_comments=False, with_metadata=True
+        )
+    except (ValueError, TypeError, RecursionError) as err:  # lxml/trafilatura on hostile markup
+        return f"trafilatura failed: {type(err).__name__}: {err}"
+    if extracted is None or not extracted.text:
+        return "trafilatura found no main text"
+    return {
+        "title": extracted.title,
+        "paragraphs": clean_paragraphs(split_paragraphs(extracted.text)),
+        "published": parse_published(extracted.date),
+        "date_source": "page_metadata",
+        "authors": split_authors(extracted.author),
+        "source": extracted.sitename,
+        "url": extracted.url,
+    }
+
+
+def split_authors(byline: str | None) -> tuple[str, ...]:
+    """trafilatura joins authors with '; '."""
+    return tuple(name.strip() for name in (byline or "").split(";") if name.strip())
+
+
+def canonical_url(url: str | None) -> str | None:
+    """courlan-normalised http(s) URL without tracking parameters or fragment; None if invalid."""
+    import courlan
+
+    if not url or not courlan.check_url(url):
+        return None
+    return urldefrag(courlan.normalize_url(url)).url
+
+
+def parse_published(value: str | None) -> dt.datetime | None:
+    """ISO-8601 date or datetime → aware UTC datetime; a naive time is taken as UTC; None if invalid."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def _midnight_utc(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+
+
+def identify_language(text: str) -> str | None:
+    """ISO 639-1 code from py3langid on the start of the text."""
+    import py3langid
+
+    sample = text[:LANGUAGE_SAMPLE_CHARS]
+    return py3langid.classify(sample)[0] if sample.strip() else None

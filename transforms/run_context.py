@@ -1,0 +1,46 @@
+"""What every row of one run shares: the run id, its start time, and how rejects are made."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from schemas import Reject
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Identity of one pipeline run, passed to every DoFn that writes rows."""
+
+    run_id: str
+    started_at: dt.datetime
+
+    @classmethod
+    def start(cls, now: dt.datetime | None = None) -> "RunContext":
+        """A new run id: UTC start time plus a random suffix, sortable by time."""
+        now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        return cls(f"{now:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}", now)
+
+    def reject(self, source_uri: str, stage: str, reason: str, detail: str, evidence: bytes | str = b"") -> Reject:
+        """A rejects row whose id is stable for the same item, stage, reason and input bytes."""
+        if isinstance(evidence, str):
+            evidence = evidence.encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(evidence).hexdigest()
+        reject_id = stable_hash(source_uri, stage, reason, digest)
+        return Reject(
+            reject_id=reject_id,
+            source_uri=source_uri,
+            stage=stage,
+            reason=reason,
+            detail=detail,
+            ingested_at=self.started_at,
+            run_id=self.run_id,
+        )
+
+
+def stable_hash(*parts: str) -> str:
+    """First 32 hex digits of the SHA-256 of the parts, unambiguously joined."""
+    joined = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(joined).hexdigest()[:32]

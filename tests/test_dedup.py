@@ -1,0 +1,71 @@
+"""Exact duplicates are kept and marked; what earlier runs wrote is skipped."""
+import dataclasses
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+from apache_beam.testing.util import assert_that, equal_to
+
+from schemas import ARTICLES, REJECTS
+from transforms.dedup import MarkDuplicates, SkipKnownRejects, mark_same_text, mark_same_url, read_column
+from transforms.write_tables import records_to_table
+from tests.builders import RUN, article, day
+from tests.conftest import fn_api_pipeline
+
+
+def test_same_url_the_earliest_is_original_and_copies_get_their_own_ids():
+    later = article("later", url="https://x.test/a", published=day(3), source_uri="/in/1.txt")
+    early = article("early", url="https://x.test/a", published=day(1), source_uri="/in/2.txt")
+    undated = article("undated", url="https://x.test/a", source_uri="/in/3.txt")
+    original, copies = mark_same_url([later, undated, early])
+    assert original == early
+    assert [c.duplicate_of for c in copies] == [early.article_id] * 2
+    assert [c.source_uri for c in copies] == ["/in/1.txt", "/in/3.txt"]
+    assert len({original.article_id, *(c.article_id for c in copies)}) == 3
+
+
+def test_same_text_marks_other_originals_and_their_copies_against_the_first():
+    text = "The very same wire story printed by several outlets word for word."
+    first = article("first", url="https://a.test/1", text=text, published=day(1))
+    second = article("second", url="https://b.test/2", text=text, published=day(2))
+    second_copy = dataclasses.replace(article("copy", url="https://b.test/2", text=text), duplicate_of=second.article_id)
+    result = mark_same_text([(second, (second_copy,)), (first, ())])
+    assert result[0] == first
+    assert {a.duplicate_of for a in result[1:]} == {first.article_id}
+    assert len(result) == 3
+
+
+def _write_articles(path, articles):
+    pq.write_table(records_to_table([a.__dict__ for a in articles], ARTICLES.arrow_schema), path)
+
+
+def test_mark_duplicates_marks_within_the_run_and_skips_what_was_written(tmp_path):
+    written = dataclasses.replace(article("old", url="https://x.test/old"), story_id="s", story_label="S")
+    _write_articles(tmp_path / "old.parquet", [written])
+    same_url_as_written = article("again", url="https://x.test/old", text="A new text for an old URL, still known.")
+    same_text_as_written = article("mirror", url="https://mirror.test/old", text=written.text)
+    fresh = article("fresh", url="https://x.test/new", published=day(1))
+    fresh_copy = article("fresh copy", url="https://x.test/new", published=day(2), source_uri="/in/copy.txt")
+    text_twin = article("twin", text=fresh.text, source_uri="/in/twin.txt")
+
+    with fn_api_pipeline() as p:
+        marked = (
+            p
+            | beam.Create([same_url_as_written, same_text_as_written, fresh, fresh_copy, text_twin])
+            | MarkDuplicates([str(tmp_path / "old.parquet")])
+            | beam.Map(lambda a: (a.source_uri, a.duplicate_of))
+        )
+        assert_that(marked, equal_to([
+            ("/in/fresh.txt", None),
+            ("/in/copy.txt", fresh.article_id),
+            ("/in/twin.txt", fresh.article_id),
+        ]))
+
+
+def test_skip_known_rejects_drops_only_repeats(tmp_path):
+    old = RUN.reject("/in/empty.txt", "read", "empty_file", "0 bytes")
+    new = RUN.reject("/in/other.txt", "read", "empty_file", "0 bytes")
+    pq.write_table(records_to_table([old.__dict__], REJECTS.arrow_schema), tmp_path / "r.parquet")
+    assert list(read_column(str(tmp_path / "r.parquet"), "reject_id")) == [old.reject_id]
+    with fn_api_pipeline() as p:
+        kept = p | beam.Create([old, new]) | SkipKnownRejects([str(tmp_path / "r.parquet")])
+        assert_that(kept | beam.Map(lambda r: r.source_uri), equal_to(["/in/other.txt"]))

@@ -1,0 +1,83 @@
+"""Hive-partitioned Parquet: staged per bundle, committed at once, read back with pyarrow and DuckDB."""
+import dataclasses
+import json
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+import apache_beam as beam
+
+from schemas import ARTICLES, REJECTS, STORIES, TABLES
+from transforms.write_tables import WriteTables, committed_files, records_to_table
+from tests.builders import RUN, article, day
+from tests.conftest import fn_api_pipeline
+
+
+def _write(output, articles=(), rejects=()):
+    with fn_api_pipeline() as p:
+        tables = {
+            "articles": p | "A" >> beam.Create(list(articles)),
+            "stories": p | "S" >> beam.Create([]),
+            "rejects": p | "R" >> beam.Create(list(rejects)),
+        }
+        tables | WriteTables(str(output), RUN, TABLES)
+
+
+def _all_files(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def test_rows_land_in_their_partitions_with_nothing_left_in_staging(tmp_path):
+    rows = [article("a", published=day(1)), article("b", published=day(2)), article("c")]
+    rows = [dataclasses.replace(r, story_id="s1", story_label="Story") for r in rows]
+    reject = RUN.reject("/in/bad.txt", "read", "empty_file", "0 bytes")
+    _write(tmp_path, rows, [reject])
+
+    files = _all_files(tmp_path)
+    assert [f.split("/")[1] for f in files if f.startswith("articles/")] == [
+        "published_date=2024-03-01", "published_date=2024-03-02", "published_date=__HIVE_DEFAULT_PARTITION__",
+    ]
+    assert [f for f in files if not f.startswith(("articles/", "rejects/"))] == [f"_runs/{RUN.run_id}.json"]
+    assert not [f for f in files if "staging" in f or ".tmp" in f]
+    record = json.loads((tmp_path / "_runs" / f"{RUN.run_id}.json").read_text())
+    assert record["rows"] == {"articles": 3, "rejects": 1}
+
+    table = ds.dataset(tmp_path / "articles", format="parquet", partitioning="hive").to_table()
+    assert sorted(table.column("article_id").to_pylist()) == sorted(r.article_id for r in rows)
+    by_date = duckdb.sql(
+        f"SELECT published_date, count(*) FROM read_parquet('{tmp_path}/articles/*/*.parquet', hive_partitioning=true)"
+        " GROUP BY 1 ORDER BY 1 NULLS LAST"
+    ).fetchall()
+    assert [(str(d) if d else None, n) for d, n in by_date] == [("2024-03-01", 1), ("2024-03-02", 1), (None, 1)]
+
+
+def test_files_are_zstd_with_the_declared_schema_and_no_partition_column(tmp_path):
+    _write(tmp_path, [dataclasses.replace(article("a", published=day(1)), story_id="s", story_label="S")])
+    path = committed_files(str(tmp_path), ARTICLES)[0]
+    parquet = pq.ParquetFile(path)
+    assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
+    assert parquet.schema_arrow.equals(ARTICLES.arrow_schema)
+    assert parquet.schema_arrow.field("published_at").type == pa.timestamp("us", tz="UTC")
+    assert parquet.schema_arrow.field("text").metadata[b"description"].startswith(b"Clean article text")
+
+
+def test_an_empty_run_commits_nothing_but_its_record(tmp_path):
+    _write(tmp_path)
+    assert _all_files(tmp_path) == [f"_runs/{RUN.run_id}.json"]
+    assert committed_files(str(tmp_path), ARTICLES) == []
+
+
+def test_committed_files_ignores_hidden_and_staging_folders(tmp_path):
+    for relative in ["rejects/ingested_date=2024-01-01/part-1.parquet", "rejects/_tmp/part-2.parquet",
+                     "rejects/.hidden/part-3.parquet", "rejects/ingested_date=2024-01-01/notes.txt"]:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(b"x")
+    assert [p.rsplit("/", 2)[-2:] for p in committed_files(str(tmp_path), REJECTS)] == [["ingested_date=2024-01-01", "part-1.parquet"]]
+
+
+def test_a_null_in_a_non_null_column_is_a_bug_that_raises():
+    row = {f.name: None for f in STORIES.arrow_schema}
+    with pytest.raises(ValueError, match="non-null"):
+        records_to_table([row], STORIES.arrow_schema)

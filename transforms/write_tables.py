@@ -1,0 +1,208 @@
+"""Write the run's tables as Hive-partitioned, zstd-compressed Parquet, visible all at once.
+
+Each bundle writes its rows into files under ``OUTPUT/_staging-RUN_ID/`` (a folder that Spark,
+DuckDB globs and pyarrow ignore). When every table is staged, one commit step moves the files
+into ``OUTPUT/TABLE/PARTITION=VALUE/``, removes the staging folder and writes the run record
+``OUTPUT/_runs/RUN_ID.json``. All paths go through Beam's FileSystems (local, gs://, s3://).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Iterator, Sequence
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
+
+from schemas import TableSpec
+from transforms.run_context import RunContext
+
+STAGE = "write"
+STAGING_PREFIX = "_staging-"
+RUNS_DIR = "_runs"
+BUFFER_BYTES = 32 * 1024 * 1024
+"""Rows buffered per partition before they are written as one row group."""
+COMPRESSION = "zstd"
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A finished data file waiting in the staging folder for the commit."""
+
+    table: str
+    relative_path: str  # e.g. "articles/published_date=2022-07-26/part-RUN-uuid.parquet"
+    rows: int
+
+
+class WriteTables(beam.PTransform):
+    """{table name: PCollection of records} → one run record dict, after all files are committed."""
+
+    def __init__(self, output: str, run: RunContext, tables: Sequence[TableSpec]):
+        super().__init__()
+        self._output = output.rstrip("/")
+        self._run = run
+        self._tables = {spec.name: spec for spec in tables}
+
+    def expand(self, records_by_table: dict):
+        staging = staging_dir(self._output, self._run.run_id)
+        staged = [
+            records | f"Stage{name.title()}" >> beam.ParDo(StageParquetFiles(self._tables[name], staging, self._run.run_id))
+            for name, records in records_by_table.items()
+        ]
+        return (
+            staged
+            | "AllStagedFiles" >> beam.Flatten()
+            | "CollectStaged" >> beam.combiners.ToList()
+            | "CommitRun" >> beam.Map(commit_run, self._output, self._run)
+        )
+
+
+class StageParquetFiles(beam.DoFn):
+    """Buffers records per partition and writes them into one staged file per partition per bundle."""
+
+    def __init__(self, table: TableSpec, staging_dir: str, run_id: str):
+        self._table = table
+        self._staging_dir = staging_dir
+        self._run_id = run_id
+        self._rows = Metrics.counter(STAGE, f"{table.name}_rows")
+
+    def setup(self) -> None:
+        self._schema = self._table.arrow_schema
+        self._names = [f.name for f in fields(self._table.record_type)]
+
+    def start_bundle(self) -> None:
+        self._open: dict[str, _PartitionFile] = {}
+
+    def process(self, record: Any) -> None:
+        partition = self._table.partition_dir(record)
+        target = self._open.get(partition)
+        if target is None:
+            name = f"part-{self._run_id}-{uuid.uuid4().hex[:12]}.parquet"
+            relative = "/".join(p for p in (self._table.name, partition, name) if p)
+            target = self._open[partition] = _PartitionFile(relative, self._staging_dir, self._schema)
+        target.add({name: getattr(record, name) for name in self._names})
+        self._rows.inc()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for target in self._open.values():
+            rows = target.close()
+            yield WindowedValue(StagedFile(self._table.name, target.relative_path, rows), GlobalWindow().max_timestamp(), [GlobalWindow()])
+        self._open = {}
+
+
+class _PartitionFile:
+    """One staged Parquet file, written one row group at a time."""
+
+    def __init__(self, relative_path: str, staging_dir: str, schema: pa.Schema):
+        self.relative_path = relative_path
+        self._path = FileSystems.join(staging_dir, relative_path)
+        self._schema = schema
+        self._buffer: list[dict] = []
+        self._buffered_bytes = 0
+        self._rows = 0
+        self._handle = None
+        self._writer: pq.ParquetWriter | None = None
+
+    def add(self, row: dict) -> None:
+        self._buffer.append(row)
+        self._buffered_bytes += sum(len(v) for v in row.values() if isinstance(v, str)) + 64
+        if self._buffered_bytes >= BUFFER_BYTES:
+            self._flush()
+
+    def close(self) -> int:
+        self._flush()
+        self._writer.close()
+        self._handle.close()
+        return self._rows
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        batch = records_to_table(self._buffer, self._schema)
+        if self._writer is None:
+            _ensure_dir(self._path.rsplit("/", 1)[0])
+            self._handle = FileSystems.create(self._path, compression_type=CompressionTypes.UNCOMPRESSED)
+            self._writer = pq.ParquetWriter(self._handle, self._schema, compression=COMPRESSION)
+        self._writer.write_table(batch, row_group_size=len(self._buffer))
+        self._rows += len(self._buffer)
+        self._buffer, self._buffered_bytes = [], 0
+
+
+def records_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Rows → Arrow table; a null in a non-nullable column is a bug and raises."""
+    table = pa.Table.from_pylist(rows, schema=schema)
+    for field in schema:
+        if not field.nullable and table.column(field.name).null_count:
+            raise ValueError(f"column {field.name!r} is declared non-null but has nulls")
+    return table
+
+
+def commit_run(staged: list[StagedFile], output: str, run: RunContext) -> dict:
+    """Moves every staged file into place, drops the staging folder and writes the run record."""
+    staging = staging_dir(output, run.run_id)
+    sources = [FileSystems.join(staging, f.relative_path) for f in staged]
+    targets = [FileSystems.join(output, f.relative_path) for f in staged]
+    for directory in sorted({t.rsplit("/", 1)[0] for t in targets}):
+        _ensure_dir(directory)
+    if staged:
+        FileSystems.rename(sources, targets)
+    if FileSystems.exists(staging):
+        FileSystems.delete([staging])
+    record = run_record(staged, run)
+    write_json_atomically(FileSystems.join(output, RUNS_DIR, f"{run.run_id}.json"), record)
+    return record
+
+
+def run_record(staged: list[StagedFile], run: RunContext) -> dict:
+    """What the run committed: files and row counts per table."""
+    rows: dict[str, int] = {}
+    for f in staged:
+        rows[f.table] = rows.get(f.table, 0) + f.rows
+    return {
+        "run_id": run.run_id,
+        "started_at": run.started_at.isoformat(),
+        "rows": rows,
+        "files": sorted((asdict(f) for f in staged), key=lambda f: f["relative_path"]),
+    }
+
+
+def write_json_atomically(path: str, value: dict) -> None:
+    """Write to a temporary name, then rename over the target."""
+    _ensure_dir(path.rsplit("/", 1)[0])
+    temporary = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+    with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        handle.write(json.dumps(value, indent=2, sort_keys=True).encode())
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([temporary], [path])
+
+
+def _ensure_dir(path: str) -> None:
+    if not FileSystems.exists(path):
+        try:
+            FileSystems.mkdirs(path)
+        except IOError:
+            if not FileSystems.exists(path):  # lost a race with another worker: fine if it exists now
+                raise
+
+
+def committed_files(output: str, table: TableSpec) -> list[str]:
+    """Data files of a table already in the output (staging and hidden folders excluded)."""
+    root = FileSystems.join(output.rstrip("/"), table.name)
+    matches = FileSystems.match([root + "/**"])[0].metadata_list
+    return sorted(
+        m.path for m in matches
+        if m.path.endswith(".parquet") and not any(part.startswith((".", "_")) for part in m.path[len(root):].split("/"))
+    )
+
+
+def staging_dir(output: str, run_id: str) -> str:
+    """The run's private staging folder; the leading '_' hides it from readers."""
+    return FileSystems.join(output.rstrip("/"), STAGING_PREFIX + run_id)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Iterator
-from urllib.parse import urldefrag
+import logging
+import re
+from urllib.parse import urldefrag, urlsplit
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -22,6 +24,10 @@ REJECTS = "rejects"
 STAGE = "extract"
 DEFAULT_MIN_WORDS = 20
 LANGUAGE_SAMPLE_CHARS = 2000
+VALID_HOST = re.compile(r"(?:[\w-]+\.)+[\w-]+|\[[0-9a-fA-F:.]+\]|[0-9.]+")
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+"""htmldate output: the publication time with its UTC offset, not just the day."""
+log = logging.getLogger(__name__)
 
 
 class ExtractArticles(beam.PTransform):
@@ -70,8 +76,11 @@ def extract_article(document: SourceDocument, run: RunContext, min_words: int = 
     # What a record says explicitly wins over what was found in its content.
     url = canonical_url(document.url or fields.get("url"))
     published, date_source = fields.get("published"), fields.get("date_source")
-    if document.published:
-        published, date_source = parse_published(document.published), "record"
+    from_record = parse_published(document.published)
+    if from_record:
+        published, date_source = from_record, "record"
+    elif document.published:
+        log.warning("%s: unreadable published %r; using the date found in the content, if any", document.source_uri, document.published)
     if published is None:
         date_source = None
     text = "\n\n".join(fields["paragraphs"])
@@ -109,18 +118,23 @@ def _from_plain_text(body: str) -> dict:
 
 def _from_html(document: SourceDocument) -> dict | str:
     import trafilatura
+    import trafilatura.settings
 
     try:
         extracted = trafilatura.bare_extraction(
-            document.body, url=document.url, include_comments=False, with_metadata=True
+            document.body, url=document.url, include_comments=False, with_metadata=True,
+            date_extraction_params={**trafilatura.settings.set_date_params(True), "outputformat": DATE_FORMAT},
         )
     except (ValueError, TypeError, RecursionError) as err:  # lxml/trafilatura on hostile markup
         return f"trafilatura failed: {type(err).__name__}: {err}"
     if extracted is None or not extracted.text:
         return "trafilatura found no main text"
+    paragraphs = clean_paragraphs(split_paragraphs(extracted.text))
+    if paragraphs and extracted.title and normalise_for_hash(paragraphs[0]) == normalise_for_hash(extracted.title):
+        paragraphs = paragraphs[1:]  # the headline is the title, not body text (as for .txt files)
     return {
         "title": extracted.title,
-        "paragraphs": clean_paragraphs(split_paragraphs(extracted.text)),
+        "paragraphs": paragraphs,
         "published": parse_published(extracted.date),
         "date_source": "page_metadata",
         "authors": split_authors(extracted.author),
@@ -135,12 +149,23 @@ def split_authors(byline: str | None) -> tuple[str, ...]:
 
 
 def canonical_url(url: str | None) -> str | None:
-    """courlan-normalised http(s) URL without tracking parameters or fragment; None if invalid."""
+    """courlan-normalised http(s) URL without tracking parameters or fragment; None if not a web URL.
+
+    Validity is checked here rather than with courlan.check_url, a crawler filter that refuses
+    valid article URLs (/gallery/, /page/, .pdf, upper-case schemes).
+    """
     import courlan
 
-    if not url or not courlan.check_url(url):
+    if not url:
         return None
-    return urldefrag(courlan.normalize_url(url)).url
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host or not VALID_HOST.fullmatch(host):
+        return None
+    return urldefrag(courlan.normalize_url(url.strip())).url
 
 
 def parse_published(value: str | None) -> dt.datetime | None:

@@ -89,16 +89,21 @@ def expand_inputs(patterns: Iterable[str]) -> list[str]:
     found: set[str] = set()
     for pattern in map(_absolute, patterns):
         directory = pattern.rstrip("/")
-        in_directory = FileSystems.match([directory + "/**"])[0].metadata_list
+        in_directory = [m.path for m in FileSystems.match([directory + "/**"])[0].metadata_list]
         if in_directory:
-            found.update(m.path for m in in_directory if _is_seed_file(m.path))
-            continue
-        matches = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
-        if not matches:
-            raise InputNotFound(f"--input {pattern!r} matches no file")
-        has_glob = any(ch in pattern for ch in "*?[")
-        found.update(p for p in matches if not has_glob or _is_seed_file(p))
+            chosen = [p for p in in_directory if _is_seed_file(p[len(directory):])]
+        else:
+            matches = [m.path for m in FileSystems.match([pattern])[0].metadata_list if not _is_local_directory(m.path)]
+            has_glob = any(ch in pattern for ch in "*?[")
+            chosen = [p for p in matches if not has_glob or _is_seed_file(p.rsplit("/", 1)[-1])]
+        if not chosen:
+            raise InputNotFound(f"--input {pattern!r} matches no seed file (.txt, .html, .htm, .jsonl, optionally .gz)")
+        found.update(chosen)
     return sorted(found)
+
+
+def _is_local_directory(path: str) -> bool:
+    return FileSystems.get_scheme(path) is None and os.path.isdir(path)
 
 
 def _absolute(pattern: str) -> str:
@@ -109,9 +114,10 @@ def _absolute(pattern: str) -> str:
     return absolute + "/" if pattern.endswith("/") else absolute
 
 
-def _is_seed_file(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return not name.startswith((".", "_")) and seed_format(path) is not None
+def _is_seed_file(relative_path: str) -> bool:
+    """A known format, and no hidden or underscore folder or file on the way (.git/, _staging-…/)."""
+    hidden = any(part.startswith((".", "_")) for part in relative_path.split("/") if part)
+    return not hidden and seed_format(relative_path) is not None
 
 
 def seed_format(path: str) -> str | None:
@@ -142,7 +148,13 @@ def read_seed_file(path: str, run: RunContext) -> Iterator[SourceDocument | Reje
             else:
                 yield _read_whole_file(path, fmt, stream, run)
         except (OSError, EOFError, zlib.error) as err:
-            yield run.reject(path, STAGE, "invalid_compression", f"{type(err).__name__}: {err}", path)
+            yield run.reject(path, STAGE, "invalid_compression", f"{type(err).__name__}: {err}", _leading_bytes(path))
+
+
+def _leading_bytes(path: str, limit: int = 65536) -> bytes:
+    """The start of the raw file, as evidence for a reject id."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        return raw.read(limit)
 
 
 def _read_whole_file(path: str, fmt: str, stream, run: RunContext) -> SourceDocument | Reject:
@@ -160,15 +172,15 @@ def _read_whole_file(path: str, fmt: str, stream, run: RunContext) -> SourceDocu
 
 
 def _read_jsonl(path: str, stream, run: RunContext) -> Iterator[SourceDocument | Reject]:
-    lines = 0
+    records = 0
     for number, line in enumerate(_bounded_lines(stream), start=1):
-        lines += 1
         if isinstance(line, int):
+            records += 1
             yield run.reject(f"{path}#line={number}", STAGE, "too_large", f"record longer than {MAX_FILE_BYTES} bytes", str(line))
-            continue
-        if line.strip():
+        elif line.strip():
+            records += 1
             yield record_to_document(f"{path}#line={number}", line, run)
-    if lines == 0:
+    if records == 0:
         yield run.reject(path, STAGE, "empty_file", "no records", b"")
 
 
@@ -215,7 +227,8 @@ def decode_text(data: bytes) -> str | None:
     except UnicodeDecodeError:
         from charset_normalizer import from_bytes
 
-        best = from_bytes(data).best()
+        # Western text is by far the most common non-UTF-8 case; full detection confuses it with Baltic pages.
+        best = from_bytes(data, cp_isolation=["cp1252"]).best() or from_bytes(data).best()
         if best is None:
             return None
         text = str(best)

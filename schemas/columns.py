@@ -34,8 +34,10 @@ class ColumnSpec:
 
 
 def column(arrow_type: pa.DataType, description: str, *, nullable: bool = True, default: Any = dataclasses.MISSING) -> Any:
-    """A dataclass field that is also a documented table column."""
+    """A dataclass field that is also a documented table column; nullable columns default to None."""
     meta = {_META_KEY: (arrow_type, nullable, description)}
+    if default is dataclasses.MISSING and nullable:
+        default = None
     if default is dataclasses.MISSING:
         return dataclasses.field(metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

@@ -33,9 +33,9 @@ class Article:
     word_count: int = column(pa.int32(), "Number of words in text.", nullable=False)
     content_hash: str = column(pa.string(), "SHA-256 (first 32 hex digits) of the normalised text; equal for exact duplicates.", nullable=False)
     text_source: str = column(pa.string(), "How the text was obtained: 'plain_text' (a text file or record) or 'html' (extracted from a page by trafilatura).", nullable=False)
-    duplicate_of: str | None = column(pa.string(), "article_id of the original when this row is an exact duplicate (same canonical URL or same text), else null.", default=None)
-    story_id: str | None = column(pa.string(), "Story cluster id, stable for the story's founding article; duplicates share their original's story.", default=None)
-    story_label: str | None = column(pa.string(), "Human-readable story label: the catalog label, else the most representative headline or top terms.", default=None)
+    duplicate_of: str | None = column(pa.string(), "article_id of the original when this row is an exact duplicate (same canonical URL or same text), else null.")
+    story_id: str | None = column(pa.string(), "Story cluster id, stable for the story's founding article; duplicates share their original's story.")
+    story_label: str | None = column(pa.string(), "Human-readable story label: the catalog label, else the most representative headline or top terms.")
     ingested_at: dt.datetime = column(UTC_MICROS, "Start time (UTC) of the run that wrote the row.", nullable=False)
     run_id: str = column(pa.string(), "Id of the run that wrote the row.", nullable=False)
 

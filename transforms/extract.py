@@ -17,10 +17,9 @@ from apache_beam.metrics import Metrics
 
 from schemas import Article, Reject
 from transforms.read_seeds import SourceDocument
-from transforms.run_context import RunContext, stable_hash
+from transforms.run_context import REJECTS, RunContext, set_rejects_aside, stable_hash
 from transforms.text_cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
 
-REJECTS = "rejects"
 STAGE = "extract"
 DEFAULT_MIN_WORDS = 20
 LANGUAGE_SAMPLE_CHARS = 2000
@@ -57,12 +56,9 @@ class ExtractArticle(beam.DoFn):
 
     def process(self, document: SourceDocument) -> Iterator:
         result = extract_article(document, self._run, self._min_words)
-        if isinstance(result, Reject):
-            Metrics.counter(STAGE, f"rejected_{result.reason}").inc()
-            yield beam.pvalue.TaggedOutput(REJECTS, result)
-        else:
+        if isinstance(result, Article):
             self._articles.inc()
-            yield result
+        yield set_rejects_aside(result, STAGE)
 
 
 def extract_article(document: SourceDocument, run: RunContext, min_words: int = DEFAULT_MIN_WORDS) -> Article | Reject:

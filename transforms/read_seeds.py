@@ -19,9 +19,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from schemas import Reject
-from transforms.run_context import RunContext
+from transforms.run_context import REJECTS, RunContext, set_rejects_aside
 
-REJECTS = "rejects"
 STAGE = "read"
 MAX_FILE_BYTES = 32 * 1024 * 1024
 """Cap on one decompressed .txt/.html file or one JSON Lines record."""
@@ -72,12 +71,9 @@ class ReadSeedFile(beam.DoFn):
 
     def process(self, path: str) -> Iterator:
         for item in read_seed_file(path, self._run):
-            if isinstance(item, Reject):
-                Metrics.counter(STAGE, f"rejected_{item.reason}").inc()
-                yield beam.pvalue.TaggedOutput(REJECTS, item)
-            else:
+            if isinstance(item, SourceDocument):
                 self._documents.inc()
-                yield item
+            yield set_rejects_aside(item, STAGE)
 
 
 def expand_inputs(patterns: Iterable[str]) -> list[str]:

@@ -5,8 +5,15 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
 
 from schemas import Reject
+
+REJECTS = "rejects"
+"""Tag of the rejects output of every stage that can reject."""
 
 
 @dataclass(frozen=True)
@@ -44,3 +51,11 @@ def stable_hash(*parts: str) -> str:
     """First 32 hex digits of the SHA-256 of the parts, unambiguously joined."""
     joined = "\x1f".join(parts).encode("utf-8", "surrogatepass")
     return hashlib.sha256(joined).hexdigest()[:32]
+
+
+def set_rejects_aside(item: Any, stage: str) -> Any:
+    """In a DoFn: a Reject goes to the ``rejects`` output (counted per reason), anything else to the main one."""
+    if isinstance(item, Reject):
+        Metrics.counter(stage, f"rejected_{item.reason}").inc()
+        return beam.pvalue.TaggedOutput(REJECTS, item)
+    return item

@@ -11,7 +11,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.options import DEFAULT_CATALOG, NewsbeamOptions, with_default_runner
-from pipeline.graph import build_graph
+from pipeline.graph import RunPlan, build_graph
 from pipeline.summary import counters, format_summary, summarise
 from transforms.read_seeds import InputNotFound, expand_inputs
 from transforms.run_context import RunContext
@@ -53,8 +53,9 @@ def run(argv: list[str]) -> int:
     catalog = read_catalog(ours.catalog)
     run_context = RunContext.start()
     log.info("run %s: %d input files → %s", run_context.run_id, len(files), ours.output)
+    plan = RunPlan(files, ours.output, ours.state_dir, catalog, run_context, ours.min_words)
     pipeline = beam.Pipeline(options=options)
-    build_graph(pipeline, files, ours.output, catalog, run_context, ours.min_words)
+    build_graph(pipeline, plan)
     result = pipeline.run()
     result.wait_until_finish()
     record = read_run_record(ours.output, run_context.run_id)

@@ -8,6 +8,7 @@ from transforms.extract import DEFAULT_MIN_WORDS
 DEFAULT_INPUT = "seeds/"
 DEFAULT_OUTPUT = "out/"
 DEFAULT_CATALOG = "seeds/stories.toml"
+STATE_DIR = "_state"
 DEFAULT_RUNNER = "FnApiRunner"
 """The stock DirectRunner first tries to download Prism; FnApiRunner runs batch locally at once."""
 
@@ -23,6 +24,10 @@ class NewsbeamOptions(PipelineOptions):
         )
         parser.add_argument("--output", dest="output", default=DEFAULT_OUTPUT, help="Output directory or URI for the Parquet tables. Default %(default)s")
         parser.add_argument(
+            "--state", dest="state", default=None,
+            help="State store (feed validators, seen-items ledger) that outlives the run. Default OUTPUT/_state/",
+        )
+        parser.add_argument(
             "--catalog", dest="catalog", default=None,
             help=f"Story catalog (TOML) naming known stories. Default {DEFAULT_CATALOG} when it exists; '' for none.",
         )
@@ -34,6 +39,10 @@ class NewsbeamOptions(PipelineOptions):
     @property
     def inputs(self) -> list[str]:
         return self.input or [DEFAULT_INPUT]
+
+    @property
+    def state_dir(self) -> str:
+        return self.state or self.output.rstrip("/") + "/" + STATE_DIR
 
 
 def with_default_runner(options: PipelineOptions) -> PipelineOptions:

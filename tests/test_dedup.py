@@ -2,12 +2,10 @@
 import dataclasses
 
 import apache_beam as beam
-import pyarrow.parquet as pq
 from apache_beam.testing.util import assert_that, equal_to
 
-from schemas import ARTICLES, REJECTS
-from transforms.dedup import MarkDuplicates, SkipKnownRejects, mark_same_text, mark_same_url, read_column
-from transforms.write_tables import records_to_table
+from transforms.dedup import MarkDuplicates, mark_same_text, mark_same_url
+from transforms.seen_ledger import ARTICLE, CONTENT, REJECT
 from tests.builders import RUN, article, day
 from tests.conftest import fn_api_pipeline
 
@@ -34,13 +32,8 @@ def test_same_text_marks_other_originals_and_their_copies_against_the_first():
     assert len(result) == 3
 
 
-def _write_articles(path, articles):
-    pq.write_table(records_to_table([a.__dict__ for a in articles], ARTICLES.arrow_schema), path)
-
-
-def test_mark_duplicates_marks_within_the_run_and_skips_what_was_written(tmp_path):
-    written = dataclasses.replace(article("old", url="https://x.test/old"), story_id="s", story_label="S")
-    _write_articles(tmp_path / "old.parquet", [written])
+def test_mark_duplicates_marks_within_the_run_and_skips_what_the_ledger_knows():
+    written = article("old", url="https://x.test/old")
     same_url_as_written = article("again", url="https://x.test/old", text="A new text for an old URL, still known.")
     same_text_as_written = article("mirror", url="https://mirror.test/old", text=written.text)
     fresh = article("fresh", url="https://x.test/new", published=day(1))
@@ -48,24 +41,16 @@ def test_mark_duplicates_marks_within_the_run_and_skips_what_was_written(tmp_pat
     text_twin = article("twin", text=fresh.text, source_uri="/in/twin.txt")
 
     with fn_api_pipeline() as p:
-        marked = (
+        known = p | "Ledger" >> beam.Create([(ARTICLE, written.article_id), (CONTENT, written.content_hash), (REJECT, "x")])
+        out = (
             p
             | beam.Create([same_url_as_written, same_text_as_written, fresh, fresh_copy, text_twin])
-            | MarkDuplicates([str(tmp_path / "old.parquet")])
-            | beam.Map(lambda a: (a.source_uri, a.duplicate_of))
+            | MarkDuplicates(known)
         )
-        assert_that(marked, equal_to([
+        assert_that(out.articles | beam.Map(lambda a: (a.source_uri, a.duplicate_of)), equal_to([
             ("/in/fresh.txt", None),
             ("/in/copy.txt", fresh.article_id),
             ("/in/twin.txt", fresh.article_id),
-        ]))
-
-
-def test_skip_known_rejects_drops_only_repeats(tmp_path):
-    old = RUN.reject("/in/empty.txt", "read", "empty_file", "0 bytes")
-    new = RUN.reject("/in/other.txt", "read", "empty_file", "0 bytes")
-    pq.write_table(records_to_table([old.__dict__], REJECTS.arrow_schema), tmp_path / "r.parquet")
-    assert list(read_column(str(tmp_path / "r.parquet"), "reject_id")) == [old.reject_id]
-    with fn_api_pipeline() as p:
-        kept = p | beam.Create([old, new]) | SkipKnownRejects([str(tmp_path / "r.parquet")])
-        assert_that(kept | beam.Map(lambda r: r.source_uri), equal_to(["/in/other.txt"]))
+        ]), label="marked")
+        assert_that(out.already_ingested | beam.Map(lambda a: a.source_uri),
+                    equal_to(["/in/again.txt", "/in/mirror.txt"]), label="skipped")

@@ -20,7 +20,7 @@ from transforms.extract import (
     parse_published,
     split_authors,
 )
-from transforms.read_seeds import SourceDocument
+from transforms.source_document import SourceDocument
 from transforms.run_context import RunContext, stable_hash
 
 SEEDS = Path(__file__).parent.parent / "seeds"
@@ -239,14 +239,16 @@ def test_html_article_kind_and_counts(html_article):
     assert html_article.word_count >= sum(len(p.split()) for p in ARTICLE_PARAGRAPHS)
 
 
-def test_html_record_metadata_wins_over_page():
+def test_html_record_metadata_wins_over_page_but_the_canonical_url_wins_over_the_record_url():
     document = SourceDocument(
         "/in/r.jsonl#line=3", "html", article_page().decode("utf-8"),
         url="https://example.com/other", title="Record title", published="2024-01-01",
     )
     article = extract(document)
-    assert (article.url, article.title) == ("https://example.com/other", "Record title")
+    assert (article.url, article.title) == ("https://www.example.com/news/council-budget", "Record title")
     assert (article.published_at, article.date_source) == (dt.datetime(2024, 1, 1, tzinfo=UTC), "record")
+    assert article.feed_published_at == dt.datetime(2024, 1, 1, tzinfo=UTC)
+    assert article.page_published_at == dt.datetime(2024, 3, 5, 8, tzinfo=UTC)
 
 
 def test_html_published_time_keeps_time_and_offset():

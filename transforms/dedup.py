@@ -2,100 +2,82 @@
 
 Two articles are exact duplicates when they share a canonical URL (hence a base article_id) or
 a content hash. The earliest published (then by source) is the original; the others are kept
-and marked ``duplicate_of``. Articles and rejects whose keys are already in the output tables
-are dropped and counted, so a rerun over the same input writes nothing twice.
+and marked ``duplicate_of``. Articles whose id or hash is in the seen-items ledger were written
+by an earlier run: they go to the ``already_ingested`` output instead, so reruns write nothing twice.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, NamedTuple
 
 import apache_beam as beam
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from schemas import Article, Reject
+from schemas import Article
 from transforms.run_context import stable_hash
+from transforms.seen_ledger import ARTICLE, CONTENT, keys_of_kind
 
 STAGE = "dedup"
+ALREADY_INGESTED = "already_ingested"
 ArticleGroup = tuple[Article, tuple[Article, ...]]
 """An original and the duplicates marked against it."""
 
 
 class MarkDuplicates(beam.PTransform):
-    """Articles → originals and marked duplicates, minus articles already in ``existing_files``."""
+    """Articles → originals and marked duplicates; known ones to the ``already_ingested`` output."""
 
-    def __init__(self, existing_files: Sequence[str]):
+    def __init__(self, known):
         super().__init__()
-        self._existing = list(existing_files)
+        self._known = known
 
     def expand(self, articles):
-        known = articles.pipeline | "ListWrittenArticles" >> beam.Create(self._existing)
-        known_ids = known | "ReadWrittenIds" >> beam.FlatMap(read_column, "article_id")
-        known_hashes = known | "ReadWrittenHashes" >> beam.FlatMap(read_column, "content_hash")
         by_url = (
-            {"new": articles | "KeyById" >> beam.Map(lambda a: (a.article_id, a)), "known": _as_keys(known_ids, "Ids")}
+            {"new": articles | "KeyById" >> beam.Map(lambda a: (a.article_id, a)), "known": keys_of_kind(self._known, ARTICLE)}
             | "GroupSameUrl" >> beam.CoGroupByKey()
-            | "MarkSameUrl" >> beam.FlatMap(_resolve_by_id)
+            | "MarkSameUrl" >> beam.FlatMap(_resolve_by_id).with_outputs(ALREADY_INGESTED, main="groups")
         )
-        return (
-            {"new": by_url | "KeyByHash" >> beam.Map(lambda g: (g[0].content_hash, g)), "known": _as_keys(known_hashes, "Hashes")}
+        by_text = (
+            {"new": by_url.groups | "KeyByHash" >> beam.Map(lambda g: (g[0].content_hash, g)), "known": keys_of_kind(self._known, CONTENT)}
             | "GroupSameText" >> beam.CoGroupByKey()
-            | "MarkSameText" >> beam.FlatMap(_resolve_by_hash)
+            | "MarkSameText" >> beam.FlatMap(_resolve_by_hash).with_outputs(ALREADY_INGESTED, main="articles")
         )
+        skipped = (by_url[ALREADY_INGESTED], by_text[ALREADY_INGESTED]) | "AllAlreadyIngested" >> beam.Flatten()
+        return DedupOutputs(by_text.articles, skipped)
 
 
-class SkipKnownRejects(beam.PTransform):
-    """Drops rejects whose reject_id is already in ``existing_files`` (a rerun of the same bad input)."""
-
-    def __init__(self, existing_files: Sequence[str]):
-        super().__init__()
-        self._existing = list(existing_files)
-
-    def expand(self, rejects):
-        known_ids = (
-            rejects.pipeline
-            | "ListWrittenRejects" >> beam.Create(self._existing)
-            | "ReadWrittenRejectIds" >> beam.FlatMap(read_column, "reject_id")
-        )
-        return (
-            {"new": rejects | "KeyByRejectId" >> beam.Map(lambda r: (r.reject_id, r)), "known": _as_keys(known_ids, "RejectIds")}
-            | "GroupSameReject" >> beam.CoGroupByKey()
-            | "DropRepeated" >> beam.FlatMap(_drop_known_rejects)
-        )
+class DedupOutputs(NamedTuple):
+    articles: beam.PCollection
+    already_ingested: beam.PCollection
 
 
-def _as_keys(keys, label: str):
-    return keys | f"AsKnown{label}" >> beam.Map(lambda key: (key, None))
-
-
-def _resolve_by_id(element) -> Iterator[ArticleGroup]:
-    new = _new_unless_known(element[1], "already_ingested")
-    if new:
+def _resolve_by_id(element) -> Iterator:
+    new, known = _split(element)
+    if known:
+        yield from _skip(new)
+    elif new:
         yield mark_same_url(new)
 
 
-def _resolve_by_hash(element) -> Iterator[Article]:
-    new = _new_unless_known(element[1], "already_ingested")
-    if new:
-        articles = mark_same_text(new)
+def _resolve_by_hash(element) -> Iterator:
+    groups, known = _split(element)
+    if known:
+        yield from _skip([a for original, copies in groups for a in (original, *copies)])
+    elif groups:
+        articles = mark_same_text(groups)
         Metrics.counter(STAGE, "duplicates").inc(sum(1 for a in articles if a.duplicate_of))
         yield from articles
 
 
-def _drop_known_rejects(element) -> Iterator[Reject]:
-    yield from _new_unless_known(element[1], "repeated_rejects")
+def _split(element) -> tuple[list, bool]:
+    _, grouped = element
+    return list(grouped["new"]), any(True for _ in grouped["known"])
 
 
-def _new_unless_known(grouped: dict, counter: str) -> list:
-    """The new items of a co-grouped key, or none (counted) when the key is already known."""
-    new = list(grouped["new"])
-    if new and list(grouped["known"]):
-        Metrics.counter(STAGE, counter).inc(sum(1 + len(i[1]) if isinstance(i, tuple) else 1 for i in new))
-        return []
-    return new
+def _skip(articles: list[Article]) -> Iterator:
+    Metrics.counter(STAGE, ALREADY_INGESTED).inc(len(articles))
+    for article in articles:
+        yield beam.pvalue.TaggedOutput(ALREADY_INGESTED, article)
 
 
 def publication_sort_key(article: Article) -> tuple:
@@ -127,10 +109,3 @@ def mark_same_text(groups: Iterable[ArticleGroup]) -> list[Article]:
         for article in (other, *copies):
             result.append(dataclasses.replace(article, duplicate_of=original.article_id))
     return result
-
-
-def read_column(path: str, column: str) -> Iterator[str]:
-    """Distinct values of one column of a Parquet file, read through Beam's FileSystems."""
-    with FileSystems.open(path) as handle:
-        table = pq.read_table(handle, columns=[column])
-    yield from set(table.column(column).to_pylist())

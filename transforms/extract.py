@@ -10,13 +10,14 @@ import datetime as dt
 from typing import Iterator
 import logging
 import re
+from dataclasses import dataclass
 from urllib.parse import urldefrag, urlsplit
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas import Article, Reject
-from transforms.read_seeds import SourceDocument
+from transforms.source_document import ENTRY, HTML, PAGE, SourceDocument
 from transforms.run_context import REJECTS, RunContext, set_rejects_aside, stable_hash
 from transforms.text_cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
 
@@ -61,64 +62,96 @@ class ExtractArticle(beam.DoFn):
         yield set_rejects_aside(result, STAGE)
 
 
+@dataclass(frozen=True)
+class Content:
+    """What one extraction found, before the input's own fields are applied."""
+
+    paragraphs: tuple[str, ...]
+    text_source: str
+    title: str | None = None
+    published: dt.datetime | None = None
+    date_source: str | None = None
+    authors: tuple[str, ...] = ()
+    source: str | None = None
+    url: str | None = None
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(p.split()) for p in self.paragraphs)
+
+
 def extract_article(document: SourceDocument, run: RunContext, min_words: int = DEFAULT_MIN_WORDS) -> Article | Reject:
-    """Clean text plus metadata for one document; a reject when too little text remains."""
-    if document.kind == "html":
-        fields = _from_html(document)
-    else:
-        fields = _from_plain_text(document.body)
-    if isinstance(fields, str):
-        return run.reject(document.source_uri, STAGE, "extraction_failed", fields, document.body)
-    # What a record says explicitly wins over what was found in its content.
-    url = canonical_url(document.url or fields.get("url"))
-    published, date_source = fields.get("published"), fields.get("date_source")
-    from_record = parse_published(document.published)
-    if from_record:
-        published, date_source = from_record, "record"
-    elif document.published:
-        log.warning("%s: unreadable published %r; using the date found in the content, if any", document.source_uri, document.published)
-    if published is None:
-        date_source = None
-    text = "\n\n".join(fields["paragraphs"])
-    word_count = len(text.split())
-    if word_count < min_words:
+    """Clean text plus metadata for one document; a reject when too little text remains.
+
+    A fetched page that fails or yields fewer than ``min_words`` falls back to the feed entry's
+    own text (``text_source`` says which was used).
+    """
+    content = extract_content(document)
+    use_fallback = document.fallback_text and (isinstance(content, str) or content.word_count < min_words)
+    if use_fallback:
+        content = _from_entry_text(document.fallback_text, document.fallback_source)
+    if isinstance(content, str):
+        return run.reject(document.source_uri, STAGE, "extraction_failed", content, document.body)
+    if content.word_count < min_words:
         return run.reject(
             document.source_uri, STAGE, "too_little_text",
-            f"{word_count} words after cleaning, fewer than {min_words}", document.body,
+            f"{content.word_count} words after cleaning, fewer than {min_words}", document.body,
         )
+    given = parse_published(document.published)
+    if document.published and not given:
+        log.warning("%s: unreadable published %r; using the date found in the content, if any", document.source_uri, document.published)
+    published, date_source = (given, document.published_by) if given else (content.published, content.date_source)
+    text = "\n\n".join(content.paragraphs)
     content_hash = stable_hash(normalise_for_hash(text))
+    url = canonical_url(content.url) or canonical_url(document.url)
     return Article(
         article_id=stable_hash("url", url) if url else stable_hash("text", content_hash),
         url=url,
         source_uri=document.source_uri,
-        source=document.source or fields.get("source"),
-        title=document.title or fields.get("title"),
+        entry_id=document.entry_id,
+        source=document.source or content.source,
+        title=document.title or content.title,
         text=text,
-        authors=fields.get("authors", ()),
+        authors=document.authors or content.authors,
         published_at=published,
-        date_source=date_source,
+        date_source=date_source if published else None,
+        feed_published_at=given,
+        page_published_at=content.published,
         language=identify_language(text),
-        word_count=word_count,
+        word_count=len(text.split()),
         content_hash=content_hash,
-        text_source="html" if document.kind == "html" else "plain_text",
+        text_source=content.text_source,
         ingested_at=run.started_at,
         run_id=run.run_id,
     )
 
 
-def _from_plain_text(body: str) -> dict:
+def extract_content(document: SourceDocument) -> Content | str:
+    """The document's own text and metadata, or why there is none."""
+    if document.kind in (HTML, PAGE):
+        return _from_html(document.body, document.url, "page" if document.kind == PAGE else "html")
+    if document.kind == ENTRY:
+        return _from_entry_text(document.body, document.fallback_source)
+    return _from_plain_text(document.body)
+
+
+def _from_plain_text(body: str) -> Content:
     parsed = parse_plain_text(body)
     published = _midnight_utc(parsed.published) if parsed.published else None
-    return {"title": parsed.title, "paragraphs": parsed.paragraphs, "published": published, "date_source": "text_header"}
+    return Content(parsed.paragraphs, "plain_text", title=parsed.title, published=published, date_source="text_header")
 
 
-def _from_html(document: SourceDocument) -> dict | str:
+def _from_entry_text(text: str, text_source: str | None) -> Content:
+    return Content(tuple(clean_paragraphs(split_paragraphs(text))), text_source or "feed_content")
+
+
+def _from_html(body: str | bytes, url: str | None, text_source: str) -> Content | str:
     import trafilatura
     import trafilatura.settings
 
     try:
         extracted = trafilatura.bare_extraction(
-            document.body, url=document.url, include_comments=False, with_metadata=True,
+            body, url=url, include_comments=False, with_metadata=True,
             date_extraction_params={**trafilatura.settings.set_date_params(True), "outputformat": DATE_FORMAT},
         )
     except (ValueError, TypeError, RecursionError) as err:  # lxml/trafilatura on hostile markup
@@ -128,15 +161,16 @@ def _from_html(document: SourceDocument) -> dict | str:
     paragraphs = clean_paragraphs(split_paragraphs(extracted.text))
     if paragraphs and extracted.title and normalise_for_hash(paragraphs[0]) == normalise_for_hash(extracted.title):
         paragraphs = paragraphs[1:]  # the headline is the title, not body text (as for .txt files)
-    return {
-        "title": extracted.title,
-        "paragraphs": paragraphs,
-        "published": parse_published(extracted.date),
-        "date_source": "page_metadata",
-        "authors": split_authors(extracted.author),
-        "source": extracted.sitename,
-        "url": extracted.url,
-    }
+    return Content(
+        tuple(paragraphs),
+        text_source,
+        title=extracted.title,
+        published=parse_published(extracted.date),
+        date_source="page_metadata",
+        authors=split_authors(extracted.author),
+        source=extracted.sitename,
+        url=extracted.url,
+    )
 
 
 def split_authors(byline: str | None) -> tuple[str, ...]:

@@ -10,7 +10,6 @@ import io
 import json
 import os
 import zlib
-from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import apache_beam as beam
@@ -19,6 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from schemas import Reject
+from transforms.source_document import SourceDocument
 from transforms.run_context import REJECTS, RunContext, set_rejects_aside
 
 STAGE = "read"
@@ -26,19 +26,6 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 """Cap on one decompressed .txt/.html file or one JSON Lines record."""
 FORMATS = {".txt": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
 RECORD_KEYS = ("url", "title", "text", "html", "published", "source")
-
-
-@dataclass(frozen=True)
-class SourceDocument:
-    """One input item before extraction: plain text or HTML plus whatever the input said about it."""
-
-    source_uri: str
-    kind: str  # "text" or "html"
-    body: str | bytes  # str for text; raw bytes (or str from a record) for html
-    url: str | None = None
-    title: str | None = None
-    published: str | None = None  # ISO-8601 as given by a record
-    source: str | None = None
 
 
 class InputNotFound(ValueError):

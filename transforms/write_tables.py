@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import apache_beam as beam
 import pyarrow as pa
@@ -37,23 +37,31 @@ class StagedFile:
     """A finished data file waiting in the staging folder for the commit."""
 
     table: str
+    root: str  # the output folder, or the state store for the ledger
     relative_path: str  # e.g. "articles/published_date=2022-07-26/part-RUN-uuid.parquet"
     rows: int
 
 
 class WriteTables(beam.PTransform):
-    """{table name: PCollection of records} → one run record dict, after all files are committed."""
+    """{table name: PCollection of records} → one run record dict, after all files are committed.
 
-    def __init__(self, output: str, run: RunContext, tables: Sequence[TableSpec]):
+    Tables go under ``output`` unless ``roots`` names another folder for them (the ledger lives
+    in the state store); each folder gets its own staging area, so every move is a rename.
+    """
+
+    def __init__(self, output: str, run: RunContext, tables: Sequence[TableSpec], roots: Mapping[str, str] | None = None):
         super().__init__()
         self._output = output.rstrip("/")
         self._run = run
         self._tables = {spec.name: spec for spec in tables}
+        self._roots = {name: root.rstrip("/") for name, root in (roots or {}).items()}
 
     def expand(self, records_by_table: dict):
-        staging = staging_dir(self._output, self._run.run_id)
         staged = [
-            records | f"Stage{name.title()}" >> beam.ParDo(StageParquetFiles(self._tables[name], staging, self._run.run_id))
+            records
+            | f"Stage{name.title()}" >> beam.ParDo(
+                StageParquetFiles(self._tables[name], self._roots.get(name, self._output), self._run.run_id)
+            )
             for name, records in records_by_table.items()
         ]
         return (
@@ -67,9 +75,10 @@ class WriteTables(beam.PTransform):
 class StageParquetFiles(beam.DoFn):
     """Buffers records per partition and writes them into one staged file per partition per bundle."""
 
-    def __init__(self, table: TableSpec, staging_dir: str, run_id: str):
+    def __init__(self, table: TableSpec, root: str, run_id: str):
         self._table = table
-        self._staging_dir = staging_dir
+        self._root = root
+        self._staging_dir = staging_dir(root, run_id)
         self._run_id = run_id
         self._rows = Metrics.counter(STAGE, f"{table.name}_rows")
 
@@ -93,7 +102,8 @@ class StageParquetFiles(beam.DoFn):
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for target in self._open.values():
             rows = target.close()
-            yield WindowedValue(StagedFile(self._table.name, target.relative_path, rows), GlobalWindow().max_timestamp(), [GlobalWindow()])
+            staged = StagedFile(self._table.name, self._root, target.relative_path, rows)
+            yield WindowedValue(staged, GlobalWindow().max_timestamp(), [GlobalWindow()])
         self._open = {}
 
 
@@ -145,16 +155,15 @@ def records_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
 
 
 def commit_run(staged: list[StagedFile], output: str, run: RunContext) -> dict:
-    """Moves every staged file into place, drops the staging folder and writes the run record."""
-    staging = staging_dir(output, run.run_id)
-    sources = [FileSystems.join(staging, f.relative_path) for f in staged]
-    targets = [FileSystems.join(output, f.relative_path) for f in staged]
+    """Moves every staged file into place, drops the staging folders and writes the run record."""
+    targets = [FileSystems.join(f.root, f.relative_path) for f in staged]
     for directory in sorted({t.rsplit("/", 1)[0] for t in targets}):
         _ensure_dir(directory)
     if staged:
-        FileSystems.rename(sources, targets)
-    if FileSystems.exists(staging):
-        FileSystems.delete([staging])
+        FileSystems.rename([FileSystems.join(staging_dir(f.root, run.run_id), f.relative_path) for f in staged], targets)
+    for root in sorted({output, *(f.root for f in staged)}):
+        if FileSystems.exists(staging_dir(root, run.run_id)):
+            FileSystems.delete([staging_dir(root, run.run_id)])
     record = run_record(staged, run)
     write_json_atomically(FileSystems.join(output, RUNS_DIR, f"{run.run_id}.json"), record)
     return record
@@ -169,7 +178,7 @@ def run_record(staged: list[StagedFile], run: RunContext) -> dict:
         "run_id": run.run_id,
         "started_at": run.started_at.isoformat(),
         "rows": rows,
-        "files": sorted((asdict(f) for f in staged), key=lambda f: f["relative_path"]),
+        "files": sorted((asdict(f) for f in staged), key=lambda f: (f["root"], f["relative_path"])),
     }
 
 

@@ -1,0 +1,25 @@
+"""The unit every source hands to extraction: one input item before its text is extracted."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TEXT, HTML, PAGE, ENTRY = "text", "html", "page", "entry"
+"""Kinds: a plain-text file or record; a seed HTML file; a fetched article page; a feed entry's own text."""
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """Content plus whatever the input said about it (a record's or feed entry's fields win)."""
+
+    source_uri: str
+    kind: str
+    body: str | bytes  # str for text and entry; HTML as bytes (or str from a record) for html and page
+    url: str | None = None
+    title: str | None = None
+    published: str | None = None  # ISO-8601, as the record or feed entry gave it
+    published_by: str = "record"  # 'record' or 'feed': the date_source when `published` is used
+    source: str | None = None
+    authors: tuple[str, ...] = ()
+    entry_id: str | None = None
+    fallback_text: str | None = None  # a feed entry's own clean text, used when the page yields too little
+    fallback_source: str | None = None  # 'feed_content' or 'feed_summary': the text_source of fallback_text

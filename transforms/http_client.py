@@ -1,0 +1,612 @@
+"""HTTP fetching for feeds, article pages and robots.txt: one urllib3 client with guard rails.
+
+Every network, HTTP or content problem comes back as a ``FetchResult`` whose ``error`` names the
+reason and whose ``detail`` explains it; only programming errors raise. The guard rails, all set
+in ``FetchPolicy``:
+
+- http and https only;
+- no loopback, private, link-local, multicast or reserved destinations (SSRF), checked on every
+  redirect hop; the connection goes to the address that was checked, so a second DNS answer
+  cannot swap it (DNS rebinding);
+- redirects followed by hand, up to a cap, with loop detection and the permanent target reported;
+- connect, between-bytes and whole-response timeouts (a slow drip is cut off);
+- caps on the raw body and on the body after gzip/deflate decoding (zip bombs).
+
+``RobotsCache`` answers robots.txt questions per origin and ``HostPacer`` spaces the requests to
+each host. Neither imports Beam: the DoFns that fetch wrap these pieces.
+"""
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import re
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Self
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+from protego import Protego
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    LocationParseError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+
+USER_AGENT = "newsbeam/0.1 (+https://github.com/newsbeam/newsbeam)"
+
+# FetchResult.error reasons.
+HTTP_STATUS = "http_status"
+"""The final response was neither 2xx nor 304."""
+TIMEOUT = "timeout"
+CONNECTION_ERROR = "connection_error"
+INCOMPLETE_BODY = "incomplete_body"
+"""The body ended before its Content-Length (or its last chunk): a lie or a dropped connection."""
+TOO_LARGE = "too_large"
+INVALID_COMPRESSION = "invalid_compression"
+REDIRECT_LOOP = "redirect_loop"
+TOO_MANY_REDIRECTS = "too_many_redirects"
+UNSUPPORTED_SCHEME = "unsupported_scheme"
+PRIVATE_ADDRESS = "private_address"
+INVALID_URL = "invalid_url"
+DNS_ERROR = "dns_error"
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_READ_CHUNK = 64 * 1024
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+Resolver = Callable[[str, int], Sequence[str]]
+"""(host, port) → IP address strings; raises OSError (socket.gaierror) when the name doesn't resolve."""
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """Limits and identity for every request a fetcher makes."""
+
+    user_agent: str = USER_AGENT
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    """Longest wait for the next bytes."""
+    total_timeout: float = 60.0
+    """Wall clock for the whole ``get``, redirects included."""
+    max_body_bytes: int = 10 * 2**20
+    """Raw bytes on the wire."""
+    max_decoded_bytes: int = 50 * 2**20
+    """Bytes after gzip/deflate decoding."""
+    max_redirects: int = 5
+    allow_private_network: bool = False
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one ``HttpFetcher.get`` saw. ``error`` is None on success (2xx or 304)."""
+
+    url: str
+    """As requested."""
+    final_url: str
+    """The last URL requested (or refused), after redirects."""
+    status: int | None
+    """Status of the last response; None when that URL gave none."""
+    headers: Mapping[str, str]
+    """Headers of the last response, names lower-cased."""
+    body: bytes
+    """Decoded body; b"" on 304 and on every error."""
+    permanent_url: str | None
+    """Where the leading chain of 301/308 redirects leads; None if the first hop was not permanent."""
+    error: str | None
+    detail: str = ""
+    retry_after: float | None = None
+    elapsed: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+class FetchError(Exception):
+    """A fetch problem (``reason`` is one of the error constants) raised by the pieces under
+    ``HttpFetcher.get``, which turns it into ``FetchResult.error``; ``get`` itself never raises it."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class HttpFetcher:
+    """GETs URLs under a ``FetchPolicy``; thread-safe, pools connections per checked address.
+
+    ``resolver`` and ``address_allowed`` are seams for tests; the defaults are the system resolver
+    and ``is_public_address``.
+    """
+
+    def __init__(
+        self,
+        policy: FetchPolicy = FetchPolicy(),
+        *,
+        resolver: Resolver | None = None,
+        address_allowed: Callable[[str], bool] | None = None,
+    ):
+        self.policy = policy
+        self._resolve = resolver or resolve_host
+        self._address_allowed = address_allowed or is_public_address
+        self._pools = urllib3.PoolManager(num_pools=32, maxsize=8, block=False, retries=False)
+
+    def get(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str | None = None
+    ) -> FetchResult:
+        """Fetch ``url``, following redirects; conditional when ``etag``/``last_modified`` are given."""
+        started = time.monotonic()
+        deadline = started + self.policy.total_timeout
+        headers = _request_headers(self.policy, etag=etag, last_modified=last_modified, accept=accept)
+        redirects = _RedirectChain(url, self.policy.max_redirects)
+        current, status, response_headers, body = url, None, {}, b""
+        try:
+            while True:
+                status, response_headers = None, {}  # until this hop answers
+                response = self._open(current, headers, deadline)
+                status, response_headers = response.status, _lowercase_headers(response.headers)
+                complete = False
+                try:
+                    target = redirects.follow(current, response.status, response.headers.get("location"))
+                    if target is None:
+                        body = self._final_body(response, deadline)
+                        complete = True
+                        break
+                finally:
+                    _release(response, complete=complete)
+                current = target
+            error, detail = None, ""
+        except FetchError as failure:
+            body, error, detail = b"", failure.reason, failure.detail
+        return FetchResult(
+            url=url,
+            final_url=current,
+            status=status,
+            headers=response_headers,
+            body=body,
+            permanent_url=redirects.permanent_url,
+            error=error,
+            detail=detail,
+            retry_after=parse_retry_after(response_headers.get("retry-after")),
+            elapsed=time.monotonic() - started,
+        )
+
+    def close(self) -> None:
+        """Close pooled connections; the fetcher opens new ones if used again."""
+        self._pools.clear()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _open(self, url: str, headers: Mapping[str, str], deadline: float) -> urllib3.BaseHTTPResponse:
+        """Send one GET to the checked address of ``url``; the response body is not read yet."""
+        target = _parse_target(url)
+        address = self._checked_address(target)
+        remaining = _remaining(deadline, self.policy)
+        pool_kwargs = {"server_hostname": target.host, "assert_hostname": target.host} if target.scheme == "https" else None
+        pool = self._pools.connection_from_host(address, target.port, target.scheme, pool_kwargs=pool_kwargs)
+        timeout = urllib3.Timeout(
+            connect=min(self.policy.connect_timeout, remaining), read=min(self.policy.read_timeout, remaining)
+        )
+        try:
+            return pool.urlopen(
+                "GET",
+                target.request_uri,
+                headers={**headers, "Host": target.host_header},
+                redirect=False,
+                retries=False,
+                timeout=timeout,
+                preload_content=False,
+                decode_content=False,
+                release_conn=False,
+                assert_same_host=False,
+            )
+        except (HTTPError, OSError) as exc:
+            raise _transport_failure(exc, deadline, f"GET {url}") from exc
+
+    def _checked_address(self, target: _Target) -> str:
+        """The address to connect to, after refusing non-public ones (unless the policy allows them)."""
+        try:
+            addresses = list(self._resolve(target.host, target.port))
+        except (OSError, UnicodeError) as exc:
+            raise FetchError(DNS_ERROR, f"cannot resolve {target.host}: {exc}") from exc
+        if not addresses:
+            raise FetchError(DNS_ERROR, f"{target.host} resolves to no address")
+        if not self.policy.allow_private_network:
+            refused = [address for address in addresses if not self._address_allowed(address)]
+            if refused:
+                raise FetchError(PRIVATE_ADDRESS, f"{target.host} resolves to non-public address {refused[0]}")
+        return addresses[0]
+
+    def _final_body(self, response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
+        if response.status == 304:
+            return b""
+        if not 200 <= response.status < 300:
+            raise FetchError(HTTP_STATUS, f"HTTP {response.status} {response.reason or ''}".rstrip())
+        return _read_body(response, self.policy, deadline)
+
+
+@dataclass
+class _RedirectChain:
+    """The redirects of one ``get``: loop detection, the cap, and the leading permanent target."""
+
+    url: str
+    max_redirects: int
+    permanent_url: str | None = None
+    _followed: int = 0
+    _all_permanent: bool = True
+    _seen: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._seen.add(_without_fragment(self.url))
+
+    def follow(self, current: str, status: int, location: str | None) -> str | None:
+        """The next URL to request, or None when this response is the final one."""
+        if status not in REDIRECT_STATUSES or not location:
+            return None
+        target = _without_fragment(urljoin(current, _header_text(location).strip()))
+        self._all_permanent = self._all_permanent and status in PERMANENT_REDIRECTS
+        if self._all_permanent:
+            self.permanent_url = target
+        if target in self._seen:
+            raise FetchError(REDIRECT_LOOP, f"{current} redirects back to {target}")
+        if self._followed >= self.max_redirects:
+            raise FetchError(TOO_MANY_REDIRECTS, f"more than {self.max_redirects} redirects; next was {target}")
+        self._followed += 1
+        self._seen.add(target)
+        return target
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The parts of a URL a request needs."""
+
+    scheme: str
+    host: str
+    """Without IPv6 brackets; what the resolver, SNI and certificate check see."""
+    port: int
+    request_uri: str
+    host_header: str
+
+
+def _parse_target(url: str) -> _Target:
+    """Split an http(s) URL for a request; raises FetchError(INVALID_URL / UNSUPPORTED_SCHEME)."""
+    try:
+        scheme = urlsplit(url).scheme.lower()
+        parsed = urllib3.util.parse_url(url.strip())
+    except (ValueError, LocationParseError) as exc:
+        raise FetchError(INVALID_URL, f"cannot parse {url!r}: {exc}") from exc
+    if not scheme:
+        raise FetchError(INVALID_URL, f"no scheme in {url!r}")
+    if scheme not in DEFAULT_PORTS:
+        raise FetchError(UNSUPPORTED_SCHEME, f"{scheme!r} is not http or https")
+    if not parsed.host:
+        raise FetchError(INVALID_URL, f"no host in {url!r}")
+    default_port = DEFAULT_PORTS[scheme]
+    port = parsed.port or default_port
+    host_header = parsed.host if port == default_port else f"{parsed.host}:{port}"
+    return _Target(scheme, parsed.host.strip("[]"), port, parsed.request_uri, host_header)
+
+
+def _request_headers(
+    policy: FetchPolicy, *, etag: str | None = None, last_modified: str | None = None, accept: str | None = None
+) -> dict[str, str]:
+    """The headers every request sends, plus the conditional validators and Accept when given."""
+    headers = {"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate"}
+    if accept:
+        headers["Accept"] = accept
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def _read_body(response: urllib3.BaseHTTPResponse, policy: FetchPolicy, deadline: float) -> bytes:
+    """Stream and decode the body within the policy's size caps and the request deadline."""
+    declared = _content_length(response.headers.get("content-length"))
+    if declared is not None and declared > policy.max_body_bytes:
+        raise FetchError(TOO_LARGE, f"Content-Length {declared} exceeds max_body_bytes {policy.max_body_bytes}")
+    decoder = BodyDecoder(response.headers.get("content-encoding", ""), policy.max_decoded_bytes)
+    received = 0
+    while True:
+        _limit_next_wait(response, min(policy.read_timeout, _remaining(deadline, policy)))
+        try:
+            chunk = response.read1(_READ_CHUNK, decode_content=False)
+        except ProtocolError as exc:
+            raise FetchError(INCOMPLETE_BODY, f"body ended after {received} bytes: {exc}") from exc
+        except (HTTPError, OSError) as exc:
+            raise _transport_failure(exc, deadline, f"reading the body after {received} bytes") from exc
+        if not chunk:
+            return decoder.finish()
+        received += len(chunk)
+        if received > policy.max_body_bytes:
+            raise FetchError(TOO_LARGE, f"body exceeds max_body_bytes {policy.max_body_bytes}")
+        decoder.feed(chunk)
+
+
+class BodyDecoder:
+    """Incremental identity/gzip/deflate decoding that stops as soon as ``limit`` bytes are passed."""
+
+    def __init__(self, content_encoding: str, limit: int):
+        self._coding = content_encoding.strip().lower()
+        if self._coding in ("", "identity"):
+            self._inflater = None
+        elif self._coding in ("gzip", "x-gzip"):
+            self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self._coding == "deflate":
+            self._inflater = zlib.decompressobj(zlib.MAX_WBITS)
+        else:
+            raise FetchError(INVALID_COMPRESSION, f"unsupported Content-Encoding {content_encoding!r}")
+        self._limit = limit
+        self._decoded = bytearray()
+        self._fed = False
+
+    def feed(self, data: bytes) -> None:
+        first, self._fed = not self._fed, True
+        if self._inflater is None:
+            self._append(data)
+            return
+        while data:
+            try:
+                self._append(self._inflater.decompress(data, self._limit - len(self._decoded) + 1))
+            except zlib.error as exc:
+                if first and self._coding == "deflate":  # servers often send raw deflate without the zlib header
+                    first, self._inflater = False, zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise FetchError(INVALID_COMPRESSION, f"{self._coding} body does not decode: {exc}") from exc
+            data = self._inflater.unused_data if self._inflater.eof else b""
+            if not data.startswith(b"\x1f\x8b") or self._coding not in ("gzip", "x-gzip"):
+                return  # trailing bytes after the stream are ignored, as browsers do
+            self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member
+
+    def finish(self) -> bytes:
+        if self._inflater is not None and self._fed and not self._inflater.eof:
+            raise FetchError(INVALID_COMPRESSION, f"{self._coding} stream is truncated")
+        return bytes(self._decoded)
+
+    def _append(self, data: bytes) -> None:
+        self._decoded += data
+        if len(self._decoded) > self._limit:
+            raise FetchError(TOO_LARGE, f"decoded body exceeds max_decoded_bytes {self._limit}")
+
+
+def _content_length(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())
+
+
+def _remaining(deadline: float, policy: FetchPolicy) -> float:
+    """Seconds left before the total timeout; raises FetchError(TIMEOUT) when none are."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise FetchError(TIMEOUT, f"exceeded total_timeout {policy.total_timeout}s")
+    return left
+
+
+def _limit_next_wait(response: urllib3.BaseHTTPResponse, seconds: float) -> None:
+    """Bound the next socket read, so a stalled read cannot outlive the total timeout."""
+    sock = getattr(response.connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(seconds)
+
+
+def _transport_failure(exc: Exception, deadline: float, doing: str) -> FetchError:
+    if isinstance(exc, NewConnectionError):
+        return FetchError(CONNECTION_ERROR, f"{doing}: cannot connect: {exc}")
+    if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError, TimeoutError)):
+        which = "total_timeout" if time.monotonic() >= deadline else "connect/read timeout"
+        return FetchError(TIMEOUT, f"{doing}: {which}: {exc}")
+    return FetchError(CONNECTION_ERROR, f"{doing}: {type(exc).__name__}: {exc}")
+
+
+def _release(response: urllib3.BaseHTTPResponse, *, complete: bool) -> None:
+    """Give the connection back to the pool; close it first unless the body was read to the end."""
+    if not complete:
+        response.close()
+    response.release_conn()
+
+
+def _header_text(value: str) -> str:
+    """Header values arrive decoded as Latin-1; raw non-ASCII bytes in them (a Location) are UTF-8 in practice."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def _without_fragment(url: str) -> str:
+    return url.partition("#")[0]
+
+
+def _lowercase_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Header names lower-cased; repeated headers joined with ', '."""
+    return {name.lower(): headers[name] for name in headers}
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """All addresses ``host`` resolves to, in the system's preference order (IP literals map to themselves)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def is_public_address(address: str) -> bool:
+    """False for loopback, private, link-local, multicast, reserved, unspecified and shared addresses,
+    also when wrapped in IPv6 (IPv4-mapped, 6to4, NAT64)."""
+    ip = ipaddress.ip_address(address.partition("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return is_public_address(str(embedded))
+    blocked = ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
+    return ip.is_global and not (blocked or ip.is_unspecified)
+
+
+def host_of(url: str) -> str:
+    """The politeness key of a URL: lower-cased host and port as written ('' when there is none)."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return ""
+    return netloc.rpartition("@")[2].lower()
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date); None when absent or invalid."""
+    if value is None:
+        return None
+    text = value.strip()
+    if re.fullmatch(r"[0-9]+", text):
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    now = now or datetime.now(UTC)
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+# robots.txt ----------------------------------------------------------------------------------
+
+ROBOTS_RULES = "robots_rules"
+"""The decision comes from the site's robots.txt rules."""
+ROBOTS_MISSING = "robots_missing"
+"""robots.txt answered 4xx (or redirected too often): everything is allowed."""
+ROBOTS_UNREACHABLE = "robots_unreachable"
+"""robots.txt answered 5xx or 429, or could not be fetched: nothing is allowed."""
+
+
+@dataclass(frozen=True)
+class RobotsDecision:
+    allowed: bool
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class _RobotsFile:
+    """One origin's robots.txt: rules to consult, or a fixed decision when there are none."""
+
+    rules: Protego | None
+    fixed: RobotsDecision | None = None
+
+
+class RobotsCache:
+    """robots.txt per scheme://host:port, fetched once through the fetcher and kept for the object's life.
+
+    2xx: the rules for our product token; 4xx: allow all; 5xx, 429 and fetch errors: disallow.
+    Thread-safe: concurrent questions about one origin wait for a single fetch.
+    """
+
+    def __init__(self, fetcher: HttpFetcher):
+        self._fetcher = fetcher
+        self._agent = _product_token(fetcher.policy.user_agent)
+        self._files: dict[str, _RobotsFile] = {}
+        self._origin_locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def allowed(self, url: str) -> bool:
+        return self.decide(url).allowed
+
+    def decide(self, url: str) -> RobotsDecision:
+        """Whether ``url`` may be fetched, with the reason (``ROBOTS_*``) and a detail."""
+        origin = origin_of(url)
+        if origin is None:
+            return RobotsDecision(False, ROBOTS_UNREACHABLE, f"no http(s) origin in {url!r}")
+        robots = self._file_for(origin)
+        if robots.fixed is not None:
+            return robots.fixed
+        if robots.rules is not None and not robots.rules.can_fetch(url, self._agent):
+            return RobotsDecision(False, ROBOTS_RULES, f"disallowed for {self._agent} by {origin}/robots.txt")
+        return RobotsDecision(True, ROBOTS_RULES, f"allowed by {origin}/robots.txt")
+
+    def _file_for(self, origin: str) -> _RobotsFile:
+        with self._lock:
+            origin_lock = self._origin_locks.setdefault(origin, threading.Lock())
+        with origin_lock:
+            if origin not in self._files:
+                self._files[origin] = _robots_file(self._fetcher.get(f"{origin}/robots.txt", accept="text/plain"))
+            return self._files[origin]
+
+
+def _robots_file(result: FetchResult) -> _RobotsFile:
+    """Interpret a robots.txt fetch as RFC 9309 says: rules, allow-all (4xx) or disallow-all."""
+    if result.error is None:
+        return _RobotsFile(Protego.parse(result.body.decode("utf-8", errors="replace")))
+    if result.error == HTTP_STATUS and result.status is not None and 400 <= result.status < 500 and result.status != 429:
+        return _RobotsFile(None, RobotsDecision(True, ROBOTS_MISSING, f"robots.txt answered HTTP {result.status}"))
+    if result.error in (REDIRECT_LOOP, TOO_MANY_REDIRECTS):
+        return _RobotsFile(None, RobotsDecision(True, ROBOTS_MISSING, f"robots.txt: {result.detail}"))
+    what = f"HTTP {result.status}" if result.error == HTTP_STATUS else f"{result.error}: {result.detail}"
+    return _RobotsFile(None, RobotsDecision(False, ROBOTS_UNREACHABLE, f"robots.txt unreachable ({what})"))
+
+
+def origin_of(url: str) -> str | None:
+    """'scheme://host[:port]' with the default port left out; None for non-http(s) or host-less URLs."""
+    try:
+        target = _parse_target(url)
+    except FetchError:
+        return None
+    return f"{target.scheme}://{target.host_header}"
+
+
+def _product_token(user_agent: str) -> str:
+    """The name robots.txt groups match against: 'newsbeam' in 'newsbeam/0.1 (+https://…)'."""
+    words = user_agent.split()
+    return words[0].split("/", 1)[0] if words else ""
+
+
+# politeness ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _HostTurn:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_start: float | None = None
+
+
+class HostPacer:
+    """At most one request in flight per host (netloc) and at least `delay` seconds between the start
+    of two requests to it; thread-safe; hosts independent."""
+
+    def __init__(self, delay: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        if delay < 0:
+            raise ValueError(f"delay must be >= 0, got {delay}")
+        self.delay = delay
+        self._clock = clock
+        self._sleep = sleep
+        self._hosts: dict[str, _HostTurn] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self, netloc: str) -> Iterator[None]:
+        """Hold the host's turn for the body of the ``with``: ``with pacer.slot(host_of(url)): ...``."""
+        with self._lock:
+            turn = self._hosts.setdefault(netloc.lower(), _HostTurn())
+        with turn.lock:
+            if turn.last_start is not None:
+                wait = turn.last_start + self.delay - self._clock()
+                if wait > 0:
+                    self._sleep(wait)
+            turn.last_start = self._clock()
+            yield

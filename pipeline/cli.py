@@ -10,12 +10,12 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.options import DEFAULT_CATALOG, NewsbeamOptions, with_default_runner
-from pipeline.graph import RunPlan, build_graph
+from pipeline.graph import build_graph
+from pipeline.options import NewsbeamOptions, with_default_runner
+from pipeline.plan import PlanError, plan_run
 from pipeline.summary import counters, format_summary, summarise
-from transforms.read_seeds import InputNotFound, expand_inputs
+from transforms.read_seeds import InputNotFound
 from transforms.run_context import RunContext
-from transforms.story_clustering import CatalogStory, load_catalog
 from transforms.write_tables import RUNS_DIR
 
 log = logging.getLogger("newsbeam")
@@ -36,24 +36,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return run(argv)
-    except (InputNotFound, CatalogError) as err:
+    except (InputNotFound, PlanError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-
-
-class CatalogError(ValueError):
-    """The story catalog is missing or malformed."""
 
 
 def run(argv: list[str]) -> int:
     """Runs the batch pipeline and prints the run summary."""
     options = with_default_runner(PipelineOptions(argv))
     ours = options.view_as(NewsbeamOptions)
-    files = expand_inputs(ours.inputs)
-    catalog = read_catalog(ours.catalog)
     run_context = RunContext.start()
-    log.info("run %s: %d input files → %s", run_context.run_id, len(files), ours.output)
-    plan = RunPlan(files, ours.output, ours.state_dir, catalog, run_context, ours.min_words)
+    plan = plan_run(ours, run_context)
+    log.info("run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output)
     pipeline = beam.Pipeline(options=options)
     build_graph(pipeline, plan)
     result = pipeline.run()
@@ -77,23 +71,6 @@ def print_help() -> None:
     for cls in option_classes.values():
         cls._add_argparse_args(parser)
     parser.print_help()
-
-
-def read_catalog(path: str | None) -> list[CatalogStory]:
-    """The story catalog at ``path``; the default one only when it exists; '' means none."""
-    if path == "":
-        return []
-    chosen = path or DEFAULT_CATALOG
-    if not FileSystems.exists(chosen):
-        if path:
-            raise CatalogError(f"--catalog {path!r} does not exist")
-        return []
-    with FileSystems.open(chosen) as handle:
-        text = handle.read().decode("utf-8")
-    try:
-        return load_catalog(text)
-    except ValueError as err:
-        raise CatalogError(f"{chosen}: {err}") from err
 
 
 def read_run_record(output: str, run_id: str) -> dict:

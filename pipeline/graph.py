@@ -1,8 +1,8 @@
 """The batch graph, top to bottom as the product reads: read → extract → dedup → cluster → write."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
 
 import apache_beam as beam
 
@@ -10,6 +10,9 @@ from schemas import SEEN, TABLES
 from transforms.assign_stories import AssignStories
 from transforms.dedup import MarkDuplicates
 from transforms.extract import ExtractArticles
+from transforms.feed_state import FeedState, save_polled_states
+from transforms.polite_fetch import FetchSettings
+from transforms.read_feeds import ReadFeeds
 from transforms.read_seeds import ReadSeedFiles
 from transforms.run_context import RunContext
 from transforms.seen_ledger import REJECT, DropKnown, ReadSeenKeys, RecordSeenKeys
@@ -21,27 +24,36 @@ from transforms.write_tables import WriteTables, committed_files
 class RunPlan:
     """Everything the graph needs, decided before it is built."""
 
-    files: Sequence[str]
     output: str
     state: str
-    catalog: Sequence[CatalogStory]
     run: RunContext
-    min_words: int
+    files: Sequence[str] = ()
+    feeds: Sequence[FeedState] = ()  # the feeds due for polling
+    known_feeds: Mapping[str, FeedState] = field(default_factory=dict)  # every feed in the state store
+    catalog: Sequence[CatalogStory] = ()
+    min_words: int = 20
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    fetch_pages: bool = True
 
 
 def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
     """Adds the whole pipeline to ``p``; returns the run record produced after the commit."""
     run = plan.run
     seen = p | "ReadSeenLedger" >> ReadSeenKeys(committed_files(plan.state, SEEN))
-    read = p | "ReadSeedFiles" >> ReadSeedFiles(list(plan.files), run)
-    extracted = read.documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words)
+    files = p | "ReadSeedFiles" >> ReadSeedFiles(list(plan.files), run)
+    feeds = p | "ReadFeeds" >> ReadFeeds(plan.feeds, seen, run, plan.fetch, plan.fetch_pages)
+    documents = (files.documents, feeds.documents) | "AllDocuments" >> beam.Flatten()
+    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words)
     deduped = extracted.articles | "MarkDuplicates" >> MarkDuplicates(seen)
     articles, stories = deduped.articles | "AssignStories" >> AssignStories(plan.catalog, run)
     rejects = (
-        (read.rejects, extracted.rejects)
+        (files.rejects, feeds.rejects, extracted.rejects)
         | "AllRejects" >> beam.Flatten()
         | "SkipKnownRejects" >> DropKnown(seen, REJECT, lambda r: r.reject_id, ("dedup", "repeated_rejects"))
     )
     handled = (articles, rejects, deduped.already_ingested) | "RecordSeen" >> RecordSeenKeys(run)
     tables = {"articles": articles, "stories": stories, "rejects": rejects, "seen": handled}
-    return tables | "WriteTables" >> WriteTables(plan.output, run, (*TABLES, SEEN), roots={"seen": plan.state})
+    record = tables | "WriteTables" >> WriteTables(plan.output, run, (*TABLES, SEEN), roots={"seen": plan.state})
+    return record | "SaveFeedStates" >> beam.Map(
+        save_polled_states, beam.pvalue.AsList(feeds.states), plan.state, dict(plan.known_feeds)
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from transforms.extract import DEFAULT_MIN_WORDS
+from transforms.http_client import FetchPolicy
+from transforms.polite_fetch import DEFAULT_FETCH_THREADS, DEFAULT_HOST_DELAY
 
 DEFAULT_INPUT = "seeds/"
 DEFAULT_OUTPUT = "out/"
@@ -31,6 +33,43 @@ class NewsbeamOptions(PipelineOptions):
             "--catalog", dest="catalog", default=None,
             help=f"Story catalog (TOML) naming known stories. Default {DEFAULT_CATALOG} when it exists; '' for none.",
         )
+        parser.add_argument("--feed", dest="feed", action="append", default=None, help="RSS/Atom/RDF feed URL; repeatable.")
+        parser.add_argument(
+            "--feeds", dest="feeds", action="append", default=None,
+            help="File of feed URLs (one per line, '#' comments) or an OPML subscription list; repeatable.",
+        )
+        parser.add_argument(
+            "--host-delay", dest="host_delay", type=float, default=DEFAULT_HOST_DELAY,
+            help="Minimum seconds between two requests to the same host (one request in flight per host). Default %(default)s",
+        )
+        parser.add_argument(
+            "--fetch-threads", dest="fetch_threads", type=int, default=DEFAULT_FETCH_THREADS,
+            help="Hosts fetched at once per worker. Default %(default)s",
+        )
+        parser.add_argument(
+            "--http-timeout", dest="http_timeout", type=float, default=FetchPolicy.read_timeout,
+            help="Seconds to wait for a connection or the next bytes of a response. Default %(default)s",
+        )
+        parser.add_argument(
+            "--http-total-timeout", dest="http_total_timeout", type=float, default=FetchPolicy.total_timeout,
+            help="Seconds one request may take in all, redirects included (cuts off slow drips). Default %(default)s",
+        )
+        parser.add_argument(
+            "--max-body-mb", dest="max_body_mb", type=float, default=FetchPolicy.max_body_bytes / 2**20,
+            help="Largest response body in MiB, on the wire; decoded bodies may be 5x that. Default %(default)s",
+        )
+        parser.add_argument(
+            "--no-fetch-articles", dest="fetch_articles", action="store_false",
+            help="Use the feed entries' own content/summary; don't fetch article pages.",
+        )
+        parser.add_argument(
+            "--allow-private-network", dest="allow_private_network", action="store_true",
+            help="Allow URLs that resolve to loopback, private or link-local addresses (refused by default: SSRF).",
+        )
+        parser.add_argument(
+            "--reset-feeds", dest="reset_feeds", action="store_true",
+            help="Poll the given feeds even if marked gone (410) or backing off after errors.",
+        )
         parser.add_argument(
             "--min-words", dest="min_words", type=int, default=DEFAULT_MIN_WORDS,
             help="Articles with fewer words after cleaning are rejected. Default %(default)s",
@@ -38,7 +77,8 @@ class NewsbeamOptions(PipelineOptions):
 
     @property
     def inputs(self) -> list[str]:
-        return self.input or [DEFAULT_INPUT]
+        """--input paths; seeds/ when neither files nor feeds were given."""
+        return self.input or ([] if self.feed or self.feeds else [DEFAULT_INPUT])
 
     @property
     def state_dir(self) -> str:

@@ -5,6 +5,9 @@ from collections import defaultdict
 
 from apache_beam.runners.runner import PipelineResult
 
+ITEM_REJECT_STAGES = ("read", "extract", "feeds")
+"""Counter namespaces whose ``rejected_*`` counters are input items (files, records, entries)."""
+
 
 def counters(result: PipelineResult) -> dict[str, int]:
     """Beam counters as {'namespace.name': value}, summed over steps."""
@@ -15,23 +18,26 @@ def counters(result: PipelineResult) -> dict[str, int]:
     return dict(sorted(totals.items()))
 
 
+def _sum(totals: dict[str, int], namespaces: tuple[str, ...], prefix: str) -> int:
+    return sum(v for k, v in totals.items() if k.split(".")[0] in namespaces and k.split(".", 1)[1].startswith(prefix))
+
+
 def summarise(record: dict, totals: dict[str, int], output: str) -> dict:
-    """Reconciled run figures: inputs = articles + rejects (read or extract) + already ingested."""
-    rejected = {"read": 0, "extract": 0}
-    for name, value in totals.items():
-        stage, _, counter = name.partition(".")
-        if counter.startswith("rejected_") and stage in rejected:
-            rejected[stage] += value
+    """Run figures that reconcile: inputs = articles + already ingested + rejects."""
     rows = record.get("rows", {})
     return {
         "run_id": record["run_id"],
-        "inputs": totals.get("read.documents", 0) + rejected["read"],
+        "inputs": totals.get("read.documents", 0) + _sum(totals, ("read",), "rejected_") + totals.get("feeds.entries", 0),
+        "feed_entries": totals.get("feeds.entries", 0),
         "articles": rows.get("articles", 0),
         "duplicates": totals.get("dedup.duplicates", 0),
-        "already_ingested": totals.get("dedup.already_ingested", 0),
-        "rejects": rejected["read"] + rejected["extract"],
+        "already_ingested": totals.get("dedup.already_ingested", 0) + totals.get("feeds.entries_already_seen", 0),
+        "rejects": _sum(totals, ITEM_REJECT_STAGES, "rejected_"),
         "rejects_written": rows.get("rejects", 0),
         "stories": rows.get("stories", 0),
+        "feeds_polled": _sum(totals, ("feeds",), "status_"),
+        "feeds_not_modified": totals.get("feeds.status_304", 0),
+        "feeds_failed": _sum(totals, ("feeds",), "feed_rejected_"),
         "files": len(record.get("files", [])),
         "output": output,
     }
@@ -41,11 +47,12 @@ def format_summary(summary: dict, totals: dict[str, int]) -> str:
     out = summary["output"].rstrip("/")
     lines = [
         f"newsbeam run {summary['run_id']}",
-        f"  inputs            {summary['inputs']}",
+        f"  inputs            {summary['inputs']} (feed entries: {summary['feed_entries']})",
         f"  articles written  {summary['articles']} (of which duplicates marked: {summary['duplicates']})",
-        f"  already ingested  {summary['already_ingested']} (written by an earlier run, skipped)",
+        f"  already ingested  {summary['already_ingested']} (handled by an earlier run, skipped)",
         f"  rejects           {summary['rejects']} ({summary['rejects_written']} new rows)",
         f"  stories           {summary['stories']}",
+        f"  feeds polled      {summary['feeds_polled']} (not modified: {summary['feeds_not_modified']}, failed: {summary['feeds_failed']})",
         f"  files committed   {summary['files']}",
         f"  tables            {out}/articles  {out}/stories  {out}/rejects",
         "  counters          " + ", ".join(f"{k}={v}" for k, v in totals.items()),

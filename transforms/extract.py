@@ -91,10 +91,10 @@ def extract_article(document: SourceDocument, run: RunContext, min_words: int = 
     if use_fallback:
         content = _from_entry_text(document.fallback_text, document.fallback_source)
     if isinstance(content, str):
-        return run.reject(document.source_uri, STAGE, "extraction_failed", content, document.body)
+        return run.reject(document.item_uri, STAGE, "extraction_failed", content, document.body)
     if content.word_count < min_words:
         return run.reject(
-            document.source_uri, STAGE, "too_little_text",
+            document.item_uri, STAGE, "too_little_text",
             f"{content.word_count} words after cleaning, fewer than {min_words}", document.body,
         )
     given = parse_published(document.published)

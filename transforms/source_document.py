@@ -23,3 +23,8 @@ class SourceDocument:
     entry_id: str | None = None
     fallback_text: str | None = None  # a feed entry's own clean text, used when the page yields too little
     fallback_source: str | None = None  # 'feed_content' or 'feed_summary': the text_source of fallback_text
+
+    @property
+    def item_uri(self) -> str:
+        """Where exactly the item came from: the source, narrowed to the feed entry when there is one."""
+        return f"{self.source_uri}#entry={self.entry_id}" if self.entry_id else self.source_uri

@@ -1,0 +1,103 @@
+"""Turn command-line options into a RunPlan: which files, which feeds are due, which catalog."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.graph import RunPlan
+from pipeline.options import DEFAULT_CATALOG, NewsbeamOptions
+from transforms.feed_sources import read_feed_list
+from transforms.feed_state import FeedState, FeedStateStore, reset
+from transforms.http_client import FetchPolicy
+from transforms.polite_fetch import FetchSettings
+from transforms.read_seeds import expand_inputs
+from transforms.run_context import RunContext
+from transforms.story_clustering import CatalogStory, load_catalog
+
+log = logging.getLogger("newsbeam")
+
+
+class PlanError(ValueError):
+    """A user error in the options: missing catalog, bad feed list, bad feed URL."""
+
+
+def plan_run(options: NewsbeamOptions, run: RunContext) -> RunPlan:
+    """Everything decided before the graph is built; raises PlanError or InputNotFound on bad options."""
+    known = FeedStateStore(options.state_dir).load()
+    due = feeds_due(configured_feeds(options), known, run.started_at, options.reset_feeds)
+    return RunPlan(
+        output=options.output,
+        state=options.state_dir,
+        run=run,
+        files=expand_inputs(options.inputs) if options.inputs else [],
+        feeds=due,
+        known_feeds=known,
+        catalog=read_catalog(options.catalog),
+        min_words=options.min_words,
+        fetch=FetchSettings(
+            host_delay=options.host_delay,
+            threads=options.fetch_threads,
+            policy=FetchPolicy(
+                connect_timeout=options.http_timeout,
+                read_timeout=options.http_timeout,
+                total_timeout=options.http_total_timeout,
+                max_body_bytes=int(options.max_body_mb * 2**20),
+                max_decoded_bytes=int(options.max_body_mb * 2**20 * 5),
+                allow_private_network=options.allow_private_network,
+            ),
+        ),
+        fetch_pages=options.fetch_articles,
+    )
+
+
+def configured_feeds(options: NewsbeamOptions) -> list[str]:
+    """--feed URLs and the URLs of every --feeds file, in order, without repeats."""
+    urls = list(options.feed or [])
+    for path in options.feeds or []:
+        if not FileSystems.exists(path):
+            raise PlanError(f"--feeds {path!r} does not exist")
+        with FileSystems.open(path) as handle:
+            text = handle.read().decode("utf-8", "replace")
+        try:
+            urls.extend(read_feed_list(text, path))
+        except ValueError as err:
+            raise PlanError(str(err)) from err
+    for url in urls:
+        if not url.lower().startswith(("http://", "https://")):
+            raise PlanError(f"feed {url!r} is not an http(s) URL")
+    return list(dict.fromkeys(urls))
+
+
+def feeds_due(urls: list[str], known: dict[str, FeedState], now: dt.datetime, reset_all: bool) -> list[FeedState]:
+    """The configured feeds to poll now; gone or backing-off feeds are logged and left out."""
+    due = []
+    for url in urls:
+        state = known.get(url) or FeedState.new(url)
+        if reset_all:
+            state = reset(state)
+        if state.is_due(now):
+            due.append(state)
+        elif state.gone:
+            log.warning("feed %s is gone (HTTP 410); not polled until --reset-feeds", url)
+        else:
+            log.info("feed %s backs off until %s after %d failures", url, state.next_attempt_at, state.failures)
+    return due
+
+
+def read_catalog(path: str | None) -> list[CatalogStory]:
+    """The story catalog at ``path``; the default one only when it exists; '' means none."""
+    if path == "":
+        return []
+    chosen = path or DEFAULT_CATALOG
+    if not FileSystems.exists(chosen):
+        if path:
+            raise PlanError(f"--catalog {path!r} does not exist")
+        return []
+    with FileSystems.open(chosen) as handle:
+        text = handle.read().decode("utf-8")
+    try:
+        return load_catalog(text)
+    except ValueError as err:
+        raise PlanError(f"{chosen}: {err}") from err

@@ -78,7 +78,7 @@ def retry_wait(feed_url: str, failures: int, retry_after: float | None) -> dt.ti
     """Retry-After when the server gave one, else exponential backoff with per-feed jitter."""
     if retry_after is not None:
         return dt.timedelta(seconds=max(0.0, retry_after))
-    backoff = min(BACKOFF_BASE * 2 ** (failures - 1), BACKOFF_CAP)
+    backoff = min(BACKOFF_BASE * 2 ** min(failures - 1, 30), BACKOFF_CAP)
     jitter = random.Random(stable_hash(feed_url, str(failures))).uniform(-JITTER, JITTER)
     return backoff * (1 + jitter)
 

@@ -52,10 +52,10 @@ class Story:
     label_source: str = column(pa.string(), "Where the label came from: 'catalog', 'headline' or 'terms'.", nullable=False)
     first_published: dt.datetime | None = column(UTC_MICROS, "Earliest published_at among the story's dated articles.")
     last_published: dt.datetime | None = column(UTC_MICROS, "Latest published_at among the story's dated articles.")
-    article_count: int = column(pa.int64(), "Number of articles (duplicates included) tagged with the story in this run.", nullable=False)
+    article_count: int = column(pa.int64(), "Number of articles (duplicates included) tagged with the story, over all runs.", nullable=False)
     top_terms: tuple[str, ...] = column(pa.list_(pa.string()), "Highest-weighted terms of the story centroid.", nullable=False)
-    ingested_at: dt.datetime = column(UTC_MICROS, "Start time (UTC) of the run that wrote the row.", nullable=False)
-    run_id: str = column(pa.string(), "Id of the run that wrote the row.", nullable=False)
+    ingested_at: dt.datetime = column(UTC_MICROS, "Start time (UTC) of the run that last updated the story.", nullable=False)
+    run_id: str = column(pa.string(), "Id of the run that last updated the story.", nullable=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +92,8 @@ class TableSpec:
     record_type: type
     partition: ColumnSpec | None = None
     partition_value: Callable[[Any], str] | None = None
+    upsert_key: str | None = None
+    """When set, a run replaces earlier rows with the same key instead of adding rows (unpartitioned tables)."""
 
     @property
     def columns(self) -> list[ColumnSpec]:
@@ -115,7 +117,7 @@ ARTICLES = TableSpec(
     ColumnSpec("published_date", pa.date32(), True, "UTC date of published_at (Hive partition; NULL when unknown)."),
     lambda article: _utc_date(article.published_at),
 )
-STORIES = TableSpec("stories", Story)
+STORIES = TableSpec("stories", Story, upsert_key="story_id")
 REJECTS = TableSpec(
     "rejects",
     Reject,

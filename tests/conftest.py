@@ -34,3 +34,6 @@ def run_cli(*args: str, cwd: Path = REPO, check: bool = True) -> subprocess.Comp
 @pytest.fixture
 def seeds_dir() -> Path:
     return SEEDS
+
+
+pytest_plugins = ["tests.http_server"]

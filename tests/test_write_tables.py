@@ -81,3 +81,25 @@ def test_a_null_in_a_non_null_column_is_a_bug_that_raises():
     row = {f.name: None for f in STORIES.arrow_schema}
     with pytest.raises(ValueError, match="non-null"):
         records_to_table([row], STORIES.arrow_schema)
+
+
+def _story(story_id, count, run):
+    from schemas import Story
+
+    return Story(story_id=story_id, story_label=f"Story {story_id}", label_source="headline", article_count=count,
+                 top_terms=("a",), ingested_at=run.started_at, run_id=run.run_id)
+
+
+def test_stories_are_upserted_by_story_id_across_runs(tmp_path):
+    import datetime as dt
+    from transforms.run_context import RunContext
+
+    runs = [RunContext(f"2024010{i}T000000Z-r{i}", dt.datetime(2024, 1, i, tzinfo=dt.timezone.utc)) for i in (1, 2)]
+    for run, stories in zip(runs, ([_story("s1", 2, runs[0]), _story("s2", 1, runs[0])], [_story("s1", 5, runs[1]), _story("s3", 1, runs[1])])):
+        with fn_api_pipeline() as p:
+            {"stories": p | beam.Create(stories)} | WriteTables(str(tmp_path), run, TABLES)
+    files = committed_files(str(tmp_path), STORIES)
+    assert len(files) == 1 and "merged" in files[0]
+    rows = duckdb.sql(f"SELECT story_id, article_count, run_id FROM read_parquet('{tmp_path}/stories/*.parquet') ORDER BY 1").fetchall()
+    assert rows == [("s1", 5, runs[1].run_id), ("s2", 1, runs[0].run_id), ("s3", 1, runs[1].run_id)]
+    assert not [p for p in tmp_path.rglob("*") if "staging" in str(p)]

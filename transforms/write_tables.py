@@ -68,7 +68,7 @@ class WriteTables(beam.PTransform):
             staged
             | "AllStagedFiles" >> beam.Flatten()
             | "CollectStaged" >> beam.combiners.ToList()
-            | "CommitRun" >> beam.Map(commit_run, self._output, self._run)
+            | "CommitRun" >> beam.Map(commit_run, self._output, self._run, list(self._tables.values()))
         )
 
 
@@ -154,13 +154,17 @@ def records_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
     return table
 
 
-def commit_run(staged: list[StagedFile], output: str, run: RunContext) -> dict:
-    """Moves every staged file into place, drops the staging folders and writes the run record."""
+def commit_run(staged: list[StagedFile], output: str, run: RunContext, tables: Sequence[TableSpec] = ()) -> dict:
+    """Moves every staged file into place, merges upsert tables, drops staging, writes the run record."""
     targets = [FileSystems.join(f.root, f.relative_path) for f in staged]
     for directory in sorted({t.rsplit("/", 1)[0] for t in targets}):
         _ensure_dir(directory)
     if staged:
         FileSystems.rename([FileSystems.join(staging_dir(f.root, run.run_id), f.relative_path) for f in staged], targets)
+    for spec in tables:
+        roots = {f.root for f in staged if f.table == spec.name}
+        if spec.upsert_key and roots:
+            merge_upserts(roots.pop(), spec, run)
     for root in sorted({output, *(f.root for f in staged)}):
         if FileSystems.exists(staging_dir(root, run.run_id)):
             FileSystems.delete([staging_dir(root, run.run_id)])
@@ -200,6 +204,34 @@ def _ensure_dir(path: str) -> None:
         except IOError:
             if not FileSystems.exists(path):  # lost a race with another worker: fine if it exists now
                 raise
+
+
+def merge_upserts(root: str, spec: TableSpec, run: RunContext) -> None:
+    """Rewrites an upsert table as one file in which this run's rows replace older rows with the same key.
+
+    The merged file is written to staging, renamed into place, then the older files are deleted:
+    a reader listing the folder in between may see both versions of an updated row, never none.
+    """
+    files = committed_files(root, spec)
+    if len(files) < 2:
+        return
+    ours = [f for f in files if f"part-{run.run_id}-" in f]
+    older = [f for f in files if f not in ours]
+    tables = []
+    for path in older + ours:  # later rows win
+        with FileSystems.open(path) as handle:
+            tables.append(pq.read_table(handle, schema=spec.arrow_schema))
+    merged = pa.concat_tables(tables)
+    keys = merged.column(spec.upsert_key).to_pylist()
+    last = {key: i for i, key in enumerate(keys)}
+    merged = merged.take(sorted(last.values()))
+    name = f"{spec.name}/part-{run.run_id}-merged.parquet"
+    staged = FileSystems.join(staging_dir(root, run.run_id), name)
+    _ensure_dir(staged.rsplit("/", 1)[0])
+    with FileSystems.create(staged, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        pq.write_table(merged, handle, compression=COMPRESSION)
+    FileSystems.rename([staged], [FileSystems.join(root, name)])
+    FileSystems.delete(files)
 
 
 def committed_files(output: str, table: TableSpec) -> list[str]:

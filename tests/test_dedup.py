@@ -16,7 +16,7 @@ def test_same_url_the_earliest_is_original_and_copies_get_their_own_ids():
     undated = article("undated", url="https://x.test/a", source_uri="/in/3.txt")
     original, copies = mark_same_url([later, undated, early])
     assert original == early
-    assert [c.duplicate_of for c in copies] == [early.article_id] * 2
+    assert [(c.duplicate_of, c.duplicate_kind) for c in copies] == [(early.article_id, "url")] * 2
     assert [c.source_uri for c in copies] == ["/in/1.txt", "/in/3.txt"]
     assert len({original.article_id, *(c.article_id for c in copies)}) == 3
 
@@ -28,7 +28,7 @@ def test_same_text_marks_other_originals_and_their_copies_against_the_first():
     second_copy = dataclasses.replace(article("copy", url="https://b.test/2", text=text), duplicate_of=second.article_id)
     result = mark_same_text([(second, (second_copy,)), (first, ())])
     assert result[0] == first
-    assert {a.duplicate_of for a in result[1:]} == {first.article_id}
+    assert {(a.duplicate_of, a.duplicate_kind) for a in result[1:]} == {(first.article_id, "text")}
     assert len(result) == 3
 
 

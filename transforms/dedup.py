@@ -94,6 +94,7 @@ def mark_same_url(articles: Iterable[Article]) -> ArticleGroup:
             copy,
             article_id=stable_hash("duplicate", original.article_id, copy.source_uri, copy.content_hash),
             duplicate_of=original.article_id,
+            duplicate_kind="url",
         )
         for copy in copies
     )
@@ -107,5 +108,5 @@ def mark_same_text(groups: Iterable[ArticleGroup]) -> list[Article]:
     result = [original, *first_copies]
     for other, copies in rest:
         for article in (other, *copies):
-            result.append(dataclasses.replace(article, duplicate_of=original.article_id))
+            result.append(dataclasses.replace(article, duplicate_of=original.article_id, duplicate_kind="text"))
     return result

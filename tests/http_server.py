@@ -149,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
+@pytest.fixture(name="loopback_server")
 def loopback_server() -> Iterator[LoopbackServer]:
     with LoopbackServer() as server:
         yield server

@@ -18,6 +18,7 @@ from email.utils import format_datetime
 import pytest
 
 from tests.http_server import LoopbackServer, RecordedRequest, Reply
+from tests.http_server import loopback_server as loopback_server_fixture  # noqa: F401 (registers the fixture)
 from transforms.http_client import (
     CONNECTION_ERROR,
     DNS_ERROR,
@@ -45,8 +46,6 @@ from transforms.http_client import (
     is_public_address,
     parse_retry_after,
 )
-
-pytest_plugins = ("tests.http_server",)  # the loopback_server fixture
 
 FAST = FetchPolicy(connect_timeout=1.0, read_timeout=1.0, total_timeout=3.0, allow_private_network=True)
 

@@ -187,14 +187,20 @@ def run_record(staged: list[StagedFile], run: RunContext) -> dict:
 
 
 def write_json_atomically(path: str, value: dict) -> None:
-    """Write to a temporary name, then rename over the target."""
+    write_bytes_atomically(path, json.dumps(value, indent=2, sort_keys=True).encode())
+
+
+def write_bytes_atomically(path: str, data: bytes) -> None:
+    """Write to a temporary name, then rename over the target (atomic on local disks)."""
     _ensure_dir(path.rsplit("/", 1)[0])
     temporary = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
     with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        handle.write(json.dumps(value, indent=2, sort_keys=True).encode())
-    if FileSystems.exists(path):
+        handle.write(data)
+    try:
+        FileSystems.rename([temporary], [path])
+    except IOError:  # a filesystem that won't rename over an existing file
         FileSystems.delete([path])
-    FileSystems.rename([temporary], [path])
+        FileSystems.rename([temporary], [path])
 
 
 def _ensure_dir(path: str) -> None:

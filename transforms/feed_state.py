@@ -57,7 +57,7 @@ def after_fetch(state: FeedState, result: FetchResult, now: dt.datetime) -> Feed
     polled = dataclasses.replace(state, last_status=result.status, last_error=result.error, last_bozo=None, last_polled_at=now)
     if result.status == 410:
         return dataclasses.replace(polled, gone=True, next_attempt_at=None)
-    if result.error is None:  # 2xx or 304
+    if result.error is None and not unexpected_not_modified(state, result):  # 2xx, or 304 to our validators
         moved = result.permanent_url or state.current_url
         if result.not_modified:
             return dataclasses.replace(polled, current_url=moved, failures=0, next_attempt_at=None)
@@ -72,6 +72,11 @@ def after_fetch(state: FeedState, result: FetchResult, now: dt.datetime) -> Feed
     failures = state.failures + 1
     wait = retry_wait(state.feed_url, failures, result.retry_after)
     return dataclasses.replace(polled, failures=failures, next_attempt_at=now + wait)
+
+
+def unexpected_not_modified(state: FeedState, result: FetchResult) -> bool:
+    """A 304 to a request that sent no validators: the server is broken, not the feed unchanged."""
+    return result.not_modified and not (state.etag or state.last_modified)
 
 
 def retry_wait(feed_url: str, failures: int, retry_after: float | None) -> dt.timedelta:

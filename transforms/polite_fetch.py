@@ -38,7 +38,7 @@ class FetchSession:
     def __init__(self, settings: FetchSettings):
         self.policy = settings.policy
         self._fetcher = HttpFetcher(settings.policy)
-        self._pacer = HostPacer(settings.host_delay)
+        self._pacer = shared_pacer(settings.host_delay)
         self._robots = RobotsCache(self)
         self._counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
@@ -64,6 +64,20 @@ class FetchSession:
 
     def close(self) -> None:
         self._fetcher.close()
+
+
+_PACERS: dict[float, HostPacer] = {}
+_PACERS_LOCK = threading.Lock()
+
+
+def shared_pacer(delay: float) -> HostPacer:
+    """One pacer per process, so feed polls and page fetches to a host wait for each other too.
+
+    Workers in other processes pace on their own; items are grouped by host, so a host's
+    items of one stage run in one place, but two stages may hit a host from two processes.
+    """
+    with _PACERS_LOCK:
+        return _PACERS.setdefault(delay, HostPacer(delay))
 
 
 class FetchByHost(beam.PTransform):

@@ -16,7 +16,7 @@ import apache_beam as beam
 
 from schemas import Reject
 from transforms.feed_parsing import FeedEntry, feed_problem, parse_feed
-from transforms.feed_state import FeedState, after_fetch
+from transforms.feed_state import FeedState, after_fetch, unexpected_not_modified
 from transforms.http_client import FetchResult
 from transforms.polite_fetch import FetchByHost, FetchSession, FetchSettings
 from transforms.run_context import RunContext
@@ -84,13 +84,14 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
     result = session.get(state.current_url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT)
     new_state = after_fetch(state, result, now)
     session.count(f"status_{result.status or result.error}")
-    if result.not_modified:
+    if result.not_modified and not unexpected_not_modified(state, result):
         return FeedPoll(new_state)
-    if result.error:
-        reason = "feed_gone" if result.status == 410 else fetch_reason(result)
+    if result.error or result.not_modified:
+        reason = "feed_gone" if result.status == 410 else fetch_reason(result) if result.error else "unexpected_not_modified"
         session.count(f"feed_rejected_{reason}")
         return FeedPoll(new_state, reject=run.reject(state.feed_url, "fetch", reason, describe(result), result.body or reason))
-    parsed = parse_feed(result.body, result.headers, state.feed_url)
+    # Relative links resolve against where the feed was served from (after redirects), unless it says otherwise.
+    parsed = parse_feed(result.body, {"content-location": result.final_url, **result.headers}, state.feed_url)
     problem = feed_problem(parsed)
     if problem:
         # Forget the validators: a 304 next time must not hide a feed we could not read.

@@ -14,62 +14,67 @@ from pipeline.graph import build_graph
 from pipeline.options import NewsbeamOptions, with_default_runner
 from pipeline.plan import PlanError, plan_run
 from pipeline.summary import counters, format_summary, summarise
+from pipeline.watch import add_watch_arguments, watch
 from transforms.read_seeds import InputNotFound
 from transforms.run_context import RunContext
-from transforms.write_tables import RUNS_DIR
+from transforms.write_tables import RUNS_DIR, clear_stale_staging
 
 log = logging.getLogger("newsbeam")
-COMMANDS = ("run",)
+COMMANDS = ("run", "watch")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    command = "run"
     if argv and not argv[0].startswith("-"):
         command = argv.pop(0)
         if command not in COMMANDS:
             print(f"unknown command {command!r}; expected one of {', '.join(COMMANDS)}", file=sys.stderr)
             return 2
     if "-h" in argv or "--help" in argv:
-        print_help()
+        print_help(command)
         return 0
     try:
-        return run(argv)
+        if command == "watch":
+            return watch(argv, run_once)
+        print(format_summary(run_once(argv)))
+        return 0
     except (InputNotFound, PlanError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
 
-def run(argv: list[str]) -> int:
-    """Runs the batch pipeline and prints the run summary."""
+def run_once(argv: list[str]) -> dict:
+    """Runs the batch pipeline once; returns the run summary."""
     options = with_default_runner(PipelineOptions(argv))
     ours = options.view_as(NewsbeamOptions)
     run_context = RunContext.start()
     plan = plan_run(ours, run_context)
     log.info("run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output)
+    clear_stale_staging(ours.output, ours.state_dir)
     pipeline = beam.Pipeline(options=options)
     build_graph(pipeline, plan)
     result = pipeline.run()
     result.wait_until_finish()
     record = read_run_record(ours.output, run_context.run_id)
-    totals = counters(result)
-    summary = summarise(record, totals, ours.output)
-    print(format_summary(summary, totals))
-    return 0
+    return summarise(record, counters(result), ours.output)
 
 
-def print_help() -> None:
+def print_help(command: str = "run") -> None:
     """Our options beside every Beam option, as Beam's own parser would list them."""
     from apache_beam.options.pipeline_options import _BeamArgumentParser
 
     parser = _BeamArgumentParser(
-        prog="python -m pipeline run", allow_abbrev=False,
+        prog=f"python -m pipeline {command}", allow_abbrev=False,
         description="Read seed files, extract clean text, tag stories, write Hive-partitioned Parquet.",
     )
     option_classes = {str(cls): cls for cls in PipelineOptions.__subclasses__()}
     for cls in option_classes.values():
         cls._add_argparse_args(parser)
+    if command == "watch":
+        add_watch_arguments(parser)
     parser.print_help()
 
 

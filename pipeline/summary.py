@@ -38,12 +38,14 @@ def summarise(record: dict, totals: dict[str, int], output: str) -> dict:
         "feeds_polled": _sum(totals, ("feeds",), "status_"),
         "feeds_not_modified": totals.get("feeds.status_304", 0),
         "feeds_failed": _sum(totals, ("feeds",), "feed_rejected_"),
+        "stories_touched": totals.get("stories.stories_touched", 0),
         "files": len(record.get("files", [])),
         "output": output,
+        "counters": totals,
     }
 
 
-def format_summary(summary: dict, totals: dict[str, int]) -> str:
+def format_summary(summary: dict) -> str:
     out = summary["output"].rstrip("/")
     lines = [
         f"newsbeam run {summary['run_id']}",
@@ -55,8 +57,16 @@ def format_summary(summary: dict, totals: dict[str, int]) -> str:
         f"  feeds polled      {summary['feeds_polled']} (not modified: {summary['feeds_not_modified']}, failed: {summary['feeds_failed']})",
         f"  files committed   {summary['files']}",
         f"  tables            {out}/articles  {out}/stories  {out}/rejects",
-        "  counters          " + ", ".join(f"{k}={v}" for k, v in totals.items()),
+        "  counters          " + ", ".join(f"{k}={v}" for k, v in summary["counters"].items()),
         "Try:",
         f"  duckdb -c \"SELECT story_label, count(*) AS articles FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) GROUP BY 1\"",
     ]
     return "\n".join(lines)
+
+
+def progress_line(summary: dict) -> str:
+    """One line per run, for watch mode."""
+    return (
+        f"run {summary['run_id']}: {summary['articles']} new articles, {summary['feeds_not_modified']} feeds not modified (304), "
+        f"{summary['rejects']} rejects, {summary['stories_touched']} stories touched, {summary['already_ingested']} already ingested"
+    )

@@ -17,7 +17,7 @@ def test_inputs_are_documents_plus_read_rejects():
 
 
 def test_format_names_the_tables_and_a_query():
-    text = format_summary(summarise(RECORD, TOTALS, "out/"), TOTALS)
+    text = format_summary(summarise(RECORD, TOTALS, "out/"))
     assert "out/articles" in text and "out/stories" in text and "out/rejects" in text
     assert "read_parquet('out/articles/*/*.parquet', hive_partitioning=true)" in text
     assert "dedup.duplicates=1" in text

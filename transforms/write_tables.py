@@ -8,6 +8,7 @@ into ``OUTPUT/TABLE/PARTITION=VALUE/``, removes the staging folder and writes th
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterator, Mapping, Sequence
@@ -30,6 +31,7 @@ RUNS_DIR = "_runs"
 BUFFER_BYTES = 32 * 1024 * 1024
 """Rows buffered per partition before they are written as one row group."""
 COMPRESSION = "zstd"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -253,3 +255,14 @@ def committed_files(output: str, table: TableSpec) -> list[str]:
 def staging_dir(output: str, run_id: str) -> str:
     """The run's private staging folder; the leading '_' hides it from readers."""
     return FileSystems.join(output.rstrip("/"), STAGING_PREFIX + run_id)
+
+
+def clear_stale_staging(*roots: str) -> None:
+    """Removes staging folders left by runs that were killed (one run at a time per output)."""
+    for root in roots:
+        root = root.rstrip("/")
+        files = FileSystems.match([FileSystems.join(root, STAGING_PREFIX + "*", "**")])[0].metadata_list
+        folders = sorted({FileSystems.join(root, m.path[len(root) + 1 :].split("/", 1)[0]) for m in files})
+        if folders:
+            log.warning("removing staging left by interrupted runs: %s", ", ".join(folders))
+            FileSystems.delete(folders)

@@ -6,7 +6,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from transforms.dedup import MarkDuplicates, mark_same_text, mark_same_url
 from transforms.seen_ledger import ARTICLE, CONTENT, REJECT
-from tests.builders import RUN, article, day
+from tests.builders import article, day
 from tests.conftest import fn_api_pipeline
 
 

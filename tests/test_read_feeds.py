@@ -13,7 +13,7 @@ from transforms.read_feeds import entry_document, poll_feed
 from transforms.source_document import ENTRY, PAGE
 from tests.builders import RUN
 from tests.conftest import fn_api_pipeline
-from tests.http_server import Reply, loopback_server  # noqa: F401 (fixture)
+from tests.http_server import Reply
 
 SETTINGS = FetchSettings(host_delay=0.0, threads=4, policy=FetchPolicy(allow_private_network=True, read_timeout=2, total_timeout=5))
 NOW = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)

@@ -8,11 +8,12 @@ from typing import Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipeline.graph import build_graph
 from pipeline.options import NewsbeamOptions, with_default_runner
 from pipeline.plan import PlanError, plan_run
+from pipeline.streaming import run_streaming  # also registers --poll-interval, --window-size, … for --help
 from pipeline.summary import counters, format_summary, summarise
 from pipeline.watch import add_watch_arguments, watch
 from transforms.read_seeds import InputNotFound
@@ -37,8 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_help(command)
         return 0
     try:
+        streaming = PipelineOptions(argv).view_as(StandardOptions).streaming
         if command == "watch":
+            if streaming:
+                raise PlanError("watch runs batch runs back to back; `run --streaming` submits the streaming graph")
             return watch(argv, run_once)
+        if streaming:
+            return run_streaming(argv)
         print(format_summary(run_once(argv)))
         return 0
     except (InputNotFound, PlanError) as err:

@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from apache_beam.runners.runner import PipelineResult
 
-ITEM_REJECT_STAGES = ("read", "extract", "feeds")
+ITEM_REJECT_STAGES = ("read", "extract", "feeds", "window")
 """Counter namespaces whose ``rejected_*`` counters are input items (files, records, entries)."""
 
 

@@ -65,7 +65,7 @@ class Reject:
 
     reject_id: str = column(pa.string(), "Stable id of the rejected item (source, stage, reason, input digest); a rerun does not repeat it.", nullable=False)
     source_uri: str = column(pa.string(), "The file, record or feed that was rejected.", nullable=False)
-    stage: str = column(pa.string(), "Pipeline stage that rejected it: 'read' (seed files), 'fetch' (HTTP), 'parse' (feeds) or 'extract'.", nullable=False)
+    stage: str = column(pa.string(), "Pipeline stage that rejected it: 'read' (seed files), 'fetch' (HTTP), 'parse' (feeds), 'extract', or 'window' (streaming: later than the allowed lateness).", nullable=False)
     reason: str = column(pa.string(), "Short machine-readable reason, e.g. 'empty_file', 'invalid_json', 'too_little_text'.", nullable=False)
     detail: str = column(pa.string(), "Human-readable explanation (error message, offending value).", nullable=False)
     ingested_at: dt.datetime = column(UTC_MICROS, "Start time (UTC) of the run that wrote the row.", nullable=False)

@@ -85,7 +85,7 @@ class ClusterStories(beam.DoFn):
     def process(self, element) -> Iterator:
         _, inputs = element
         assignments, stories = cluster_articles(list(inputs), self._catalog, self._run)
-        Metrics.counter(STAGE, "stories_touched").inc(len(stories))
+        Metrics.counter(STAGE, "stories").inc(len(stories))
         yield from assignments.items()
         for story in stories:
             yield beam.pvalue.TaggedOutput(STORIES, story)

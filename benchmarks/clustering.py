@@ -1,34 +1,54 @@
-"""Benchmark story clustering on story-labelled JSON Lines files.
+"""Benchmark story clustering: quality on story-labelled JSON Lines files, cost at scale.
 
-Usage: python benchmarks/clustering.py FILE [FILE...]
+Usage:
+    python benchmarks/clustering.py FILE [FILE...]        # quality table, one row per file
+    python benchmarks/clustering.py --scale [--quick]    # ms/article and peak RSS at 10k/100k/1M
+    python benchmarks/clustering.py --set decay_per_day=0.3 FILE   # try a configuration change
 
-Each line needs ``id``, ``story`` (gold label), ``date`` (ISO-8601 or null),
-``title``, ``text`` and optionally ``lang``. Runs exactly what the pipeline runs
-(``vectorize`` then ``StoryClusterer.add`` in ``publication_order_key`` order,
-default configs) and prints BCubed P/R/F1, pairwise F1 and ms/article.
+Each line of FILE needs ``id``, ``story`` (gold label), ``date`` (ISO-8601 or null),
+``title``, ``text`` and optionally ``lang``. The quality run does what the pipeline's
+ordered step does (``transforms.assign_stories.cluster_articles``): ``vectorize`` every
+article, ``StoryClusterer.add`` in ``publication_order_key`` order, then the assignments
+from ``stories()``; default configurations. It prints BCubed P/R/F1, pairwise F1, the
+story counts, and ms/article for vectorising (parallel in the pipeline) and for the
+ordered clustering step separately.
+
+``--scale`` needs no data: it generates a stream of synthetic dated articles (2,000 a day:
+400 new stories a day over a Zipf vocabulary, with names and figures, 2-10 reports each
+over up to two days). Each size runs in a fresh subprocess: five days of articles (the
+window plus the two days a story can last: 10,000) warm the clusterer up, then N articles
+are timed; it reports the ordered step's ms/article, vectorising apart, and the process's
+peak RSS. The stream is consumed as it is generated and retired stories are popped
+(``pop_retired``), so memory is what the clusterer's active window holds.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import random
+import resource
+import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Mapping
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from transforms.story_clustering import (  # noqa: E402
+from transforms.story_clustering import (
     ClusteringConfig,
     StoryClusterer,
     VectorizerConfig,
     publication_order_key,
     vectorize,
 )
+
+SCALES = (10_000, 100_000, 1_000_000)
 
 
 @dataclass(frozen=True)
@@ -40,7 +60,8 @@ class Result:
     b3_recall: float
     b3_f1: float
     pairwise_f1: float
-    ms_per_article: float
+    ms_per_article: float  # clustering step only (the single ordered worker)
+    vectorize_ms_per_article: float  # per article, parallel in the pipeline
 
 
 def _f1(p: float, r: float) -> float:
@@ -59,7 +80,7 @@ def bcubed(gold: Mapping[str, str], pred: Mapping[str, str]) -> tuple[float, flo
 
 def pairwise_f1(gold: Mapping[str, str], pred: Mapping[str, str]) -> float:
     """F1 over same-cluster article pairs."""
-    pairs = lambda sizes: sum(n * (n - 1) // 2 for n in sizes)  # noqa: E731
+    pairs = lambda sizes: sum(n * (n - 1) // 2 for n in sizes)
     joint = Counter((gold[a], pred[a]) for a in gold)
     both = pairs(joint.values())
     pred_pairs, gold_pairs = pairs(Counter(pred.values()).values()), pairs(Counter(gold.values()).values())
@@ -78,29 +99,146 @@ def run(
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     start = time.perf_counter()
     vectors = {r["id"]: vectorize(r.get("title"), r.get("text") or "", r.get("lang"), config=vectorizer) for r in rows}
+    vectorized = time.perf_counter()
     clusterer = StoryClusterer(config=config)
-    ordered = sorted(rows, key=lambda r: publication_order_key(_date(r.get("date")), r["id"]))
-    pred = {r["id"]: clusterer.add(r["id"], vectors[r["id"]], _date(r.get("date")), r.get("title")) for r in ordered}
-    elapsed = time.perf_counter() - start
+    for r in sorted(rows, key=lambda r: publication_order_key(_date(r.get("date")), r["id"])):
+        clusterer.add(r["id"], vectors[r["id"]], _date(r.get("date")), r.get("title"))
+    summaries = clusterer.stories()
+    clustered = time.perf_counter()
+    pred = {article_id: s.story_id for s in summaries for article_id in s.article_ids}
     gold = {r["id"]: str(r["story"]) for r in rows}
     p, r, f = bcubed(gold, pred)
+    n = max(len(rows), 1)
     return Result(
-        articles=len(rows), gold_stories=len(set(gold.values())), predicted_stories=len(clusterer.stories()),
+        articles=len(rows), gold_stories=len(set(gold.values())), predicted_stories=len(summaries),
         b3_precision=p, b3_recall=r, b3_f1=f, pairwise_f1=pairwise_f1(gold, pred),
-        ms_per_article=1000 * elapsed / max(len(rows), 1),
+        ms_per_article=1000 * (clustered - vectorized) / n, vectorize_ms_per_article=1000 * (vectorized - start) / n,
     )
+
+
+# -- scale ---------------------------------------------------------------------------------
+
+def synthetic_stream(n: int, per_day: int = 2000, seed: int = 7) -> Iterator[tuple[str, str, str, datetime]]:
+    """(id, title, text, published) of ``n`` dated articles, in publication order.
+
+    Stories start at ``per_day / 5`` a day; each gets 2-10 reports spread over up to two
+    days; words come from wordfreq's English list (Zipf-distributed background, rarer story
+    words), names are capitalised pairs of rare words, figures are numbers."""
+    import wordfreq
+
+    rng = random.Random(seed)
+    words = [w for w in wordfreq.top_n_list("en", 30000) if w.isalpha() and len(w) > 2]
+    common, rare = words[:3000], words[3000:]
+    weights = [1.0 / (i + 10) for i in range(len(common))]
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    pending: list[tuple[float, int, int]] = []  # (day offset, story number, report number)
+    stories: dict[int, tuple[list[str], list[str], str]] = {}
+    emitted, story_no, day = 0, 0, 0.0
+    import heapq
+
+    while emitted < n:
+        # open the next day's stories, then emit every report due before the day ends
+        for _ in range(per_day // 5):
+            story_no += 1
+            key = rng.sample(rare, 8)
+            names = [f"{rng.choice(rare).title()} {rng.choice(rare).title()}" for _ in range(2)]
+            stories[story_no] = (key, names, str(rng.randint(10, 99999)))
+            born = day + rng.random()
+            for report in range(rng.randint(2, 10)):
+                heapq.heappush(pending, (born + rng.random() ** 2 * 2.0, story_no, report))
+        day += 1.0
+        while pending and pending[0][0] < day and emitted < n:
+            at, sid, report = heapq.heappop(pending)
+            key, names, figure = stories[sid]
+            body = rng.choices(common, weights, k=60) + rng.sample(key, 5) + rng.sample(rare, 6)
+            rng.shuffle(body)
+            title = " ".join([names[0], *rng.sample(key, 3), *rng.choices(common, weights, k=3)])
+            text = f"{names[0]} and {names[1]} said {figure} " + " ".join(body) + "."
+            emitted += 1
+            yield f"a{sid}-{report}", title, text, start + timedelta(days=at)
+        for sid in [s for s in stories if s < story_no - per_day]:  # stories whose reports are all out
+            del stories[sid]
+
+
+def scale_once(n: int, per_day: int = 2000) -> dict:
+    """Cluster ``n`` synthetic articles after a warm-up until the active window is full;
+    time the ordered step and the vectorising apart."""
+    clusterer = StoryClusterer()
+    # until then the window is still filling: one window of stories, each up to two days long
+    warmup = int(per_day * (clusterer.config.window_days + 2))
+    vector_s = cluster_s = 0.0
+    retired = scored = 0
+    for i, (article_id, title, text, published) in enumerate(synthetic_stream(warmup + n, per_day)):
+        if i == warmup:
+            scored = clusterer.scored
+        t0 = time.perf_counter()
+        vector = vectorize(title, text)
+        t1 = time.perf_counter()
+        clusterer.add(article_id, vector, published, title)
+        if i >= warmup:
+            cluster_s += time.perf_counter() - t1
+            vector_s += t1 - t0
+        if i % 1000 == 999:
+            retired += len(clusterer.pop_retired())
+    active = len(clusterer.stories())
+    return {
+        "articles": n, "warmup": warmup, "cluster_ms": 1000 * cluster_s / n, "vectorize_ms": 1000 * vector_s / n,
+        "active_stories": active, "stories": retired + active, "scored_per_article": (clusterer.scored - scored) / n,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def scale(quick: bool) -> int:
+    sizes = [s for s in SCALES if not quick or s <= 100_000]
+    print(f"{'articles':>9} {'cluster ms/art':>14} {'vectorize ms/art':>16} {'stories':>8} {'active':>7} {'scored/art':>10} "
+          f"{'peak RSS MB':>11}   (timed after a warm-up of 5 days)")
+    results = []
+    for n in sizes:  # a fresh process per size: peak RSS is that run's own
+        out = subprocess.run([sys.executable, __file__, "--scale-once", str(n)], capture_output=True, text=True, check=True)
+        res = json.loads(out.stdout)
+        results.append(res)
+        print(f"{n:>9} {res['cluster_ms']:>14.3f} {res['vectorize_ms']:>16.3f} {res['stories']:>8} {res['active_stories']:>7} "
+              f"{res['scored_per_article']:>10.1f} {res['peak_rss_mb']:>11.0f}", flush=True)
+    ratio = results[-1]["cluster_ms"] / results[0]["cluster_ms"]
+    print(f"largest/smallest cluster ms/article: {ratio:.2f}x")
+    return 0
+
+
+def _config(assignments: list[str]) -> ClusteringConfig:
+    fields = {f.name: f.type for f in dataclasses.fields(ClusteringConfig)}
+    values = {}
+    for item in assignments:
+        name, _, value = item.partition("=")
+        if name not in fields:
+            raise SystemExit(f"unknown ClusteringConfig field {name!r}")
+        values[name] = int(value) if fields[name] in ("int", int) else float(value)
+    return ClusteringConfig(**values)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("files", nargs="*", type=Path)
+    parser.add_argument("--scale", action="store_true", help="synthetic streams of 10k, 100k and 1M articles")
+    parser.add_argument("--quick", action="store_true", help="with --scale: stop at 100k")
+    parser.add_argument("--scale-once", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a ClusteringConfig field")
     args = parser.parse_args(argv)
-    print(f"{'file':<24} {'articles':>8} {'gold':>6} {'pred':>6} {'B3-P':>6} {'B3-R':>6} {'B3-F1':>6} {'pair-F1':>7} {'ms/art':>7}")
+    if args.scale_once:
+        print(json.dumps(scale_once(args.scale_once)))
+        return 0
+    if args.scale:
+        return scale(args.quick)
+    if not args.files:
+        parser.error("give FILE... or --scale")
+    config = _config(args.set)
+    print(f"{'file':<24} {'articles':>8} {'gold':>6} {'pred':>6} {'B3-P':>6} {'B3-R':>6} {'B3-F1':>6} {'pair-F1':>7} "
+          f"{'ms/art':>7} {'vec ms/art':>10}")
     for path in args.files:
-        res = run(path)
+        res = run(path, config)
         print(
             f"{path.name:<24} {res.articles:>8} {res.gold_stories:>6} {res.predicted_stories:>6} "
-            f"{res.b3_precision:>6.3f} {res.b3_recall:>6.3f} {res.b3_f1:>6.3f} {res.pairwise_f1:>7.3f} {res.ms_per_article:>7.2f}"
+            f"{res.b3_precision:>6.3f} {res.b3_recall:>6.3f} {res.b3_f1:>6.3f} {res.pairwise_f1:>7.3f} "
+            f"{res.ms_per_article:>7.3f} {res.vectorize_ms_per_article:>10.3f}", flush=True
         )
     return 0
 

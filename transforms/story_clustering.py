@@ -1,80 +1,87 @@
-"""Story tagging v1: group articles about the same event into stories.
+"""Story tagging: group articles about the same event into stories, online, in publication order.
 
-``vectorize`` runs per article in parallel: sparse L2-normalised term weights with a
-*background* inverse frequency (``wordfreq``), so vectors never drift between runs.
-``StoryClusterer.add`` is the single ordered step: an online single pass against story
-centroids, candidates looked up in an inverted index (top centroid terms -> stories)
-that dated stories leave once outside the time window. ``stories()`` resolves labels.
+``vectorize`` (``story_vectors``) runs per article in parallel. ``StoryClusterer.add`` is the
+single ordered step. For each article it
+
+1. retrieves candidate stories from an inverted index over the active stories' top centroid
+   terms (``story_index``), reading a bounded number of postings, so the cost per article does
+   not grow with the number of stories;
+2. scores each candidate by a weighted mean of cosines to the story's centroids: terms
+   (title + body), title alone, entities (a feature counts only when both sides have it; by
+   default terms 1, title 0.1, entities 0: on the dev corpora entities added nothing the
+   terms don't carry), minus ``decay_per_day`` per day between the article and the story's
+   time span when both are dated (more than ``window_days`` apart: not a candidate at all);
+3. joins the best story when its score clears ``similarity_threshold`` *and* beats the
+   ``background_rank``-th best candidate by ``distinctness_margin``: among many
+   similar stories (one topic covered for months, no dates to tell events apart) an article
+   needs a story that stands out, not just shared vocabulary. Otherwise it founds a story
+   whose id derives from its own article id.
+
+Labels: a story takes the closest catalog entry over ``catalog_threshold`` the first time it
+matches one that no other active story holds, and keeps it (across runs too); else its most
+representative headline (the member title closest to its terms); else its heaviest names
+and terms ("eirik lindqvist / rosenborg / eliteserien").
+
+Active stories: dated ones until the newest date seen passes their last article by
+``window_days``; undated ones until ``max_active_stories`` forces out the least recently
+updated. Only active stories are kept, exported (``export_state``) and joinable, so memory is
+bounded by the window, and an undated article can join only a story that is still active.
+Feeding articles 1..n to one clusterer, or 1..k, ``export_state``, ``from_state``, k+1..n,
+gives the same story ids: the state holds everything ``add`` reads.
 """
 
 from __future__ import annotations
 
 import hashlib
 import heapq
-import math
-import re
-import tomllib
-import unicodedata
-from collections import Counter, defaultdict
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from functools import lru_cache
-from typing import Iterable, Mapping, Sequence
+import json
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 
-import wordfreq
+from transforms.story_catalog import CatalogStory, load_catalog
+from transforms.story_index import ActiveStory, TermIndex
+from transforms.story_vectors import (
+    DEFAULT_VECTORIZER,
+    ArticleVector,
+    VectorizerConfig,
+    vectorize,
+)
 
-_TOKEN = re.compile(r"\w+")
-_CATALOG_KEYS = ("label", "description", "exemplar")
+__all__ = [  # the clustering API in one place (vectors come from ``story_vectors``)
+    "DEFAULT_VECTORIZER", "ArticleVector", "CatalogStory", "ClusteringConfig", "StoryClusterer", "StorySummary",
+    "VectorizerConfig", "load_catalog", "publication_order_key", "story_id_for", "vectorize",
+]
 
-
-@dataclass(frozen=True)
-class ArticleVector:
-    """Sparse L2-normalised weights, sorted by term, at most ``max_terms`` long."""
-
-    terms: tuple[tuple[str, float], ...]
-
-
-@dataclass(frozen=True)
-class CatalogStory:
-    """A known story: its label, a description and optional exemplar text."""
-
-    label: str
-    description: str
-    exemplar: str = ""
-
-
-@dataclass(frozen=True)
-class VectorizerConfig:
-    """Constants of ``vectorize``; flat optimum on the dev corpora (benchmarks/)."""
-
-    max_terms: int = 60  # keep the N heaviest terms: bounds memory and dot-product cost
-    title_weight: float = 2.0  # a title occurrence weighs this much more than a body one
-    zipf_ceiling: float = 8.0  # idf = (ceiling - zipf)^power; "the" (7.7) ~ 0, unknown = 8
-    idf_power: float = 1.0  # 1 = linear in log-frequency; higher sharpens toward rare words
-    default_language: str = "en"  # wordlist when ``language`` is None or has none
-
-
-DEFAULT_VECTORIZER = VectorizerConfig()
+STATE_FORMAT = "newsbeam.story-state/1"
+_DAY = 86400.0
 
 
 @dataclass(frozen=True)
 class ClusteringConfig:
-    """Constants of the ordered step: one default, chosen across all dev corpora."""
+    """Constants of the ordered step: one default for every corpus (see benchmarks/clustering.py)."""
 
-    similarity_threshold: float = 0.30  # min size-damped similarity to join a story
-    window_days: float = 3.0  # max gap to a story's [first, last]; only if both dated
-    catalog_threshold: float = 0.30  # min cosine(centroid, catalog entry) for its label
-    # score = dot(article, sum of members) / (|sum|^(1-d) * n^d): d=0 is cosine to the
-    # centroid, d=1 average-link. Cosine to the sum of n loosely related members grows
-    # ~sqrt(n) over their mean similarity, so big loose stories swallow neighbours;
-    # d=0.5 damps that drift (event-level corpora gain, topic-level ones lose a little).
-    size_damping: float = 0.5
-    centroid_terms: int = 150  # centroid truncated to its heaviest terms after each join
-    index_terms: int = 20  # heaviest centroid terms posted in the inverted index
-    query_terms: int = 10  # heaviest article terms used to look up candidate stories
-    label_terms: int = 3  # terms joined into a label when no catalog entry/headline fits
+    similarity_threshold: float = 0.15  # min score to join a story
+    distinctness_margin: float = 0.10  # ... and by how much it must beat the background candidate
+    background_rank: int = 4  # the background is the score of the N-th best candidate
+    terms_weight: float = 1.0  # weights of the three cosines in the score
+    title_weight: float = 0.1
+    entity_weight: float = 0.0  # measured neutral-to-harmful on the dev corpora (README); names still label stories
+    decay_per_day: float = 0.5  # score lost per day outside the story's [first, last]; both dated only
+    window_days: float = 3.0  # further apart: not a candidate; a story quiet this long leaves the state
+    max_active_stories: int = 20000  # least recently updated stories leave beyond this
+    catalog_threshold: float = 0.30  # min cosine(story terms, catalog entry) for the entry's label
+    query_terms: int = 10  # heaviest article terms looked up in the index
+    postings_per_term: int = 40  # most recently updated stories read per looked-up term
+    candidates: int = 24  # stories scored in full, the best by summed query weight
+    index_terms: int = 20  # heaviest centroid terms a story is posted under
+    centroid_terms: int = 150  # centroid caps (heaviest keys kept after each join)
+    centroid_title_terms: int = 40
+    centroid_entities: int = 60
+    headline_candidates: int = 10  # first N titled members considered for the headline label
+    label_terms: int = 3  # key phrases joined into a label when no catalog entry/headline fits
     summary_terms: int = 10  # length of ``StorySummary.top_terms``
-    headline_candidates: int = 20  # first N titled members considered for the headline
 
 
 @dataclass(frozen=True)
@@ -84,87 +91,21 @@ class StorySummary:
     label_source: str  # "catalog" | "headline" | "terms"
     first_published: datetime | None
     last_published: datetime | None
-    article_count: int
+    article_count: int  # members across runs
     top_terms: tuple[str, ...]
-    article_ids: tuple[str, ...]
-
-
-def load_catalog(toml_text: str) -> list[CatalogStory]:
-    """Parse ``[[story]]`` tables (label, description, optional exemplar)."""
-    try:
-        data = tomllib.loads(toml_text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"story catalog is not valid TOML: {exc}") from exc
-    if set(data) - {"story"}:
-        raise ValueError(f"story catalog: unknown top-level keys {sorted(set(data) - {'story'})}")
-    tables = data.get("story", [])
-    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise ValueError("story catalog: 'story' must be an array of tables ([[story]])")
-    catalog: list[CatalogStory] = []
-    for i, table in enumerate(tables, 1):
-        if set(table) - set(_CATALOG_KEYS):
-            raise ValueError(f"story catalog entry {i}: unknown keys {sorted(set(table) - set(_CATALOG_KEYS))}")
-        if not all(isinstance(table.get(k, ""), str) for k in _CATALOG_KEYS):
-            raise ValueError(f"story catalog entry {i}: {', '.join(_CATALOG_KEYS)} must be a string")
-        fields = {k: table.get(k, "").strip() for k in _CATALOG_KEYS}
-        for key in ("label", "description"):
-            if not fields[key]:
-                raise ValueError(f"story catalog entry {i}: '{key}' is missing or empty")
-        if any(c.label == fields["label"] for c in catalog):
-            raise ValueError(f"story catalog: duplicate label {fields['label']!r}")
-        catalog.append(CatalogStory(**fields))
-    return catalog
-
-
-@lru_cache(maxsize=64)
-def _frequencies(language: str, fallback: str) -> Mapping[str, float]:
-    try:
-        return wordfreq.get_frequency_dict(language)
-    except LookupError:  # wordfreq has no list for this language
-        return wordfreq.get_frequency_dict(fallback)
-
-
-def _idf(word: str, freqs: Mapping[str, float], cfg: VectorizerConfig) -> float:
-    freq = freqs.get(word, 0.0)
-    zipf = math.log10(freq * 1e9) if freq > 0 else 0.0  # == wordfreq.zipf_frequency; unknown: 0
-    return max(cfg.zipf_ceiling - zipf, 0.0) ** cfg.idf_power
-
-
-def _counts(text: str) -> Counter[str]:
-    tokens = _TOKEN.findall(unicodedata.normalize("NFKC", text).lower())
-    return Counter(t for t in tokens if len(t) > 1 and not t.isnumeric())
-
-
-def _sublinear(count: int) -> float:
-    return 1.0 + math.log(count) if count > 0 else 0.0
-
-
-def _top(weights: Mapping[str, float], n: int) -> list[tuple[str, float]]:
-    """The n heaviest items, ties broken by term (deterministic)."""
-    return heapq.nsmallest(n, weights.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def vectorize(
-    title: str | None, text: str, language: str | None = None, *, config: VectorizerConfig = DEFAULT_VECTORIZER
-) -> ArticleVector:
-    """Sublinear tf (title boosted) x background idf; top ``max_terms``; L2-normalised."""
-    freqs = _frequencies((language or config.default_language).lower(), config.default_language)
-    title_counts, body_counts = _counts(title or ""), _counts(text or "")
-    weights = {}
-    for term in title_counts.keys() | body_counts.keys():
-        tf = config.title_weight * _sublinear(title_counts[term]) + _sublinear(body_counts[term])
-        if (weight := tf * _idf(term, freqs, config)) > 0:
-            weights[term] = weight
-    top = _top(weights, config.max_terms)
-    norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
-    return ArticleVector(tuple(sorted((t, w / norm) for t, w in top)))
+    article_ids: tuple[str, ...]  # members added since the clusterer was created/imported
+    touched: bool = True  # whether any article joined it since then
 
 
 def _utc(value: datetime | None) -> datetime | None:
     """Aware UTC datetime; naive values are taken to be UTC."""
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _datetime(timestamp: float | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
 
 
 def publication_order_key(published_at: datetime | None, article_id: str) -> tuple:
@@ -178,166 +119,233 @@ def story_id_for(article_id: str) -> str:
     return "s" + hashlib.sha256(article_id.encode("utf-8")).hexdigest()[:16]
 
 
-def _dot(vector: Iterable[tuple[str, float]], centroid: Mapping[str, float]) -> float:
-    return sum(w * centroid.get(t, 0.0) for t, w in vector)
-
-
-class _TermIndex:
-    """Inverted index: term -> ids of stories having it among their top terms."""
-
-    def __init__(self) -> None:
-        self._postings: dict[str, set[str]] = defaultdict(set)
-
-    def add(self, story_id: str, terms: Iterable[str]) -> None:
-        for term in terms:
-            self._postings[term].add(story_id)
-
-    def remove(self, story_id: str, terms: Iterable[str]) -> None:
-        for term in terms:
-            if (posting := self._postings.get(term)) is not None:
-                posting.discard(story_id)
-                if not posting:
-                    del self._postings[term]
-
-    def query(self, terms: Iterable[str]) -> set[str]:
-        return set().union(*(self._postings.get(t, ()) for t in terms))
-
-
-class _Story:
-    def __init__(self, story_id: str) -> None:
-        self.story_id = story_id
-        self.centroid: dict[str, float] = {}  # sum of member vectors, truncated
-        self.norm = 0.0
-        self.first: datetime | None = None
-        self.last: datetime | None = None
-        self.article_ids: list[str] = []
-        self.headlines: list[tuple[str, ArticleVector]] = []
-        self.indexed: tuple[str, ...] = ()  # terms currently posted in the indexes
-        self.active = False  # dated and not yet expired from the active index
-
-    def top_terms(self, n: int) -> tuple[str, ...]:
-        return tuple(t for t, _ in _top(self.centroid, n))
-
-    def cosine(self, vector: ArticleVector) -> float:
-        return _dot(vector.terms, self.centroid) / self.norm if self.norm else 0.0
-
-
 class StoryClusterer:
     """Online single-pass clusterer; call ``add`` in ``publication_order_key`` order."""
 
     def __init__(self, catalog: Sequence[CatalogStory] = (), config: ClusteringConfig = ClusteringConfig()) -> None:
         self.config = config
-        self._catalog = [(c.label, vectorize(c.label, f"{c.description}\n{c.exemplar}")) for c in catalog]
-        self._stories: dict[str, _Story] = {}  # insertion order = founding order
-        self._assigned: dict[str, str] = {}  # article id -> story id
-        self._all = _TermIndex()  # every story: searched by undated articles
-        self._undated = _TermIndex()  # stories without any date: no time gate applies
-        self._active = _TermIndex()  # dated stories that can still be within the window
-        self._expiry: list[tuple[datetime, str]] = []  # heap of (last_published, story id)
-        self._watermark: datetime | None = None  # newest article date seen
+        self._catalog = [(c.label, dict(vectorize(c.label, f"{c.description}\n{c.exemplar}").terms)) for c in catalog]
+        self._catalog_index: dict[str, list[int]] = {}
+        for i, (_, vector) in enumerate(self._catalog):
+            for term in vector:
+                self._catalog_index.setdefault(term, []).append(i)
+        self._active: OrderedDict[str, ActiveStory] = OrderedDict()  # least recently updated first
+        self._index = TermIndex()
+        self._expiry: list[tuple[float, str]] = []  # heap of (last published, story id); stale entries skipped
+        self._assigned: dict[str, str] = {}  # article id -> story id, for members kept in the state
+        self._label_holders: dict[str, str] = {}  # catalog label -> active story holding it
+        self._retired: list[tuple[int, StorySummary]] = []  # (founded, summary) of touched stories that left, until popped
+        self._seq = 0  # articles added, ever (orders postings; part of the state)
+        self._watermark: float | None = None  # newest article date seen (UTC timestamp)
+        self.scored = 0  # candidate stories scored in full (for tests and benchmarks)
+
+    # -- the ordered step ------------------------------------------------------------------
 
     def add(self, article_id: str, vector: ArticleVector, published_at: datetime | None, title: str | None) -> str:
         """Join the best eligible story or found a new one; return the story id."""
         if article_id in self._assigned:  # re-delivered article: idempotent
             return self._assigned[article_id]
         when = _utc(published_at)
-        story = self._best_match(vector, when)
+        stamp = None if when is None else when.timestamp()
+        self._seq += 1
+        if stamp is not None and (self._watermark is None or stamp > self._watermark):
+            self._watermark = stamp
+            self._expire()
+        story = self._best_match(vector, stamp)
         if story is None:
             story_id = story_id_for(article_id)
-            while story_id in self._stories:  # prefix collision: extend deterministically
+            while story_id in self._active:  # prefix collision: extend deterministically
                 story_id = story_id_for(story_id)
-            story = self._stories[story_id] = _Story(story_id)
-        self._join(story, article_id, vector, when, title)
-        self._assigned[article_id] = story.story_id
+            story = ActiveStory(story_id, self._seq)
+        self._join(story, article_id, vector, stamp, title)
+        while len(self._active) > self.config.max_active_stories:
+            self._retire(next(iter(self._active.values())))
         return story.story_id
 
-    def _best_match(self, vector: ArticleVector, when: datetime | None) -> _Story | None:
+    def _best_match(self, vector: ArticleVector, stamp: float | None) -> ActiveStory | None:
         cfg = self.config
-        query = [t for t, _ in _top(dict(vector.terms), cfg.query_terms)]
-        if when is None:
-            candidates = self._all.query(query)
-        else:
-            self._expire(when)
-            candidates = self._active.query(query) | self._undated.query(query)
-        best, best_score = None, cfg.similarity_threshold
-        for story in sorted((self._stories[s] for s in candidates), key=lambda s: s.story_id):
-            if when is not None and story.first is not None and story.last is not None:
-                gap = max(story.first - when, when - story.last).total_seconds() / 86400.0
+        query = sorted(vector.terms, key=lambda kv: -kv[1])[: cfg.query_terms]  # terms come sorted: ties by term
+        features = self._features(vector)
+        scored = []
+        for story_id in self._index.candidates(query, cfg.postings_per_term, cfg.candidates):
+            story = self._active[story_id]
+            penalty = 0.0
+            if stamp is not None and story.last is not None:
+                gap = max(story.first - stamp, stamp - story.last, 0.0) / _DAY
                 if gap > cfg.window_days:
                     continue
-            damp = story.norm ** (1 - cfg.size_damping) * len(story.article_ids) ** cfg.size_damping
-            score = _dot(vector.terms, story.centroid) / damp
-            if score > best_score or (best is None and score == best_score):
-                best, best_score = story, score
-        return best
+                penalty = cfg.decay_per_day * gap
+            scored.append((self._similarity(features, story) - penalty, story.founded, story))
+        self.scored += len(scored)
+        if not scored:
+            return None
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        best = scored[0][0]
+        background = scored[cfg.background_rank - 1][0] if len(scored) >= cfg.background_rank else 0.0
+        if best >= cfg.similarity_threshold and best >= background + cfg.distinctness_margin:
+            return scored[0][2]
+        return None
 
-    def _expire(self, when: datetime) -> None:
-        """Unpost dated stories whose window closed before the newest date seen."""
-        if self._watermark is None or when > self._watermark:
-            self._watermark = when
-        while self._expiry and (self._watermark - self._expiry[0][0]).total_seconds() > self.config.window_days * 86400:
-            last, story_id = heapq.heappop(self._expiry)
-            story = self._stories[story_id]
-            if story.active and story.last == last:  # else a newer heap entry exists
-                self._active.remove(story_id, story.indexed)
-                story.active = False
-
-    def _indexes(self, story: _Story) -> list[_TermIndex]:
-        if story.last is None:
-            return [self._all, self._undated]
-        return [self._all, self._active] if story.active else [self._all]
-
-    def _join(self, story: _Story, article_id: str, vector: ArticleVector, when: datetime | None, title: str | None) -> None:
+    def _features(self, vector: ArticleVector) -> list[tuple[float, str, dict[str, float]]]:
+        """(weight, centroid name, vector as a mapping) of the features that count."""
         cfg = self.config
-        for index in self._indexes(story):
-            index.remove(story.story_id, story.indexed)
-        for term, weight in vector.terms:
-            story.centroid[term] = story.centroid.get(term, 0.0) + weight
-        if len(story.centroid) > cfg.centroid_terms:
-            story.centroid = dict(_top(story.centroid, cfg.centroid_terms))
-        story.norm = math.sqrt(sum(w * w for w in story.centroid.values()))
-        story.article_ids.append(article_id)
+        features = [(cfg.terms_weight, "terms", dict(vector.terms))]
+        if cfg.title_weight and vector.title:
+            features.append((cfg.title_weight, "title", dict(vector.title)))
+        if cfg.entity_weight and vector.entities:
+            features.append((cfg.entity_weight, "entities", dict(vector.entities)))
+        return features
+
+    @staticmethod
+    def _similarity(features: list[tuple[float, str, dict[str, float]]], story: ActiveStory) -> float:
+        """Weighted mean of the cosines to the story's centroids, over the features both have."""
+        total = weights = 0.0
+        for weight, name, vector in features:
+            centroid = getattr(story, name)
+            if centroid.norm:
+                total += weight * centroid.cosine(vector)
+                weights += weight
+        return total / weights if weights else 0.0
+
+    def _join(self, story: ActiveStory, article_id: str, vector: ArticleVector, stamp: float | None, title: str | None) -> None:
+        cfg = self.config
+        self._index.unpost(story.story_id, story.indexed)
+        story.terms.add(vector.terms, cfg.centroid_terms)
+        if vector.title:
+            story.title.add(vector.title, cfg.centroid_title_terms)
+        if vector.entities:
+            story.entities.add(vector.entities, cfg.centroid_entities)
+        story.count += 1
+        story.updated = self._seq
+        story.members.append(article_id)
+        self._assigned[article_id] = story.story_id
         if title and title.strip() and len(story.headlines) < cfg.headline_candidates:
-            story.headlines.append((title.strip(), vector))
-        if when is not None:
-            story.first = min(story.first or when, when)
-            story.last = max(story.last or when, when)
-            story.active = True
+            story.headlines.append((title.strip(), vector.title))
+        if stamp is not None:
+            story.first = stamp if story.first is None else min(story.first, stamp)
+            story.last = stamp if story.last is None else max(story.last, stamp)
             heapq.heappush(self._expiry, (story.last, story.story_id))
-        story.indexed = story.top_terms(cfg.index_terms)
-        for index in self._indexes(story):
-            index.add(story.story_id, story.indexed)
+        self._active[story.story_id] = story
+        self._active.move_to_end(story.story_id)
+        story.indexed = story.terms.top(cfg.index_terms)
+        self._index.post(story.story_id, story.indexed)
+        if story.label is None and self._catalog:
+            self._decide_label(story, vector)
+
+    def _decide_label(self, story: ActiveStory, vector: ArticleVector) -> None:
+        """Give the story the closest free catalog label over ``catalog_threshold``, for good."""
+        entries = {i for term, _ in vector.terms for i in self._catalog_index.get(term, ())}
+        best, best_score = None, self.config.catalog_threshold
+        for i in sorted(entries):
+            label, entry = self._catalog[i]
+            score = story.terms.cosine(entry)
+            if label not in self._label_holders and score >= best_score:
+                best, best_score = label, score
+        if best is not None:
+            story.label = best
+            self._label_holders[best] = story.story_id
+
+    def _expire(self) -> None:
+        """Retire dated stories whose last article is ``window_days`` behind the watermark."""
+        horizon = self._watermark - self.config.window_days * _DAY
+        while self._expiry and self._expiry[0][0] < horizon:
+            last, story_id = heapq.heappop(self._expiry)
+            story = self._active.get(story_id)
+            if story is not None and story.last == last:  # else a newer heap entry exists
+                self._retire(story)
+
+    def _retire(self, story: ActiveStory) -> None:
+        if story.touched:
+            self._retired.append((story.founded, self._summary(story)))
+        del self._active[story.story_id]
+        self._index.unpost(story.story_id, story.indexed)
+        for article_id in story.members:
+            self._assigned.pop(article_id, None)
+        if story.label is not None:
+            self._label_holders.pop(story.label, None)
+
+    # -- results ---------------------------------------------------------------------------
 
     def stories(self) -> list[StorySummary]:
-        """Summaries in founding order, labels resolved on the final centroids."""
-        catalog_labels = self._catalog_labels()
-        summaries = []
-        for story in self._stories.values():
-            if story.story_id in catalog_labels:
-                label, source = catalog_labels[story.story_id], "catalog"
-            elif story.headlines:  # title of the member closest to the centroid, earliest on ties
-                label, source = max(story.headlines, key=lambda h: story.cosine(h[1]))[0], "headline"
-            else:
-                label, source = " / ".join(story.top_terms(self.config.label_terms)), "terms"
-            summaries.append(StorySummary(
-                story_id=story.story_id, story_label=label, label_source=source,
-                first_published=story.first, last_published=story.last,
-                article_count=len(story.article_ids), top_terms=story.top_terms(self.config.summary_terms),
-                article_ids=tuple(story.article_ids),
-            ))
-        return summaries
+        """Every active story, plus the touched ones that left the state since the last
+        ``pop_retired``; in founding order."""
+        founded = self._retired + [(s.founded, self._summary(s)) for s in self._active.values()]
+        return [summary for _, summary in sorted(founded, key=lambda f: (f[0], f[1].story_id))]
 
-    def _catalog_labels(self) -> dict[str, str]:
-        """Story id -> catalog label. A label goes to at most one story: the pairs over
-        ``catalog_threshold`` are taken greedily, most similar first, so an event split
-        into several stories labels only its best-matching part (others keep headlines)."""
-        pairs = sorted(
-            (-story.cosine(vector), story.story_id, label)
-            for story in self._stories.values() for label, vector in self._catalog
-            if story.cosine(vector) >= self.config.catalog_threshold
+    def touched_stories(self) -> list[StorySummary]:
+        """The stories that articles joined since this clusterer was created or imported."""
+        return [s for s in self.stories() if s.touched]
+
+    def pop_retired(self) -> list[StorySummary]:
+        """Summaries of the touched stories that left the state since the last call, which are
+        then forgotten: a long-running caller keeps memory bounded by the window this way."""
+        retired, self._retired = self._retired, []
+        return [summary for _, summary in retired]
+
+    def _summary(self, story: ActiveStory) -> StorySummary:
+        cfg = self.config
+        if story.label is not None:
+            label, source = story.label, "catalog"
+        elif story.headlines:  # the title closest to the story's terms, earliest on ties
+            label, source = max(story.headlines, key=lambda h: story.terms.cosine(dict(h[1])))[0], "headline"
+        else:
+            label, source = " / ".join(self._key_phrases(story)), "terms"
+        return StorySummary(
+            story_id=story.story_id, story_label=label, label_source=source,
+            first_published=_datetime(story.first), last_published=_datetime(story.last),
+            article_count=story.count, top_terms=story.terms.top(cfg.summary_terms),
+            article_ids=tuple(story.members[story.run_start:]), touched=story.touched,
         )
-        assigned: dict[str, str] = {}
-        for _, story_id, label in pairs:
-            if story_id not in assigned and label not in assigned.values():
-                assigned[story_id] = label
-        return assigned
+
+    def _key_phrases(self, story: ActiveStory) -> list[str]:
+        """The heaviest names, each in its fullest form ("lindqvist" -> "eirik lindqvist"),
+        then the heaviest terms; nothing that repeats a word already in the label."""
+        n = self.config.label_terms
+        names = [e for e in story.entities.top(30) if not e.startswith("#")]
+        spans = [e for e in names if " " in e]
+        phrases: list[str] = []
+        for key in [*names, *story.terms.top(n + 10)]:
+            if len(phrases) >= n:
+                break
+            phrase = key if " " in key else next((s for s in spans if key in s.split()), key)
+            if not set(phrase.split()) & {w for p in phrases for w in p.split()}:
+                phrases.append(phrase)
+        return phrases
+
+    # -- state across runs -----------------------------------------------------------------
+
+    def export_state(self) -> bytes:
+        """Everything ``add`` reads, as canonical JSON (UTF-8): active stories in last-update
+        order, the sequence counter and the newest date seen. Retired stories are not in it."""
+        state = {
+            "format": STATE_FORMAT,
+            "config": asdict(self.config),
+            "seq": self._seq,
+            "watermark": self._watermark,
+            "stories": [s.to_state() for s in self._active.values()],
+        }
+        return json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_state(cls, data: bytes | str | Mapping, catalog: Sequence[CatalogStory] = (),
+                   config: ClusteringConfig = ClusteringConfig()) -> StoryClusterer:
+        """A clusterer that continues where the exported one stopped (no story is touched yet)."""
+        state = json.loads(data) if isinstance(data, (bytes, str)) else data
+        if state.get("format") != STATE_FORMAT:
+            raise ValueError(f"not a story clusterer state: format {state.get('format')!r}, expected {STATE_FORMAT!r}")
+        clusterer = cls(catalog, config)
+        clusterer._seq, clusterer._watermark = state["seq"], state["watermark"]
+        labels = {c.label for c in catalog}
+        for data_story in state["stories"]:
+            story = ActiveStory.from_state(data_story)
+            if story.label is not None and story.label not in labels:
+                story.label = None  # the entry left the catalog
+            clusterer._active[story.story_id] = story
+            story.indexed = story.terms.top(config.index_terms)
+            clusterer._index.post(story.story_id, story.indexed)  # in last-update order, as when live
+            clusterer._assigned.update((a, story.story_id) for a in story.members)
+            if story.last is not None:
+                heapq.heappush(clusterer._expiry, (story.last, story.story_id))
+            if story.label is not None:
+                clusterer._label_holders[story.label] = story.story_id
+        return clusterer

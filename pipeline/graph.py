@@ -17,6 +17,7 @@ from transforms.read_seeds import ReadSeedFiles
 from transforms.run_context import RunContext
 from transforms.seen_ledger import REJECT, DropKnown, ReadSeenKeys, RecordSeenKeys
 from transforms.story_clustering import CatalogStory
+from transforms.story_state import save_story_index
 from transforms.write_tables import WriteTables, committed_files
 
 
@@ -45,7 +46,8 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
     documents = (files.documents, feeds.documents) | "AllDocuments" >> beam.Flatten()
     extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words)
     deduped = extracted.articles | "MarkDuplicates" >> MarkDuplicates(seen)
-    articles, stories = deduped.articles | "AssignStories" >> AssignStories(plan.catalog, run)
+    tagged = deduped.articles | "AssignStories" >> AssignStories(plan.catalog, run, plan.state)
+    articles, stories = tagged.articles, tagged.stories
     rejects = (
         (files.rejects, feeds.rejects, extracted.rejects)
         | "AllRejects" >> beam.Flatten()
@@ -54,6 +56,8 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
     handled = (articles, rejects, deduped.already_ingested) | "RecordSeen" >> RecordSeenKeys(run)
     tables = {"articles": articles, "stories": stories, "rejects": rejects, "seen": handled}
     record = tables | "WriteTables" >> WriteTables(plan.output, run, (*TABLES, SEEN), roots={"seen": plan.state})
-    return record | "SaveFeedStates" >> beam.Map(
-        save_polled_states, beam.pvalue.AsList(feeds.states), plan.state, dict(plan.known_feeds)
+    return (
+        record
+        | "SaveFeedStates" >> beam.Map(save_polled_states, beam.pvalue.AsList(feeds.states), plan.state, dict(plan.known_feeds))
+        | "SaveStoryIndex" >> beam.Map(save_story_index, beam.pvalue.AsSingleton(tagged.index, default_value=None), plan.state)
     )

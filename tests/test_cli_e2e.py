@@ -91,7 +91,7 @@ def test_types_as_declared_in_duckdb_and_pyarrow(seeds_run):
 def test_no_temporary_files_remain(seeds_run):
     out, _ = seeds_run
     names = files_under(out)
-    assert all(name.endswith(".parquet") or name.startswith("_runs/") for name in names), names
+    assert all(name.endswith(".parquet") or name.startswith(("_runs/", "_state/")) for name in names), names
     assert not [n for n in names if "staging" in n or ".tmp" in n]
 
 
@@ -158,3 +158,19 @@ def test_missing_input_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert "matches no seed file" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_later_run_adds_a_new_iss_article_to_the_existing_story(tmp_path):
+    day_one, day_two = tmp_path / "day1", tmp_path / "day2"
+    day_one.mkdir(), day_two.mkdir()
+    for seed in sorted(SEEDS.glob("*.txt")):
+        shutil.copy(seed, day_two if seed.name.startswith("004_") else day_one)
+    out = tmp_path / "out"
+    run_cli("run", "--input", str(day_one), "--output", str(out))
+    story_before = duckdb.sql(f"SELECT DISTINCT story_id FROM {articles_sql(out)}").fetchall()
+    run_cli("run", "--input", str(day_two), "--output", str(out))
+    rows = duckdb.sql(f"SELECT story_id, story_label, run_id FROM {articles_sql(out)}").fetchall()
+    assert len(rows) == 5 and len({r[2] for r in rows}) == 2
+    assert {(r[0], r[1]) for r in rows} == {(story_before[0][0], "ISS withdrawal")}
+    stories = duckdb.sql(f"SELECT story_id, article_count FROM read_parquet('{out}/stories/*.parquet')").fetchall()
+    assert stories == [(story_before[0][0], 5)]

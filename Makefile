@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: install run test bench-clustering clean
+.PHONY: install run test bench-clustering bench-clustering-scale clean
 
 install: $(INSTALLED)
 
@@ -24,6 +24,9 @@ test: install
 
 bench-clustering: install
 	$(BIN)/python benchmarks/clustering.py ../shared/data/clustering/allsides_dev.jsonl ../shared/data/clustering/googlenews_ts.jsonl ../shared/data/clustering/neus_titles.jsonl
+
+bench-clustering-scale: install
+	$(BIN)/python benchmarks/clustering.py --scale
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -17,7 +17,6 @@ window after its state was cleared, whose pane numbering starts again at 0.
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, fields
 from typing import Any, Iterator
 
@@ -25,8 +24,6 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.coders import PickleCoder, VarIntCoder
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (
@@ -41,10 +38,9 @@ from apache_beam.utils.timestamp import Timestamp
 from schemas import TableSpec
 from transforms.run_context import stable_hash
 from transforms.streaming_windows import EventTime, utc_label
-from transforms.write_tables import COMPRESSION, records_to_table
+from transforms.write_tables import COMPRESSION, records_to_table, write_bytes_atomically
 
 STAGE = "write"
-TEMPORARY_PREFIX = "."
 
 
 @dataclass(frozen=True)
@@ -160,25 +156,7 @@ def rows_digest(rows: list[dict]) -> str:
 
 
 def write_parquet_atomically(path: str, table: pa.Table) -> None:
-    """zstd Parquet to a hidden temporary name beside ``path``, then renamed over it."""
+    """zstd Parquet written under a hidden temporary name beside ``path``, then renamed over it."""
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression=COMPRESSION)
-    directory, name = path.rsplit("/", 1)
-    ensure_dir(directory)
-    temporary = f"{directory}/{TEMPORARY_PREFIX}{name}.tmp-{uuid.uuid4().hex[:8]}"
-    with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        handle.write(sink.getvalue().to_pybytes())
-    try:
-        FileSystems.rename([temporary], [path])
-    except IOError:  # a filesystem that won't rename over an existing file (a retried pane)
-        FileSystems.delete([path])
-        FileSystems.rename([temporary], [path])
-
-
-def ensure_dir(path: str) -> None:
-    if not FileSystems.exists(path):
-        try:
-            FileSystems.mkdirs(path)
-        except IOError:
-            if not FileSystems.exists(path):  # another worker made it meanwhile: fine
-                raise
+    write_bytes_atomically(path, sink.getvalue().to_pybytes())

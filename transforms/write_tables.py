@@ -193,9 +193,10 @@ def write_json_atomically(path: str, value: dict) -> None:
 
 
 def write_bytes_atomically(path: str, data: bytes) -> None:
-    """Write to a temporary name, then rename over the target (atomic on local disks)."""
-    _ensure_dir(path.rsplit("/", 1)[0])
-    temporary = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+    """Write to a hidden temporary name beside it, then rename over the target (atomic on local disks)."""
+    directory, name = path.rsplit("/", 1)
+    _ensure_dir(directory)
+    temporary = f"{directory}/.{name}.tmp-{uuid.uuid4().hex[:8]}"
     with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         handle.write(data)
     try:

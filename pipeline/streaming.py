@@ -33,7 +33,7 @@ from pipeline.options import NewsbeamOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
 from schemas import ARTICLES, REJECTS
 from transforms.extract import DEFAULT_MIN_WORDS, ExtractArticles
-from transforms.feed_state import FeedState, FeedStateStore, reset
+from transforms.feed_state import FeedState, reset
 from transforms.polite_fetch import FetchSettings
 from transforms.run_context import RunContext
 from transforms.story_clustering import CatalogStory, StoryClusterer
@@ -145,8 +145,7 @@ def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:
     if streaming.poll_interval <= 0:
         raise PlanError("--poll-interval must be positive")
     batch = plan_run(ours, run)  # catalog, fetch settings, min words: the same rules as batch
-    known = FeedStateStore(ours.state_dir).load()
-    feeds = [known.get(url) or FeedState.new(url) for url in urls]
+    feeds = [batch.known_feeds.get(url) or FeedState.new(url) for url in urls]
     return StreamingPlan(
         output=ours.output, run=run, feeds=[reset(f) for f in feeds] if ours.reset_feeds else feeds,
         catalog=batch.catalog, min_words=batch.min_words, fetch=batch.fetch, fetch_pages=batch.fetch_pages,

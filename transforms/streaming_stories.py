@@ -42,14 +42,14 @@ from apache_beam.utils.timestamp import Timestamp
 
 from schemas import Article
 from transforms.assign_stories import story_input
-from transforms.story_clustering import CatalogStory, StoryClusterer, vectorize
+from transforms.story_clustering import CatalogStory, ClusteringConfig, StoryClusterer, vectorize
 from transforms.streaming_windows import EventTime
 
 STAGE = "stories"
 CLUSTER_KEY = "all"
-CATALOG_LABEL_THRESHOLD = 0.30
+CATALOG_LABEL_THRESHOLD = ClusteringConfig.catalog_threshold
 """Minimum cosine between a founding article and a catalog entry for the entry's label (the batch clusterer's)."""
-LABEL_TERMS = 3
+LABEL_TERMS = ClusteringConfig.label_terms
 
 
 class ClusteringAdapter:

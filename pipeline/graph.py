@@ -9,7 +9,7 @@ import apache_beam as beam
 from schemas import SEEN, TABLES
 from transforms.assign_stories import AssignStories
 from transforms.dedup import MarkDuplicates
-from transforms.extract import ExtractArticles
+from transforms.extract import DEFAULT_MIN_WORDS, ExtractArticles
 from transforms.feed_state import FeedState, save_polled_states
 from transforms.polite_fetch import FetchSettings
 from transforms.read_feeds import ReadFeeds
@@ -32,7 +32,7 @@ class RunPlan:
     feeds: Sequence[FeedState] = ()  # the feeds due for polling
     known_feeds: Mapping[str, FeedState] = field(default_factory=dict)  # every feed in the state store
     catalog: Sequence[CatalogStory] = ()
-    min_words: int = 20
+    min_words: int = DEFAULT_MIN_WORDS
     fetch: FetchSettings = field(default_factory=FetchSettings)
     fetch_pages: bool = True
 

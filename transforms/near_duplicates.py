@@ -9,6 +9,7 @@ state is saved with the story index so copies are found across runs.
 from __future__ import annotations
 
 import base64
+import heapq
 import datetime as dt
 from dataclasses import dataclass
 
@@ -55,6 +56,7 @@ class NearDuplicateIndex:
         self._threshold, self._window = threshold, window
         self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
         self._members: dict[str, tuple[str, dt.datetime, np.ndarray]] = {}
+        self._by_age: list[tuple[dt.datetime, str]] = []  # heap: the oldest member first
 
     def __len__(self) -> int:
         return len(self._members)
@@ -75,11 +77,13 @@ class NearDuplicateIndex:
             return
         values = _values(signature)
         self._members[article_id] = (story_id, seen_at, values)
+        heapq.heappush(self._by_age, (seen_at, article_id))
         self._lsh.insert(article_id, _minhash(values))
 
     def expire(self, now: dt.datetime) -> None:
         """Forget articles older than the window."""
-        for article_id in [a for a, (_, seen, _) in self._members.items() if now - seen > self._window]:
+        while self._by_age and now - self._by_age[0][0] > self._window:
+            _, article_id = heapq.heappop(self._by_age)
             del self._members[article_id]
             self._lsh.remove(article_id)
 

@@ -38,12 +38,12 @@ class StoryIndex:
         return cls(StoryClusterer(catalog), NearDuplicateIndex())
 
     def export(self) -> dict:
-        referenced = {story for story in self.near_duplicates.export_state()["story_ids"]}
-        referenced |= {s.story_id for s in self.clusterer.stories()}
+        near_duplicates = self.near_duplicates.export_state()
+        referenced = set(near_duplicates["story_ids"]) | {s.story_id for s in self.clusterer.stories()}
         return {
             "version": VERSION,
             "clusterer": json.loads(self.clusterer.export_state()),
-            "near_duplicates": self.near_duplicates.export_state(),
+            "near_duplicates": near_duplicates,
             "duplicate_counts": {k: v for k, v in self.duplicate_counts.items() if k in referenced},
             "labels": {k: v for k, v in self.labels.items() if k in referenced},
         }

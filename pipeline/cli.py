@@ -10,9 +10,11 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from pipeline import compact, report, schema_docs
 from pipeline.graph import build_graph
 from pipeline.options import NewsbeamOptions, with_default_runner
 from pipeline.plan import PlanError, plan_run
+from pipeline.remote_job import check_dry_run, is_dry_run, report_job_not_run_here, runs_here
 from pipeline.streaming import run_streaming  # also registers --poll-interval, --window-size, … for --help
 from pipeline.summary import counters, format_summary, summarise
 from pipeline.watch import add_watch_arguments, watch
@@ -21,7 +23,9 @@ from transforms.run_context import RunContext
 from transforms.write_tables import RUNS_DIR, clear_stale_staging
 
 log = logging.getLogger("newsbeam")
-COMMANDS = ("run", "watch")
+COMMANDS = ("run", "watch", "schema", "compact", "report")
+TOOL_COMMANDS = {"schema": schema_docs.main, "compact": compact.main, "report": report.main}
+"""Commands that read or tidy an output instead of running the pipeline; each parses its own arguments."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command not in COMMANDS:
             print(f"unknown command {command!r}; expected one of {', '.join(COMMANDS)}", file=sys.stderr)
             return 2
+    if command in TOOL_COMMANDS:
+        return TOOL_COMMANDS[command](argv)
     if "-h" in argv or "--help" in argv:
         print_help(command)
         return 0
@@ -53,17 +59,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_once(argv: list[str]) -> dict:
-    """Runs the batch pipeline once; returns the run summary."""
+    """Runs the batch pipeline once; returns the run summary.
+
+    A job that does not finish here (a Dataflow dry run or template launch, a job still running
+    on a remote runner) has no run record to summarise: its state is printed instead and the
+    process exits (SystemExit; see ``pipeline/remote_job.py``). A dry run deletes nothing.
+    """
     options = with_default_runner(PipelineOptions(argv))
     ours = options.view_as(NewsbeamOptions)
+    check_dry_run(options)
     run_context = RunContext.start()
     plan = plan_run(ours, run_context)
     log.info("run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output)
-    clear_stale_staging(ours.output, ours.state_dir)
+    if not is_dry_run(options):
+        clear_stale_staging(ours.output, ours.state_dir)
     pipeline = beam.Pipeline(options=options)
     build_graph(pipeline, plan)
     result = pipeline.run()
+    record_path = FileSystems.join(ours.output.rstrip("/"), RUNS_DIR, f"{run_context.run_id}.json")
+    if not runs_here(options):
+        raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, record_path))
     result.wait_until_finish()
+    if not FileSystems.exists(record_path):
+        raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, record_path))
     record = read_run_record(ours.output, run_context.run_id)
     return summarise(record, counters(result), ours.output)
 

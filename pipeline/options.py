@@ -16,7 +16,11 @@ DEFAULT_RUNNER = "FnApiRunner"
 
 
 class NewsbeamOptions(PipelineOptions):
-    """Where to read, where to write, and how to judge articles."""
+    """Where to read, where to write, and how to judge articles.
+
+    Each hyphenated option also takes Beam's underscore spelling (``--min_words``), the form in
+    which a Dataflow Flex Template passes its parameters (``deploy/dataflow/metadata.json``).
+    """
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
@@ -39,39 +43,39 @@ class NewsbeamOptions(PipelineOptions):
             help="File of feed URLs (one per line, '#' comments) or an OPML subscription list; repeatable.",
         )
         parser.add_argument(
-            "--host-delay", dest="host_delay", type=float, default=DEFAULT_HOST_DELAY,
+            "--host-delay", "--host_delay", dest="host_delay", type=float, default=DEFAULT_HOST_DELAY,
             help="Minimum seconds between two requests to the same host (one request in flight per host). Default %(default)s",
         )
         parser.add_argument(
-            "--fetch-threads", dest="fetch_threads", type=int, default=DEFAULT_FETCH_THREADS,
+            "--fetch-threads", "--fetch_threads", dest="fetch_threads", type=int, default=DEFAULT_FETCH_THREADS,
             help="Hosts fetched at once per worker. Default %(default)s",
         )
         parser.add_argument(
-            "--http-timeout", dest="http_timeout", type=float, default=FetchPolicy.read_timeout,
+            "--http-timeout", "--http_timeout", dest="http_timeout", type=float, default=FetchPolicy.read_timeout,
             help="Seconds to wait for a connection or the next bytes of a response. Default %(default)s",
         )
         parser.add_argument(
-            "--http-total-timeout", dest="http_total_timeout", type=float, default=FetchPolicy.total_timeout,
+            "--http-total-timeout", "--http_total_timeout", dest="http_total_timeout", type=float, default=FetchPolicy.total_timeout,
             help="Seconds one request may take in all, redirects included (cuts off slow drips). Default %(default)s",
         )
         parser.add_argument(
-            "--max-body-mb", dest="max_body_mb", type=float, default=FetchPolicy.max_body_bytes / 2**20,
+            "--max-body-mb", "--max_body_mb", dest="max_body_mb", type=float, default=FetchPolicy.max_body_bytes / 2**20,
             help="Largest response body in MiB, on the wire; decoded bodies may be 5x that. Default %(default)s",
         )
         parser.add_argument(
-            "--no-fetch-articles", dest="fetch_articles", action="store_false",
+            "--no-fetch-articles", "--no_fetch_articles", dest="fetch_articles", action="store_false",
             help="Use the feed entries' own content/summary; don't fetch article pages.",
         )
         parser.add_argument(
-            "--allow-private-network", dest="allow_private_network", action="store_true",
+            "--allow-private-network", "--allow_private_network", dest="allow_private_network", action="store_true",
             help="Allow URLs that resolve to loopback, private or link-local addresses (refused by default: SSRF).",
         )
         parser.add_argument(
-            "--reset-feeds", dest="reset_feeds", action="store_true",
+            "--reset-feeds", "--reset_feeds", dest="reset_feeds", action="store_true",
             help="Poll the given feeds even if marked gone (410) or backing off after errors.",
         )
         parser.add_argument(
-            "--min-words", dest="min_words", type=int, default=DEFAULT_MIN_WORDS,
+            "--min-words", "--min_words", dest="min_words", type=int, default=DEFAULT_MIN_WORDS,
             help="Articles with fewer words after cleaning are rejected. Default %(default)s",
         )
 

@@ -4,6 +4,8 @@
         --runner=DataflowRunner --project=PROJECT --region=REGION --temp_location=gs://BUCKET/tmp \\
         [--poll-interval 300] [--window-size 600] [--allowed-lateness 86400] [--dedup-horizon 259200]
     python -m pipeline run --streaming --feeds feeds.txt --output /data/news --runner=FlinkRunner --flink_master=HOST:8081
+    python -m pipeline run --streaming --feed URL --output /tmp/news --runner=DataflowRunner --dry_run=True \\
+        --project=PROJECT --region=REGION --temp_location=gs://BUCKET/tmp   # validate the Dataflow job offline
     python -c "from pipeline.streaming import streaming_labels; print(*streaming_labels(), sep='\\n')"   # the graph, not run
 
 Top to bottom, as the product reads: poll feeds every interval → extract (the batch stage) →
@@ -31,6 +33,7 @@ from apache_beam.pipeline import PipelineVisitor
 
 from pipeline.options import NewsbeamOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
+from pipeline.remote_job import check_dry_run, report_job_not_run_here, runs_here
 from schemas import ARTICLES, REJECTS
 from transforms.extract import DEFAULT_MIN_WORDS, ExtractArticles
 from transforms.feed_state import FeedState, reset
@@ -61,19 +64,19 @@ class StreamingOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument(
-            "--poll-interval", dest="poll_interval", type=float, default=DEFAULT_POLL_INTERVAL,
+            "--poll-interval", "--poll_interval", dest="poll_interval", type=float, default=DEFAULT_POLL_INTERVAL,
             help="Streaming: seconds between two polls of every feed. Default %(default)s",
         )
         parser.add_argument(
-            "--window-size", dest="window_size", type=float, default=DEFAULT_WINDOW_SECONDS,
+            "--window-size", "--window_size", dest="window_size", type=float, default=DEFAULT_WINDOW_SECONDS,
             help="Streaming: seconds of publication time per output window (one file per window, partition and pane). Default %(default)s",
         )
         parser.add_argument(
-            "--allowed-lateness", dest="allowed_lateness", type=float, default=DEFAULT_ALLOWED_LATENESS_SECONDS,
+            "--allowed-lateness", "--allowed_lateness", dest="allowed_lateness", type=float, default=DEFAULT_ALLOWED_LATENESS_SECONDS,
             help="Streaming: seconds after its window's end an article is still written (in a late pane); later ones become 'late' rejects. Default %(default)s",
         )
         parser.add_argument(
-            "--dedup-horizon", dest="dedup_horizon", type=float, default=DEFAULT_DEDUP_HORIZON_SECONDS,
+            "--dedup-horizon", "--dedup_horizon", dest="dedup_horizon", type=float, default=DEFAULT_DEDUP_HORIZON_SECONDS,
             help="Streaming: seconds of event time a URL, text or feed entry is remembered; must exceed window + lateness. Default %(default)s",
         )
 
@@ -170,12 +173,15 @@ def run_streaming(argv: list[str]) -> int:
     options = PipelineOptions(argv)
     options.view_as(StandardOptions).streaming = True
     check_streaming_runner(options)
+    check_dry_run(options)
     run = RunContext.start()
     plan = plan_streaming(options, run)
     log.info("streaming run %s: %d feeds every %gs → %s", run.run_id, len(plan.feeds), plan.poll_interval, plan.output)
     pipeline = beam.Pipeline(options=options)
     build_streaming_graph(pipeline, plan)
     result = pipeline.run()
+    if not runs_here(options):  # a Dataflow dry run or a template launch: no job to wait for here
+        return report_job_not_run_here(result, options, run.run_id, record_path=None)
     log.info("streaming run %s submitted; it runs until cancelled or drained", run.run_id)
     result.wait_until_finish()
     return 0

@@ -13,6 +13,8 @@ import pyarrow as pa
 
 UTC_MICROS = pa.timestamp("us", tz="UTC")
 _META_KEY = "newsbeam_column"
+MIN_DESCRIPTION_CHARS = 10
+"""A column without a real description is refused when its table's columns are listed."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,10 @@ class ColumnSpec:
     arrow_type: pa.DataType
     nullable: bool
     description: str
+
+    def __post_init__(self) -> None:
+        if len(self.description.strip()) < MIN_DESCRIPTION_CHARS:
+            raise ValueError(f"column {self.name!r} needs a description (at least {MIN_DESCRIPTION_CHARS} characters)")
 
     def arrow_field(self) -> pa.Field:
         return pa.field(

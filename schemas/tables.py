@@ -95,6 +95,8 @@ class TableSpec:
     partition_value: Callable[[Any], str] | None = None
     upsert_key: str | None = None
     """When set, a run replaces earlier rows with the same key instead of adding rows (unpartitioned tables)."""
+    description: str = ""
+    """What one row is, for generated docs."""
 
     @property
     def columns(self) -> list[ColumnSpec]:
@@ -117,14 +119,19 @@ ARTICLES = TableSpec(
     Article,
     ColumnSpec("published_date", pa.date32(), True, "UTC date of published_at (Hive partition; NULL when unknown)."),
     lambda article: _utc_date(article.published_at),
+    description="One row per article written, duplicates included (marked by duplicate_of).",
 )
-STORIES = TableSpec("stories", Story, upsert_key="story_id")
+STORIES = TableSpec(
+    "stories", Story, upsert_key="story_id",
+    description="One row per story cluster, upserted by story_id: a run that adds articles to a story replaces its row.",
+)
 REJECTS = TableSpec(
     "rejects",
     Reject,
     ColumnSpec("ingested_date", pa.date32(), False, "UTC date of ingested_at (Hive partition)."),
     lambda reject: _utc_date(reject.ingested_at),
+    description="One row per input item that did not become an article, with the stage and reason.",
 )
 TABLES = (ARTICLES, STORIES, REJECTS)
-SEEN = TableSpec("seen", SeenKey)
+SEEN = TableSpec("seen", SeenKey, description="The seen-items ledger in the state store (STATE/seen/): keys earlier runs handled.")
 """The ledger of handled keys; lives in the state store, committed with the run's tables."""

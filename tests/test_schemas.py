@@ -4,7 +4,7 @@ import dataclasses
 import pyarrow as pa
 import pytest
 
-from schemas import ARTICLES, REJECTS, STORIES, TABLES
+from schemas import ARTICLES, REJECTS, SEEN, STORIES, TABLES
 from schemas.columns import column_specs
 from schemas.tables import Article, HIVE_NULL_PARTITION
 
@@ -55,3 +55,24 @@ def test_undeclared_field_is_refused():
 
     with pytest.raises(TypeError, match="column"):
         column_specs(Loose)
+
+
+def test_a_column_without_a_description_is_refused():
+    from schemas.columns import column
+
+    @dataclasses.dataclass(frozen=True)
+    class Undocumented:
+        x: str = column(pa.string(), "")
+
+    @dataclasses.dataclass(frozen=True)
+    class Vague:
+        x: str = column(pa.string(), "an id")
+
+    for record_type in (Undocumented, Vague):
+        with pytest.raises(ValueError, match="needs a description"):
+            column_specs(record_type)
+
+
+@pytest.mark.parametrize("table", [*TABLES, SEEN], ids=lambda t: t.name)
+def test_every_table_describes_its_rows(table):
+    assert len(table.description) > 20

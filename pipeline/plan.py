@@ -5,6 +5,7 @@ import datetime as dt
 import logging
 
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.graph import RunPlan
 from pipeline.options import DEFAULT_CATALOG, NewsbeamOptions
@@ -25,6 +26,7 @@ class PlanError(ValueError):
 
 def plan_run(options: NewsbeamOptions, run: RunContext) -> RunPlan:
     """Everything decided before the graph is built; raises PlanError or InputNotFound on bad options."""
+    connect_filesystems(options)
     known = FeedStateStore(options.state_dir).load()
     due = feeds_due(configured_feeds(options), known, run.started_at, options.reset_feeds)
     return RunPlan(
@@ -52,8 +54,19 @@ def plan_run(options: NewsbeamOptions, run: RunContext) -> RunPlan:
     )
 
 
+def connect_filesystems(options: PipelineOptions) -> None:
+    """Hands the S3/GCS options (endpoint, credentials, region, project) to Beam's FileSystems.
+
+    FileSystems read them from a process-wide setting that only ``beam.Pipeline(options)`` sets,
+    but the planner reads ``--state`` (feeds.json, the ledger list) before any pipeline exists;
+    without this an ``s3://`` state store would be reached with no options at all.
+    """
+    FileSystems.set_options(options)
+
+
 def configured_feeds(options: NewsbeamOptions) -> list[str]:
     """--feed URLs and the URLs of every --feeds file, in order, without repeats."""
+    connect_filesystems(options)  # --feeds files may be on an object store; the streaming plan reads them first
     urls = list(options.feed or [])
     for path in options.feeds or []:
         if not FileSystems.exists(path):

@@ -1,18 +1,29 @@
 """Hive-partitioned Parquet: staged per bundle, committed at once, read back with pyarrow and DuckDB."""
 import dataclasses
 import json
+from pathlib import Path
 
+import apache_beam as beam
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-import apache_beam as beam
+from apache_beam.io.filesystem import BeamIOError
 
 from schemas import ARTICLES, REJECTS, STORIES, TABLES
-from transforms.write_tables import WriteTables, committed_files, records_to_table
 from tests.builders import RUN, article, day
 from tests.conftest import fn_api_pipeline
+from transforms.write_tables import (
+    StagedFile,
+    WriteTables,
+    clear_stale_staging,
+    commit_run,
+    committed_files,
+    records_to_table,
+    staging_dir,
+    write_json_atomically,
+)
 
 
 def _write(output, articles=(), rejects=()):
@@ -92,6 +103,7 @@ def _story(story_id, count, run):
 
 def test_stories_are_upserted_by_story_id_across_runs(tmp_path):
     import datetime as dt
+
     from transforms.run_context import RunContext
 
     runs = [RunContext(f"2024010{i}T000000Z-r{i}", dt.datetime(2024, 1, i, tzinfo=dt.timezone.utc)) for i in (1, 2)]
@@ -103,3 +115,37 @@ def test_stories_are_upserted_by_story_id_across_runs(tmp_path):
     rows = duckdb.sql(f"SELECT story_id, article_count, run_id FROM read_parquet('{tmp_path}/stories/*.parquet') ORDER BY 1").fetchall()
     assert rows == [("s1", 5, runs[1].run_id), ("s2", 1, runs[0].run_id), ("s3", 1, runs[1].run_id)]
     assert not [p for p in tmp_path.rglob("*") if "staging" in str(p)]
+
+
+def test_clear_stale_staging_removes_left_over_folders_and_nothing_else(tmp_path):
+    for relative in ["_staging-old-1/articles/part.parquet", "_staging-old-2/seen/part.parquet", "articles/keep.parquet"]:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(b"x")
+    (tmp_path / "_staging_notes.txt").write_text("not a staging folder")
+    clear_stale_staging(str(tmp_path) + "/")
+    assert _all_files(tmp_path) == ["_staging_notes.txt", "articles/keep.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_staging_notes.txt", "articles"]
+
+
+def test_a_commit_that_fails_moves_output_tables_before_the_ledger_and_writes_no_record(tmp_path):
+    """Killed mid-commit, a run leaves its inputs out of the ledger (ingested again), never rows without a source."""
+    output, state = tmp_path / "out", tmp_path / "state"
+    staged_article = Path(staging_dir(str(output), RUN.run_id)) / "articles" / "part-a.parquet"
+    staged_article.parent.mkdir(parents=True)
+    staged_article.write_bytes(b"rows")
+    staged = [
+        StagedFile("seen", str(state), "seen/part-missing.parquet", 2),  # its staged file is gone: the move fails
+        StagedFile("articles", str(output), "articles/part-a.parquet", 1),
+    ]
+    with pytest.raises(BeamIOError):
+        commit_run(staged, str(output), RUN)
+    assert (output / "articles" / "part-a.parquet").read_bytes() == b"rows"
+    assert not (output / "_runs").exists()
+
+
+def test_json_is_replaced_whole_with_no_temporary_file_left(tmp_path):
+    path = tmp_path / "state" / "feeds.json"
+    write_json_atomically(str(path), {"v": 1})
+    write_json_atomically(str(path), {"v": 2})
+    assert json.loads(path.read_text()) == {"v": 2}
+    assert _all_files(tmp_path) == ["state/feeds.json"]

@@ -1,9 +1,19 @@
-"""Write the run's tables as Hive-partitioned, zstd-compressed Parquet, visible all at once.
+"""Write the run's tables as Hive-partitioned, zstd-compressed Parquet, committed by one step after all are staged.
 
 Each bundle writes its rows into files under ``OUTPUT/_staging-RUN_ID/`` (a folder that Spark,
 DuckDB globs and pyarrow ignore). When every table is staged, one commit step moves the files
 into ``OUTPUT/TABLE/PARTITION=VALUE/``, removes the staging folder and writes the run record
 ``OUTPUT/_runs/RUN_ID.json``. All paths go through Beam's FileSystems (local, gs://, s3://).
+
+What the commit guarantees. A data file is never visible half-written: it is complete in staging
+before it moves, and on S3/GCS an object appears only when its upload completes. The moves
+themselves are one rename per file: atomic per file on a local disk, a server-side copy then a
+delete on S3 and GCS, and never atomic across files. So the commit is ordered to fail safe: the
+output tables move first, then upsert tables are merged, then the seen-items ledger moves, and the
+run record is written last. A run whose record ``_runs/RUN_ID.json`` exists is complete. A run
+killed during its commit has no record and may have left some of its files in place; if the
+ledger had not moved yet, the next run ingests its inputs again (at least once, never lost), so
+those rows can appear twice, the older copy under a ``run_id`` that has no run record.
 """
 from __future__ import annotations
 
@@ -31,6 +41,8 @@ RUNS_DIR = "_runs"
 BUFFER_BYTES = 32 * 1024 * 1024
 """Rows buffered per partition before they are written as one row group."""
 COMPRESSION = "zstd"
+OBJECT_STORES = ("s3", "gs")
+"""Schemes where an object becomes visible only when its upload completes, and a rename is a copy."""
 log = logging.getLogger(__name__)
 
 
@@ -157,22 +169,31 @@ def records_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
 
 
 def commit_run(staged: list[StagedFile], output: str, run: RunContext, tables: Sequence[TableSpec] = ()) -> dict:
-    """Moves every staged file into place, merges upsert tables, drops staging, writes the run record."""
+    """Moves every staged file into place, merges upsert tables, drops staging, writes the run record.
+
+    Output tables move before the ledger, and the run record comes last (see the module docstring).
+    """
+    output = output.rstrip("/")
+    move_into_place([f for f in staged if f.root == output], run)
+    for spec in tables:
+        roots = {f.root for f in staged if f.table == spec.name}
+        if spec.upsert_key and roots:
+            merge_upserts(roots.pop(), spec, run)
+    move_into_place([f for f in staged if f.root != output], run)
+    for root in sorted({output, *(f.root for f in staged)}):
+        remove_folder(staging_dir(root, run.run_id))
+    record = run_record(staged, run)
+    write_json_atomically(FileSystems.join(output, RUNS_DIR, f"{run.run_id}.json"), record)
+    return record
+
+
+def move_into_place(staged: list[StagedFile], run: RunContext) -> None:
+    """Renames staged files to their committed paths (on S3/GCS: copy, then delete)."""
     targets = [FileSystems.join(f.root, f.relative_path) for f in staged]
     for directory in sorted({t.rsplit("/", 1)[0] for t in targets}):
         _ensure_dir(directory)
     if staged:
         FileSystems.rename([FileSystems.join(staging_dir(f.root, run.run_id), f.relative_path) for f in staged], targets)
-    for spec in tables:
-        roots = {f.root for f in staged if f.table == spec.name}
-        if spec.upsert_key and roots:
-            merge_upserts(roots.pop(), spec, run)
-    for root in sorted({output, *(f.root for f in staged)}):
-        if FileSystems.exists(staging_dir(root, run.run_id)):
-            FileSystems.delete([staging_dir(root, run.run_id)])
-    record = run_record(staged, run)
-    write_json_atomically(FileSystems.join(output, RUNS_DIR, f"{run.run_id}.json"), record)
-    return record
 
 
 def run_record(staged: list[StagedFile], run: RunContext) -> dict:
@@ -193,7 +214,16 @@ def write_json_atomically(path: str, value: dict) -> None:
 
 
 def write_bytes_atomically(path: str, data: bytes) -> None:
-    """Write to a hidden temporary name beside it, then rename over the target (atomic on local disks)."""
+    """Replaces ``path`` with ``data`` so that readers see the old or the new content, never a part.
+
+    On S3 and GCS a single upload already is (the object appears when the upload completes, and a
+    rename would only be a copy); elsewhere the data goes to a hidden temporary name beside the
+    target and is renamed over it (atomic on local disks).
+    """
+    if FileSystems.get_scheme(path) in OBJECT_STORES:
+        with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            handle.write(data)
+        return
     directory, name = path.rsplit("/", 1)
     _ensure_dir(directory)
     temporary = f"{directory}/.{name}.tmp-{uuid.uuid4().hex[:8]}"
@@ -207,6 +237,9 @@ def write_bytes_atomically(path: str, data: bytes) -> None:
 
 
 def _ensure_dir(path: str) -> None:
+    """Creates a folder unless it exists; nothing on S3/GCS, which have no folders (and Beam's mkdirs there is a no-op)."""
+    if FileSystems.get_scheme(path) in OBJECT_STORES:
+        return
     if not FileSystems.exists(path):
         try:
             FileSystems.mkdirs(path)
@@ -266,4 +299,18 @@ def clear_stale_staging(*roots: str) -> None:
         folders = sorted({FileSystems.join(root, m.path[len(root) + 1 :].split("/", 1)[0]) for m in files})
         if folders:
             log.warning("removing staging left by interrupted runs: %s", ", ".join(folders))
-            FileSystems.delete(folders)
+            for folder in folders:
+                remove_folder(folder)
+
+
+def remove_folder(path: str) -> None:
+    """Deletes a folder and everything below it; nothing when there is none.
+
+    On S3 and GCS a folder is only a key prefix: ``exists`` is false for it, and Beam deletes the
+    objects below it only when the path ends with '/' (without it, a delete removes nothing).
+    """
+    path = path.rstrip("/")
+    if FileSystems.get_scheme(path) in OBJECT_STORES:
+        FileSystems.delete([path + "/"])  # lists the prefix and deletes what is there, if anything
+    elif FileSystems.exists(path):
+        FileSystems.delete([path])

@@ -1,12 +1,41 @@
-"""The end-of-run summary: what came in, what was written where, and a query to try."""
+"""The end-of-run summary: what came in, what was written where, and a query to try.
+
+Every summary reconciles (``reconcile``), per source, from the Beam counters each item passes:
+
+- seed files and records: ``read.documents`` + ``read.rejected_*`` in; each document leaves
+  extraction as ``extract.seed_articles`` or ``extract.seed_rejects``;
+- feeds: ``feeds.entries`` in; each entry is ``feeds.entries_already_seen``, ``feeds.rejected_no_text``,
+  or a document that leaves extraction as ``extract.feed_articles`` or ``extract.feed_rejects``;
+- after extraction, sources meet in dedup: ``extract.articles`` = article rows written (originals
+  + marked duplicates) + ``dedup.already_ingested``;
+- the rejects table: item rejects + failed feeds (``feeds.feed_rejected_*``) = rejects rows written
+  + ``dedup.repeated_rejects``.
+
+When any of these doesn't hold, ``AccountingError`` names the source and the figures.
+``record_summary`` writes the summary as ``_runs/<run_id>.summary.json`` beside the run record
+(also when it doesn't reconcile, so the figures can be inspected) and then raises.
+"""
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 
 from apache_beam.runners.runner import PipelineResult
 
 ITEM_REJECT_STAGES = ("read", "extract", "feeds", "window")
 """Counter namespaces whose ``rejected_*`` counters are input items (files, records, entries)."""
+SEED, FEEDS = "seed", "feeds"
+"""Sources in the per-source breakdown: seed files/records, and feed entries."""
+SUMMARY_SUFFIX = ".summary.json"
+
+
+class AccountingError(RuntimeError):
+    """A run whose figures don't add up: some item was lost or counted twice."""
+
+    def __init__(self, mismatches: list[str], summary: dict):
+        super().__init__(f"run {summary.get('run_id')} does not reconcile: " + "; ".join(mismatches))
+        self.mismatches = mismatches
+        self.summary = summary
 
 
 def counters(result: PipelineResult) -> dict[str, int]:
@@ -22,40 +51,131 @@ def _sum(totals: dict[str, int], namespaces: tuple[str, ...], prefix: str) -> in
     return sum(v for k, v in totals.items() if k.split(".")[0] in namespaces and k.split(".", 1)[1].startswith(prefix))
 
 
-def summarise(record: dict, totals: dict[str, int], output: str) -> dict:
-    """Run figures that reconcile: inputs = articles + already ingested + rejects."""
-    rows = record.get("rows", {})
+def source_breakdown(totals: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Per source: items in, and where each went up to extraction."""
+    get = totals.get
+    read_rejects = _sum(totals, ("read",), "rejected_")
+    no_text = get("feeds.rejected_no_text", 0)
     return {
+        SEED: {
+            "inputs": get("read.documents", 0) + read_rejects,
+            "documents": get("read.documents", 0),
+            "articles_extracted": get("extract.seed_articles", 0),
+            "already_seen": 0,
+            "rejects": read_rejects + get("extract.seed_rejects", 0),
+            "rejects_before_extraction": read_rejects,
+            "rejects_at_extraction": get("extract.seed_rejects", 0),
+        },
+        FEEDS: {
+            "inputs": get("feeds.entries", 0),
+            "documents": get("feeds.entries", 0) - get("feeds.entries_already_seen", 0) - no_text,
+            "articles_extracted": get("extract.feed_articles", 0),
+            "already_seen": get("feeds.entries_already_seen", 0),
+            "rejects": no_text + get("extract.feed_rejects", 0),
+            "rejects_before_extraction": no_text,
+            "rejects_at_extraction": get("extract.feed_rejects", 0),
+            "feeds_polled": _sum(totals, ("feeds",), "status_"),
+            "feeds_failed": _sum(totals, ("feeds",), "feed_rejected_"),
+        },
+    }
+
+
+def reconcile(summary: dict) -> list[str]:
+    """What doesn't add up, one sentence per mismatch with the figures; [] when everything does."""
+    mismatches = []
+    totals = summary["counters"]
+    for name, source in summary["sources"].items():
+        accounted = source["articles_extracted"] + source["already_seen"] + source["rejects"]
+        if source["inputs"] != accounted:
+            mismatches.append(
+                f"source {name}: inputs {source['inputs']} != articles extracted {source['articles_extracted']}"
+                f" + already seen {source['already_seen']} + rejects {source['rejects']} (= {accounted})"
+            )
+    extracted = totals.get("extract.articles", 0)
+    by_source = sum(source["articles_extracted"] for source in summary["sources"].values())
+    if extracted != by_source:
+        mismatches.append(f"extraction: extract.articles {extracted} != sum over sources {by_source}")
+    if extracted != summary["articles"] + totals.get("dedup.already_ingested", 0):
+        mismatches.append(
+            f"dedup: articles extracted {extracted} != article rows written {summary['articles']}"
+            f" + already ingested {totals.get('dedup.already_ingested', 0)}"
+        )
+    feeds_failed = summary["sources"][FEEDS]["feeds_failed"]
+    expected_rows = summary["rejects"] + feeds_failed - totals.get("dedup.repeated_rejects", 0)
+    if summary["rejects_written"] != expected_rows:
+        mismatches.append(
+            f"rejects table: rows written {summary['rejects_written']} != item rejects {summary['rejects']}"
+            f" + failed feeds {feeds_failed} - repeated {totals.get('dedup.repeated_rejects', 0)} (= {expected_rows})"
+        )
+    return mismatches
+
+
+def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool = True) -> dict:
+    """Run figures that reconcile: inputs = originals + duplicates + already ingested + rejects.
+
+    Raises ``AccountingError`` when they don't (unless ``strict`` is False; ``reconciled`` and
+    ``mismatches`` in the summary say so either way).
+    """
+    rows = record.get("rows", {})
+    sources = source_breakdown(totals)
+    articles = rows.get("articles", 0)
+    duplicates = totals.get("dedup.duplicates", 0) + totals.get("stories.near_duplicates", 0)
+    summary = {
         "run_id": record["run_id"],
-        "inputs": totals.get("read.documents", 0) + _sum(totals, ("read",), "rejected_") + totals.get("feeds.entries", 0),
+        "inputs": sum(s["inputs"] for s in sources.values()),
         "feed_entries": totals.get("feeds.entries", 0),
-        "articles": rows.get("articles", 0),
-        "duplicates": totals.get("dedup.duplicates", 0),
+        "articles": articles,
+        "originals": articles - duplicates,
+        "duplicates": duplicates,
         "already_ingested": totals.get("dedup.already_ingested", 0) + totals.get("feeds.entries_already_seen", 0),
         "rejects": _sum(totals, ITEM_REJECT_STAGES, "rejected_"),
         "rejects_written": rows.get("rejects", 0),
         "stories": rows.get("stories", 0),
-        "feeds_polled": _sum(totals, ("feeds",), "status_"),
+        "feeds_polled": sources[FEEDS]["feeds_polled"],
         "feeds_not_modified": totals.get("feeds.status_304", 0),
-        "feeds_failed": _sum(totals, ("feeds",), "feed_rejected_"),
+        "feeds_failed": sources[FEEDS]["feeds_failed"],
         "stories_touched": totals.get("stories.stories_touched", 0),
         "files": len(record.get("files", [])),
         "output": output,
+        "sources": sources,
         "counters": totals,
     }
+    summary["mismatches"] = reconcile(summary)
+    summary["reconciled"] = not summary["mismatches"]
+    if strict and summary["mismatches"]:
+        raise AccountingError(summary["mismatches"], summary)
+    return summary
+
+
+def record_summary(record: dict, totals: dict[str, int], output: str) -> dict:
+    """``summarise``, written to ``OUTPUT/_runs/<run_id>.summary.json``; raises AccountingError after writing."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from transforms.write_tables import RUNS_DIR, write_json_atomically
+
+    summary = summarise(record, totals, output, strict=False)
+    path = FileSystems.join(output.rstrip("/"), RUNS_DIR, f"{summary['run_id']}{SUMMARY_SUFFIX}")
+    write_json_atomically(path, json.loads(json.dumps(summary, default=str)))
+    if summary["mismatches"]:
+        raise AccountingError(summary["mismatches"], summary)
+    return summary
 
 
 def format_summary(summary: dict) -> str:
     out = summary["output"].rstrip("/")
+    seed, feeds = summary["sources"][SEED], summary["sources"][FEEDS]
     lines = [
         f"newsbeam run {summary['run_id']}",
         f"  inputs            {summary['inputs']} (feed entries: {summary['feed_entries']})",
-        f"  articles written  {summary['articles']} (of which duplicates marked: {summary['duplicates']})",
+        f"  per source        seed files/records {seed['inputs']} = {seed['articles_extracted']} articles + {seed['rejects']} rejects; "
+        f"feed entries {feeds['inputs']} = {feeds['articles_extracted']} articles + {feeds['already_seen']} already seen + {feeds['rejects']} rejects",
+        f"  articles written  {summary['articles']} (originals: {summary['originals']}, duplicates marked: {summary['duplicates']})",
         f"  already ingested  {summary['already_ingested']} (handled by an earlier run, skipped)",
         f"  rejects           {summary['rejects']} ({summary['rejects_written']} new rows)",
         f"  stories           {summary['stories']}",
         f"  feeds polled      {summary['feeds_polled']} (not modified: {summary['feeds_not_modified']}, failed: {summary['feeds_failed']})",
         f"  files committed   {summary['files']}",
+        f"  reconciled        {'yes' if summary['reconciled'] else 'NO: ' + '; '.join(summary['mismatches'])}",
         f"  tables            {out}/articles  {out}/stories  {out}/rejects",
         "  counters          " + ", ".join(f"{k}={v}" for k, v in summary["counters"].items()),
         "Try:",

@@ -20,6 +20,7 @@ import pytest
 from tests.http_server import LoopbackServer, RecordedRequest, Reply
 from tests.http_server import loopback_server as loopback_server_fixture  # noqa: F401 (registers the fixture)
 from transforms.http_client import (
+    redact_credentials,
     CONNECTION_ERROR,
     DNS_ERROR,
     HTTP_STATUS,
@@ -429,7 +430,8 @@ def loopback_counts_as_public(address: str) -> bool:
     return address == "127.0.0.1" or is_public_address(address)
 
 
-@pytest.mark.parametrize("hop", ["http://127.0.0.2:{port}/admin", "http://[::1]:{port}/admin", "http://internal.test:{port}/"])
+@pytest.mark.parametrize("hop", ["http://127.0.0.2:{port}/admin", "http://[::1]:{port}/admin", "http://internal.test:{port}/",
+                                 "http://169.254.169.254:{port}/latest/meta-data/", "http://10.0.0.1:{port}/", "http://[fe80::1]:{port}/"])
 def test_every_redirect_hop_is_checked(loopback_server, hop):
     port = int(loopback_server.base_url.rsplit(":", 1)[1])
     loopback_server.route("/start", redirect(301, hop.format(port=port)))
@@ -637,3 +639,24 @@ def test_pacer_allows_one_request_in_flight_per_host():
     assert entered["same"].wait(5)
     for thread in threads:
         thread.join()
+
+
+@pytest.mark.parametrize(
+    "text, redacted",
+    [("http://user:pass@host/x", "http://***@host/x"), ("GET https://u@h.com/ failed", "GET https://***@h.com/ failed"),
+     ("HTTP://A:B@H/", "HTTP://***@H/"), ("mailto:joe@example.com", "mailto:joe@example.com"),
+     ("http://h/p?e=a@b", "http://h/p?e=a@b"), ("no url", "no url")],
+)
+def test_redact_credentials(text, redacted):
+    assert redact_credentials(text) == redacted
+
+
+def test_credentials_never_reach_the_result_detail(loopback_server):
+    port = loopback_server.base_url.rsplit(":", 1)[1]
+    with HttpFetcher(FetchPolicy(connect_timeout=0.5, total_timeout=2)) as guarded:
+        refused = guarded.get(f"http://reader:s3cret@127.0.0.1:{port}/feed")
+    assert refused.error == PRIVATE_ADDRESS and "s3cret" not in refused.detail
+    loopback_server.route("/loop", redirect(302, f"http://reader:s3cret@127.0.0.1:{port}/loop"))
+    looped = fetcher_with(allow_private_network=True).get(f"http://reader:s3cret@127.0.0.1:{port}/loop")
+    assert looped.error == REDIRECT_LOOP and "s3cret" not in looped.detail
+    assert loopback_server.requests_to("/loop")[0].headers.get("authorization") is None  # userinfo is never sent either

@@ -1,23 +1,90 @@
-"""The run summary reconciles counters and the run record."""
-from pipeline.summary import format_summary, summarise
+"""The run summary reconciles counters and the run record, per source, and fails loudly when it can't."""
+import json
 
-RECORD = {"run_id": "r1", "rows": {"articles": 4, "stories": 2, "rejects": 1}, "files": [{}, {}, {}]}
+import pytest
+
+from pipeline.summary import FEEDS, SEED, SUMMARY_SUFFIX, AccountingError, format_summary, record_summary, summarise
+
+RECORD = {"run_id": "r1", "rows": {"articles": 7, "stories": 2, "rejects": 4}, "files": [{}, {}, {}]}
 TOTALS = {
-    "read.documents": 6, "read.rejected_empty_file": 1, "extract.articles": 5, "extract.rejected_too_little_text": 1,
-    "dedup.duplicates": 1, "dedup.already_ingested": 1, "dedup.repeated_rejects": 1,
+    # seed: 6 documents + 1 empty file; 5 articles and 1 too short at extraction
+    "read.documents": 6, "read.rejected_empty_file": 1,
+    "extract.seed_articles": 5, "extract.seed_rejects": 1,
+    # feeds: 2 polled (1 failed: 1 row), 6 entries: 1 already seen, 1 without text, 4 documents → 3 articles + 1 reject
+    "feeds.status_200": 1, "feeds.status_http_status": 1, "feeds.feed_rejected_http_500": 1,
+    "feeds.entries": 6, "feeds.entries_already_seen": 1, "feeds.rejected_no_text": 1,
+    "extract.feed_articles": 3, "extract.feed_rejects": 1,
+    "extract.articles": 8, "extract.rejected_too_little_text": 2,
+    # dedup: 1 already ingested, 1 exact duplicate; stories: 1 near duplicate; 1 reject repeated from an earlier run
+    "dedup.duplicates": 1, "dedup.already_ingested": 1, "stories.near_duplicates": 1, "dedup.repeated_rejects": 1,
 }
 
 
-def test_inputs_are_documents_plus_read_rejects():
+def test_inputs_are_originals_duplicates_already_ingested_and_rejects():
     summary = summarise(RECORD, TOTALS, "out/")
-    assert summary["inputs"] == 7
-    assert summary["rejects"] == 2 and summary["rejects_written"] == 1
-    assert (summary["articles"], summary["duplicates"], summary["already_ingested"]) == (4, 1, 1)
-    assert summary["inputs"] == summary["articles"] + summary["already_ingested"] + summary["rejects"]
+    assert summary["reconciled"] and summary["mismatches"] == []
+    assert summary["inputs"] == 13
+    assert (summary["articles"], summary["originals"], summary["duplicates"], summary["already_ingested"]) == (7, 5, 2, 2)
+    assert summary["rejects"] == 4 and summary["rejects_written"] == 4
+    assert summary["inputs"] == summary["originals"] + summary["duplicates"] + summary["already_ingested"] + summary["rejects"]
+
+
+def test_per_source_breakdown():
+    sources = summarise(RECORD, TOTALS, "out/")["sources"]
+    assert sources[SEED] == {
+        "inputs": 7, "documents": 6, "articles_extracted": 5, "already_seen": 0,
+        "rejects": 2, "rejects_before_extraction": 1, "rejects_at_extraction": 1,
+    }
+    assert sources[FEEDS]["inputs"] == 6 and sources[FEEDS]["documents"] == 4
+    assert (sources[FEEDS]["already_seen"], sources[FEEDS]["rejects"], sources[FEEDS]["articles_extracted"]) == (1, 2, 3)
+    assert (sources[FEEDS]["feeds_polled"], sources[FEEDS]["feeds_failed"]) == (2, 1)
+
+
+def test_a_lost_seed_document_names_the_source_and_figures():
+    lost = {**TOTALS, "extract.seed_articles": 4, "extract.articles": 7}  # one seed document never left extraction
+    with pytest.raises(AccountingError) as caught:
+        summarise({**RECORD, "rows": {**RECORD["rows"], "articles": 6}}, lost, "out/")
+    message = str(caught.value)
+    assert "source seed: inputs 7 != articles extracted 4 + already seen 0 + rejects 2 (= 6)" in message
+    assert "source feeds" not in message and caught.value.summary["reconciled"] is False
+
+
+def test_a_lost_feed_entry_and_a_missing_row_are_both_reported():
+    lost = {**TOTALS, "feeds.entries": 7}
+    with pytest.raises(AccountingError) as caught:
+        summarise({**RECORD, "rows": {**RECORD["rows"], "articles": 6}}, lost, "out/")
+    assert len(caught.value.mismatches) == 2
+    assert caught.value.mismatches[0].startswith("source feeds: inputs 7 != articles extracted 3 + already seen 1 + rejects 2 (= 6)")
+    assert caught.value.mismatches[1] == "dedup: articles extracted 8 != article rows written 6 + already ingested 1"
+
+
+def test_rejects_rows_must_match_item_and_feed_rejects():
+    with pytest.raises(AccountingError, match=r"rejects table: rows written 3 != item rejects 4 \+ failed feeds 1 - repeated 1 \(= 4\)"):
+        summarise({**RECORD, "rows": {**RECORD["rows"], "rejects": 3}}, TOTALS, "out/")
+
+
+def test_extraction_counters_must_agree_across_sources():
+    with pytest.raises(AccountingError, match="extraction: extract.articles 9 != sum over sources 8"):
+        summarise({**RECORD, "rows": {**RECORD["rows"], "articles": 8}}, {**TOTALS, "extract.articles": 9}, "out/")
+
+
+def test_empty_run_reconciles():
+    assert summarise({"run_id": "r0"}, {}, "out/")["reconciled"]
+
+
+def test_record_summary_writes_json_even_when_it_does_not_reconcile(tmp_path):
+    summary = record_summary(RECORD, TOTALS, str(tmp_path))
+    written = json.loads((tmp_path / "_runs" / f"r1{SUMMARY_SUFFIX}").read_text())
+    assert written["sources"] == summary["sources"] and written["reconciled"] is True
+    bad = {**RECORD, "run_id": "r2"}
+    with pytest.raises(AccountingError):
+        record_summary(bad, {**TOTALS, "read.documents": 7}, str(tmp_path))
+    assert json.loads((tmp_path / "_runs" / f"r2{SUMMARY_SUFFIX}").read_text())["reconciled"] is False
+    assert not [p for p in (tmp_path / "_runs").iterdir() if p.name.startswith(".")]
 
 
 def test_format_names_the_tables_and_a_query():
     text = format_summary(summarise(RECORD, TOTALS, "out/"))
     assert "out/articles" in text and "out/stories" in text and "out/rejects" in text
     assert "read_parquet('out/articles/*/*.parquet', hive_partitioning=true)" in text
-    assert "dedup.duplicates=1" in text
+    assert "dedup.duplicates=1" in text and "reconciled        yes" in text

@@ -24,6 +24,9 @@ from transforms.text_cleaning import clean_paragraphs, normalise_for_hash, parse
 STAGE = "extract"
 DEFAULT_MIN_WORDS = 20
 LANGUAGE_SAMPLE_CHARS = 2000
+MAX_HTML_BYTES = 2 * 2**20
+"""Largest HTML page or file handed to trafilatura (a text-dense 2 MiB page takes ~10 s on one busy core; time grows faster than size)."""
+TOO_LARGE_HTML = "HTML too large to extract"
 VALID_HOST = re.compile(r"(?:[\w-]+\.)+[\w-]+|\[[0-9a-fA-F:.]+\]|[0-9.]+")
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 """htmldate output: the publication time with its UTC offset, not just the day."""
@@ -57,9 +60,18 @@ class ExtractArticle(beam.DoFn):
 
     def process(self, document: SourceDocument) -> Iterator:
         result = extract_article(document, self._run, self._min_words)
+        source = source_of(document)
         if isinstance(result, Article):
             self._articles.inc()
+            Metrics.counter(STAGE, f"{source}_articles").inc()
+        else:
+            Metrics.counter(STAGE, f"{source}_rejects").inc()
         yield set_rejects_aside(result, STAGE)
+
+
+def source_of(document: SourceDocument) -> str:
+    """'feed' for feed entries and their pages, 'seed' for seed files and records (the summary's accounting)."""
+    return "feed" if document.kind in (PAGE, ENTRY) else "seed"
 
 
 @dataclass(frozen=True)
@@ -91,7 +103,8 @@ def extract_article(document: SourceDocument, run: RunContext, min_words: int = 
     if use_fallback:
         content = _from_entry_text(document.fallback_text, document.fallback_source)
     if isinstance(content, str):
-        return run.reject(document.item_uri, STAGE, "extraction_failed", content, document.body)
+        reason = "too_large" if content.startswith(TOO_LARGE_HTML) else "extraction_failed"
+        return run.reject(document.item_uri, STAGE, reason, content, document.body)
     if content.word_count < min_words:
         return run.reject(
             document.item_uri, STAGE, "too_little_text",
@@ -149,6 +162,10 @@ def _from_html(body: str | bytes, url: str | None, text_source: str) -> Content 
     import trafilatura
     import trafilatura.settings
 
+    size = len(body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body)
+    if size > MAX_HTML_BYTES:  # trafilatura's time grows faster than the page: cap it
+        return f"{TOO_LARGE_HTML}: {size} bytes of HTML, more than {MAX_HTML_BYTES}"
+
     try:
         extracted = trafilatura.bare_extraction(
             body, url=url, include_comments=False, with_metadata=True,
@@ -179,7 +196,7 @@ def split_authors(byline: str | None) -> tuple[str, ...]:
 
 
 def canonical_url(url: str | None) -> str | None:
-    """courlan-normalised http(s) URL without tracking parameters or fragment; None if not a web URL.
+    """courlan-normalised http(s) URL without credentials, tracking parameters or fragment; None if not a web URL.
 
     Validity is checked here rather than with courlan.check_url, a crawler filter that refuses
     valid article URLs (/gallery/, /page/, .pdf, upper-case schemes).
@@ -195,7 +212,8 @@ def canonical_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not host or not VALID_HOST.fullmatch(host):
         return None
-    return urldefrag(courlan.normalize_url(url.strip())).url
+    normalised = urlsplit(urldefrag(courlan.normalize_url(url.strip())).url)
+    return normalised._replace(netloc=normalised.netloc.rpartition("@")[2]).geturl()  # credentials never reach a row
 
 
 def parse_published(value: str | None) -> dt.datetime | None:

@@ -18,6 +18,7 @@ each host. Neither imports Beam: the DoFns that fetch wrap these pieces.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import ipaddress
 import re
 import socket
@@ -49,6 +50,8 @@ HTTP_STATUS = "http_status"
 """The final response was neither 2xx nor 304."""
 TIMEOUT = "timeout"
 CONNECTION_ERROR = "connection_error"
+INVALID_RESPONSE = "invalid_response"
+"""The server's reply was not HTTP we accept: a bad status line, too many or too long headers."""
 INCOMPLETE_BODY = "incomplete_body"
 """The body ended before its Content-Length (or its last chunk): a lie or a dropped connection."""
 TOO_LARGE = "too_large"
@@ -169,7 +172,7 @@ class HttpFetcher:
                 current = target
             error, detail = None, ""
         except FetchError as failure:
-            body, error, detail = b"", failure.reason, failure.detail
+            body, error, detail = b"", failure.reason, redact_credentials(failure.detail)
         return FetchResult(
             url=url,
             final_url=current,
@@ -413,6 +416,9 @@ def _transport_failure(exc: Exception, deadline: float, doing: str) -> FetchErro
     if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError, TimeoutError)):
         which = "total_timeout" if time.monotonic() >= deadline else "connect/read timeout"
         return FetchError(TIMEOUT, f"{doing}: {which}: {exc}")
+    cause = exc.args[1] if isinstance(exc, ProtocolError) and len(exc.args) > 1 else None
+    if isinstance(cause, http.client.HTTPException) and not isinstance(cause, ConnectionError):
+        return FetchError(INVALID_RESPONSE, f"{doing}: {type(cause).__name__}: {cause}")
     return FetchError(CONNECTION_ERROR, f"{doing}: {type(exc).__name__}: {exc}")
 
 
@@ -438,6 +444,14 @@ def _without_fragment(url: str) -> str:
 def _lowercase_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Header names lower-cased; repeated headers joined with ', '."""
     return {name.lower(): headers[name] for name in headers}
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*:(?://|%2f%2f))[^/?#@\s]*@")
+
+
+def redact_credentials(text: str) -> str:
+    """``scheme://user:password@host`` → ``scheme://***@host`` anywhere in ``text`` (for logs, rejects, rows)."""
+    return _USERINFO.sub(r"\1***@", text) if "@" in text else text
 
 
 def resolve_host(host: str, port: int) -> list[str]:

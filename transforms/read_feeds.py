@@ -17,7 +17,7 @@ import apache_beam as beam
 from schemas import Reject
 from transforms.feed_parsing import FeedEntry, feed_problem, parse_feed
 from transforms.feed_state import FeedState, after_fetch, unexpected_not_modified
-from transforms.http_client import FetchResult
+from transforms.http_client import FetchResult, redact_credentials
 from transforms.polite_fetch import FetchByHost, FetchSession, FetchSettings
 from transforms.run_context import RunContext
 from transforms.seen_ledger import ENTRY, DropKnown
@@ -89,7 +89,7 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
     if result.error or result.not_modified:
         reason = "feed_gone" if result.status == 410 else fetch_reason(result) if result.error else "unexpected_not_modified"
         session.count(f"feed_rejected_{reason}")
-        return FeedPoll(new_state, reject=run.reject(state.feed_url, "fetch", reason, describe(result), result.body or reason))
+        return FeedPoll(new_state, reject=run.reject(redact_credentials(state.feed_url), "fetch", reason, describe(result), result.body or reason))
     # Relative links resolve against where the feed was served from (after redirects), unless it says otherwise.
     parsed = parse_feed(result.body, {"content-location": result.final_url, **result.headers}, state.feed_url)
     problem = feed_problem(parsed)
@@ -98,7 +98,7 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
         unread = dataclasses.replace(new_state, etag=None, last_modified=None)
         detail = f"{parsed.bozo or 'no entries and no feed version'} (content-type {result.headers.get('content-type', '?')})"
         session.count(f"feed_rejected_{problem}")
-        return FeedPoll(unread, reject=run.reject(state.feed_url, "parse", problem, detail, result.body))
+        return FeedPoll(unread, reject=run.reject(redact_credentials(state.feed_url), "parse", problem, redact_credentials(detail), result.body))
     if parsed.bozo:
         session.count("feeds_salvaged_bozo")
     session.count("entries", len(parsed.entries))
@@ -110,7 +110,7 @@ def entry_document(session: FetchSession, entry: FeedEntry, run: RunContext, fet
     own_text, own_source = (entry.content_text, "feed_content") if entry.content_text else (entry.summary_text, "feed_summary")
     published = entry.published or entry.updated
     fields = dict(
-        source_uri=entry.feed_url, url=entry.link, title=entry.title, source=entry.source, authors=entry.authors,
+        source_uri=redact_credentials(entry.feed_url), url=entry.link, title=entry.title, source=entry.source, authors=entry.authors,
         published=published.isoformat() if published else None, published_by="feed", entry_id=entry.entry_id,
         fallback_text=own_text, fallback_source=own_source,
     )
@@ -133,8 +133,8 @@ def entry_document(session: FetchSession, entry: FeedEntry, run: RunContext, fet
         return SourceDocument(kind=ENTRY_TEXT, body=own_text, **fields)
     session.count("rejected_no_text")
     return run.reject(
-        f"{entry.feed_url}#entry={entry.entry_id}", "fetch", "no_text",
-        f"{problem}; the entry has no text of its own ({entry.link or 'no link'})", entry.entry_id,
+        redact_credentials(f"{entry.feed_url}#entry={entry.entry_id}"), "fetch", "no_text",
+        redact_credentials(f"{problem}; the entry has no text of its own ({entry.link or 'no link'})"), entry.entry_id,
     )
 
 
@@ -146,7 +146,7 @@ def fetch_reason(result: FetchResult) -> str:
 def describe(result: FetchResult) -> str:
     status = f"HTTP {result.status}" if result.status else "no response"
     retry = f", retry after {result.retry_after:.0f}s" if result.retry_after is not None else ""
-    return f"{status} {result.error or ''}: {result.detail} ({result.final_url or result.url}){retry}".strip()
+    return redact_credentials(f"{status} {result.error or ''}: {result.detail} ({result.final_url or result.url}){retry}".strip())
 
 
 def _page_url(entry: FeedEntry) -> str:

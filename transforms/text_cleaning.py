@@ -198,5 +198,9 @@ def _is_cross_headline(paragraph: str) -> bool:
     )
 
 
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+"""C0/C1 control characters that ``str.split`` doesn't treat as whitespace: dropped from every text."""
+
+
 def _collapse_whitespace(text: str) -> str:
-    return " ".join(text.split())
+    return " ".join(_CONTROL_CHARACTERS.sub("", text).split())

@@ -1,0 +1,199 @@
+"""Crash safety: SIGKILL the CLI at seeded random points, check what readers see, then finish and compare.
+
+A clean reference run gives the expected rows and the run's duration T. Then, on a second
+output, the CLI is killed (SIGKILL, the whole process group) at seeded points spread over T and
+once as soon as the commit has moved its first file; after every kill each visible Parquet file
+must read with pyarrow, DuckDB's glob sees no partial or temporary file, and the state files
+parse. A last run completes; its tables must hold exactly the reference rows: none missing, none
+twice.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from tests.conftest import REPO
+from tests.http_server import LoopbackServer, Reply
+from tests.test_feeds_e2e import RSS_TYPE, long_text, paragraphs, rss
+
+SEED = 20240501
+KILLS = 6  # random points, plus one during the commit
+
+
+def write_seeds(folder: Path, count: int = 40) -> None:
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"story-{i:02d}.txt").write_text(f"Headline number {i} about the harbour\n\n" + "\n\n".join(paragraphs(f"crash{i}", 3, 30)))
+    (folder / "copy-of-07.txt").write_text((folder / "story-07.txt").read_text())  # an exact duplicate
+    (folder / "empty.txt").write_bytes(b"")  # a reject
+    (folder / "short.txt").write_text("Too short.\n")  # a reject
+
+
+def start_cli(out: Path, seeds: Path, feed: str) -> subprocess.Popen:
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    argv = [sys.executable, "-m", "pipeline", "run", "--input", str(seeds), "--feed", feed, "--output", str(out),
+            "--catalog", "", "--host-delay", "0", "--allow-private-network", "--no-fetch-articles"]
+    return subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL the CLI and anything it started (its own process group)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)
+
+
+def committed_parquet(out: Path) -> set[Path]:
+    return {p for p in out.glob("*/**/*.parquet") if not any(part.startswith(("_", ".")) for part in p.relative_to(out).parts[:-1])}
+
+
+def assert_readable(out: Path) -> None:
+    """What a reader may see after a crash: only complete Parquet files and parseable state."""
+    for path in out.rglob("*.parquet"):
+        if not any(part.startswith(("_staging", ".")) for part in path.relative_to(out).parts):
+            pq.read_table(path)  # raises on a partial or corrupt file
+    for glob in ("articles/*/*.parquet", "rejects/*/*.parquet"):
+        if list(out.glob(glob)):
+            files = [r[0] for r in duckdb.sql(f"SELECT DISTINCT filename FROM read_parquet('{out}/{glob}', filename=true)").fetchall()]
+            assert all(Path(f).name.startswith("part-") and ".tmp" not in f for f in files), files
+    state = out / "_state"
+    if (state / "feeds.json").exists():
+        json.loads((state / "feeds.json").read_text())
+    if (state / "story_index.json.gz").exists():
+        json.loads(gzip.decompress((state / "story_index.json.gz").read_bytes()))
+    for path in out.rglob("*.json"):
+        if not path.name.startswith("."):
+            json.loads(path.read_text())
+
+
+def table_rows(out: Path, committed_only: bool = False) -> dict[str, list]:
+    """Row keys per table; ``committed_only``: only rows of runs whose run record exists (complete runs)."""
+    runs = {p.name.split(".")[0] for p in out.glob("_runs/*.json") if not p.name.endswith(".summary.json")}
+    where = f"WHERE run_id IN ({', '.join(repr(r) for r in runs) or 'NULL'})" if committed_only else ""
+
+    def ids(glob: str, column: str) -> list:
+        if not list(out.glob(glob)):
+            return []
+        sql = f"SELECT {column} FROM read_parquet('{out}/{glob}', hive_partitioning=true) {where}"
+        return sorted(r[0] for r in duckdb.sql(sql).fetchall())
+
+    return {
+        "articles": ids("articles/*/*.parquet", "article_id || '|' || coalesce(duplicate_of, '') || '|' || content_hash"),
+        "rejects": ids("rejects/*/*.parquet", "reject_id"),
+        "stories": ids("stories/*.parquet", "story_id"),
+    }
+
+
+@pytest.fixture(scope="module")
+def crash_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("crash")
+    seeds = root / "seeds"
+    write_seeds(seeds)
+    server = LoopbackServer()
+    items = [{"title": f"Feed story {i}", "link": f"http://127.0.0.1:1/story/{i}", "guid": f"crash-feed-{i}",
+              "content": long_text(f"feed{i}")} for i in range(8)]
+    server.route("/feed", Reply(200, rss(items), {"content-type": RSS_TYPE}))
+    feed = server.url("/feed")
+
+    reference = root / "reference"
+    started = time.monotonic()
+    process = start_cli(reference, seeds, feed)
+    output = process.communicate(timeout=600)[0].decode()
+    duration = time.monotonic() - started
+    assert process.returncode == 0, output
+
+    out = root / "crashed"
+    kills = []
+    # first, a kill as soon as the commit has moved its first file into place
+    process = start_cli(out, seeds, feed)
+    while process.poll() is None and not committed_parquet(out):
+        time.sleep(0.002)
+    caught = process.poll() is None
+    kill(process)
+    kills.append({"at": "commit", "finished_first": not caught, "run_record": bool(list(out.glob("_runs/*.json"))),
+                  "ledger_moved": bool(list(out.glob("_state/seen/**/*.parquet")))})
+    assert_readable(out)
+    rng = random.Random(SEED)
+    for at in sorted(rng.uniform(0.1, 0.9) * duration for _ in range(KILLS)):
+        process = start_cli(out, seeds, feed)
+        try:
+            process.wait(timeout=at)
+            finished = True
+        except subprocess.TimeoutExpired:
+            kill(process)
+            finished = False
+        kills.append({"at": round(at, 2), "finished_first": finished})
+        assert_readable(out)
+
+    process = start_cli(out, seeds, feed)
+    final = process.communicate(timeout=600)[0].decode()
+    assert process.returncode == 0, final
+    assert_readable(out)
+    yield {"reference": reference, "out": out, "kills": kills, "duration": duration, "final": final}
+    server.close()
+
+
+def test_kills_were_spread_over_the_run(crash_runs):
+    kills = crash_runs["kills"]
+    assert len(kills) == KILLS + 1
+    killed = [k for k in kills if not k["finished_first"]]
+    print(f"reference run {crash_runs['duration']:.1f}s; kills: {kills}")
+    assert len(killed) >= 5, kills  # most points fall before the end of the run
+
+
+def test_no_row_lost_after_crashes(crash_runs):
+    expected, got = table_rows(crash_runs["reference"]), table_rows(crash_runs["out"])
+    assert expected["articles"] and expected["rejects"]
+    for table in ("articles", "rejects", "stories"):
+        assert sorted(set(got[table])) == sorted(set(expected[table])), f"{table} differ from the reference"
+
+
+def _commit_kill_landed(crash_runs) -> dict:
+    first = crash_runs["kills"][0]
+    if first["finished_first"] or first["run_record"]:
+        pytest.skip(f"the kill did not land inside the commit this time: {first}")
+    return first
+
+
+def test_no_duplicate_rows_after_a_kill_during_the_commit(crash_runs, request):
+    """Killed after the ledger moved: nothing twice. Killed before: see the xfail (the killed run's rows come again)."""
+    first = _commit_kill_landed(crash_runs)
+    if not first["ledger_moved"]:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "transforms/write_tables.py (not ours): a run killed after its data files moved but before the ledger and "
+            "run record are committed is ingested again by the next run, so its rows are in the tables twice")))
+        # what readers can do meanwhile: rows of runs with a run record are exactly the reference rows
+        expected, complete = table_rows(crash_runs["reference"]), table_rows(crash_runs["out"], committed_only=True)
+        assert complete["articles"] == expected["articles"] and complete["rejects"] == expected["rejects"]
+    got = table_rows(crash_runs["out"])
+    for table in ("articles", "rejects"):
+        assert len(got[table]) == len(set(got[table])), f"{len(got[table]) - len(set(got[table]))} duplicate {table} rows"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "transforms/write_tables.py (not ours): the empty _staging-<run_id>/ folder of a run killed during its commit is "
+    "never removed by later runs (clear_stale_staging finds only folders with files); hidden from readers"))
+def test_nothing_temporary_is_left_after_the_final_run(crash_runs):
+    _commit_kill_landed(crash_runs)
+    out = crash_runs["out"]
+    leftovers = [p for p in out.rglob("*") if p.name.startswith("_staging") or ".tmp" in p.name]
+    assert leftovers == []
+
+
+def test_no_partial_or_temporary_file_is_visible(crash_runs):
+    out = crash_runs["out"]
+    assert [p for p in out.rglob("*") if ".tmp" in p.name and not p.name.startswith(".")] == []
+    assert_readable(out)

@@ -12,11 +12,12 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipeline import compact, report, schema_docs
 from pipeline.graph import build_graph
+from schemas import SEEN, TABLES
 from pipeline.options import NewsbeamOptions, with_default_runner
-from pipeline.plan import PlanError, plan_run
+from pipeline.plan import PlanError, connect_filesystems, plan_run
 from pipeline.remote_job import check_dry_run, is_dry_run, report_job_not_run_here, runs_here
 from pipeline.streaming import run_streaming  # also registers --poll-interval, --window-size, … for --help
-from pipeline.summary import counters, format_summary, summarise
+from pipeline.summary import AccountingError, counters, format_summary, record_summary
 from pipeline.watch import add_watch_arguments, watch
 from transforms.read_seeds import InputNotFound
 from transforms.run_context import RunContext
@@ -56,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputNotFound, PlanError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except AccountingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
 
 
 def run_once(argv: list[str]) -> dict:
@@ -68,11 +72,12 @@ def run_once(argv: list[str]) -> dict:
     options = with_default_runner(PipelineOptions(argv))
     ours = options.view_as(NewsbeamOptions)
     check_dry_run(options)
+    if not is_dry_run(options):  # before planning: a finished commit adds to the ledger the plan reads
+        connect_filesystems(options)
+        clear_stale_staging(ours.output, ours.state_dir, tables=(*TABLES, SEEN))
     run_context = RunContext.start()
     plan = plan_run(ours, run_context)
     log.info("run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output)
-    if not is_dry_run(options):
-        clear_stale_staging(ours.output, ours.state_dir)
     pipeline = beam.Pipeline(options=options)
     build_graph(pipeline, plan)
     result = pipeline.run()
@@ -83,7 +88,7 @@ def run_once(argv: list[str]) -> dict:
     if not FileSystems.exists(record_path):
         raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, record_path))
     record = read_run_record(ours.output, run_context.run_id)
-    return summarise(record, counters(result), ours.output)
+    return record_summary(record, counters(result), ours.output)
 
 
 def print_help(command: str = "run") -> None:

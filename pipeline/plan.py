@@ -11,7 +11,7 @@ from pipeline.graph import RunPlan
 from pipeline.options import DEFAULT_CATALOG, NewsbeamOptions
 from transforms.feed_sources import read_feed_list
 from transforms.feed_state import FeedState, FeedStateStore, reset
-from transforms.http_client import FetchPolicy
+from transforms.http_client import FetchPolicy, redact_credentials
 from transforms.polite_fetch import FetchSettings
 from transforms.read_seeds import expand_inputs
 from transforms.run_context import RunContext
@@ -93,9 +93,9 @@ def feeds_due(urls: list[str], known: dict[str, FeedState], now: dt.datetime, re
         if state.is_due(now):
             due.append(state)
         elif state.gone:
-            log.warning("feed %s is gone (HTTP 410); not polled until --reset-feeds", url)
+            log.warning("feed %s is gone (HTTP 410); not polled until --reset-feeds", redact_credentials(url))
         else:
-            log.info("feed %s backs off until %s after %d failures", url, state.next_attempt_at, state.failures)
+            log.info("feed %s backs off until %s after %d failures", redact_credentials(url), state.next_attempt_at, state.failures)
     return due
 
 

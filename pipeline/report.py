@@ -28,6 +28,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from schemas import ARTICLES, REJECTS, STORIES, TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
+from pipeline.summary import SUMMARY_SUFFIX
 from transforms.write_tables import RUNS_DIR, committed_files, write_bytes_atomically
 
 REPORT_FILE = "report.html"
@@ -97,13 +98,21 @@ def read_table(output: str, spec: TableSpec, columns: list[str]) -> pa.Table | N
 
 
 def read_runs(output: str, limit: int = RECENT_RUNS) -> list[dict]:
-    """The latest run records, newest first."""
-    matches = FileSystems.match([FileSystems.join(output, RUNS_DIR, "*.json")])[0].metadata_list
+    """The latest run records, newest first, each with its run summary under ``summary`` when there is one."""
+    paths = {m.path for m in FileSystems.match([FileSystems.join(output, RUNS_DIR, "*.json")])[0].metadata_list}
+    records = sorted((p for p in paths if not p.endswith(SUMMARY_SUFFIX)), reverse=True)[:limit]
     runs = []
-    for meta in sorted(matches, key=lambda m: m.path, reverse=True)[:limit]:
-        with FileSystems.open(meta.path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            runs.append(json.loads(handle.read()))
+    for path in records:
+        run = _read_json(path)
+        summary_path = path[: -len(".json")] + SUMMARY_SUFFIX
+        run["summary"] = _read_json(summary_path) if summary_path in paths else {}
+        runs.append(run)
     return runs
+
+
+def _read_json(path: str) -> dict:
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        return json.loads(handle.read())
 
 
 def gather(output: str) -> ReportData:
@@ -260,10 +269,11 @@ def render(data: ReportData, generated_at: dt.datetime | None = None) -> str:
         for q in data.sources
     ], numeric={2, 3, 4, 5, 6, 7})
     rejects = _table("rejects", ["stage", "reason", "rejects"], data.rejects_by_reason, numeric={2})
-    runs = _table("runs", ["run_id", "started at", "articles", "stories", "rejects", "files"], [
-        (r["run_id"], r.get("started_at", ""), r.get("rows", {}).get("articles", 0), r.get("rows", {}).get("stories", 0),
-         r.get("rows", {}).get("rejects", 0), len(r.get("files", []))) for r in data.runs
-    ], numeric={2, 3, 4, 5})
+    runs = _table("runs", ["run_id", "started at", "inputs", "articles", "already ingested", "stories", "rejects", "files"], [
+        (r["run_id"], r.get("started_at", ""), r["summary"].get("inputs", ""), r.get("rows", {}).get("articles", 0),
+         r["summary"].get("already_ingested", ""), r.get("rows", {}).get("stories", 0), r.get("rows", {}).get("rejects", 0),
+         len(r.get("files", []))) for r in data.runs
+    ], numeric={2, 3, 4, 5, 6, 7})
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>newsbeam report: {html.escape(data.output)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>
@@ -283,7 +293,7 @@ def render(data: ReportData, generated_at: dt.datetime | None = None) -> str:
 <h2>Rejects by reason</h2>
 {rejects}
 <h2>Last runs</h2>
-<p class="meta">From <code>_runs/*.json</code>, newest first: rows committed per table.</p>
+<p class="meta">From <code>_runs/*.json</code> and the run summaries beside them, newest first: inputs, and rows committed per table.</p>
 {runs}
 </body></html>
 """

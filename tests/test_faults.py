@@ -151,7 +151,7 @@ def test_page_faults_are_no_text_rejects_naming_the_fault(fault_run):
     for path, (_, named) in PAGE_FAULTS.items():
         (detail,) = [d for _, d in rows if f"({pages.url(path)})" in d]
         assert named in detail, (path, detail)
-    fallback = query(fault_run["out"], f"SELECT text_source FROM ARTICLES WHERE entry_id IS NOT NULL AND title = 'own summary'")
+    fallback = query(fault_run["out"], "SELECT text_source FROM ARTICLES WHERE entry_id IS NOT NULL AND title = 'own summary'")
     assert fallback == [("feed_summary",)]
 
 

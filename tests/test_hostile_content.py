@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from tests.http_server import LoopbackServer, Reply
-from tests.test_feeds_e2e import HTML_TYPE, RSS_TYPE, article_page, long_text, run_feeds
+from tests.test_feeds_e2e import HTML_TYPE, RSS_TYPE, long_text, run_feeds
 from transforms.extract import MAX_HTML_BYTES, extract_article
 from transforms.feed_parsing import feed_problem, parse_feed
 from transforms.feed_sources import read_feed_list

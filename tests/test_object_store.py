@@ -190,7 +190,7 @@ def test_runs_on_s3_are_complete_idempotent_and_upsert_stories(s3_endpoint):
     run3 = _run_cli(s3_endpoint, inbox, str(day_two), prefix=prefix)
     assert _run_record(s3_endpoint, f"{prefix}/news/_runs/{run3}.json")["rows"] == {}
     after_rerun = _keys(s3_endpoint, prefix + "/")
-    assert [k for k in after_rerun if k not in keys] == [f"{prefix}/news/_runs/{run3}.json"]
+    assert [k for k in after_rerun if k not in keys] == [f"{prefix}/news/_runs/{run3}.json", f"{prefix}/news/_runs/{run3}.summary.json"]
     assert not [k for k in after_rerun if "/_staging-" in k or ".tmp-" in k], after_rerun
     assert _table(s3, f"{BUCKET}/{prefix}/news/articles", "published_date").count_rows() == 5  # listed afresh
     rerun_stories = _table(s3, f"{BUCKET}/{prefix}/news/stories").to_table().to_pylist()

@@ -14,12 +14,15 @@ from apache_beam.io.filesystem import BeamIOError
 from schemas import ARTICLES, REJECTS, STORIES, TABLES
 from tests.builders import RUN, article, day
 from tests.conftest import fn_api_pipeline
+from transforms.run_context import RunContext
 from transforms.write_tables import (
     StagedFile,
     WriteTables,
     clear_stale_staging,
     commit_run,
     committed_files,
+    merge_upserts,
+    run_record,
     records_to_table,
     staging_dir,
     write_json_atomically,
@@ -123,8 +126,62 @@ def test_clear_stale_staging_removes_left_over_folders_and_nothing_else(tmp_path
         (tmp_path / relative).write_bytes(b"x")
     (tmp_path / "_staging_notes.txt").write_text("not a staging folder")
     clear_stale_staging(str(tmp_path) + "/")
+    (tmp_path / "_staging-old-3").mkdir()  # emptied by a kill during its commit's clean-up
+    assert clear_stale_staging(str(tmp_path) + "/") == []
     assert _all_files(tmp_path) == ["_staging_notes.txt", "articles/keep.parquet"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_staging_notes.txt", "articles"]
+
+
+def _stage(root: Path, table: str, relative: str, data: bytes = b"rows") -> StagedFile:
+    path = Path(staging_dir(str(root), RUN.run_id)) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return StagedFile(table, str(root), relative, 1)
+
+
+@pytest.mark.parametrize("moved_before_the_kill", [0, 1, 2, 3])
+def test_a_commit_killed_after_its_plan_is_finished_by_the_next_run(tmp_path, moved_before_the_kill):
+    output, state = tmp_path / "out", tmp_path / "state"
+    staged = [
+        _stage(output, "articles", "articles/published_date=2024-03-01/part-a.parquet", b"a"),
+        _stage(output, "rejects", "rejects/ingested_date=2024-03-01/part-r.parquet", b"r"),
+        _stage(state, "seen", "seen/part-s.parquet", b"s"),
+    ]
+    write_json_atomically(f"{staging_dir(str(output), RUN.run_id)}/_commit.json",
+                          {**run_record(staged, RUN), "upsert_tables": []})
+    for f in staged[:moved_before_the_kill]:  # what the killed commit had already moved
+        target = Path(f.root) / f.relative_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (Path(staging_dir(f.root, RUN.run_id)) / f.relative_path).rename(target)
+
+    assert clear_stale_staging(str(output), str(state), tables=TABLES) == [RUN.run_id]
+    assert _all_files(output) == [
+        f"_runs/{RUN.run_id}.json", "articles/published_date=2024-03-01/part-a.parquet", "rejects/ingested_date=2024-03-01/part-r.parquet",
+    ]
+    assert _all_files(state) == ["seen/part-s.parquet"]
+    assert (state / "seen" / "part-s.parquet").read_bytes() == b"s"
+    assert json.loads((output / "_runs" / f"{RUN.run_id}.json").read_text())["rows"] == {"articles": 1, "rejects": 1, "seen": 1}
+    assert clear_stale_staging(str(output), str(state), tables=TABLES) == []  # settled once
+
+
+def test_a_commit_plan_naming_a_file_that_is_nowhere_is_an_error(tmp_path):
+    output = tmp_path / "out"
+    staged = [StagedFile("articles", str(output), "articles/part-gone.parquet", 1)]
+    write_json_atomically(f"{staging_dir(str(output), RUN.run_id)}/_commit.json", {**run_record(staged, RUN), "upsert_tables": []})
+    with pytest.raises(OSError, match="neither staged nor in place"):
+        clear_stale_staging(str(output))
+
+
+def test_an_interrupted_stories_merge_is_redone_without_losing_the_merged_file(tmp_path):
+    runs = [RunContext(f"2024010{i}T000000Z-m{i}", day(i)) for i in (1, 2)]
+    for run, stories in zip(runs, ([_story("s1", 2, runs[0])], [_story("s1", 5, runs[1]), _story("s2", 1, runs[1])])):
+        with fn_api_pipeline() as p:
+            {"stories": p | beam.Create(stories)} | WriteTables(str(tmp_path), run, TABLES)
+    merged = committed_files(str(tmp_path), STORIES)
+    merge_upserts(str(tmp_path), STORIES, runs[1])  # a resumed commit merges again
+    assert committed_files(str(tmp_path), STORIES) == merged
+    rows = duckdb.sql(f"SELECT story_id, article_count FROM read_parquet('{tmp_path}/stories/*.parquet') ORDER BY 1").fetchall()
+    assert rows == [("s1", 5), ("s2", 1)]
 
 
 def test_a_commit_that_fails_moves_output_tables_before_the_ledger_and_writes_no_record(tmp_path):

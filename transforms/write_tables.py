@@ -8,16 +8,19 @@ into ``OUTPUT/TABLE/PARTITION=VALUE/``, removes the staging folder and writes th
 What the commit guarantees. A data file is never visible half-written: it is complete in staging
 before it moves, and on S3/GCS an object appears only when its upload completes. The moves
 themselves are one rename per file: atomic per file on a local disk, a server-side copy then a
-delete on S3 and GCS, and never atomic across files. So the commit is ordered to fail safe: the
-output tables move first, then upsert tables are merged, then the seen-items ledger moves, and the
-run record is written last. A run whose record ``_runs/RUN_ID.json`` exists is complete. A run
-killed during its commit has no record and may have left some of its files in place; if the
-ledger had not moved yet, the next run ingests its inputs again (at least once, never lost), so
-those rows can appear twice, the older copy under a ``run_id`` that has no run record.
+delete on S3 and GCS, and never atomic across files. So the commit is made to roll forward: it
+first writes its plan, ``OUTPUT/_staging-RUN_ID/_commit.json`` (every staged file and its
+target), then moves the output tables, merges upsert tables, moves the seen-items ledger, writes
+the run record ``_runs/RUN_ID.json`` and removes the staging folders. A run killed before its plan
+exists left nothing in place, and the next run removes its staging; a run killed after finds its
+plan there, and the next run finishes that commit first (each step can be repeated). Either way,
+once the next run starts, every input is in the tables exactly once.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import logging
 import uuid
 from dataclasses import asdict, dataclass, fields
@@ -38,6 +41,8 @@ from transforms.run_context import RunContext
 STAGE = "write"
 STAGING_PREFIX = "_staging-"
 RUNS_DIR = "_runs"
+COMMIT_PLAN = "_commit.json"
+"""Written into the output's staging folder when a commit starts: what to move where."""
 BUFFER_BYTES = 32 * 1024 * 1024
 """Rows buffered per partition before they are written as one row group."""
 COMPRESSION = "zstd"
@@ -169,31 +174,52 @@ def records_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
 
 
 def commit_run(staged: list[StagedFile], output: str, run: RunContext, tables: Sequence[TableSpec] = ()) -> dict:
-    """Moves every staged file into place, merges upsert tables, drops staging, writes the run record.
+    """Writes the commit plan, then moves every staged file into place, merges upsert tables, writes the run record.
 
     Output tables move before the ledger, and the run record comes last (see the module docstring).
     """
     output = output.rstrip("/")
-    move_into_place([f for f in staged if f.root == output], run)
+    record = run_record(staged, run)
+    plan = {**record, "upsert_tables": [spec.name for spec in tables if spec.upsert_key]}
+    write_json_atomically(FileSystems.join(staging_dir(output, run.run_id), COMMIT_PLAN), plan)
+    return finish_commit(staged, output, run, tables)
+
+
+def finish_commit(staged: list[StagedFile], output: str, run: RunContext, tables: Sequence[TableSpec], resuming: bool = False) -> dict:
+    """The commit's steps after its plan is written; ``resuming`` repeats them after a crash (moved files are skipped)."""
+    move_into_place([f for f in staged if f.root == output], run, resuming)
     for spec in tables:
         roots = {f.root for f in staged if f.table == spec.name}
         if spec.upsert_key and roots:
             merge_upserts(roots.pop(), spec, run)
-    move_into_place([f for f in staged if f.root != output], run)
-    for root in sorted({output, *(f.root for f in staged)}):
-        remove_folder(staging_dir(root, run.run_id))
+    move_into_place([f for f in staged if f.root != output], run, resuming)
     record = run_record(staged, run)
     write_json_atomically(FileSystems.join(output, RUNS_DIR, f"{run.run_id}.json"), record)
+    for root in sorted({output, *(f.root for f in staged)}):
+        remove_folder(staging_dir(root, run.run_id))
     return record
 
 
-def move_into_place(staged: list[StagedFile], run: RunContext) -> None:
-    """Renames staged files to their committed paths (on S3/GCS: copy, then delete)."""
-    targets = [FileSystems.join(f.root, f.relative_path) for f in staged]
-    for directory in sorted({t.rsplit("/", 1)[0] for t in targets}):
+def move_into_place(staged: list[StagedFile], run: RunContext, resuming: bool = False) -> None:
+    """Renames staged files to their committed paths (on S3/GCS: copy, then delete).
+
+    ``resuming``: files already moved by the interrupted commit are skipped; a file in neither place is an error.
+    """
+    pairs = [(FileSystems.join(staging_dir(f.root, run.run_id), f.relative_path), FileSystems.join(f.root, f.relative_path)) for f in staged]
+    if resuming:
+        pairs = [(source, target) for source, target in pairs if not _already_moved(source, target)]
+    for directory in sorted({target.rsplit("/", 1)[0] for _, target in pairs}):
         _ensure_dir(directory)
-    if staged:
-        FileSystems.rename([FileSystems.join(staging_dir(f.root, run.run_id), f.relative_path) for f in staged], targets)
+    if pairs:
+        FileSystems.rename([source for source, _ in pairs], [target for _, target in pairs])
+
+
+def _already_moved(source: str, target: str) -> bool:
+    if FileSystems.exists(source):
+        return False
+    if FileSystems.exists(target):
+        return True
+    raise OSError(f"cannot finish the commit: {source} is neither staged nor in place at {target}")
 
 
 def run_record(staged: list[StagedFile], run: RunContext) -> dict:
@@ -272,8 +298,9 @@ def merge_upserts(root: str, spec: TableSpec, run: RunContext) -> None:
     _ensure_dir(staged.rsplit("/", 1)[0])
     with FileSystems.create(staged, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         pq.write_table(merged, handle, compression=COMPRESSION)
-    FileSystems.rename([staged], [FileSystems.join(root, name)])
-    FileSystems.delete(files)
+    target = FileSystems.join(root, name)
+    FileSystems.rename([staged], [target])
+    FileSystems.delete([f for f in files if f != target])
 
 
 def committed_files(output: str, table: TableSpec) -> list[str]:
@@ -291,16 +318,42 @@ def staging_dir(output: str, run_id: str) -> str:
     return FileSystems.join(output.rstrip("/"), STAGING_PREFIX + run_id)
 
 
-def clear_stale_staging(*roots: str) -> None:
-    """Removes staging folders left by runs that were killed (one run at a time per output)."""
-    for root in roots:
-        root = root.rstrip("/")
-        files = FileSystems.match([FileSystems.join(root, STAGING_PREFIX + "*", "**")])[0].metadata_list
-        folders = sorted({FileSystems.join(root, m.path[len(root) + 1 :].split("/", 1)[0]) for m in files})
+def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = ()) -> list[str]:
+    """Settles runs that were killed (one run at a time per output); returns the run ids whose commit it finished.
+
+    A staging folder holding a commit plan is a commit that had started: it is finished (roll
+    forward). Any other staging folder, under ``output`` or the other ``roots`` (the state
+    store), is a run that committed nothing: it is removed.
+    """
+    output = output.rstrip("/")
+    finished = []
+    for plan_path in _match(FileSystems.join(output, STAGING_PREFIX + "*", COMMIT_PLAN)):
+        with FileSystems.open(plan_path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            plan = json.loads(handle.read())
+        run = RunContext(run_id=plan["run_id"], started_at=dt.datetime.fromisoformat(plan["started_at"]))
+        log.warning("finishing the commit of interrupted run %s", run.run_id)
+        upserts = [spec for spec in tables if spec.name in plan.get("upsert_tables", [])]
+        finish_commit([StagedFile(**f) for f in plan["files"]], output, run, upserts, resuming=True)
+        finished.append(run.run_id)
+    for root in (output, *(r.rstrip("/") for r in roots)):
+        folders = _staging_folders(root)
         if folders:
             log.warning("removing staging left by interrupted runs: %s", ", ".join(folders))
             for folder in folders:
                 remove_folder(folder)
+    return finished
+
+
+def _staging_folders(root: str) -> list[str]:
+    """Staging folders under ``root``, including empty ones on a local disk (Beam's match lists only files)."""
+    paths = _match(FileSystems.join(root, STAGING_PREFIX + "*", "**"))
+    if FileSystems.get_scheme(root) is None and os.path.isdir(root):
+        paths += [FileSystems.join(root, name) for name in os.listdir(root) if name.startswith(STAGING_PREFIX)]
+    return sorted({FileSystems.join(root, path[len(root) + 1 :].split("/", 1)[0]) for path in paths})
+
+
+def _match(pattern: str) -> list[str]:
+    return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
 
 
 def remove_folder(path: str) -> None:

@@ -17,6 +17,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas import Article, Reject
+from transforms import progress
 from transforms.source_document import ENTRY, HTML, PAGE, SourceDocument
 from transforms.run_context import REJECTS, RunContext, set_rejects_aside, stable_hash
 from transforms.text_cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
@@ -64,8 +65,10 @@ class ExtractArticle(beam.DoFn):
         if isinstance(result, Article):
             self._articles.inc()
             Metrics.counter(STAGE, f"{source}_articles").inc()
+            progress.note("articles extracted")
         else:
             Metrics.counter(STAGE, f"{source}_rejects").inc()
+            progress.note("extraction rejects")
         yield set_rejects_aside(result, STAGE)
 
 

@@ -17,6 +17,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
+from transforms import progress
 from transforms.http_client import FetchPolicy, FetchResult, HostPacer, HttpFetcher, RobotsCache, RobotsDecision, host_of
 
 DEFAULT_HOST_DELAY = 1.0
@@ -137,3 +138,5 @@ class _FetchHostGroups(beam.DoFn):
         self._pending = still_running
         for name, n in self._session.take_counts().items():
             Metrics.counter(self._namespace, name).inc(n)
+            if name == "pages_fetched":
+                progress.note("pages fetched", n)

@@ -18,6 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from schemas import Reject
+from transforms import progress
 from transforms.source_document import SourceDocument
 from transforms.run_context import REJECTS, RunContext, set_rejects_aside
 
@@ -60,6 +61,7 @@ class ReadSeedFile(beam.DoFn):
         for item in read_seed_file(path, self._run):
             if isinstance(item, SourceDocument):
                 self._documents.inc()
+                progress.note("documents read")
             yield set_rejects_aside(item, STAGE)
 
 

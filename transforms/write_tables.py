@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import logging
+import os
 import uuid
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterator, Mapping, Sequence
@@ -36,6 +36,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TableSpec
+from transforms import progress
 from transforms.run_context import RunContext
 
 STAGE = "write"
@@ -117,6 +118,7 @@ class StageParquetFiles(beam.DoFn):
             target = self._open[partition] = _PartitionFile(relative, self._staging_dir, self._schema)
         target.add({name: getattr(record, name) for name in self._names})
         self._rows.inc()
+        progress.note(f"rows staged in {self._table.name}")
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for target in self._open.values():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import struct
 import subprocess
@@ -21,7 +20,7 @@ import duckdb
 import pytest
 
 from pipeline.report import LOCAL_FILES, UNDATED, origin_of, timeline_days
-from tests.conftest import SEEDS, run_cli
+from tests.conftest import run_cli, run_seeds_with_a_wire_copy
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -94,20 +93,9 @@ def table_dicts(parser: PageParser, table_id: str) -> list[dict]:
     return [dict(zip(header, row)) for row in rows if len(row) == len(header)]
 
 
-def seed_002_text() -> str:
-    """Seed 002's text without its 'date 2022-07-26' header: the same article text, hence the same content hash."""
-    return re.sub(r"^\s*date \d{4}-\d{2}-\d{2}\s*", "", (SEEDS / "002_c32dd63ed62bcf65.txt").read_text())
-
-
 @pytest.fixture(scope="module")
 def output(tmp_path_factory) -> Path:
-    extra = tmp_path_factory.mktemp("extra")
-    (extra / "blank.txt").write_text("")
-    record = {"url": "https://wire.example.org/2022/07/26/iss", "text": seed_002_text(),
-              "published": "2022-07-26T09:00:00Z", "source": "Example Wire"}
-    (extra / "wire.jsonl").write_text(json.dumps(record) + "\n")
-    out = tmp_path_factory.mktemp("out")
-    run_cli("run", "--input", str(SEEDS), "--input", str(extra), "--output", str(out))
+    out = run_seeds_with_a_wire_copy(tmp_path_factory)
     assert run_cli("report", "--output", str(out)).stdout.strip().endswith("report.html")
     return out
 

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: install run test bench-clustering bench-clustering-scale clean
+.PHONY: install run test bench bench-full bench-clustering bench-clustering-scale clean
 
 install: $(INSTALLED)
 
@@ -21,6 +21,12 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m benchmarks.run
+
+bench-full: install
+	$(BIN)/python -m benchmarks.run --full
 
 bench-clustering: install
 	$(BIN)/python benchmarks/clustering.py ../shared/data/clustering/allsides_dev.jsonl ../shared/data/clustering/googlenews_ts.jsonl ../shared/data/clustering/neus_titles.jsonl

@@ -1,0 +1,107 @@
+"""Where a single-worker pipeline run spends its time, against the extraction limit.
+
+    python -m benchmarks.profile_pipeline [--pages N] [--profile FILE]   # profiles a fresh run
+    python -m benchmarks.profile_pipeline --profile FILE --no-run          # re-reads a saved profile
+
+Runs ``python -m cProfile -m pipeline run`` on the corpus (FnApiRunner runs bundles on the main
+thread, so cProfile sees them) and splits the profile into stages by *entry time*: for each
+stage (a module or package), the cumulative time of calls that enter it from outside it. What
+runs outside bundle processing is start-up (imports, option parsing, graph construction,
+runner planning); what is inside bundles but in no stage is Beam's own per-element and
+per-bundle work. cProfile inflates pure-Python code (many small calls) more than C code
+(lxml, pyarrow), so read the shares as an upper bound for the Python-heavy stages.
+"""
+from __future__ import annotations
+
+import argparse
+import pstats
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.corpus import base_pages, write_pages
+from benchmarks.measure import check_ok, run_measured
+
+STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("read seed files (transforms/read_seeds.py)", ("/transforms/read_seeds.py",)),
+    ("trafilatura.bare_extraction (the limit's work)", ("/site-packages/trafilatura/",)),
+    ("text cleaning (transforms/text_cleaning.py)", ("/transforms/text_cleaning.py",)),
+    ("language identification (py3langid, model load included)", ("/site-packages/py3langid/",)),
+    ("story vectors (transforms/story_vectors.py)", ("/transforms/story_vectors.py",)),
+    ("near-duplicate MinHash (transforms/near_duplicates.py, datasketch)", ("/transforms/near_duplicates.py", "/site-packages/datasketch/")),
+    ("story clustering (story_clustering.py, story_index.py)", ("/transforms/story_clustering.py", "/transforms/story_index.py")),
+    ("story index save (transforms/story_state.py)", ("/transforms/story_state.py",)),
+    ("dedup and seen ledger (dedup.py, seen_ledger.py)", ("/transforms/dedup.py", "/transforms/seen_ledger.py")),
+    ("Parquet writing + commit (transforms/write_tables.py)", ("/transforms/write_tables.py",)),
+    ("pickling between stages (pickle/dill)", ("_pickle.dumps", "_pickle.loads", "/site-packages/dill/")),
+)
+BUNDLES = ("sdk_worker.py", "process_bundle")
+
+
+def _name(func: tuple) -> str:
+    filename, _, function = func
+    return f"{filename}:{function}" if filename != "~" else function
+
+
+def _in(func: tuple, markers: tuple[str, ...]) -> bool:
+    return any(marker in _name(func) for marker in markers)
+
+
+def entry_seconds(stats: dict, markers: tuple[str, ...]) -> float:
+    """Cumulative seconds of calls into functions matching ``markers`` from functions of no stage.
+
+    Calls from another stage (text cleaning called by story vectors) stay with the caller's
+    stage, so the stages don't overlap; so do generator expressions run by a builtin (``sum(...)``),
+    already inside their stage's time.
+    """
+    every_stage = tuple(m for _, stage in STAGES for m in stage)
+    total = 0.0
+    for func, (_, _, _, _, callers) in stats.items():
+        if not _in(func, markers) or func[2] == "<module>":
+            continue
+        total += sum(edge[3] for caller, edge in callers.items() if caller[0] != "~" and not _in(caller, every_stage))
+    return total
+
+
+def breakdown(profile: Path) -> list[tuple[str, float]]:
+    """(stage, seconds) rows: start-up, each stage, Beam's remainder, and the total."""
+    loaded = pstats.Stats(str(profile))
+    stats, total = loaded.stats, loaded.total_tt  # type: ignore[attr-defined]
+    bundles = sum(v[3] for k, v in stats.items() if k[0].endswith(BUNDLES[0]) and k[2] == BUNDLES[1])
+    rows = [("start-up outside bundles: imports, options, graph construction, runner planning", total - bundles)]
+    staged = [(label, entry_seconds(stats, markers)) for label, markers in STAGES]
+    rows += staged
+    rows.append(("Beam inside bundles: per-element dispatch, coders, fusion breaks, lazy imports", bundles - sum(s for _, s in staged)))
+    rows.append(("total (profiled)", total))
+    return rows
+
+
+def markdown(rows: list[tuple[str, float]], pages: int) -> str:
+    total = rows[-1][1]
+    lines = [f"| where the time goes ({pages} pages, 1 worker, cProfile) | s | share | ms/page |", "|---|---|---|---|"]
+    lines += [f"| {label} | {s:.1f} | {100 * s / total:.0f}% | {1000 * s / pages:.1f} |" for label, s in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=None, help="first N pages of the corpus (default: all)")
+    parser.add_argument("--profile", type=Path, default=None, help="where to keep the cProfile output")
+    parser.add_argument("--no-run", action="store_true", help="only read --profile")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="newsbeam-profile-") as tmp:
+        work = Path(tmp)
+        profile = args.profile or work / "pipeline.prof"
+        pages = len(base_pages(args.pages))
+        if not args.no_run:
+            pages = write_pages(base_pages(args.pages), work / "pages")
+            measured = run_measured([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "pipeline", "run",
+                                     "--input", str(work / "pages"), "--output", str(work / "out"), "--catalog", ""])
+            check_ok(measured, "profiled pipeline run")
+            print(f"profiled run: {measured.wall_s:.1f} s wall, {measured.cpu_s:.1f} s CPU", file=sys.stderr)
+        print(markdown(breakdown(profile), pages))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -43,7 +43,7 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
     seen = p | "ReadSeenLedger" >> ReadSeenKeys(committed_files(plan.state, SEEN))
     files = p | "ReadSeedFiles" >> ReadSeedFiles(list(plan.files), run)
     feeds = p | "ReadFeeds" >> ReadFeeds(plan.feeds, seen, run, plan.fetch, plan.fetch_pages)
-    documents = (files.documents, feeds.documents) | "AllDocuments" >> beam.Flatten()
+    documents = {"SeedFiles": files.documents, "Feeds": feeds.documents}
     extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words)
     deduped = extracted.articles | "MarkDuplicates" >> MarkDuplicates(seen)
     tagged = deduped.articles | "AssignStories" >> AssignStories(plan.catalog, run, plan.state)

@@ -128,11 +128,6 @@ def test_profile_breakdown_splits_stages_without_overlap(pages, tmp_path):
     assert rows["start-up outside bundles: imports, options, graph construction, runner planning"] == rows["total (profiled)"]  # no Beam here
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pipeline/graph.py flattens files.documents and feeds.documents (AllDocuments) before ExtractArticles, so "
-    "FnApiRunner buffers every SourceDocument, raw HTML included, between ReadFile and ExtractText: single-worker "
-    "peak RSS grows ~1 MB per page (benchmarks/RESULTS.md, memory). Extract each source, then flatten the articles."
-))
 def test_raw_html_does_not_cross_a_stage_boundary(pages, tmp_path):
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
@@ -149,5 +144,5 @@ def test_raw_html_does_not_cross_a_stage_boundary(pages, tmp_path):
     _, stages = FnApiRunner().create_stages(p.to_runner_api())
     stage_of = {t.unique_name: i for i, stage in enumerate(stages) for t in stage.transforms}
     read = next(i for name, i in stage_of.items() if name.startswith("ReadSeedFiles/ReadFile"))
-    extract = next(i for name, i in stage_of.items() if name.startswith("ExtractArticles/ExtractText"))
+    extract = next(i for name, i in stage_of.items() if name.startswith("ExtractArticles/ExtractTextSeedFiles"))
     assert read == extract

@@ -7,7 +7,7 @@ story fields yet) or a rejects row.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterator
+from typing import Iterator, NamedTuple
 import logging
 import re
 from dataclasses import dataclass
@@ -35,7 +35,12 @@ log = logging.getLogger(__name__)
 
 
 class ExtractArticles(beam.PTransform):
-    """SourceDocuments → Articles, plus a ``rejects`` output."""
+    """SourceDocuments → Articles, plus a ``rejects`` output.
+
+    Takes one PCollection, or a dict {source name: PCollection}: each source is then extracted in
+    the step that read it (``ExtractText<Source>``) and only the articles are merged, so no runner
+    holds raw pages between stages (a Flatten before extraction is a fusion break on FnApiRunner).
+    """
 
     def __init__(self, run: RunContext, min_words: int = DEFAULT_MIN_WORDS):
         super().__init__()
@@ -43,9 +48,23 @@ class ExtractArticles(beam.PTransform):
         self._min_words = min_words
 
     def expand(self, documents):
-        return documents | "ExtractText" >> beam.ParDo(ExtractArticle(self._run, self._min_words)).with_outputs(
-            REJECTS, main="articles"
+        if not isinstance(documents, dict):
+            return self._extract(documents, "ExtractText")
+        results = [self._extract(docs, f"ExtractText{name}") for name, docs in documents.items()]
+        return ExtractOutputs(
+            articles=[r.articles for r in results] | "AllArticles" >> beam.Flatten(),
+            rejects=[r[REJECTS] for r in results] | "AllExtractRejects" >> beam.Flatten(),
         )
+
+    def _extract(self, documents, label: str):
+        return documents | label >> beam.ParDo(ExtractArticle(self._run, self._min_words)).with_outputs(REJECTS, main="articles")
+
+
+class ExtractOutputs(NamedTuple):
+    """Articles and rejects of every source, merged."""
+
+    articles: beam.PCollection
+    rejects: beam.PCollection
 
 
 class ExtractArticle(beam.DoFn):

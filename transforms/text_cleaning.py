@@ -189,8 +189,8 @@ def _is_wire_credit(paragraph: str) -> bool:
 
 def _is_cross_headline(paragraph: str) -> bool:
     """A run of at least three words set (nearly) all in capitals, e.g. a link to another story."""
-    upper = sum(char.isupper() for char in paragraph)
-    lower = sum(char.islower() for char in paragraph)
+    upper = sum(map(str.isupper, paragraph))
+    lower = sum(map(str.islower, paragraph))
     return (
         len(paragraph.split()) >= MIN_CROSS_HEADLINE_WORDS
         and upper >= MIN_CROSS_HEADLINE_WORDS

@@ -10,7 +10,15 @@ single ordered step. For each article it
    (title + body), title alone, entities (a feature counts only when both sides have it; by
    default terms 1, title 0.1, entities 0: on the dev corpora entities added nothing the
    terms don't carry), minus ``decay_per_day`` per day between the article and the story's
-   time span when both are dated (more than ``window_days`` apart: not a candidate at all);
+   time span when both are dated (more than ``window_days`` apart: not a candidate at all).
+   The article's terms are first reweighted by their *inverse story frequency* among the
+   active stories, ``ln((S + 1) / (n + 0.5)) ** novelty_power`` (S active stories, n of them
+   indexed under the term), and renormalised: a word that many current stories share
+   ("biden", "covid" in a season of such news) tells them apart less than the background
+   idf says, and a word no current story has marks the article as new. This is idf over the
+   stories rather than the articles, so a big story does not discount its own words, and it
+   is read from the index's posting lengths: bounded by the window, and rebuilt by
+   ``from_state`` exactly as it was;
 3. joins the best story when its score clears ``similarity_threshold`` *and* beats the
    ``background_rank``-th best candidate by ``distinctness_margin``: among many
    similar stories (one topic covered for months, no dates to tell events apart) an article
@@ -35,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -46,6 +55,7 @@ from transforms.story_vectors import (
     DEFAULT_VECTORIZER,
     ArticleVector,
     VectorizerConfig,
+    Weights,
     vectorize,
 )
 
@@ -62,13 +72,14 @@ _DAY = 86400.0
 class ClusteringConfig:
     """Constants of the ordered step: one default for every corpus (see benchmarks/clustering.py)."""
 
-    similarity_threshold: float = 0.15  # min score to join a story
+    similarity_threshold: float = 0.10  # min score to join a story
     distinctness_margin: float = 0.10  # ... and by how much it must beat the background candidate
-    background_rank: int = 4  # the background is the score of the N-th best candidate
+    background_rank: int = 5  # the background is the score of the N-th best candidate
+    novelty_power: float = 1.5  # exponent of the inverse story frequency on article terms (0: off)
     terms_weight: float = 1.0  # weights of the three cosines in the score
     title_weight: float = 0.1
     entity_weight: float = 0.0  # measured neutral-to-harmful on the dev corpora (README); names still label stories
-    decay_per_day: float = 0.5  # score lost per day outside the story's [first, last]; both dated only
+    decay_per_day: float = 0.3  # score lost per day outside the story's [first, last]; both dated only
     window_days: float = 3.0  # further apart: not a candidate; a story quiet this long leaves the state
     max_active_stories: int = 20000  # least recently updated stories leave beyond this
     catalog_threshold: float = 0.30  # min cosine(story terms, catalog entry) for the entry's label
@@ -189,12 +200,22 @@ class StoryClusterer:
     def _features(self, vector: ArticleVector) -> list[tuple[float, str, dict[str, float]]]:
         """(weight, centroid name, vector as a mapping) of the features that count."""
         cfg = self.config
-        features = [(cfg.terms_weight, "terms", dict(vector.terms))]
+        features = [(cfg.terms_weight, "terms", self._story_idf_weighted(vector.terms))]
         if cfg.title_weight and vector.title:
             features.append((cfg.title_weight, "title", dict(vector.title)))
         if cfg.entity_weight and vector.entities:
             features.append((cfg.entity_weight, "entities", dict(vector.entities)))
         return features
+
+    def _story_idf_weighted(self, terms: Weights) -> dict[str, float]:
+        """The article's terms times their inverse story frequency ** ``novelty_power``, unit length."""
+        power, stories = self.config.novelty_power, len(self._active)
+        if not power or not stories:
+            return dict(terms)
+        count = self._index.story_count
+        weighted = {t: w * math.log((stories + 1) / (count(t) + 0.5)) ** power for t, w in terms}
+        norm = math.sqrt(math.fsum(w * w for w in weighted.values())) or 1.0
+        return {t: w / norm for t, w in weighted.items()}
 
     @staticmethod
     def _similarity(features: list[tuple[float, str, dict[str, float]]], story: ActiveStory) -> float:

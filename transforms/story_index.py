@@ -150,5 +150,10 @@ class TermIndex:
             return sorted(scores)
         return [s for s, _ in top_weights(scores, limit)]
 
+    def story_count(self, term: str) -> int:
+        """How many stories are posted under ``term`` (its document frequency among stories)."""
+        posting = self._postings.get(term)
+        return len(posting) if posting else 0
+
     def __len__(self) -> int:
         return len(self._postings)

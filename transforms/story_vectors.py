@@ -127,6 +127,8 @@ def _entity_counts(text: str, freqs: Mapping[str, float], cfg: VectorizerConfig,
     span: list[str] = []
 
     def close_span() -> None:
+        if not span:
+            return
         if len(span) > 1:
             found[" ".join(span)] += 1
         found.update(span)
@@ -137,6 +139,10 @@ def _entity_counts(text: str, freqs: Mapping[str, float], cfg: VectorizerConfig,
     sentence_start = True
     for chunk in chunks:
         for token in _CASED_TOKEN.findall(chunk):
+            if not token[0].isupper() and not token[0].isdigit():  # most words: not a name, nothing to look up
+                close_span()
+                sentence_start = False
+                continue
             key = token.lower().replace("’", "'").removesuffix("'s")
             if token[0].isdigit():
                 close_span()

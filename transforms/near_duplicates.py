@@ -12,6 +12,7 @@ import base64
 import heapq
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -35,7 +36,7 @@ def text_signature(text: str) -> bytes | None:
     if len(words) < SHINGLE_WORDS * 4:
         return None
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)}
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME)
+    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME, permutations=_permutations())
     minhash.update_batch(sorted(shingles))
     return minhash.hashvalues.astype(np.uint32).tobytes()
 
@@ -115,4 +116,12 @@ def _values(signature: bytes) -> np.ndarray:
 def _minhash(values: np.ndarray):
     from datasketch import MinHash
 
-    return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME, hashvalues=values)
+    return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME, hashvalues=values, permutations=_permutations())
+
+
+@lru_cache(maxsize=1)
+def _permutations():
+    """The permutations of NUM_PERM/_SEED/_SCHEME, drawn once per process instead of per MinHash."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations

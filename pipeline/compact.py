@@ -16,7 +16,9 @@ Commit order, per partition (all paths through Beam's FileSystems):
 3. swap: on a local disk, a new folder holding the compacted file (plus hard links of the
    files left alone) is exchanged with the live partition folder in one ``renameat2
    (RENAME_EXCHANGE)`` call: a reader listing the partition sees either all old files or the
-   compacted one, never both, never neither. Elsewhere (``s3://``, ``gs://``, or a local file
+   compacted one, never both. A query racing the swap can still miss that partition (DuckDB
+   reads the folder through a handle opened before the swap, then finds the old names gone) or
+   fail with "file not found": rerun it. Elsewhere (``s3://``, ``gs://``, or a local file
    system without the exchange), the compacted file is renamed into the partition, then the
    inputs are deleted: for that short window a glob sees the rows twice, never zero times
    (object stores have no atomic multi-object swap; only a manifest-based table format would);

@@ -1,7 +1,6 @@
 """Command line: ``python -m pipeline [run] [--input PATH ...] [--output DIR] [Beam options]``."""
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from typing import Sequence
@@ -21,7 +20,7 @@ from pipeline.summary import AccountingError, counters, format_summary, record_s
 from pipeline.watch import add_watch_arguments, watch
 from transforms.read_seeds import InputNotFound
 from transforms.run_context import RunContext
-from transforms.write_tables import RUNS_DIR, clear_stale_staging
+from transforms.write_tables import RUNS_DIR, clear_stale_staging, read_json
 
 log = logging.getLogger("newsbeam")
 COMMANDS = ("run", "watch", "schema", "compact", "report")
@@ -87,8 +86,7 @@ def run_once(argv: list[str]) -> dict:
     result.wait_until_finish()
     if not FileSystems.exists(record_path):
         raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, record_path))
-    record = read_run_record(ours.output, run_context.run_id)
-    return record_summary(record, counters(result), ours.output)
+    return record_summary(read_json(record_path), counters(result), ours.output)
 
 
 def print_help(command: str = "run") -> None:
@@ -105,8 +103,3 @@ def print_help(command: str = "run") -> None:
     if command == "watch":
         add_watch_arguments(parser)
     parser.print_help()
-
-
-def read_run_record(output: str, run_id: str) -> dict:
-    with FileSystems.open(FileSystems.join(output.rstrip("/"), RUNS_DIR, f"{run_id}.json")) as handle:
-        return json.loads(handle.read())

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import hashlib
-import json
 import logging
 import os
 import sys
@@ -50,7 +49,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.io.localfilesystem import LocalFileSystem
 
 from schemas import TABLES, TableSpec
-from transforms.write_tables import COMPRESSION, STAGING_PREFIX, write_json_atomically
+from transforms.write_tables import COMPRESSION, STAGING_PREFIX, read_json, remove_folder, write_json_atomically
 
 WORK_DIR = "_compact"
 PLAN_FILE = "plan.json"
@@ -101,7 +100,7 @@ def compact_output(output: str, min_file_mb: float = DEFAULT_MIN_FILE_MB, tables
     for table in tables:
         for plan in plan_table(output, table, int(min_file_mb * 1024 * 1024)):
             results.append(compact_partition(output, table, plan))
-    _remove_folder(FileSystems.join(output, WORK_DIR))
+    remove_folder(FileSystems.join(output, WORK_DIR))
     return results
 
 
@@ -164,7 +163,7 @@ def compact_partition(output: str, table: TableSpec, plan: PartitionPlan) -> Par
     if not exchange:
         FileSystems.rename([compacted], [FileSystems.join(plan.directory, plan.output_name)])
         FileSystems.delete([FileSystems.join(plan.directory, n) for n in plan.inputs])
-    _remove_folder(work)
+    remove_folder(work)
     method = "exchange" if exchange else "rename"
     log.info("compacted %s: %d files → 1 (%d rows, %s)", plan.directory, len(plan.inputs), rows, method)
     return PartitionResult(plan.table, plan.directory, len(plan.inputs) + len(plan.kept), 1 + len(plan.kept), rows, method)
@@ -175,8 +174,7 @@ def finish_interrupted(output: str) -> list[str]:
     root = FileSystems.join(output, WORK_DIR)
     completed = []
     for meta in FileSystems.match([FileSystems.join(root, "**", PLAN_FILE)])[0].metadata_list:
-        with FileSystems.open(meta.path) as handle:
-            plan = json.loads(handle.read())
+        plan = read_json(meta.path)
         if FileSystems.exists(FileSystems.join(plan["directory"], plan["output"])):
             leftovers = [FileSystems.join(plan["directory"], n) for n in plan["inputs"]]
             leftovers = [p for p in leftovers if FileSystems.exists(p)]
@@ -186,7 +184,7 @@ def finish_interrupted(output: str) -> list[str]:
             log.warning("finished an interrupted compaction of %s", plan["directory"])
         else:
             log.warning("discarding an interrupted compaction of %s (nothing was swapped in)", plan["directory"])
-    _remove_folder(root)
+    remove_folder(root)
     return completed
 
 
@@ -276,16 +274,6 @@ def exchange_directories(a: str, b: str) -> None:
     if _renameat2()(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
         errno = ctypes.get_errno()
         raise OSError(errno, f"cannot exchange {a} and {b}: {os.strerror(errno)}")
-
-
-def _remove_folder(path: str) -> None:
-    """Deletes a folder and everything below it, if any (on S3/GCS a folder is a key prefix: trailing '/')."""
-    path = path.rstrip("/")
-    if isinstance(FileSystems.get_filesystem(path), LocalFileSystem):
-        if FileSystems.exists(path):
-            FileSystems.delete([path])
-    elif FileSystems.match([path + "/**"])[0].metadata_list:
-        FileSystems.delete([path + "/"])
 
 
 def main(argv: Sequence[str]) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import html
-import json
 import math
 import sys
 from collections import Counter, defaultdict
@@ -29,7 +28,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from schemas import ARTICLES, REJECTS, STORIES, TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
 from pipeline.summary import SUMMARY_SUFFIX
-from transforms.write_tables import RUNS_DIR, committed_files, write_bytes_atomically
+from transforms.write_tables import RUNS_DIR, read_json, committed_files, write_bytes_atomically
 
 REPORT_FILE = "report.html"
 UNDATED = "undated"
@@ -103,16 +102,11 @@ def read_runs(output: str, limit: int = RECENT_RUNS) -> list[dict]:
     records = sorted((p for p in paths if not p.endswith(SUMMARY_SUFFIX)), reverse=True)[:limit]
     runs = []
     for path in records:
-        run = _read_json(path)
+        run = read_json(path)
         summary_path = path[: -len(".json")] + SUMMARY_SUFFIX
-        run["summary"] = _read_json(summary_path) if summary_path in paths else {}
+        run["summary"] = read_json(summary_path) if summary_path in paths else {}
         runs.append(run)
     return runs
-
-
-def _read_json(path: str) -> dict:
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        return json.loads(handle.read())
 
 
 def gather(output: str) -> ReportData:

@@ -33,7 +33,7 @@ from apache_beam.pipeline import PipelineVisitor
 
 from pipeline.options import NewsbeamOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
-from pipeline.remote_job import check_dry_run, report_job_not_run_here, runs_here
+from pipeline.remote_job import check_dry_run, report_job_not_run_here, runner_name, runs_here
 from schemas import ARTICLES, REJECTS
 from transforms.extract import DEFAULT_MIN_WORDS, ExtractArticles
 from transforms.feed_state import FeedState, reset
@@ -158,9 +158,8 @@ def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:
 
 def check_streaming_runner(options: PipelineOptions) -> None:
     """PlanError unless a runner that runs unbounded graphs was chosen."""
-    runner = options.view_as(StandardOptions).runner
-    name = runner if isinstance(runner, str) or runner is None else type(runner).__name__
-    if name is None or name.rsplit(".", 1)[-1] in LOCAL_RUNNERS:
+    name = runner_name(options)
+    if not name or name in LOCAL_RUNNERS:
         raise PlanError(
             f"--streaming needs a runner for unbounded pipelines (e.g. --runner=DataflowRunner or FlinkRunner), "
             f"not {name or 'the default'}: local runners fire event-time timers early or cannot run PeriodicImpulse. "

@@ -20,7 +20,10 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.runners.runner import PipelineResult
+
+from transforms.write_tables import RUNS_DIR, write_json_atomically
 
 ITEM_REJECT_STAGES = ("read", "extract", "feeds", "window")
 """Counter namespaces whose ``rejected_*`` counters are input items (files, records, entries)."""
@@ -149,10 +152,6 @@ def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool
 
 def record_summary(record: dict, totals: dict[str, int], output: str) -> dict:
     """``summarise``, written to ``OUTPUT/_runs/<run_id>.summary.json``; raises AccountingError after writing."""
-    from apache_beam.io.filesystems import FileSystems
-
-    from transforms.write_tables import RUNS_DIR, write_json_atomically
-
     summary = summarise(record, totals, output, strict=False)
     path = FileSystems.join(output.rstrip("/"), RUNS_DIR, f"{summary['run_id']}{SUMMARY_SUFFIX}")
     write_json_atomically(path, json.loads(json.dumps(summary, default=str)))

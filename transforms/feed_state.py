@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import random
 from dataclasses import dataclass
 from typing import Iterable
@@ -18,7 +17,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.http_client import FetchResult
 from transforms.run_context import stable_hash
-from transforms.write_tables import write_json_atomically
+from transforms.write_tables import read_json, write_json_atomically
 
 FEEDS_FILE = "feeds.json"
 BACKOFF_BASE = dt.timedelta(minutes=5)
@@ -102,8 +101,7 @@ class FeedStateStore:
     def load(self) -> dict[str, FeedState]:
         if not FileSystems.exists(self.path):
             return {}
-        with FileSystems.open(self.path) as handle:
-            raw = json.loads(handle.read())
+        raw = read_json(self.path)
         return {item["feed_url"]: _from_json(item) for item in raw["feeds"]}
 
     def save(self, states: Iterable[FeedState]) -> None:

@@ -237,6 +237,12 @@ def run_record(staged: list[StagedFile], run: RunContext) -> dict:
     }
 
 
+def read_json(path: str) -> dict:
+    """A JSON file written by ``write_json_atomically`` (any file system)."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        return json.loads(handle.read())
+
+
 def write_json_atomically(path: str, value: dict) -> None:
     write_bytes_atomically(path, json.dumps(value, indent=2, sort_keys=True).encode())
 
@@ -330,8 +336,7 @@ def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = 
     output = output.rstrip("/")
     finished = []
     for plan_path in _match(FileSystems.join(output, STAGING_PREFIX + "*", COMMIT_PLAN)):
-        with FileSystems.open(plan_path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            plan = json.loads(handle.read())
+        plan = read_json(plan_path)
         run = RunContext(run_id=plan["run_id"], started_at=dt.datetime.fromisoformat(plan["started_at"]))
         log.warning("finishing the commit of interrupted run %s", run.run_id)
         upserts = [spec for spec in tables if spec.name in plan.get("upsert_tables", [])]

@@ -8,7 +8,7 @@ Usage:
 
 Each line of FILE needs ``id``, ``story`` (gold label), ``date`` (ISO-8601 or null),
 ``title``, ``text`` and optionally ``lang``. The quality run does what the pipeline's
-ordered step does (``transforms.assign_stories.cluster_articles``): ``vectorize`` every
+ordered step does (``transforms.stories.batch.cluster_articles``): ``vectorize`` every
 article, ``StoryClusterer.add`` in ``publication_order_key`` order, then the assignments
 from ``stories()``; default configurations. It prints BCubed P/R/F1, pairwise F1, the
 story counts, and ms/article for vectorising (parallel in the pipeline) and for the
@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from transforms.story_clustering import (
+from transforms.stories.clusterer import (
     ClusteringConfig,
     StoryClusterer,
     VectorizerConfig,

@@ -3,10 +3,10 @@
     python -m benchmarks.extraction_limit DIR [--with-pipeline-logic]
 
 Prints one JSON object. ``limit_s`` (and ``limit_cpu_s``, its CPU time) times, for every ``.html`` file of DIR: reading the file and
-``trafilatura.bare_extraction`` with exactly the arguments ``transforms/extract.py`` passes
-(``trafilatura_kwargs``; ``tests/test_benchmarks.py`` checks they match). With
+``trafilatura.bare_extraction`` with exactly the arguments ``transforms/text/extract.py`` passes
+(``trafilatura_kwargs``; ``tests/benchmarks/test_benchmarks.py`` checks they match). With
 ``--with-pipeline-logic`` a second loop (``logic_s``) calls the pipeline's own pure function,
-``transforms.extract.extract_article`` (trafilatura plus text cleaning, language
+``transforms.text.extract.extract_article`` (trafilatura plus text cleaning, language
 identification, hashing), without Beam (``logic_s``, ``logic_cpu_s``): the gap between the two is our per-article logic,
 the rest of the gap to ``python -m pipeline run`` is Beam, start-up and writing.
 Imports happen before the clocks start (the pipeline's start-up is part of its own figure).
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import trafilatura  # noqa: E402
 import trafilatura.settings  # noqa: E402
 
-from transforms.extract import DATE_FORMAT  # noqa: E402
+from transforms.text.extract import DATE_FORMAT  # noqa: E402
 
 
 def trafilatura_kwargs(url: str | None = None) -> dict:
@@ -49,9 +49,9 @@ def limit_loop(paths: list[Path]) -> tuple[float, float, int]:
 def pipeline_logic_loop(paths: list[Path]) -> tuple[float, float, int]:
     """Wall and CPU seconds to turn every file into an Article or Reject with the pipeline's pure functions."""
     from schemas import Article
-    from transforms.extract import extract_article, identify_language
-    from transforms.read_seeds import read_seed_file
-    from transforms.run_context import RunContext
+    from transforms.text.extract import extract_article, identify_language
+    from transforms.sources.seeds import read_seed_file
+    from transforms.run.context import RunContext
 
     run = RunContext.start()
     identify_language("warm up the language model, as the DoFn's setup() does")

@@ -1,6 +1,6 @@
 """Feed throughput over HTTP: many simulated hosts on 127.0.0.1, politeness on.
 
-The client paces by host *and port* (``transforms.http_client.host_of`` is the netloc), so each
+The client paces by host *and port* (``transforms.http.client.host_of`` is the netloc), so each
 simulated host is its own ``ThreadingHTTPServer`` on its own loopback port, serving
 ``/robots.txt`` (allow all), ``/feed.xml`` (RSS 2.0 with ``items`` entries) and the entries'
 article pages (corpus pages, each with its own canonical URL). The pipeline polls every host's

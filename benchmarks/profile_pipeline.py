@@ -23,16 +23,16 @@ from benchmarks.corpus import base_pages, write_pages
 from benchmarks.measure import check_ok, run_measured
 
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("read seed files (transforms/read_seeds.py)", ("/transforms/read_seeds.py",)),
+    ("read seed files (transforms/sources/seeds.py)", ("/transforms/sources/seeds.py",)),
     ("trafilatura.bare_extraction (the limit's work)", ("/site-packages/trafilatura/",)),
-    ("text cleaning (transforms/text_cleaning.py)", ("/transforms/text_cleaning.py",)),
+    ("text cleaning (transforms/text/cleaning.py)", ("/transforms/text/cleaning.py",)),
     ("language identification (py3langid, model load included)", ("/site-packages/py3langid/",)),
-    ("story vectors (transforms/story_vectors.py)", ("/transforms/story_vectors.py",)),
-    ("near-duplicate MinHash (transforms/near_duplicates.py, datasketch)", ("/transforms/near_duplicates.py", "/site-packages/datasketch/")),
-    ("story clustering (story_clustering.py, story_index.py)", ("/transforms/story_clustering.py", "/transforms/story_index.py")),
-    ("story index save (transforms/story_state.py)", ("/transforms/story_state.py",)),
-    ("dedup and seen ledger (dedup.py, seen_ledger.py)", ("/transforms/dedup.py", "/transforms/seen_ledger.py")),
-    ("Parquet writing + commit (transforms/write_tables.py)", ("/transforms/write_tables.py",)),
+    ("story vectors (transforms/stories/vectors.py)", ("/transforms/stories/vectors.py",)),
+    ("near-duplicate MinHash (transforms/dedup/near.py, datasketch)", ("/transforms/dedup/near.py", "/site-packages/datasketch/")),
+    ("story clustering (transforms/stories/clusterer.py, active.py)", ("/transforms/stories/clusterer.py", "/transforms/stories/active.py")),
+    ("story index save (transforms/stories/saved.py)", ("/transforms/story_state.py",)),
+    ("dedup and seen ledger (transforms/dedup/batch.py, ledger.py)", ("/transforms/dedup/batch.py", "/transforms/dedup/ledger.py")),
+    ("Parquet writing + commit (transforms/output/tables.py)", ("/transforms/output/tables.py",)),
     ("pickling between stages (pickle/dill)", ("_pickle.dumps", "_pickle.loads", "/site-packages/dill/")),
 )
 BUNDLES = ("sdk_worker.py", "process_bundle")

@@ -2,7 +2,7 @@
 --
 -- OUTPUT is a placeholder for the output folder (out/, s3://bucket/news, ...). Run them all with
 --   sed 's#OUTPUT#out#g' examples/queries.sql | duckdb
--- Each query starts with a "-- name:" line; tests/test_queries.py runs every one against the
+-- Each query starts with a "-- name:" line; tests/pipeline/analyst/test_queries.py runs every one against the
 -- seeds' output. Partition columns (published_date, ingested_date) come from the folder names
 -- (hive_partitioning=true); an unknown date reads as NULL.
 

@@ -9,7 +9,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline import compact, report, schema_docs
+from pipeline.analyst import compact, report, schema_docs
 from pipeline.graph import build_graph
 from schemas import SEEN, TABLES
 from pipeline.options import NewsbeamOptions, with_default_runner
@@ -18,9 +18,9 @@ from pipeline.remote_job import check_dry_run, is_dry_run, report_job_not_run_he
 from pipeline.streaming import run_streaming  # also registers --poll-interval, --window-size, … for --help
 from pipeline.summary import AccountingError, counters, format_summary, record_summary
 from pipeline.watch import add_watch_arguments, watch
-from transforms.read_seeds import InputNotFound
-from transforms.run_context import RunContext
-from transforms.write_tables import RUNS_DIR, clear_stale_staging, read_json
+from transforms.sources.seeds import InputNotFound
+from transforms.run.context import RunContext
+from transforms.output.tables import RUNS_DIR, clear_stale_staging, read_json
 
 log = logging.getLogger("newsbeam")
 COMMANDS = ("run", "watch", "schema", "compact", "report")

@@ -7,18 +7,18 @@ from typing import Mapping, Sequence
 import apache_beam as beam
 
 from schemas import SEEN, TABLES
-from transforms.assign_stories import AssignStories
-from transforms.dedup import MarkDuplicates
-from transforms.extract import DEFAULT_MIN_WORDS, ExtractArticles
-from transforms.feed_state import FeedState, save_polled_states
-from transforms.polite_fetch import FetchSettings
-from transforms.read_feeds import ReadFeeds
-from transforms.read_seeds import ReadSeedFiles
-from transforms.run_context import RunContext
-from transforms.seen_ledger import REJECT, DropKnown, ReadSeenKeys, RecordSeenKeys
-from transforms.story_clustering import CatalogStory
-from transforms.story_state import save_story_index
-from transforms.write_tables import WriteTables, committed_files
+from transforms.stories.batch import AssignStories
+from transforms.dedup.batch import MarkDuplicates
+from transforms.text.extract import DEFAULT_MIN_WORDS, ExtractArticles
+from transforms.sources.feeds.state import FeedState, save_polled_states
+from transforms.http.polite import FetchSettings
+from transforms.sources.feeds.batch import ReadFeeds
+from transforms.sources.seeds import ReadSeedFiles
+from transforms.run.context import RunContext
+from transforms.dedup.ledger import REJECT, DropKnown, ReadSeenKeys, RecordSeenKeys
+from transforms.stories.clusterer import CatalogStory
+from transforms.stories.saved import save_story_index
+from transforms.output.tables import WriteTables, committed_files
 
 
 @dataclass(frozen=True)

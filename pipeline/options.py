@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from transforms.extract import DEFAULT_MIN_WORDS
-from transforms.http_client import FetchPolicy
-from transforms.polite_fetch import DEFAULT_FETCH_THREADS, DEFAULT_HOST_DELAY
+from transforms.text.extract import DEFAULT_MIN_WORDS
+from transforms.http.client import FetchPolicy
+from transforms.http.polite import DEFAULT_FETCH_THREADS, DEFAULT_HOST_DELAY
 
 DEFAULT_INPUT = "seeds/"
 DEFAULT_OUTPUT = "out/"

@@ -9,13 +9,13 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.graph import RunPlan
 from pipeline.options import DEFAULT_CATALOG, NewsbeamOptions
-from transforms.feed_sources import read_feed_list
-from transforms.feed_state import FeedState, FeedStateStore, reset
-from transforms.http_client import FetchPolicy, redact_credentials
-from transforms.polite_fetch import FetchSettings
-from transforms.read_seeds import expand_inputs
-from transforms.run_context import RunContext
-from transforms.story_clustering import CatalogStory, load_catalog
+from transforms.sources.feeds.lists import read_feed_list
+from transforms.sources.feeds.state import FeedState, FeedStateStore, reset
+from transforms.http.client import FetchPolicy, redact_credentials
+from transforms.http.polite import FetchSettings
+from transforms.sources.seeds import expand_inputs
+from transforms.run.context import RunContext
+from transforms.stories.clusterer import CatalogStory, load_catalog
 
 log = logging.getLogger("newsbeam")
 

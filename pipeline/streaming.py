@@ -12,14 +12,14 @@ Top to bottom, as the product reads: poll feeds every interval → extract (the 
 event time and late data → dedup within a horizon (keyed state) → stories (one ordered,
 stateful step) → one Parquet file per event-time window, partition and pane, in the batch
 layout (``OUTPUT/articles/published_date=…/``, ``OUTPUT/rejects/ingested_date=…/``). The
-semantics of each step are in its module: ``transforms/streaming_feeds.py``,
-``streaming_windows.py``, ``windowed_dedup.py``, ``streaming_stories.py``, ``windowed_write.py``.
+semantics of each step are in its module: ``transforms/sources/feeds/streaming.py``,
+``event_time/windows.py``, ``dedup/streaming.py``, ``stories/streaming.py``, ``output/panes.py``.
 
 Not here: the stories table, the seen-items ledger and ``feeds.json`` (the job's keyed state
 holds feed validators and what it has seen while it runs). No local runner runs this
 faithfully (FnApiRunner fires event-time timers early; the BundleBasedDirectRunner cannot run
 PeriodicImpulse), so ``run_streaming`` insists on a real streaming runner; the semantics are
-tested with TestStream in ``tests/test_streaming.py``.
+tested with TestStream in ``tests/pipeline/test_streaming.py``.
 """
 from __future__ import annotations
 
@@ -35,23 +35,23 @@ from pipeline.options import NewsbeamOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
 from pipeline.remote_job import check_dry_run, report_job_not_run_here, runner_name, runs_here
 from schemas import ARTICLES, REJECTS
-from transforms.extract import DEFAULT_MIN_WORDS, ExtractArticles
-from transforms.feed_state import FeedState, reset
-from transforms.polite_fetch import FetchSettings
-from transforms.run_context import RunContext
-from transforms.story_clustering import CatalogStory, StoryClusterer
-from transforms.streaming_feeds import DEFAULT_POLL_INTERVAL, ReadFeedsPeriodically
-from transforms.streaming_stories import AssignStoriesOnline
-from transforms.streaming_windows import (
+from transforms.text.extract import DEFAULT_MIN_WORDS, ExtractArticles
+from transforms.sources.feeds.state import FeedState, reset
+from transforms.http.polite import FetchSettings
+from transforms.run.context import RunContext
+from transforms.stories.clusterer import CatalogStory, StoryClusterer
+from transforms.sources.feeds.streaming import DEFAULT_POLL_INTERVAL, ReadFeedsPeriodically
+from transforms.stories.streaming import AssignStoriesOnline
+from transforms.event_time.windows import (
     DEFAULT_ALLOWED_LATENESS_SECONDS,
     DEFAULT_DEDUP_HORIZON_SECONDS,
     DEFAULT_WINDOW_SECONDS,
     EventTime,
     WindowArticles,
 )
-from transforms.windowed_dedup import STAGE as DEDUP_STAGE
-from transforms.windowed_dedup import DedupWithinHorizon, DropRepeats
-from transforms.windowed_write import WriteWindowedParquet
+from transforms.dedup.streaming import STAGE as DEDUP_STAGE
+from transforms.dedup.streaming import DedupWithinHorizon, DropRepeats
+from transforms.output.panes import WriteWindowedParquet
 
 log = logging.getLogger("newsbeam")
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
@@ -94,7 +94,7 @@ class StreamingPlan:
     fetch_pages: bool = True
     poll_interval: float = DEFAULT_POLL_INTERVAL
     times: EventTime = field(default_factory=EventTime)
-    make_clusterer: Callable = StoryClusterer  # the clusterer behind streaming_stories.ClusteringAdapter
+    make_clusterer: Callable = StoryClusterer  # the clusterer behind stories.streaming.ClusteringAdapter
 
 
 class StreamingOutputs(NamedTuple):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from schemas import Article
-from transforms.run_context import RunContext, stable_hash
+from transforms.run.context import RunContext, stable_hash
 
 RUN = RunContext("20240101T000000Z-test", dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
 

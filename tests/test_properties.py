@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import ARTICLES, REJECTS, Article, Reject
-from transforms.extract import canonical_url
-from transforms.feed_parsing import entry_id, parse_feed
-from transforms.text_cleaning import clean_paragraphs, normalise_for_hash, split_paragraphs
-from transforms.write_tables import StageParquetFiles, staging_dir
+from transforms.text.extract import canonical_url
+from transforms.sources.feeds.parsing import entry_id, parse_feed
+from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, split_paragraphs
+from transforms.output.tables import StageParquetFiles, staging_dir
 
 PROPERTIES = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=400)

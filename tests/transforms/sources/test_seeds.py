@@ -1,0 +1,390 @@
+"""Tests for transforms.sources.seeds: input expansion, each seed format, every reject reason, the PTransform."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from schemas import Reject
+from transforms.sources.seeds import (
+    InputNotFound,
+    ReadSeedFiles,
+    SourceDocument,
+    decode_text,
+    expand_inputs,
+    read_seed_file,
+    record_to_document,
+    seed_format,
+)
+from transforms.run.context import RunContext
+
+RUN = RunContext.start(dt.datetime(2024, 3, 5, 12, 0, tzinfo=dt.timezone.utc))
+BODY = "The council approved the new budget on Monday after a long debate.\n"
+
+
+def write(directory: Path, name: str, data: bytes | str) -> str:
+    """Create ``directory/name`` (and parents) with ``data``; return its path as a string."""
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return str(path)
+
+
+def jsonl(*records: object) -> bytes:
+    """JSON Lines bytes; a str item is written verbatim as a raw line."""
+    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records).encode("utf-8")
+
+
+def read(path: str, run: RunContext = RUN) -> list[SourceDocument | Reject]:
+    return list(read_seed_file(path, run))
+
+
+def only(items: list) -> SourceDocument | Reject:
+    assert len(items) == 1, items
+    return items[0]
+
+
+def reasons(items: list) -> list[tuple[str, str]]:
+    """(source_uri, reason) of the rejects among ``items``."""
+    return [(item.source_uri, item.reason) for item in items if isinstance(item, Reject)]
+
+
+def fn_api_pipeline() -> BeamTestPipeline:
+    return BeamTestPipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A directory with seeds at two levels plus files expand_inputs must skip."""
+    root = tmp_path / "corpus"
+    for name in ("a.txt", "b.html", "c.htm", "d.jsonl", "e.txt.gz", "sub/f.jsonl.gz", "sub/deeper/g.TXT"):
+        write(root, name, BODY)
+    for name in ("notes.csv", "README", ".hidden.txt", "_partial.txt", "sub/.cache.html", "sub/_tmp.jsonl"):
+        write(root, name, BODY)
+    return root
+
+
+# --- seed_format ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a.txt", "text"),
+        ("a.TXT", "text"),
+        ("a.txt.gz", "text"),
+        ("a.html", "html"),
+        ("a.htm.gz", "html"),
+        ("a.jsonl", "jsonl"),
+        ("a.JSONL.GZ", "jsonl"),
+        ("a.csv", None),
+        ("a.gz", None),
+        ("README", None),
+        ("dir.txt/README", None),
+    ],
+)
+def test_seed_format_from_suffix(name, expected):
+    assert seed_format(f"/data/{name}") == expected
+
+
+# --- expand_inputs ----------------------------------------------------------------
+
+
+def test_expand_directory_is_recursive_and_skips_unknown_hidden_and_underscore_files(corpus):
+    expected = sorted(
+        str(corpus / name)
+        for name in ("a.txt", "b.html", "c.htm", "d.jsonl", "e.txt.gz", "sub/f.jsonl.gz", "sub/deeper/g.TXT")
+    )
+    assert expand_inputs([str(corpus)]) == expected
+
+
+def test_expand_directory_with_trailing_slash_gives_same_files(corpus):
+    assert expand_inputs([str(corpus) + "/"]) == expand_inputs([str(corpus)])
+
+
+def test_expand_relative_directory_returns_absolute_paths(corpus, monkeypatch):
+    monkeypatch.chdir(corpus.parent)
+    paths = expand_inputs(["corpus"])
+    assert paths[0] == str(corpus / "a.txt")
+    assert all(Path(p).is_absolute() for p in paths)
+
+
+def test_expand_glob_keeps_only_matching_seed_files(corpus):
+    assert expand_inputs([str(corpus / "*.txt")]) == [str(corpus / "a.txt")]
+
+
+def test_expand_glob_skips_unknown_suffixes(corpus):
+    assert expand_inputs([str(corpus / "[an]*")]) == [str(corpus / "a.txt")]  # notes.csv matched, then dropped
+
+
+def test_expand_overlapping_patterns_are_deduplicated_and_sorted(corpus):
+    paths = expand_inputs([str(corpus / "sub"), str(corpus / "*.txt"), str(corpus / "a.txt")])
+    assert paths == [str(corpus / "a.txt"), str(corpus / "sub/deeper/g.TXT"), str(corpus / "sub/f.jsonl.gz")]
+
+
+def test_expand_explicit_file_with_unknown_suffix_is_kept(corpus):
+    assert expand_inputs([str(corpus / "notes.csv")]) == [str(corpus / "notes.csv")]
+
+
+def test_explicit_unknown_suffix_is_rejected_when_read(corpus):
+    reject = only(read(str(corpus / "notes.csv")))
+    assert (reject.reason, reject.stage, reject.source_uri) == ("unsupported_format", "read", str(corpus / "notes.csv"))
+
+
+def test_expand_missing_path_raises_input_not_found(tmp_path):
+    with pytest.raises(InputNotFound, match="nope"):
+        expand_inputs([str(tmp_path / "nope")])
+
+
+def test_expand_glob_without_match_raises_input_not_found(corpus):
+    with pytest.raises(InputNotFound, match=r"\*\.xml"):
+        expand_inputs([str(corpus / "*.xml")])
+
+
+def test_expand_directory_skips_hidden_and_underscore_directories(tmp_path):
+    write(tmp_path, "a.txt", BODY)
+    write(tmp_path, ".git/description.txt", BODY)
+    write(tmp_path, "_temporary/0/part.jsonl", jsonl({"text": BODY}))
+    assert expand_inputs([str(tmp_path)]) == [str(tmp_path / "a.txt")]
+
+
+def test_expand_empty_directory_raises_input_not_found(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputNotFound):
+        expand_inputs([str(tmp_path / "empty")])
+
+
+# --- whole-file formats ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "kind", "body"),
+    [
+        ("a.txt", BODY.encode(), "text", BODY),
+        ("a.txt.gz", gzip.compress(BODY.encode()), "text", BODY),
+        ("a.html", b"<html><body><p>Hi</p></body></html>", "html", b"<html><body><p>Hi</p></body></html>"),
+        ("a.htm", b"<p>Hi</p>", "html", b"<p>Hi</p>"),
+        ("a.html.gz", gzip.compress(b"<p>Hi</p>"), "html", b"<p>Hi</p>"),
+    ],
+)
+def test_whole_file_becomes_one_document(tmp_path, name, data, kind, body):
+    path = write(tmp_path, name, data)
+    assert read(path) == [SourceDocument(path, kind, body)]
+
+
+def test_utf8_bom_is_removed(tmp_path):
+    path = write(tmp_path, "bom.txt", b"\xef\xbb\xbf" + BODY.encode())
+    assert only(read(path)).body == BODY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "Der Bürgermeister äußerte sich über die Straße. Die Grüße waren höflich, aber die Lösung bleibt schwierig.\n",
+            id="german",
+        ),
+        pytest.param(
+            "Le café était fermé à côté de l'école. Les élèves déçus sont rentrés chez eux après la rentrée.\n",
+            id="french",
+        ),
+    ],
+)
+def test_latin1_text_is_decoded(tmp_path, text):
+    path = write(tmp_path, "latin1.txt", text.encode("latin-1"))
+    assert only(read(path)).body == text
+
+
+def test_decode_text_of_binary_garbage_is_none():
+    assert decode_text(random.Random(0).randbytes(4096)) is None
+
+
+def test_binary_garbage_is_rejected_undecodable(tmp_path):
+    path = write(tmp_path, "garbage.txt", random.Random(0).randbytes(4096))
+    assert reasons(read(path)) == [(path, "undecodable")]
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("zero.txt", b""),
+        ("blank.txt", b" \n\t\n"),
+        ("zero.html", b""),
+        ("zero.txt.gz", gzip.compress(b"")),
+        ("blank.html.gz", gzip.compress(b"\n\n")),
+        ("zero.jsonl", b""),
+        ("zero.jsonl.gz", gzip.compress(b"")),
+        pytest.param(
+            "blank.jsonl",
+            b"\n  \n",
+            id="blank.jsonl",
+        ),
+    ],
+)
+def test_empty_file_is_rejected(tmp_path, name, data):
+    path = write(tmp_path, name, data)
+    assert reasons(read(path)) == [(path, "empty_file")]
+
+
+@pytest.mark.parametrize("name", ["bad.txt.gz", "bad.html.gz", "bad.jsonl.gz"])
+def test_invalid_gzip_is_rejected(tmp_path, name):
+    path = write(tmp_path, name, b"this is not gzip data")
+    assert reasons(read(path)) == [(path, "invalid_compression")]
+
+
+def test_truncated_gzip_is_rejected(tmp_path):
+    path = write(tmp_path, "cut.txt.gz", gzip.compress(BODY.encode() * 50)[:40])
+    reject = only(read(path))
+    assert (reject.reason, "EOFError" in reject.detail) == ("invalid_compression", True)
+
+
+def test_missing_file_is_rejected_unreadable(tmp_path):
+    path = str(tmp_path / "gone.txt")
+    assert reasons(read(path)) == [(path, "unreadable")]
+
+
+# --- JSON Lines ----------------------------------------------------------------
+
+
+def test_jsonl_record_fields_are_carried_and_extra_keys_ignored(tmp_path):
+    record = {
+        "url": "https://example.com/a",
+        "title": "  Budget passes ",
+        "text": BODY,
+        "published": "2024-03-05T10:00:00+02:00",
+        "source": "Example News",
+        "lang": "en",
+        "tags": ["x", 1],
+    }
+    path = write(tmp_path, "r.jsonl", jsonl(record))
+    assert read(path) == [
+        SourceDocument(
+            f"{path}#line=1", "text", BODY, url="https://example.com/a", title="Budget passes",
+            published="2024-03-05T10:00:00+02:00", source="Example News",
+        )
+    ]
+
+
+def test_jsonl_html_record_becomes_html_document(tmp_path):
+    path = write(tmp_path, "r.jsonl", jsonl({"html": "<p>Hi</p>", "title": ""}))
+    assert read(path) == [SourceDocument(f"{path}#line=1", "html", "<p>Hi</p>")]
+
+
+def test_jsonl_text_wins_over_html(tmp_path):
+    path = write(tmp_path, "r.jsonl", jsonl({"html": "<p>Hi</p>", "text": BODY}))
+    assert only(read(path)).kind == "text"
+
+
+def test_jsonl_gz_records_are_read(tmp_path):
+    path = write(tmp_path, "r.jsonl.gz", gzip.compress(jsonl({"text": "one"}, {"text": "two"})))
+    assert [(d.source_uri, d.body) for d in read(path)] == [(f"{path}#line=1", "one"), (f"{path}#line=2", "two")]
+
+
+def test_jsonl_blank_line_is_skipped_but_counted_in_line_numbers(tmp_path):
+    path = write(tmp_path, "r.jsonl", jsonl({"text": "one"}, "", "   ", {"text": "four"}))
+    assert [d.source_uri for d in read(path)] == [f"{path}#line=1", f"{path}#line=4"]
+
+
+def test_jsonl_invalid_json_is_rejected_with_line_number(tmp_path):
+    path = write(tmp_path, "r.jsonl", jsonl({"text": "one"}, "{not json", {"text": "three"}))
+    items = read(path)
+    assert reasons(items) == [(f"{path}#line=2", "invalid_json")]
+    assert [d.body for d in items if isinstance(d, SourceDocument)] == ["one", "three"]
+
+
+def test_jsonl_non_utf8_line_is_invalid_json(tmp_path):
+    path = write(tmp_path, "r.jsonl", '{"text": "café"}\n'.encode("latin-1"))
+    assert reasons(read(path)) == [(f"{path}#line=1", "invalid_json")]
+
+
+@pytest.mark.parametrize(("line", "detail"), [("[1, 2]", "got list"), ('"text"', "got str"), ("null", "got NoneType")])
+def test_jsonl_non_object_is_invalid_record(tmp_path, line, detail):
+    path = write(tmp_path, "r.jsonl", jsonl(line))
+    reject = only(read(path))
+    assert (reject.reason, detail in reject.detail) == ("invalid_record", True)
+
+
+@pytest.mark.parametrize("field", ["url", "title", "text", "html", "published", "source"])
+def test_jsonl_non_string_field_is_invalid_record(tmp_path, field):
+    path = write(tmp_path, "r.jsonl", jsonl({"text": BODY, field: 20240305}))
+    reject = only(read(path))
+    assert (reject.reason, reject.detail) == ("invalid_record", f"not a string: {field}")
+
+
+@pytest.mark.parametrize("record", [{"title": "No body"}, {"text": "", "html": "  "}, {"text": None}])
+def test_jsonl_without_text_or_html_is_missing_text(tmp_path, record):
+    path = write(tmp_path, "r.jsonl", jsonl(record))
+    assert reasons(read(path)) == [(f"{path}#line=1", "missing_text")]
+
+
+def test_record_to_document_directly():
+    document = record_to_document("mem#line=7", b'{"text": " body ", "url": "  "}', RUN)
+    assert document == SourceDocument("mem#line=7", "text", " body ", url=None)
+
+
+# --- reject ids -----------------------------------------------------------------
+
+
+def test_reject_id_is_stable_across_runs(tmp_path):
+    path = write(tmp_path, "r.jsonl", jsonl("{broken"))
+    other_run = RunContext.start(dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+    first, second = only(read(path)), only(read(path, other_run))
+    assert first.run_id != second.run_id
+    assert first.reject_id == second.reject_id
+    assert len(first.reject_id) == 32
+
+
+def test_reject_id_changes_with_the_bytes(tmp_path):
+    zero = only(read(write(tmp_path, "empty.txt", b"")))
+    blank = only(read(write(tmp_path, "empty.txt", b"   \n")))
+    assert (zero.reason, blank.reason) == ("empty_file", "empty_file")
+    assert zero.reject_id != blank.reject_id
+
+
+def test_reject_id_changes_with_the_record(tmp_path):
+    first = only(read(write(tmp_path, "r.jsonl", jsonl("{broken"))))
+    second = only(read(write(tmp_path, "r.jsonl", jsonl("{broken!"))))
+    assert first.source_uri == second.source_uri
+    assert first.reject_id != second.reject_id
+
+
+def test_invalid_compression_reject_id_changes_with_the_bytes(tmp_path):
+    first = only(read(write(tmp_path, "bad.txt.gz", b"not gzip, version one")))
+    second = only(read(write(tmp_path, "bad.txt.gz", b"not gzip, version two")))
+    assert first.reject_id != second.reject_id
+
+
+# --- ReadSeedFiles ----------------------------------------------------------------
+
+
+def test_read_seed_files_routes_documents_and_rejects(tmp_path):
+    text = write(tmp_path, "a.txt", BODY)
+    records = write(tmp_path, "b.jsonl", jsonl({"text": "one", "url": "https://example.com/1"}, "{oops"))
+    empty = write(tmp_path, "c.html", b"")
+    with fn_api_pipeline() as pipeline:
+        outputs = pipeline | ReadSeedFiles([text, records, empty], RUN)
+        assert_that(
+            outputs.documents,
+            equal_to([
+                SourceDocument(text, "text", BODY),
+                SourceDocument(f"{records}#line=1", "text", "one", url="https://example.com/1"),
+            ]),
+            label="documents",
+        )
+        assert_that(
+            outputs.rejects | beam.Map(lambda r: (r.source_uri, r.stage, r.reason, r.run_id)),
+            equal_to([
+                (f"{records}#line=2", "read", "invalid_json", RUN.run_id),
+                (empty, "read", "empty_file", RUN.run_id),
+            ]),
+            label="rejects",
+        )

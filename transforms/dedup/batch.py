@@ -1,0 +1,112 @@
+"""Mark exact duplicates and skip what earlier runs already wrote.
+
+Two articles are exact duplicates when they share a canonical URL (hence a base article_id) or
+a content hash. The earliest published (then by source) is the original; the others are kept
+and marked ``duplicate_of``. Articles whose id or hash is in the seen-items ledger were written
+by an earlier run: they go to the ``already_ingested`` output instead, so reruns write nothing twice.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Iterable, Iterator, NamedTuple
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from schemas import Article
+from transforms.run.context import stable_hash
+from transforms.dedup.ledger import ARTICLE, CONTENT, keys_of_kind
+
+STAGE = "dedup"
+ALREADY_INGESTED = "already_ingested"
+ArticleGroup = tuple[Article, tuple[Article, ...]]
+"""An original and the duplicates marked against it."""
+
+
+class MarkDuplicates(beam.PTransform):
+    """Articles → originals and marked duplicates; known ones to the ``already_ingested`` output."""
+
+    def __init__(self, known):
+        super().__init__()
+        self._known = known
+
+    def expand(self, articles):
+        by_url = (
+            {"new": articles | "KeyById" >> beam.Map(lambda a: (a.article_id, a)), "known": keys_of_kind(self._known, ARTICLE)}
+            | "GroupSameUrl" >> beam.CoGroupByKey()
+            | "MarkSameUrl" >> beam.FlatMap(_resolve_by_id).with_outputs(ALREADY_INGESTED, main="groups")
+        )
+        by_text = (
+            {"new": by_url.groups | "KeyByHash" >> beam.Map(lambda g: (g[0].content_hash, g)), "known": keys_of_kind(self._known, CONTENT)}
+            | "GroupSameText" >> beam.CoGroupByKey()
+            | "MarkSameText" >> beam.FlatMap(_resolve_by_hash).with_outputs(ALREADY_INGESTED, main="articles")
+        )
+        skipped = (by_url[ALREADY_INGESTED], by_text[ALREADY_INGESTED]) | "AllAlreadyIngested" >> beam.Flatten()
+        return DedupOutputs(by_text.articles, skipped)
+
+
+class DedupOutputs(NamedTuple):
+    articles: beam.PCollection
+    already_ingested: beam.PCollection
+
+
+def _resolve_by_id(element) -> Iterator:
+    new, known = _split(element)
+    if known:
+        yield from _skip(new)
+    elif new:
+        yield mark_same_url(new)
+
+
+def _resolve_by_hash(element) -> Iterator:
+    groups, known = _split(element)
+    if known:
+        yield from _skip([a for original, copies in groups for a in (original, *copies)])
+    elif groups:
+        articles = mark_same_text(groups)
+        Metrics.counter(STAGE, "duplicates").inc(sum(1 for a in articles if a.duplicate_of))
+        yield from articles
+
+
+def _split(element) -> tuple[list, bool]:
+    _, grouped = element
+    return list(grouped["new"]), any(True for _ in grouped["known"])
+
+
+def _skip(articles: list[Article]) -> Iterator:
+    Metrics.counter(STAGE, ALREADY_INGESTED).inc(len(articles))
+    for article in articles:
+        yield beam.pvalue.TaggedOutput(ALREADY_INGESTED, article)
+
+
+def publication_sort_key(article: Article) -> tuple:
+    """Earliest dated article first, undated last, ties broken by source."""
+    published = article.published_at or dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+    return (article.published_at is None, published, article.source_uri)
+
+
+def mark_same_url(articles: Iterable[Article]) -> ArticleGroup:
+    """Articles sharing a base article_id: the first is the original, the rest get ids of their own."""
+    original, *copies = sorted(articles, key=publication_sort_key)
+    marked = tuple(
+        dataclasses.replace(
+            copy,
+            article_id=stable_hash("duplicate", original.article_id, copy.source_uri, copy.content_hash),
+            duplicate_of=original.article_id,
+            duplicate_kind="url",
+        )
+        for copy in copies
+    )
+    return original, marked
+
+
+def mark_same_text(groups: Iterable[ArticleGroup]) -> list[Article]:
+    """Groups sharing a content hash: the earliest original stays; everything else points at it."""
+    ordered = sorted(groups, key=lambda group: publication_sort_key(group[0]))
+    (original, first_copies), rest = ordered[0], ordered[1:]
+    result = [original, *first_copies]
+    for other, copies in rest:
+        for article in (other, *copies):
+            result.append(dataclasses.replace(article, duplicate_of=original.article_id, duplicate_kind="text"))
+    return result

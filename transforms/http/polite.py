@@ -1,0 +1,142 @@
+"""Polite fetching in Beam: one request at a time per host, a minimum delay, hosts in parallel.
+
+Items are keyed by host and grouped, so each host's items meet in one DoFn call and are fetched
+one after another through a ``HostPacer``. Inside a worker, a thread pool works on several
+hosts at once. The HTTP client, robots.txt cache and pacer are created in ``setup()``.
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
+
+from transforms.run import progress
+from transforms.http.client import FetchPolicy, FetchResult, HostPacer, HttpFetcher, RobotsCache, RobotsDecision, host_of
+
+DEFAULT_HOST_DELAY = 1.0
+DEFAULT_FETCH_THREADS = 16
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How politely and how widely to fetch."""
+
+    host_delay: float = DEFAULT_HOST_DELAY
+    threads: int = DEFAULT_FETCH_THREADS
+    policy: FetchPolicy = field(default_factory=FetchPolicy)
+
+
+class FetchSession:
+    """What a fetch function gets: paced GETs and robots.txt answers, shared by a worker's threads."""
+
+    def __init__(self, settings: FetchSettings):
+        self.policy = settings.policy
+        self._fetcher = HttpFetcher(settings.policy)
+        self._pacer = shared_pacer(settings.host_delay)
+        self._robots = RobotsCache(self)
+        self._counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()
+
+    def count(self, name: str, n: int = 1) -> None:
+        """Beam counters only work on the DoFn's own thread: fetch threads tally here instead."""
+        with self._counts_lock:
+            self._counts[name] += n
+
+    def take_counts(self) -> Counter[str]:
+        with self._counts_lock:
+            counts, self._counts = self._counts, Counter()
+        return counts
+
+    def get(self, url: str, **conditional: Any) -> FetchResult:
+        """A GET that waits its turn for the URL's host."""
+        with self._pacer.slot(host_of(url)):
+            return self._fetcher.get(url, **conditional)
+
+    def robots(self, url: str) -> RobotsDecision:
+        """May ``url`` be fetched under its site's robots.txt (fetched once per site, paced like any GET)?"""
+        return self._robots.decide(url)
+
+    def close(self) -> None:
+        self._fetcher.close()
+
+
+_PACERS: dict[float, HostPacer] = {}
+_PACERS_LOCK = threading.Lock()
+
+
+def shared_pacer(delay: float) -> HostPacer:
+    """One pacer per process, so feed polls and page fetches to a host wait for each other too.
+
+    Workers in other processes pace on their own; items are grouped by host, so a host's
+    items of one stage run in one place, but two stages may hit a host from two processes.
+    """
+    with _PACERS_LOCK:
+        return _PACERS.setdefault(delay, HostPacer(delay))
+
+
+class FetchByHost(beam.PTransform):
+    """Items → whatever ``fetch_one(session, item)`` yields, fetched politely per host."""
+
+    def __init__(
+        self, fetch_one: Callable[[FetchSession, Any], Iterable], url_of: Callable[[Any], str], settings: FetchSettings, namespace: str
+    ):
+        super().__init__()
+        self._fetch_one, self._url_of, self._settings, self._namespace = fetch_one, url_of, settings, namespace
+
+    def expand(self, items):
+        return (
+            items
+            | "KeyByHost" >> beam.Map(lambda item: (host_of(self._url_of(item)), item))
+            | "GroupByHost" >> beam.GroupByKey()
+            | "FetchHosts" >> beam.ParDo(_FetchHostGroups(self._fetch_one, self._settings, self._namespace))
+        )
+
+
+class _FetchHostGroups(beam.DoFn):
+    """Runs each host's items in sequence, several hosts at once on a thread pool."""
+
+    def __init__(self, fetch_one: Callable, settings: FetchSettings, namespace: str):
+        self._fetch_one, self._settings, self._namespace = fetch_one, settings, namespace
+
+    def setup(self) -> None:
+        self._session = FetchSession(self._settings)
+        self._pool = ThreadPoolExecutor(max_workers=self._settings.threads, thread_name_prefix="fetch")
+
+    def start_bundle(self) -> None:
+        self._pending: list[Future] = []
+
+    def process(self, element) -> Iterator:
+        _, items = element
+        self._pending.append(self._pool.submit(self._fetch_host, list(items)))
+        yield from self._drain(wait=False)
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for result in self._drain(wait=True):
+            yield WindowedValue(result, GlobalWindow().max_timestamp(), [GlobalWindow()])
+
+    def teardown(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._session.close()
+
+    def _fetch_host(self, items: list) -> list:
+        return [output for item in items for output in self._fetch_one(self._session, item)]
+
+    def _drain(self, wait: bool) -> Iterator:
+        still_running = []
+        for future in self._pending:
+            if wait or future.done():
+                yield from future.result()  # an exception here is a bug: it fails the bundle loudly
+            else:
+                still_running.append(future)
+        self._pending = still_running
+        for name, n in self._session.take_counts().items():
+            Metrics.counter(self._namespace, name).inc(n)
+            if name == "pages_fetched":
+                progress.note("pages fetched", n)

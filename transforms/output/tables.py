@@ -1,0 +1,376 @@
+"""Write the run's tables as Hive-partitioned, zstd-compressed Parquet, committed by one step after all are staged.
+
+Each bundle writes its rows into files under ``OUTPUT/_staging-RUN_ID/`` (a folder that Spark,
+DuckDB globs and pyarrow ignore). When every table is staged, one commit step moves the files
+into ``OUTPUT/TABLE/PARTITION=VALUE/``, removes the staging folder and writes the run record
+``OUTPUT/_runs/RUN_ID.json``. All paths go through Beam's FileSystems (local, gs://, s3://).
+
+What the commit guarantees. A data file is never visible half-written: it is complete in staging
+before it moves, and on S3/GCS an object appears only when its upload completes. The moves
+themselves are one rename per file: atomic per file on a local disk, a server-side copy then a
+delete on S3 and GCS, and never atomic across files. So the commit is made to roll forward: it
+first writes its plan, ``OUTPUT/_staging-RUN_ID/_commit.json`` (every staged file and its
+target), then moves the output tables, merges upsert tables, moves the seen-items ledger, writes
+the run record ``_runs/RUN_ID.json`` and removes the staging folders. A run killed before its plan
+exists left nothing in place, and the next run removes its staging; a run killed after finds its
+plan there, and the next run finishes that commit first (each step can be repeated). Either way,
+once the next run starts, every input is in the tables exactly once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import uuid
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Iterator, Mapping, Sequence
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
+
+from schemas import TableSpec
+from transforms.run import progress
+from transforms.run.context import RunContext
+
+STAGE = "write"
+STAGING_PREFIX = "_staging-"
+RUNS_DIR = "_runs"
+COMMIT_PLAN = "_commit.json"
+"""Written into the output's staging folder when a commit starts: what to move where."""
+BUFFER_BYTES = 32 * 1024 * 1024
+"""Rows buffered per partition before they are written as one row group."""
+COMPRESSION = "zstd"
+OBJECT_STORES = ("s3", "gs")
+"""Schemes where an object becomes visible only when its upload completes, and a rename is a copy."""
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A finished data file waiting in the staging folder for the commit."""
+
+    table: str
+    root: str  # the output folder, or the state store for the ledger
+    relative_path: str  # e.g. "articles/published_date=2022-07-26/part-RUN-uuid.parquet"
+    rows: int
+
+
+class WriteTables(beam.PTransform):
+    """{table name: PCollection of records} → one run record dict, after all files are committed.
+
+    Tables go under ``output`` unless ``roots`` names another folder for them (the ledger lives
+    in the state store); each folder gets its own staging area, so every move is a rename.
+    """
+
+    def __init__(self, output: str, run: RunContext, tables: Sequence[TableSpec], roots: Mapping[str, str] | None = None):
+        super().__init__()
+        self._output = output.rstrip("/")
+        self._run = run
+        self._tables = {spec.name: spec for spec in tables}
+        self._roots = {name: root.rstrip("/") for name, root in (roots or {}).items()}
+
+    def expand(self, records_by_table: dict):
+        staged = [
+            records
+            | f"Stage{name.title()}" >> beam.ParDo(
+                StageParquetFiles(self._tables[name], self._roots.get(name, self._output), self._run.run_id)
+            )
+            for name, records in records_by_table.items()
+        ]
+        return (
+            staged
+            | "AllStagedFiles" >> beam.Flatten()
+            | "CollectStaged" >> beam.combiners.ToList()
+            | "CommitRun" >> beam.Map(commit_run, self._output, self._run, list(self._tables.values()))
+        )
+
+
+class StageParquetFiles(beam.DoFn):
+    """Buffers records per partition and writes them into one staged file per partition per bundle."""
+
+    def __init__(self, table: TableSpec, root: str, run_id: str):
+        self._table = table
+        self._root = root
+        self._staging_dir = staging_dir(root, run_id)
+        self._run_id = run_id
+        self._rows = Metrics.counter(STAGE, f"{table.name}_rows")
+
+    def setup(self) -> None:
+        self._schema = self._table.arrow_schema
+        self._names = [f.name for f in fields(self._table.record_type)]
+
+    def start_bundle(self) -> None:
+        self._open: dict[str, _PartitionFile] = {}
+
+    def process(self, record: Any) -> None:
+        partition = self._table.partition_dir(record)
+        target = self._open.get(partition)
+        if target is None:
+            name = f"part-{self._run_id}-{uuid.uuid4().hex[:12]}.parquet"
+            relative = "/".join(p for p in (self._table.name, partition, name) if p)
+            target = self._open[partition] = _PartitionFile(relative, self._staging_dir, self._schema)
+        target.add({name: getattr(record, name) for name in self._names})
+        self._rows.inc()
+        progress.note(f"rows staged in {self._table.name}")
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for target in self._open.values():
+            rows = target.close()
+            staged = StagedFile(self._table.name, self._root, target.relative_path, rows)
+            yield WindowedValue(staged, GlobalWindow().max_timestamp(), [GlobalWindow()])
+        self._open = {}
+
+
+class _PartitionFile:
+    """One staged Parquet file, written one row group at a time."""
+
+    def __init__(self, relative_path: str, staging_dir: str, schema: pa.Schema):
+        self.relative_path = relative_path
+        self._path = FileSystems.join(staging_dir, relative_path)
+        self._schema = schema
+        self._buffer: list[dict] = []
+        self._buffered_bytes = 0
+        self._rows = 0
+        self._handle = None
+        self._writer: pq.ParquetWriter | None = None
+
+    def add(self, row: dict) -> None:
+        self._buffer.append(row)
+        self._buffered_bytes += sum(len(v) for v in row.values() if isinstance(v, str)) + 64
+        if self._buffered_bytes >= BUFFER_BYTES:
+            self._flush()
+
+    def close(self) -> int:
+        self._flush()
+        self._writer.close()
+        self._handle.close()
+        return self._rows
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        batch = records_to_table(self._buffer, self._schema)
+        if self._writer is None:
+            _ensure_dir(self._path.rsplit("/", 1)[0])
+            self._handle = FileSystems.create(self._path, compression_type=CompressionTypes.UNCOMPRESSED)
+            self._writer = pq.ParquetWriter(self._handle, self._schema, compression=COMPRESSION)
+        self._writer.write_table(batch, row_group_size=len(self._buffer))
+        self._rows += len(self._buffer)
+        self._buffer, self._buffered_bytes = [], 0
+
+
+def records_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Rows → Arrow table; a null in a non-nullable column is a bug and raises."""
+    table = pa.Table.from_pylist(rows, schema=schema)
+    for field in schema:
+        if not field.nullable and table.column(field.name).null_count:
+            raise ValueError(f"column {field.name!r} is declared non-null but has nulls")
+    return table
+
+
+def commit_run(staged: list[StagedFile], output: str, run: RunContext, tables: Sequence[TableSpec] = ()) -> dict:
+    """Writes the commit plan, then moves every staged file into place, merges upsert tables, writes the run record.
+
+    Output tables move before the ledger, and the run record comes last (see the module docstring).
+    """
+    output = output.rstrip("/")
+    record = run_record(staged, run)
+    plan = {**record, "upsert_tables": [spec.name for spec in tables if spec.upsert_key]}
+    write_json_atomically(FileSystems.join(staging_dir(output, run.run_id), COMMIT_PLAN), plan)
+    return finish_commit(staged, output, run, tables)
+
+
+def finish_commit(staged: list[StagedFile], output: str, run: RunContext, tables: Sequence[TableSpec], resuming: bool = False) -> dict:
+    """The commit's steps after its plan is written; ``resuming`` repeats them after a crash (moved files are skipped)."""
+    move_into_place([f for f in staged if f.root == output], run, resuming)
+    for spec in tables:
+        roots = {f.root for f in staged if f.table == spec.name}
+        if spec.upsert_key and roots:
+            merge_upserts(roots.pop(), spec, run)
+    move_into_place([f for f in staged if f.root != output], run, resuming)
+    record = run_record(staged, run)
+    write_json_atomically(FileSystems.join(output, RUNS_DIR, f"{run.run_id}.json"), record)
+    for root in sorted({output, *(f.root for f in staged)}):
+        remove_folder(staging_dir(root, run.run_id))
+    return record
+
+
+def move_into_place(staged: list[StagedFile], run: RunContext, resuming: bool = False) -> None:
+    """Renames staged files to their committed paths (on S3/GCS: copy, then delete).
+
+    ``resuming``: files already moved by the interrupted commit are skipped; a file in neither place is an error.
+    """
+    pairs = [(FileSystems.join(staging_dir(f.root, run.run_id), f.relative_path), FileSystems.join(f.root, f.relative_path)) for f in staged]
+    if resuming:
+        pairs = [(source, target) for source, target in pairs if not _already_moved(source, target)]
+    for directory in sorted({target.rsplit("/", 1)[0] for _, target in pairs}):
+        _ensure_dir(directory)
+    if pairs:
+        FileSystems.rename([source for source, _ in pairs], [target for _, target in pairs])
+
+
+def _already_moved(source: str, target: str) -> bool:
+    if FileSystems.exists(source):
+        return False
+    if FileSystems.exists(target):
+        return True
+    raise OSError(f"cannot finish the commit: {source} is neither staged nor in place at {target}")
+
+
+def run_record(staged: list[StagedFile], run: RunContext) -> dict:
+    """What the run committed: files and row counts per table."""
+    rows: dict[str, int] = {}
+    for f in staged:
+        rows[f.table] = rows.get(f.table, 0) + f.rows
+    return {
+        "run_id": run.run_id,
+        "started_at": run.started_at.isoformat(),
+        "rows": rows,
+        "files": sorted((asdict(f) for f in staged), key=lambda f: (f["root"], f["relative_path"])),
+    }
+
+
+def read_json(path: str) -> dict:
+    """A JSON file written by ``write_json_atomically`` (any file system)."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        return json.loads(handle.read())
+
+
+def write_json_atomically(path: str, value: dict) -> None:
+    write_bytes_atomically(path, json.dumps(value, indent=2, sort_keys=True).encode())
+
+
+def write_bytes_atomically(path: str, data: bytes) -> None:
+    """Replaces ``path`` with ``data`` so that readers see the old or the new content, never a part.
+
+    On S3 and GCS a single upload already is (the object appears when the upload completes, and a
+    rename would only be a copy); elsewhere the data goes to a hidden temporary name beside the
+    target and is renamed over it (atomic on local disks).
+    """
+    if FileSystems.get_scheme(path) in OBJECT_STORES:
+        with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            handle.write(data)
+        return
+    directory, name = path.rsplit("/", 1)
+    _ensure_dir(directory)
+    temporary = f"{directory}/.{name}.tmp-{uuid.uuid4().hex[:8]}"
+    with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        handle.write(data)
+    try:
+        FileSystems.rename([temporary], [path])
+    except IOError:  # a filesystem that won't rename over an existing file
+        FileSystems.delete([path])
+        FileSystems.rename([temporary], [path])
+
+
+def _ensure_dir(path: str) -> None:
+    """Creates a folder unless it exists; nothing on S3/GCS, which have no folders (and Beam's mkdirs there is a no-op)."""
+    if FileSystems.get_scheme(path) in OBJECT_STORES:
+        return
+    if not FileSystems.exists(path):
+        try:
+            FileSystems.mkdirs(path)
+        except IOError:
+            if not FileSystems.exists(path):  # lost a race with another worker: fine if it exists now
+                raise
+
+
+def merge_upserts(root: str, spec: TableSpec, run: RunContext) -> None:
+    """Rewrites an upsert table as one file in which this run's rows replace older rows with the same key.
+
+    The merged file is written to staging, renamed into place, then the older files are deleted:
+    a reader listing the folder in between may see both versions of an updated row, never none.
+    """
+    files = committed_files(root, spec)
+    if len(files) < 2:
+        return
+    ours = [f for f in files if f"part-{run.run_id}-" in f]
+    older = [f for f in files if f not in ours]
+    tables = []
+    for path in older + ours:  # later rows win
+        with FileSystems.open(path) as handle:
+            tables.append(pq.read_table(handle, schema=spec.arrow_schema))
+    merged = pa.concat_tables(tables)
+    keys = merged.column(spec.upsert_key).to_pylist()
+    last = {key: i for i, key in enumerate(keys)}
+    merged = merged.take(sorted(last.values()))
+    name = f"{spec.name}/part-{run.run_id}-merged.parquet"
+    staged = FileSystems.join(staging_dir(root, run.run_id), name)
+    _ensure_dir(staged.rsplit("/", 1)[0])
+    with FileSystems.create(staged, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        pq.write_table(merged, handle, compression=COMPRESSION)
+    target = FileSystems.join(root, name)
+    FileSystems.rename([staged], [target])
+    FileSystems.delete([f for f in files if f != target])
+
+
+def committed_files(output: str, table: TableSpec) -> list[str]:
+    """Data files of a table already in the output (staging and hidden folders excluded)."""
+    root = FileSystems.join(output.rstrip("/"), table.name)
+    matches = FileSystems.match([root + "/**"])[0].metadata_list
+    return sorted(
+        m.path for m in matches
+        if m.path.endswith(".parquet") and not any(part.startswith((".", "_")) for part in m.path[len(root):].split("/"))
+    )
+
+
+def staging_dir(output: str, run_id: str) -> str:
+    """The run's private staging folder; the leading '_' hides it from readers."""
+    return FileSystems.join(output.rstrip("/"), STAGING_PREFIX + run_id)
+
+
+def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = ()) -> list[str]:
+    """Settles runs that were killed (one run at a time per output); returns the run ids whose commit it finished.
+
+    A staging folder holding a commit plan is a commit that had started: it is finished (roll
+    forward). Any other staging folder, under ``output`` or the other ``roots`` (the state
+    store), is a run that committed nothing: it is removed.
+    """
+    output = output.rstrip("/")
+    finished = []
+    for plan_path in _match(FileSystems.join(output, STAGING_PREFIX + "*", COMMIT_PLAN)):
+        plan = read_json(plan_path)
+        run = RunContext(run_id=plan["run_id"], started_at=dt.datetime.fromisoformat(plan["started_at"]))
+        log.warning("finishing the commit of interrupted run %s", run.run_id)
+        upserts = [spec for spec in tables if spec.name in plan.get("upsert_tables", [])]
+        finish_commit([StagedFile(**f) for f in plan["files"]], output, run, upserts, resuming=True)
+        finished.append(run.run_id)
+    for root in (output, *(r.rstrip("/") for r in roots)):
+        folders = _staging_folders(root)
+        if folders:
+            log.warning("removing staging left by interrupted runs: %s", ", ".join(folders))
+            for folder in folders:
+                remove_folder(folder)
+    return finished
+
+
+def _staging_folders(root: str) -> list[str]:
+    """Staging folders under ``root``, including empty ones on a local disk (Beam's match lists only files)."""
+    paths = _match(FileSystems.join(root, STAGING_PREFIX + "*", "**"))
+    if FileSystems.get_scheme(root) is None and os.path.isdir(root):
+        paths += [FileSystems.join(root, name) for name in os.listdir(root) if name.startswith(STAGING_PREFIX)]
+    return sorted({FileSystems.join(root, path[len(root) + 1 :].split("/", 1)[0]) for path in paths})
+
+
+def _match(pattern: str) -> list[str]:
+    return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+
+
+def remove_folder(path: str) -> None:
+    """Deletes a folder and everything below it; nothing when there is none.
+
+    On S3 and GCS a folder is only a key prefix: ``exists`` is false for it, and Beam deletes the
+    objects below it only when the path ends with '/' (without it, a delete removes nothing).
+    """
+    path = path.rstrip("/")
+    if FileSystems.get_scheme(path) in OBJECT_STORES:
+        FileSystems.delete([path + "/"])  # lists the prefix and deletes what is there, if anything
+    elif FileSystems.exists(path):
+        FileSystems.delete([path])

@@ -1,0 +1,153 @@
+"""Pull RSS/Atom/RDF feeds and their article pages, politely, into source documents.
+
+Feeds are polled with conditional GET (validators from the state store), parsed with
+feedparser, entries already in the seen-items ledger are dropped, and each new entry's page
+is fetched (robots.txt honoured) and handed to extraction with the entry's own text as the
+fallback. Outputs: ``documents``, ``rejects`` and ``states`` (every polled feed's new state).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
+
+import apache_beam as beam
+
+from schemas import Reject
+from transforms.sources.feeds.parsing import FeedEntry, feed_problem, parse_feed
+from transforms.sources.feeds.state import FeedState, after_fetch, unexpected_not_modified
+from transforms.http.client import FetchResult, redact_credentials
+from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
+from transforms.run.context import RunContext
+from transforms.dedup.ledger import ENTRY, DropKnown
+from transforms.sources.document import ENTRY as ENTRY_TEXT
+from transforms.sources.document import PAGE, SourceDocument
+
+STAGE = "feeds"
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass(frozen=True)
+class FeedPoll:
+    """What one poll of one feed produced."""
+
+    state: FeedState
+    entries: tuple[FeedEntry, ...] = ()
+    reject: Reject | None = None
+
+
+class FeedOutputs(NamedTuple):
+    documents: beam.PCollection
+    rejects: beam.PCollection
+    states: beam.PCollection
+
+
+class ReadFeeds(beam.PTransform):
+    """Due feeds → documents for new entries, rejects, and the feeds' new states."""
+
+    def __init__(self, feeds: Sequence[FeedState], seen, run: RunContext, settings: FetchSettings, fetch_pages: bool = True):
+        super().__init__()
+        self._feeds, self._seen, self._run, self._settings, self._fetch_pages = list(feeds), seen, run, settings, fetch_pages
+
+    def expand(self, pbegin):
+        run, fetch_pages = self._run, self._fetch_pages
+        polls = (
+            pbegin
+            | "DueFeeds" >> beam.Create(self._feeds)
+            | "PollFeeds" >> FetchByHost(
+                lambda session, state: [poll_feed(session, state, run)], lambda s: s.current_url, self._settings, STAGE
+            )
+        )
+        new_entries = (
+            polls
+            | "Entries" >> beam.FlatMap(lambda poll: poll.entries)
+            | "SkipSeenEntries" >> DropKnown(self._seen, ENTRY, lambda e: e.entry_id, (STAGE, "entries_already_seen"))
+        )
+        pages = new_entries | "FetchPages" >> FetchByHost(
+            lambda session, entry: [entry_document(session, entry, run, fetch_pages)], _page_url, self._settings, STAGE
+        )
+        feed_rejects = polls | "FeedRejects" >> beam.FlatMap(lambda poll: [poll.reject] if poll.reject else [])
+        page_rejects = pages | "PageRejects" >> beam.Filter(lambda item: isinstance(item, Reject))
+        return FeedOutputs(
+            documents=pages | "Documents" >> beam.Filter(lambda item: isinstance(item, SourceDocument)),
+            rejects=(feed_rejects, page_rejects) | "AllFeedRejects" >> beam.Flatten(),
+            states=polls | "States" >> beam.Map(lambda poll: poll.state),
+        )
+
+
+def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.datetime | None = None) -> FeedPoll:
+    """One conditional GET of a feed, parsed when it changed. Never raises for bad feeds."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    result = session.get(state.current_url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT)
+    new_state = after_fetch(state, result, now)
+    session.count(f"status_{result.status or result.error}")
+    if result.not_modified and not unexpected_not_modified(state, result):
+        return FeedPoll(new_state)
+    if result.error or result.not_modified:
+        reason = "feed_gone" if result.status == 410 else fetch_reason(result) if result.error else "unexpected_not_modified"
+        session.count(f"feed_rejected_{reason}")
+        return FeedPoll(new_state, reject=run.reject(redact_credentials(state.feed_url), "fetch", reason, describe(result), result.body or reason))
+    # Relative links resolve against where the feed was served from (after redirects), unless it says otherwise.
+    parsed = parse_feed(result.body, {"content-location": result.final_url, **result.headers}, state.feed_url)
+    problem = feed_problem(parsed)
+    if problem:
+        # Forget the validators: a 304 next time must not hide a feed we could not read.
+        unread = dataclasses.replace(new_state, etag=None, last_modified=None)
+        detail = f"{parsed.bozo or 'no entries and no feed version'} (content-type {result.headers.get('content-type', '?')})"
+        session.count(f"feed_rejected_{problem}")
+        return FeedPoll(unread, reject=run.reject(redact_credentials(state.feed_url), "parse", problem, redact_credentials(detail), result.body))
+    if parsed.bozo:
+        session.count("feeds_salvaged_bozo")
+    session.count("entries", len(parsed.entries))
+    return FeedPoll(dataclasses.replace(new_state, last_bozo=parsed.bozo), entries=parsed.entries)
+
+
+def entry_document(session: FetchSession, entry: FeedEntry, run: RunContext, fetch_pages: bool = True) -> SourceDocument | Reject:
+    """The entry's article page (or, failing that, the entry's own text) as a document to extract."""
+    own_text, own_source = (entry.content_text, "feed_content") if entry.content_text else (entry.summary_text, "feed_summary")
+    published = entry.published or entry.updated
+    fields = dict(
+        source_uri=redact_credentials(entry.feed_url), url=entry.link, title=entry.title, source=entry.source, authors=entry.authors,
+        published=published.isoformat() if published else None, published_by="feed", entry_id=entry.entry_id,
+        fallback_text=own_text, fallback_source=own_source,
+    )
+    problem = "not fetched (--no-fetch-articles)" if not fetch_pages else None
+    if fetch_pages and not entry.link:
+        problem = "the entry has no link"
+    elif fetch_pages and not (robots := session.robots(entry.link)).allowed:
+        problem = robots.detail
+        session.count(f"pages_robots_{robots.reason}")
+    elif fetch_pages:
+        result = session.get(entry.link, accept=PAGE_ACCEPT)
+        content_type = result.headers.get("content-type", "").split(";")[0].strip().lower()
+        if not result.error and content_type in HTML_TYPES:
+            session.count("pages_fetched")
+            return SourceDocument(kind=PAGE, body=result.body, **{**fields, "url": result.final_url or entry.link})
+        problem = describe(result) if result.error else f"not an HTML page (content-type {content_type or 'missing'})"
+        session.count(f"pages_{fetch_reason(result) if result.error else 'not_html'}")
+    if own_text:
+        session.count(f"entries_{own_source}")
+        return SourceDocument(kind=ENTRY_TEXT, body=own_text, **fields)
+    session.count("rejected_no_text")
+    return run.reject(
+        redact_credentials(f"{entry.feed_url}#entry={entry.entry_id}"), "fetch", "no_text",
+        redact_credentials(f"{problem}; the entry has no text of its own ({entry.link or 'no link'})"), entry.entry_id,
+    )
+
+
+def fetch_reason(result: FetchResult) -> str:
+    """A rejects reason: 'http_404', 'timeout', 'private_address', …"""
+    return f"http_{result.status}" if result.error == "http_status" and result.status else result.error or "ok"
+
+
+def describe(result: FetchResult) -> str:
+    status = f"HTTP {result.status}" if result.status else "no response"
+    retry = f", retry after {result.retry_after:.0f}s" if result.retry_after is not None else ""
+    return redact_credentials(f"{status} {result.error or ''}: {result.detail} ({result.final_url or result.url}){retry}".strip())
+
+
+def _page_url(entry: FeedEntry) -> str:
+    return entry.link or entry.feed_url

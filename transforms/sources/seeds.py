@@ -1,0 +1,221 @@
+"""Read seed files (.txt, .html/.htm, .jsonl, each optionally .gz) into source documents.
+
+Every file or JSON Lines record becomes a ``SourceDocument`` or a rejects row with a reason.
+Paths go through Beam's FileSystems, so local paths, globs and object-store URIs all work.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import zlib
+from typing import Iterable, Iterator
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from schemas import Reject
+from transforms.run import progress
+from transforms.sources.document import SourceDocument
+from transforms.run.context import REJECTS, RunContext, set_rejects_aside
+
+STAGE = "read"
+MAX_FILE_BYTES = 32 * 1024 * 1024
+"""Cap on one decompressed .txt/.html file or one JSON Lines record."""
+FORMATS = {".txt": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
+RECORD_KEYS = ("url", "title", "text", "html", "published", "source")
+
+
+class InputNotFound(ValueError):
+    """An --input path or glob that matches no readable file."""
+
+
+class ReadSeedFiles(beam.PTransform):
+    """Files (already expanded by ``expand_inputs``) → SourceDocuments, plus a ``rejects`` output."""
+
+    def __init__(self, paths: list[str], run: RunContext):
+        super().__init__()
+        self._paths = paths
+        self._run = run
+
+    def expand(self, pbegin):
+        return (
+            pbegin
+            | "ListFiles" >> beam.Create(self._paths)
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ReadFile" >> beam.ParDo(ReadSeedFile(self._run)).with_outputs(REJECTS, main="documents")
+        )
+
+
+class ReadSeedFile(beam.DoFn):
+    """Reads one file; emits its documents, and rejects tagged ``rejects``."""
+
+    def __init__(self, run: RunContext):
+        self._run = run
+        self._documents = Metrics.counter(STAGE, "documents")
+
+    def process(self, path: str) -> Iterator:
+        for item in read_seed_file(path, self._run):
+            if isinstance(item, SourceDocument):
+                self._documents.inc()
+                progress.note("documents read")
+            yield set_rejects_aside(item, STAGE)
+
+
+def expand_inputs(patterns: Iterable[str]) -> list[str]:
+    """Expand directories (recursively) and globs to a sorted list of seed files.
+
+    Inside a directory only known formats count; a file named explicitly is read whatever its
+    suffix (an unknown suffix becomes a reject). Raises InputNotFound for a pattern with no match.
+    """
+    found: set[str] = set()
+    for pattern in map(_absolute, patterns):
+        directory = pattern.rstrip("/")
+        in_directory = [m.path for m in FileSystems.match([directory + "/**"])[0].metadata_list]
+        if in_directory:
+            chosen = [p for p in in_directory if _is_seed_file(p[len(directory):])]
+        else:
+            matches = [m.path for m in FileSystems.match([pattern])[0].metadata_list if not _is_local_directory(m.path)]
+            has_glob = any(ch in pattern for ch in "*?[")
+            chosen = [p for p in matches if not has_glob or _is_seed_file(p.rsplit("/", 1)[-1])]
+        if not chosen:
+            raise InputNotFound(f"--input {pattern!r} matches no seed file (.txt, .html, .htm, .jsonl, optionally .gz)")
+        found.update(chosen)
+    return sorted(found)
+
+
+def _is_local_directory(path: str) -> bool:
+    return FileSystems.get_scheme(path) is None and os.path.isdir(path)
+
+
+def _absolute(pattern: str) -> str:
+    """Local paths become absolute, so source_uri and reject ids don't depend on the working directory."""
+    if FileSystems.get_scheme(pattern) is not None:
+        return pattern
+    absolute = os.path.abspath(pattern)
+    return absolute + "/" if pattern.endswith("/") else absolute
+
+
+def _is_seed_file(relative_path: str) -> bool:
+    """A known format, and no hidden or underscore folder or file on the way (.git/, _staging-…/)."""
+    hidden = any(part.startswith((".", "_")) for part in relative_path.split("/") if part)
+    return not hidden and seed_format(relative_path) is not None
+
+
+def seed_format(path: str) -> str | None:
+    """'text', 'html' or 'jsonl' from the suffix (after an optional .gz), else None."""
+    name = path.rsplit("/", 1)[-1].lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    dot = name.rfind(".")
+    return FORMATS.get(name[dot:]) if dot >= 0 else None
+
+
+def read_seed_file(path: str, run: RunContext) -> Iterator[SourceDocument | Reject]:
+    """All documents of one file, or rejects that say what was wrong."""
+    fmt = seed_format(path)
+    if fmt is None:
+        yield run.reject(path, STAGE, "unsupported_format", "expected .txt, .html, .htm or .jsonl (optionally .gz)", path)
+        return
+    try:
+        raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    except (OSError, IOError) as err:
+        yield run.reject(path, STAGE, "unreadable", f"{type(err).__name__}: {err}", path)
+        return
+    with raw:
+        stream = gzip.GzipFile(fileobj=raw) if path.lower().endswith(".gz") else raw
+        try:
+            if fmt == "jsonl":
+                yield from _read_jsonl(path, stream, run)
+            else:
+                yield _read_whole_file(path, fmt, stream, run)
+        except (OSError, EOFError, zlib.error) as err:
+            yield run.reject(path, STAGE, "invalid_compression", f"{type(err).__name__}: {err}", _leading_bytes(path))
+
+
+def _leading_bytes(path: str, limit: int = 65536) -> bytes:
+    """The start of the raw file, as evidence for a reject id."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        return raw.read(limit)
+
+
+def _read_whole_file(path: str, fmt: str, stream, run: RunContext) -> SourceDocument | Reject:
+    data = stream.read(MAX_FILE_BYTES + 1)
+    if not data.strip():
+        return run.reject(path, STAGE, "empty_file", f"{len(data)} bytes, no content", data)
+    if len(data) > MAX_FILE_BYTES:
+        return run.reject(path, STAGE, "too_large", f"more than {MAX_FILE_BYTES} bytes", data[:65536])
+    if fmt == "html":
+        return SourceDocument(path, "html", data)
+    text = decode_text(data)
+    if text is None:
+        return run.reject(path, STAGE, "undecodable", "not text in any detectable encoding", data)
+    return SourceDocument(path, "text", text)
+
+
+def _read_jsonl(path: str, stream, run: RunContext) -> Iterator[SourceDocument | Reject]:
+    records = 0
+    for number, line in enumerate(_bounded_lines(stream), start=1):
+        if isinstance(line, int):
+            records += 1
+            yield run.reject(f"{path}#line={number}", STAGE, "too_large", f"record longer than {MAX_FILE_BYTES} bytes", str(line))
+        elif line.strip():
+            records += 1
+            yield record_to_document(f"{path}#line={number}", line, run)
+    if records == 0:
+        yield run.reject(path, STAGE, "empty_file", "no records", b"")
+
+
+def _bounded_lines(stream) -> Iterator[bytes | int]:
+    """Lines of a binary stream; a line over the cap is skipped and yielded as its length."""
+    reader = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream
+    while True:
+        line = reader.readline(MAX_FILE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_FILE_BYTES and not line.endswith(b"\n"):
+            skipped = len(line)
+            while line and not line.endswith(b"\n"):
+                line = reader.readline(MAX_FILE_BYTES)
+                skipped += len(line)
+            yield skipped
+            continue
+        yield line
+
+
+def record_to_document(source_uri: str, line: bytes, run: RunContext) -> SourceDocument | Reject:
+    """One JSON Lines record → a document; keys other than RECORD_KEYS are ignored."""
+    try:
+        record = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        return run.reject(source_uri, STAGE, "invalid_json", str(err), line)
+    if not isinstance(record, dict):
+        return run.reject(source_uri, STAGE, "invalid_record", f"expected a JSON object, got {type(record).__name__}", line)
+    wrong = [k for k in RECORD_KEYS if record.get(k) is not None and not isinstance(record[k], str)]
+    if wrong:
+        return run.reject(source_uri, STAGE, "invalid_record", f"not a string: {', '.join(wrong)}", line)
+    fields = {k: (record.get(k) or "").strip() or None for k in ("url", "title", "published", "source")}
+    if record.get("text") and record["text"].strip():
+        return SourceDocument(source_uri, "text", record["text"], **fields)
+    if record.get("html") and record["html"].strip():
+        return SourceDocument(source_uri, "html", record["html"], **fields)
+    return run.reject(source_uri, STAGE, "missing_text", "record has neither 'text' nor 'html'", line)
+
+
+def decode_text(data: bytes) -> str | None:
+    """UTF-8 (with or without BOM), else the encoding charset_normalizer detects; None if not text."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        # Western text is by far the most common non-UTF-8 case; full detection confuses it with Baltic pages.
+        best = from_bytes(data, cp_isolation=["cp1252"]).best() or from_bytes(data).best()
+        if best is None:
+            return None
+        text = str(best)
+    controls = sum(1 for ch in text if ch < " " and ch not in "\n\r\t\f")
+    return None if controls > len(text) // 100 else text

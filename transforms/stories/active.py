@@ -1,0 +1,159 @@
+"""The active stories of the clusterer and the inverted index that finds candidates among them.
+
+``ActiveStory`` is one story's whole clustering state (centroids, dates, headline candidates,
+members, catalog label). ``TermIndex`` posts each story under the heaviest terms of its
+centroid. A posting keeps stories in the order they were last updated, and a lookup reads at
+most ``per_term`` of the most recent ones per term, so finding candidates costs the same
+however many stories are active.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from itertools import islice
+from operator import mul
+
+from transforms.stories.vectors import Weights, top_weights
+
+
+def sparse_dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """Dot product over the shared keys; ``fsum`` makes it independent of set order (and so
+    of the interpreter's string hash seed)."""
+    common = a.keys() & b.keys()
+    return math.fsum(map(mul, map(a.__getitem__, common), map(b.__getitem__, common)))
+
+
+class Centroid:
+    """Sum of member vectors with its norm; once it holds more than 1.5 x ``cap`` keys it is
+    cut back to the ``cap`` heaviest (the slack keeps the cut off the per-article path)."""
+
+    __slots__ = ("norm", "weights")
+
+    def __init__(self, weights: dict[str, float] | None = None) -> None:
+        self.weights = weights or {}
+        self.norm = math.hypot(*self.weights.values())
+
+    def add(self, vector: Weights, cap: int) -> None:
+        weights = self.weights
+        get = weights.get
+        for key, weight in vector:
+            weights[key] = get(key, 0.0) + weight
+        if len(weights) > cap + cap // 2:
+            self.weights = weights = {k: weights[k] for k in self.top(cap)}
+        self.norm = math.hypot(*weights.values())
+
+    def cosine(self, vector: Mapping[str, float]) -> float:
+        """Cosine with a unit-length vector given as a mapping."""
+        return sparse_dot(vector, self.weights) / self.norm if self.norm else 0.0
+
+    def top(self, n: int) -> tuple[str, ...]:
+        """The n heaviest keys; ties in insertion order (deterministic, and kept by the state)."""
+        weights = self.weights
+        return tuple(sorted(weights, key=weights.__getitem__, reverse=True)[:n])
+
+
+class ActiveStory:
+    """A story that articles can still join."""
+
+    __slots__ = (
+        "count",
+        "entities",
+        "first",
+        "founded",
+        "headlines",
+        "indexed",
+        "label",
+        "last",
+        "members",
+        "run_start",
+        "story_id",
+        "terms",
+        "title",
+        "updated",
+    )
+
+    def __init__(self, story_id: str, founded: int) -> None:
+        self.story_id = story_id
+        self.founded = founded  # clusterer sequence number of the founding article
+        self.updated = founded  # ... of the latest member: orders postings and capacity eviction
+        self.count = 0  # members across runs
+        self.terms, self.title, self.entities = Centroid(), Centroid(), Centroid()
+        self.first: float | None = None  # UTC timestamps of the earliest / latest dated member
+        self.last: float | None = None
+        self.headlines: list[tuple[str, Weights]] = []  # (title, title vector) of the first titled members
+        self.members: list[str] = []  # article ids of the members kept in the state
+        self.run_start = 0  # members[run_start:] were added since this clusterer was created/imported
+        self.label: str | None = None  # catalog label, decided once
+        self.indexed: tuple[str, ...] = ()  # terms currently posted in the index
+
+    @property
+    def touched(self) -> bool:
+        return len(self.members) > self.run_start
+
+    def to_state(self) -> dict:
+        return {
+            "id": self.story_id, "founded": self.founded, "updated": self.updated, "count": self.count,
+            "terms": list(self.terms.weights.items()), "title": list(self.title.weights.items()),
+            "entities": list(self.entities.weights.items()), "first": self.first, "last": self.last,
+            "headlines": [[text, [list(kv) for kv in vector]] for text, vector in self.headlines],
+            "members": self.members, "label": self.label,
+        }
+
+    @classmethod
+    def from_state(cls, data: Mapping) -> ActiveStory:
+        story = cls(data["id"], data["founded"])
+        story.updated, story.count = data["updated"], data["count"]
+        story.terms = Centroid({k: w for k, w in data["terms"]})
+        story.title = Centroid({k: w for k, w in data["title"]})
+        story.entities = Centroid({k: w for k, w in data["entities"]})
+        story.first, story.last = data["first"], data["last"]
+        story.headlines = [(text, tuple((k, w) for k, w in vector)) for text, vector in data["headlines"]]
+        story.members = list(data["members"])
+        story.run_start = len(story.members)
+        story.label = data["label"]
+        return story
+
+
+class TermIndex:
+    """term -> ids of the stories posted under it, least recently updated first."""
+
+    def __init__(self) -> None:
+        self._postings: dict[str, dict[str, None]] = {}
+        self.reads = 0  # posting entries read by ``candidates`` (for tests and benchmarks)
+
+    def post(self, story_id: str, terms: Iterable[str]) -> None:
+        """(Re)post at the most recent end: a posting stays in last-update order."""
+        for term in terms:
+            posting = self._postings.setdefault(term, {})
+            posting.pop(story_id, None)
+            posting[story_id] = None
+
+    def unpost(self, story_id: str, terms: Iterable[str]) -> None:
+        for term in terms:
+            if (posting := self._postings.get(term)) is not None:
+                posting.pop(story_id, None)
+                if not posting:
+                    del self._postings[term]
+
+    def candidates(self, query: Iterable[tuple[str, float]], per_term: int, limit: int) -> list[str]:
+        """The ``limit`` stories with the highest summed query weight, reading at most
+        ``per_term`` most recently updated stories per query term; ties by story id."""
+        scores: dict[str, float] = {}
+        for term, weight in query:
+            posting = self._postings.get(term)
+            if posting:
+                for story_id in islice(reversed(posting), per_term):
+                    scores[story_id] = scores.get(story_id, 0.0) + weight
+                    self.reads += 1
+        if len(scores) <= limit:
+            return sorted(scores)
+        return [s for s, _ in top_weights(scores, limit)]
+
+    def story_count(self, term: str) -> int:
+        """How many stories are posted under ``term`` (its document frequency among stories)."""
+        posting = self._postings.get(term)
+        return len(posting) if posting else 0
+
+    def __len__(self) -> int:
+        return len(self._postings)

@@ -1,0 +1,170 @@
+"""Tag every article with a story: features in parallel, then one ordered clustering step.
+
+Originals get a term vector and a MinHash signature where they are (parallel). These small
+inputs, plus the exact-duplicate links, meet under a single key, are sorted in publication
+order and go through the story index loaded from the state store: a near-duplicate of an
+article in the window joins that article's story (and is marked); any other original is
+clustered by ``StoryClusterer``; exact duplicates follow their original. The assignments are
+joined back to the full articles by id, and the updated index is handed on to be saved after
+the commit. Ordering and throughput limits of the single key are in the README.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterator, NamedTuple, Sequence
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from schemas import Article, Story
+from transforms.dedup.near import text_signature
+from transforms.run.context import RunContext
+from transforms.stories.clusterer import ArticleVector, CatalogStory, StorySummary, publication_order_key, vectorize
+from transforms.stories.saved import StoryIndex, load_story_index
+
+STAGE = "stories"
+STORIES, INDEX = "stories", "index"
+CLUSTER_KEY = "all"
+
+
+@dataclass(frozen=True)
+class StoryInput:
+    """What the ordered clustering step needs of one article."""
+
+    article_id: str
+    published_at: dt.datetime | None
+    title: str | None
+    vector: ArticleVector | None  # None for an exact duplicate, which follows its original
+    signature: bytes | None = None
+    duplicate_of: str | None = None
+
+
+@dataclass(frozen=True)
+class StoryAssignment:
+    story_id: str
+    story_label: str | None
+    duplicate_of: str | None = None  # set for a near-duplicate found by the ordered step
+    duplicate_kind: str | None = None
+
+
+class StoryOutputs(NamedTuple):
+    articles: beam.PCollection
+    stories: beam.PCollection
+    index: beam.PCollection  # the exported story index (one dict), to save after the commit
+
+
+class AssignStories(beam.PTransform):
+    """Articles → articles with story fields, Story rows for touched stories, the new index."""
+
+    def __init__(self, catalog: Sequence[CatalogStory], run: RunContext, state_dir: str):
+        super().__init__()
+        self._catalog, self._run, self._state_dir = tuple(catalog), run, state_dir
+
+    def expand(self, articles):
+        clustered = (
+            articles
+            | "Features" >> beam.Map(story_input)
+            | "OneOrderedKey" >> beam.WithKeys(CLUSTER_KEY)
+            | "GatherForClustering" >> beam.GroupByKey()
+            | "ClusterInOrder" >> beam.ParDo(ClusterStories(self._catalog, self._run, self._state_dir)).with_outputs(
+                STORIES, INDEX, main="assignments"
+            )
+        )
+        tagged = (
+            {"article": articles | "KeyById" >> beam.Map(lambda a: (a.article_id, a)), "story": clustered.assignments}
+            | "JoinStories" >> beam.CoGroupByKey()
+            | "TagArticles" >> beam.FlatMap(_tag_articles)
+        )
+        return StoryOutputs(tagged, clustered[STORIES], clustered[INDEX])
+
+
+class ClusterStories(beam.DoFn):
+    """Loads the story index, assigns all inputs of its key in order, emits assignments, rows and the index."""
+
+    def __init__(self, catalog: tuple[CatalogStory, ...], run: RunContext, state_dir: str):
+        self._catalog, self._run, self._state_dir = catalog, run, state_dir
+
+    def process(self, element) -> Iterator:
+        _, inputs = element
+        index = load_story_index(self._state_dir, self._catalog)
+        assignments, stories = assign_stories(list(inputs), index, self._run)
+        Metrics.counter(STAGE, "stories_touched").inc(len(stories))
+        Metrics.counter(STAGE, "near_duplicates").inc(sum(1 for a in assignments.values() if a.duplicate_kind == "near"))
+        yield from assignments.items()
+        for story in stories:
+            yield beam.pvalue.TaggedOutput(STORIES, story)
+        yield beam.pvalue.TaggedOutput(INDEX, index.export())
+
+
+def story_input(article: Article) -> StoryInput:
+    """The clustering view of an article; exact duplicates carry no features."""
+    if article.duplicate_of:
+        return StoryInput(article.article_id, article.published_at, article.title, None, duplicate_of=article.duplicate_of)
+    vector = vectorize(article.title, article.text, article.language)
+    return StoryInput(article.article_id, article.published_at, article.title, vector, text_signature(article.text))
+
+
+def assign_stories(inputs: list[StoryInput], index: StoryIndex, run: RunContext) -> tuple[dict[str, StoryAssignment], list[Story]]:
+    """Assign every input through the index (mutated) and summarise the stories it touched."""
+    originals = sorted((i for i in inputs if i.vector is not None), key=lambda i: publication_order_key(i.published_at, i.article_id))
+    story_of: dict[str, str] = {}
+    near: dict[str, tuple[str, str]] = {}  # article_id → (original article_id, story_id)
+    gained: Counter[str] = Counter()
+    for item in originals:
+        seen_at = item.published_at or run.started_at
+        index.near_duplicates.expire(seen_at)
+        hit = index.near_duplicates.find(item.signature) if item.signature else None
+        if hit:
+            near[item.article_id] = (hit.article_id, hit.story_id)
+            story_of[item.article_id] = hit.story_id
+            gained[hit.story_id] += 1
+            continue
+        story_of[item.article_id] = index.clusterer.add(item.article_id, item.vector, item.published_at, item.title)
+        if item.signature:
+            index.near_duplicates.add(item.article_id, story_of[item.article_id], item.signature, seen_at)
+    for item in inputs:
+        if item.vector is None:
+            story_of[item.article_id] = story_of[item.duplicate_of]
+            gained[story_of[item.article_id]] += 1
+    for story_id, n in gained.items():
+        index.duplicate_counts[story_id] = index.duplicate_counts.get(story_id, 0) + n
+    summaries = {s.story_id: s for s in index.clusterer.stories()}
+    for summary in summaries.values():
+        index.labels[summary.story_id] = summary.story_label
+    assignments = {
+        article_id: StoryAssignment(
+            story_id, index.labels.get(story_id), *((near[article_id][0], "near") if article_id in near else (None, None))
+        )
+        for article_id, story_id in story_of.items()
+    }
+    touched = sorted({story for story in story_of.values() if story in summaries})
+    return assignments, [story_row(summaries[s], index.duplicate_counts.get(s, 0), run) for s in touched]
+
+
+def story_row(summary: StorySummary, duplicates: int, run: RunContext) -> Story:
+    """A stories-table row: all articles the story has gathered over all runs, duplicates included."""
+    return Story(
+        story_id=summary.story_id,
+        story_label=summary.story_label,
+        label_source=summary.label_source,
+        first_published=summary.first_published,
+        last_published=summary.last_published,
+        article_count=summary.article_count + duplicates,
+        top_terms=tuple(summary.top_terms),
+        ingested_at=run.started_at,
+        run_id=run.run_id,
+    )
+
+
+def _tag_articles(element) -> Iterator[Article]:
+    article_id, grouped = element
+    assignment = list(grouped["story"])
+    for article in grouped["article"]:
+        if len(assignment) != 1:
+            raise RuntimeError(f"article {article_id} got {len(assignment)} story assignments")
+        found = assignment[0]
+        marks = {"duplicate_of": found.duplicate_of, "duplicate_kind": found.duplicate_kind} if found.duplicate_of else {}
+        yield dataclasses.replace(article, story_id=found.story_id, story_label=found.story_label, **marks)

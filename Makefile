@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: install run test bench bench-full bench-clustering bench-clustering-scale clean
+.PHONY: install run lint test bench bench-full bench-clustering bench-clustering-scale clean
 
 install: $(INSTALLED)
 
@@ -18,6 +18,10 @@ $(INSTALLED): pyproject.toml
 
 run: install
 	$(BIN)/python -m pipeline run --input seeds/ --output out/
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: install
 	$(BIN)/python -m pytest

@@ -130,13 +130,20 @@ def run_rows(
     p, r, f = bcubed(gold, pred)
     n = max(len(rows), 1)
     return Result(
-        articles=len(rows), gold_stories=len(set(gold.values())), predicted_stories=len(summaries),
-        b3_precision=p, b3_recall=r, b3_f1=f, pairwise_f1=pairwise_f1(gold, pred),
-        ms_per_article=1000 * (clustered - vectorized) / n, vectorize_ms_per_article=1000 * (vectorized - start) / n,
+        articles=len(rows),
+        gold_stories=len(set(gold.values())),
+        predicted_stories=len(summaries),
+        b3_precision=p,
+        b3_recall=r,
+        b3_f1=f,
+        pairwise_f1=pairwise_f1(gold, pred),
+        ms_per_article=1000 * (clustered - vectorized) / n,
+        vectorize_ms_per_article=1000 * (vectorized - start) / n,
     )
 
 
 # -- scale ---------------------------------------------------------------------------------
+
 
 def synthetic_stream(n: int, per_day: int = 2000, seed: int = 7) -> Iterator[tuple[str, str, str, datetime]]:
     """(id, title, text, published) of ``n`` dated articles, in publication order.
@@ -202,23 +209,35 @@ def scale_once(n: int, per_day: int = 2000) -> dict:
             retired += len(clusterer.pop_retired())
     active = len(clusterer.stories())
     return {
-        "articles": n, "warmup": warmup, "cluster_ms": 1000 * cluster_s / n, "vectorize_ms": 1000 * vector_s / n,
-        "active_stories": active, "stories": retired + active, "scored_per_article": (clusterer.scored - scored) / n,
+        "articles": n,
+        "warmup": warmup,
+        "cluster_ms": 1000 * cluster_s / n,
+        "vectorize_ms": 1000 * vector_s / n,
+        "active_stories": active,
+        "stories": retired + active,
+        "scored_per_article": (clusterer.scored - scored) / n,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
 def scale(quick: bool) -> int:
     sizes = [s for s in SCALES if not quick or s <= 100_000]
-    print(f"{'articles':>9} {'cluster ms/art':>14} {'vectorize ms/art':>16} {'stories':>8} {'active':>7} {'scored/art':>10} "
-          f"{'peak RSS MB':>11}   (timed after a warm-up of 5 days)")
+    print(
+        f"{'articles':>9} {'cluster ms/art':>14} {'vectorize ms/art':>16} {'stories':>8} {'active':>7} {'scored/art':>10} "
+        f"{'peak RSS MB':>11}   (timed after a warm-up of 5 days)"
+    )
     results = []
     for n in sizes:  # a fresh process per size: peak RSS is that run's own
-        out = subprocess.run([sys.executable, __file__, "--scale-once", str(n)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--scale-once", str(n)], capture_output=True, text=True, check=True
+        )
         res = json.loads(out.stdout)
         results.append(res)
-        print(f"{n:>9} {res['cluster_ms']:>14.3f} {res['vectorize_ms']:>16.3f} {res['stories']:>8} {res['active_stories']:>7} "
-              f"{res['scored_per_article']:>10.1f} {res['peak_rss_mb']:>11.0f}", flush=True)
+        print(
+            f"{n:>9} {res['cluster_ms']:>14.3f} {res['vectorize_ms']:>16.3f} {res['stories']:>8} {res['active_stories']:>7} "
+            f"{res['scored_per_article']:>10.1f} {res['peak_rss_mb']:>11.0f}",
+            flush=True,
+        )
     ratio = results[-1]["cluster_ms"] / results[0]["cluster_ms"]
     print(f"largest/smallest cluster ms/article: {ratio:.2f}x")
     return 0
@@ -241,8 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", action="store_true", help="synthetic streams of 10k, 100k and 1M articles")
     parser.add_argument("--quick", action="store_true", help="with --scale: stop at 100k")
     parser.add_argument("--scale-once", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a ClusteringConfig field")
-    parser.add_argument("--halves", action="store_true", help="also run each file's first and second half (by time) alone")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="FIELD=VALUE", help="override a ClusteringConfig field"
+    )
+    parser.add_argument(
+        "--halves", action="store_true", help="also run each file's first and second half (by time) alone"
+    )
     args = parser.parse_args(argv)
     if args.scale_once:
         print(json.dumps(scale_once(args.scale_once)))
@@ -252,8 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.files:
         parser.error("give FILE... or --scale")
     config = _config(args.set)
-    print(f"{'file':<24} {'articles':>8} {'gold':>6} {'pred':>6} {'B3-P':>6} {'B3-R':>6} {'B3-F1':>6} {'pair-F1':>7} "
-          f"{'ms/art':>7} {'vec ms/art':>10}")
+    print(
+        f"{'file':<24} {'articles':>8} {'gold':>6} {'pred':>6} {'B3-P':>6} {'B3-R':>6} {'B3-F1':>6} {'pair-F1':>7} "
+        f"{'ms/art':>7} {'vec ms/art':>10}"
+    )
     for path in args.files:
         rows = read_rows(path)
         parts = [(path.name, rows)]
@@ -265,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{name:<24} {res.articles:>8} {res.gold_stories:>6} {res.predicted_stories:>6} "
                 f"{res.b3_precision:>6.3f} {res.b3_recall:>6.3f} {res.b3_f1:>6.3f} {res.pairwise_f1:>7.3f} "
-                f"{res.ms_per_article:>7.3f} {res.vectorize_ms_per_article:>10.3f}", flush=True
+                f"{res.ms_per_article:>7.3f} {res.vectorize_ms_per_article:>10.3f}",
+                flush=True,
             )
     return 0
 

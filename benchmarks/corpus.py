@@ -10,6 +10,7 @@ benchmarks materialise their inputs in a temporary folder.
 own canonical URL (existing canonical/og:url tags are replaced) and its first paragraph a unique
 sentence, so neither the URL nor the exact text hash repeats.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -17,8 +18,8 @@ import html
 import json
 import random
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_PAGES = REPO.parent / "shared" / "data" / "extraction" / "wcxb-dev-articles" / "html"
@@ -73,8 +74,12 @@ def _page(site: str, i: int, title: str, paragraphs: list[str], day: str, rng: r
     state blob give trafilatura a comparable tree and byte count to wade through."""
     esc = html.escape
     nav = "".join(f'<li><a href="/{w}/">{esc(w.title())}</a></li>' for w in rng.sample(words[:300], 8))
-    mega = "".join(f'<li><a href="/topic/{w}/{k}">{esc(w.title())}</a></li>' for k, w in enumerate(rng.sample(words, 400)))
-    state = json.dumps({"items": [{"id": k, "headline": _sentences(rng, words, 1), "tags": rng.sample(words, 5)} for k in range(600)]})
+    mega = "".join(
+        f'<li><a href="/topic/{w}/{k}">{esc(w.title())}</a></li>' for k, w in enumerate(rng.sample(words, 400))
+    )
+    state = json.dumps(
+        {"items": [{"id": k, "headline": _sentences(rng, words, 1), "tags": rng.sample(words, 5)} for k in range(600)]}
+    )
     related = "".join(f'<li><a href="/news/{i}-{k}">{esc(_sentences(rng, words, 1))}</a></li>' for k in range(5))
     body = "".join(f"<p>{esc(p)}</p>" for p in paragraphs)
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)} | {site}</title>

@@ -8,6 +8,7 @@ A pipeline start-up figure (the same command on a single page) shows the fixed c
 The limit runs before (b) and after (c) (and, with ``limit_runs=3``, between them) and its best
 time counts: on a shared machine this favours the limit, so the ratios err against the pipeline.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,9 @@ class ExtractionResult:
 
 def run_pipeline(input_dir: Path, output: Path, *extra: str) -> Measured:
     """``python -m pipeline run`` over ``input_dir`` into a fresh ``output``; checks nothing vanished."""
-    measured = run_measured(pipeline_command("--input", str(input_dir), "--output", str(output), "--catalog", "", *extra))
+    measured = run_measured(
+        pipeline_command("--input", str(input_dir), "--output", str(output), "--catalog", "", *extra)
+    )
     check_ok(measured, f"pipeline run on {input_dir}")
     rows = committed_rows(output)
     files = sum(1 for _ in input_dir.glob("*.html"))
@@ -80,14 +83,25 @@ def measure_extraction(pages: list[Page], work: Path, with_logic: bool = True, l
     best, load = min(limits, key=lambda result: result[0]["limit_s"])
     logic = limits[0][0]
     return ExtractionResult(
-        len(pages), best["limit_s"], best["limit_cpu_s"], logic.get("logic_s"), logic.get("logic_cpu_s"),
-        best["limit_rss_mb"], logic.get("logic_rss_mb"), load, startup, single, multi,
+        len(pages),
+        best["limit_s"],
+        best["limit_cpu_s"],
+        logic.get("logic_s"),
+        logic.get("logic_cpu_s"),
+        best["limit_rss_mb"],
+        logic.get("logic_rss_mb"),
+        load,
+        startup,
+        single,
+        multi,
     )
 
 
 def run_limit(corpus: Path, with_logic: bool = False) -> tuple[dict, float]:
     """The limit script's figures, and the load average when it ended."""
-    command = [sys.executable, "-m", "benchmarks.extraction_limit", str(corpus)] + (["--with-pipeline-logic"] if with_logic else [])
+    command = [sys.executable, "-m", "benchmarks.extraction_limit", str(corpus)] + (
+        ["--with-pipeline-logic"] if with_logic else []
+    )
     measured = run_measured(command)
     check_ok(measured, "extraction limit")
     return json.loads(measured.stdout), measured.load

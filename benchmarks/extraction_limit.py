@@ -11,6 +11,7 @@ identification, hashing), without Beam (``logic_s``, ``logic_cpu_s``): the gap b
 the rest of the gap to ``python -m pipeline run`` is Beam, start-up and writing.
 Imports happen before the clocks start (the pipeline's start-up is part of its own figure).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,9 @@ from transforms.text.extract import DATE_FORMAT  # noqa: E402
 def trafilatura_kwargs(url: str | None = None) -> dict:
     """The keyword arguments of the pipeline's ``trafilatura.bare_extraction`` call for one page."""
     return {
-        "url": url, "include_comments": False, "with_metadata": True,
+        "url": url,
+        "include_comments": False,
+        "with_metadata": True,
         "date_extraction_params": {**trafilatura.settings.set_date_params(True), "outputformat": DATE_FORMAT},
     }
 
@@ -49,9 +52,9 @@ def limit_loop(paths: list[Path]) -> tuple[float, float, int]:
 def pipeline_logic_loop(paths: list[Path]) -> tuple[float, float, int]:
     """Wall and CPU seconds to turn every file into an Article or Reject with the pipeline's pure functions."""
     from schemas import Article
-    from transforms.text.extract import extract_article, identify_language
-    from transforms.sources.seeds import read_seed_file
     from transforms.run.context import RunContext
+    from transforms.sources.seeds import read_seed_file
+    from transforms.text.extract import extract_article, identify_language
 
     run = RunContext.start()
     identify_language("warm up the language model, as the DoFn's setup() does")
@@ -74,7 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = sorted(args.folder.glob("*.html"))
     limit_s, limit_cpu_s, with_text = limit_loop(paths)
-    result = {"pages": len(paths), "limit_s": limit_s, "limit_cpu_s": limit_cpu_s, "with_text": with_text, "limit_rss_mb": _peak_rss_mb()}
+    result = {
+        "pages": len(paths),
+        "limit_s": limit_s,
+        "limit_cpu_s": limit_cpu_s,
+        "with_text": with_text,
+        "limit_rss_mb": _peak_rss_mb(),
+    }
     if args.with_pipeline_logic:
         result["logic_s"], result["logic_cpu_s"], result["articles"] = pipeline_logic_loop(paths)
         result["logic_rss_mb"] = _peak_rss_mb()

@@ -11,12 +11,13 @@ The politeness floor is what the pacer alone imposes: a host gets one request in
 ``host_delay`` seconds between request starts, and serves 1 feed + 1 robots.txt + ``items``
 pages, so it needs at least ``(items + 1) * host_delay`` seconds.
 """
+
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -99,13 +100,25 @@ class _SiteHandler(BaseHTTPRequestHandler):
 
 
 def measure_feeds(pages: list[Page], work: Path, hosts: int, items_per_host: int, host_delay: float) -> FeedRun:
-    sites = [SimulatedHost(n, [pages[(n * items_per_host + j) % len(pages)] for j in range(items_per_host)]) for n in range(hosts)]
+    sites = [
+        SimulatedHost(n, [pages[(n * items_per_host + j) % len(pages)] for j in range(items_per_host)])
+        for n in range(hosts)
+    ]
     output = work / f"out-feeds-{hosts}h-{host_delay}s"
     try:
         feeds = [arg for site in sites for arg in ("--feed", site.feed_url)]
-        measured = run_measured(pipeline_command(
-            *feeds, "--output", str(output), "--catalog", "", "--allow-private-network", "--host-delay", str(host_delay),
-        ))
+        measured = run_measured(
+            pipeline_command(
+                *feeds,
+                "--output",
+                str(output),
+                "--catalog",
+                "",
+                "--allow-private-network",
+                "--host-delay",
+                str(host_delay),
+            )
+        )
     finally:
         for site in sites:
             site.close()

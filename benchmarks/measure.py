@@ -5,6 +5,7 @@ tree reached (``wait4`` rusage, exact), and ``tree_rss_mb``, the largest sum of 
 sets of the process and all its descendants, sampled from ``/proc`` every 50 ms (what the
 machine had to hold at once when Beam runs several worker processes).
 """
+
 from __future__ import annotations
 
 import glob
@@ -53,8 +54,13 @@ def run_measured(args: list[str], cwd: Path = REPO) -> Measured:
         sampler.stop()
         out.seek(0), err.seek(0)
         return Measured(
-            wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, max_rss_mb=usage.ru_maxrss / 1024,
-            tree_rss_mb=sampler.peak_kb / 1024, returncode=proc.returncode, stdout=out.read(), stderr=err.read(),
+            wall_s=wall,
+            cpu_s=usage.ru_utime + usage.ru_stime,
+            max_rss_mb=usage.ru_maxrss / 1024,
+            tree_rss_mb=sampler.peak_kb / 1024,
+            returncode=proc.returncode,
+            stdout=out.read(),
+            stderr=err.read(),
             load=os.getloadavg()[0],
         )
 

@@ -4,6 +4,7 @@ Copies get new URLs and a unique opening sentence (``corpus.replicate``), so eve
 article for dedup and clustering. If memory were bounded by the clustering window and Parquet
 row groups, peak RSS would stay nearly flat while the input grows; the ratio shows whether it does.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -11,6 +11,7 @@ runner planning); what is inside bundles but in no stage is Beam's own per-eleme
 per-bundle work. cProfile inflates pure-Python code (many small calls) more than C code
 (lxml, pyarrow), so read the shares as an upper bound for the Python-heavy stages.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,10 +29,19 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("text cleaning (transforms/text/cleaning.py)", ("/transforms/text/cleaning.py",)),
     ("language identification (py3langid, model load included)", ("/site-packages/py3langid/",)),
     ("story vectors (transforms/stories/vectors.py)", ("/transforms/stories/vectors.py",)),
-    ("near-duplicate MinHash (transforms/dedup/near.py, datasketch)", ("/transforms/dedup/near.py", "/site-packages/datasketch/")),
-    ("story clustering (transforms/stories/clusterer.py, active.py)", ("/transforms/stories/clusterer.py", "/transforms/stories/active.py")),
+    (
+        "near-duplicate MinHash (transforms/dedup/near.py, datasketch)",
+        ("/transforms/dedup/near.py", "/site-packages/datasketch/"),
+    ),
+    (
+        "story clustering (transforms/stories/clusterer.py, active.py)",
+        ("/transforms/stories/clusterer.py", "/transforms/stories/active.py"),
+    ),
     ("story index save (transforms/stories/saved.py)", ("/transforms/story_state.py",)),
-    ("dedup and seen ledger (transforms/dedup/batch.py, ledger.py)", ("/transforms/dedup/batch.py", "/transforms/dedup/ledger.py")),
+    (
+        "dedup and seen ledger (transforms/dedup/batch.py, ledger.py)",
+        ("/transforms/dedup/batch.py", "/transforms/dedup/ledger.py"),
+    ),
     ("Parquet writing + commit (transforms/output/tables.py)", ("/transforms/output/tables.py",)),
     ("pickling between stages (pickle/dill)", ("_pickle.dumps", "_pickle.loads", "/site-packages/dill/")),
 )
@@ -71,7 +81,12 @@ def breakdown(profile: Path) -> list[tuple[str, float]]:
     rows = [("start-up outside bundles: imports, options, graph construction, runner planning", total - bundles)]
     staged = [(label, entry_seconds(stats, markers)) for label, markers in STAGES]
     rows += staged
-    rows.append(("Beam inside bundles: per-element dispatch, coders, fusion breaks, lazy imports", bundles - sum(s for _, s in staged)))
+    rows.append(
+        (
+            "Beam inside bundles: per-element dispatch, coders, fusion breaks, lazy imports",
+            bundles - sum(s for _, s in staged),
+        )
+    )
     rows.append(("total (profiled)", total))
     return rows
 
@@ -95,8 +110,24 @@ def main(argv: list[str] | None = None) -> int:
         pages = len(base_pages(args.pages))
         if not args.no_run:
             pages = write_pages(base_pages(args.pages), work / "pages")
-            measured = run_measured([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "pipeline", "run",
-                                     "--input", str(work / "pages"), "--output", str(work / "out"), "--catalog", ""])
+            measured = run_measured(
+                [
+                    sys.executable,
+                    "-m",
+                    "cProfile",
+                    "-o",
+                    str(profile),
+                    "-m",
+                    "pipeline",
+                    "run",
+                    "--input",
+                    str(work / "pages"),
+                    "--output",
+                    str(work / "out"),
+                    "--catalog",
+                    "",
+                ]
+            )
             check_ok(measured, "profiled pipeline run")
             print(f"profiled run: {measured.wall_s:.1f} s wall, {measured.cpu_s:.1f} s CPU", file=sys.stderr)
         print(markdown(breakdown(profile), pages))

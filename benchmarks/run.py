@@ -18,6 +18,7 @@ boundary (each source is extracted in the step that read it), so peak RSS grew 1
 the pages when last measured; articles themselves still pass FnApiRunner's in-memory group-bys
 (dedup, story join), which is what growth remains.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,14 +60,26 @@ class Mode:
 
 QUICK = Mode("quick", 1, 2, ((1, 1.0), (4, 1.0), (16, 1.0), (16, SMALL_DELAY)), 4, (10_000, 20_000), 50, (1, 10))
 FULL = Mode(
-    "full", 4, 3, tuple((h, d) for d in (1.0, SMALL_DELAY) for h in (1, 4, 16, 64)), 8,
-    (10_000, 100_000, 1_000_000), 50, (1, 10, 100),
+    "full",
+    4,
+    3,
+    tuple((h, d) for d in (1.0, SMALL_DELAY) for h in (1, 4, 16, 64)),
+    8,
+    (10_000, 100_000, 1_000_000),
+    50,
+    (1, 10, 100),
 )
 
 
 def machine() -> list[str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
     load = os.getloadavg()
     libraries = ", ".join(f"{name} {version(name)}" for name in LIBRARIES)
     return [
@@ -81,8 +94,14 @@ def clustering_scale(sizes: tuple[int, ...]) -> list[dict]:
     """``benchmarks/clustering.py --scale-once N`` per size (a fresh process each, as ``--scale`` does)."""
     results = []
     for n in sizes:
-        out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "clustering.py"), "--scale-once", str(n)],
-                             cwd=REPO, env=bench_env(), capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, str(REPO / "benchmarks" / "clustering.py"), "--scale-once", str(n)],
+            cwd=REPO,
+            env=bench_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         results.append(json.loads(out.stdout))
     return results
 
@@ -91,13 +110,34 @@ def ratio_line(name: str, value: float, target: float) -> str:
     return f"| {name} | **{value:.2f}** | ≥ {target} | {'met' if value >= target else 'not met'} |"
 
 
-def report(mode: Mode, source: str, ex: ExtractionResult, feeds: list[FeedRun], clusters: list[dict], memory: list[MemoryRun], seconds: float) -> str:
-    lines = [f"# Benchmark results ({mode.name} mode)", "", *machine(), f"- corpus: {source}", f"- whole run: {seconds:.0f} s", ""]
+def report(
+    mode: Mode,
+    source: str,
+    ex: ExtractionResult,
+    feeds: list[FeedRun],
+    clusters: list[dict],
+    memory: list[MemoryRun],
+    seconds: float,
+) -> str:
+    lines = [
+        f"# Benchmark results ({mode.name} mode)",
+        "",
+        *machine(),
+        f"- corpus: {source}",
+        f"- whole run: {seconds:.0f} s",
+        "",
+    ]
     lines += [
-        "## Extraction throughput (same pages, side by side)", "",
-        "| ratio | value | target | |", "|---|---|---|---|",
-        ratio_line("(b) pipeline, 1 worker / (a) limit, pages/s", ex.single_pps / ex.limit_pps, TARGET_SINGLE_OVER_LIMIT),
-        ratio_line("(c) pipeline, 2 workers / (b) 1 worker, pages/s", ex.multi_pps / ex.single_pps, TARGET_MULTI_OVER_SINGLE),
+        "## Extraction throughput (same pages, side by side)",
+        "",
+        "| ratio | value | target | |",
+        "|---|---|---|---|",
+        ratio_line(
+            "(b) pipeline, 1 worker / (a) limit, pages/s", ex.single_pps / ex.limit_pps, TARGET_SINGLE_OVER_LIMIT
+        ),
+        ratio_line(
+            "(c) pipeline, 2 workers / (b) 1 worker, pages/s", ex.multi_pps / ex.single_pps, TARGET_MULTI_OVER_SINGLE
+        ),
         "",
         f"| run ({ex.pages} pages) | wall s | pages/s | CPU s | CPU ms/page | peak RSS MB (largest process / tree) | load |",
         "|---|---|---|---|---|---|---|",
@@ -105,32 +145,70 @@ def report(mode: Mode, source: str, ex: ExtractionResult, feeds: list[FeedRun], 
         f"| {1000 * ex.limit_cpu_s / ex.pages:.0f} | {ex.limit_rss_mb:.0f} | {ex.limit_load:.1f} |",
     ]
     if ex.logic_s is not None:
-        lines.append(f"| (a') our extract_article loop, no Beam | {ex.logic_s:.1f} | {ex.pages / ex.logic_s:.1f} | {ex.logic_cpu_s:.1f} "
-                     f"| {1000 * ex.logic_cpu_s / ex.pages:.0f} | {ex.logic_rss_mb:.0f} | – |")
-    for label, m in (("(b) pipeline run, FnApiRunner, 1 worker", ex.single), ("(c) pipeline run, 2 worker processes", ex.multi)):
-        lines.append(f"| {label} | {m.wall_s:.1f} | {ex.pages / m.wall_s:.1f} | {m.cpu_s:.1f} | {1000 * m.cpu_s / ex.pages:.0f} "
-                     f"| {m.max_rss_mb:.0f} / {m.tree_rss_mb:.0f} | {m.load:.1f} |")
+        lines.append(
+            f"| (a') our extract_article loop, no Beam | {ex.logic_s:.1f} | {ex.pages / ex.logic_s:.1f} | {ex.logic_cpu_s:.1f} "
+            f"| {1000 * ex.logic_cpu_s / ex.pages:.0f} | {ex.logic_rss_mb:.0f} | – |"
+        )
+    for label, m in (
+        ("(b) pipeline run, FnApiRunner, 1 worker", ex.single),
+        ("(c) pipeline run, 2 worker processes", ex.multi),
+    ):
+        lines.append(
+            f"| {label} | {m.wall_s:.1f} | {ex.pages / m.wall_s:.1f} | {m.cpu_s:.1f} | {1000 * m.cpu_s / ex.pages:.0f} "
+            f"| {m.max_rss_mb:.0f} / {m.tree_rss_mb:.0f} | {m.load:.1f} |"
+        )
     s = ex.startup
     lines += [
-        f"| pipeline start-up + fixed cost (1 page) | {s.wall_s:.1f} | – | {s.cpu_s:.1f} | – | {s.max_rss_mb:.0f} / {s.tree_rss_mb:.0f} | {s.load:.1f} |", "",
+        f"| pipeline start-up + fixed cost (1 page) | {s.wall_s:.1f} | – | {s.cpu_s:.1f} | – | {s.max_rss_mb:.0f} / {s.tree_rss_mb:.0f} | {s.load:.1f} |",
+        "",
         f"Without the fixed cost (the 1-page run's wall time subtracted from (b)): {ex.marginal_pps:.1f} pages/s, "
         f"**{ex.marginal_pps / ex.limit_pps:.2f}** of the limit. (b)/(a) in CPU time (less sensitive to other jobs): "
-        f"{ex.limit_cpu_s / ex.single.cpu_s:.2f}.", "",
-        "## Feed throughput over HTTP (loopback hosts, one port each, politeness on)", "",
-        "| hosts | items/host | host delay s | wall s | items/s | politeness floor s | CPU s | load |", "|---|---|---|---|---|---|---|---|",
+        f"{ex.limit_cpu_s / ex.single.cpu_s:.2f}.",
+        "",
+        "## Feed throughput over HTTP (loopback hosts, one port each, politeness on)",
+        "",
+        "| hosts | items/host | host delay s | wall s | items/s | politeness floor s | CPU s | load |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    lines += [f"| {r.hosts} | {r.items_per_host} | {r.host_delay} | {r.measured.wall_s:.1f} | {r.items_per_s:.1f} | {r.politeness_floor_s:.1f} "
-              f"| {r.measured.cpu_s:.1f} | {r.measured.load:.1f} |" for r in feeds]
-    lines += ["", *feed_scaling(feeds), "", "## Clustering cost growth (`benchmarks/clustering.py --scale-once N`, ordered step)", "",
-              "| articles | cluster ms/article | vectorize ms/article | active stories | peak RSS MB |", "|---|---|---|---|---|"]
-    lines += [f"| {c['articles']:,} | {c['cluster_ms']:.3f} | {c['vectorize_ms']:.3f} | {c['active_stories']} | {c['peak_rss_mb']:.0f} |" for c in clusters]
-    lines += ["", f"largest / smallest ms per article: **{clusters[-1]['cluster_ms'] / clusters[0]['cluster_ms']:.2f}**", "",
-              "## Memory (single worker, corpus copies with new URLs)", "",
-              "| copies | pages | input MB | wall s | pages/s | peak RSS MB (largest process) | tree peak MB | load |", "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r.factor}× | {r.pages} | {r.input_mb:.0f} | {r.measured.wall_s:.1f} | {r.pages / r.measured.wall_s:.1f} | {r.measured.max_rss_mb:.0f} "
-              f"| {r.measured.tree_rss_mb:.0f} | {r.measured.load:.1f} |" for r in memory]
-    lines += ["", *(f"peak RSS {r.factor}× / 1×: **{r.measured.max_rss_mb / memory[0].measured.max_rss_mb:.2f}** for {r.input_mb / memory[0].input_mb:.0f}× the input"
-                    for r in memory[1:])]
+    lines += [
+        f"| {r.hosts} | {r.items_per_host} | {r.host_delay} | {r.measured.wall_s:.1f} | {r.items_per_s:.1f} | {r.politeness_floor_s:.1f} "
+        f"| {r.measured.cpu_s:.1f} | {r.measured.load:.1f} |"
+        for r in feeds
+    ]
+    lines += [
+        "",
+        *feed_scaling(feeds),
+        "",
+        "## Clustering cost growth (`benchmarks/clustering.py --scale-once N`, ordered step)",
+        "",
+        "| articles | cluster ms/article | vectorize ms/article | active stories | peak RSS MB |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c['articles']:,} | {c['cluster_ms']:.3f} | {c['vectorize_ms']:.3f} | {c['active_stories']} | {c['peak_rss_mb']:.0f} |"
+        for c in clusters
+    ]
+    lines += [
+        "",
+        f"largest / smallest ms per article: **{clusters[-1]['cluster_ms'] / clusters[0]['cluster_ms']:.2f}**",
+        "",
+        "## Memory (single worker, corpus copies with new URLs)",
+        "",
+        "| copies | pages | input MB | wall s | pages/s | peak RSS MB (largest process) | tree peak MB | load |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.factor}× | {r.pages} | {r.input_mb:.0f} | {r.measured.wall_s:.1f} | {r.pages / r.measured.wall_s:.1f} | {r.measured.max_rss_mb:.0f} "
+        f"| {r.measured.tree_rss_mb:.0f} | {r.measured.load:.1f} |"
+        for r in memory
+    ]
+    lines += [
+        "",
+        *(
+            f"peak RSS {r.factor}× / 1×: **{r.measured.max_rss_mb / memory[0].measured.max_rss_mb:.2f}** for {r.input_mb / memory[0].input_mb:.0f}× the input"
+            for r in memory[1:]
+        ),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -139,14 +217,18 @@ def feed_scaling(feeds: list[FeedRun]) -> list[str]:
     for delay in sorted({r.host_delay for r in feeds}, reverse=True):
         runs = sorted((r for r in feeds if r.host_delay == delay), key=lambda r: r.hosts)
         if len(runs) > 1:
-            out.append(f"items/s at {runs[-1].hosts} hosts / {runs[0].hosts} host(s), delay {delay} s: **{runs[-1].items_per_s / runs[0].items_per_s:.2f}**")
+            out.append(
+                f"items/s at {runs[-1].hosts} hosts / {runs[0].hosts} host(s), delay {delay} s: **{runs[-1].items_per_s / runs[0].items_per_s:.2f}**"
+            )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="the whole corpus, more hosts, 1M clustering, 100× memory")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the Markdown (default %(default)s)")
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="where to write the Markdown (default %(default)s)"
+    )
     args = parser.parse_args(argv)
     mode = FULL if args.full else QUICK
     start = time.perf_counter()
@@ -164,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         step(f"clustering: {', '.join(f'{n:,}' for n in mode.clustering_sizes)} articles")
         clusters = clustering_scale(mode.clustering_sizes)
         step(f"memory: {mode.memory_factors} copies")
-        memory = measure_memory(pages[:mode.memory_pages], work, mode.memory_factors)
+        memory = measure_memory(pages[: mode.memory_pages], work, mode.memory_factors)
     text = report(mode, corpus_source(), extraction, feeds, clusters, memory, time.perf_counter() - start)
     args.results.write_text(text)
     print(text)

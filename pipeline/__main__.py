@@ -1,4 +1,5 @@
 """``python -m pipeline``: see pipeline.cli."""
+
 import sys
 
 from pipeline.cli import main

@@ -1,9 +1,10 @@
 """Command line: ``python -m pipeline [run] [--input PATH ...] [--output DIR] [Beam options]``."""
+
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -11,16 +12,16 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipeline.analyst import compact, report, schema_docs
 from pipeline.graph import build_graph
-from schemas import SEEN, TABLES
 from pipeline.options import NewsbeamOptions, with_default_runner
 from pipeline.plan import PlanError, connect_filesystems, plan_run
 from pipeline.remote_job import check_dry_run, is_dry_run, report_job_not_run_here, runs_here
 from pipeline.streaming import run_streaming  # also registers --poll-interval, --window-size, … for --help
 from pipeline.summary import AccountingError, counters, format_summary, record_summary
 from pipeline.watch import add_watch_arguments, watch
-from transforms.sources.seeds import InputNotFound
-from transforms.run.context import RunContext
+from schemas import SEEN, TABLES
 from transforms.output.tables import RUNS_DIR, clear_stale_staging, read_json
+from transforms.run.context import RunContext
+from transforms.sources.seeds import InputNotFound
 
 log = logging.getLogger("newsbeam")
 COMMANDS = ("run", "watch", "schema", "compact", "report")
@@ -76,7 +77,9 @@ def run_once(argv: list[str]) -> dict:
         clear_stale_staging(ours.output, ours.state_dir, tables=(*TABLES, SEEN))
     run_context = RunContext.start()
     plan = plan_run(ours, run_context)
-    log.info("run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output)
+    log.info(
+        "run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output
+    )
     pipeline = beam.Pipeline(options=options)
     build_graph(pipeline, plan)
     result = pipeline.run()
@@ -94,7 +97,8 @@ def print_help(command: str = "run") -> None:
     from apache_beam.options.pipeline_options import _BeamArgumentParser
 
     parser = _BeamArgumentParser(
-        prog=f"python -m pipeline {command}", allow_abbrev=False,
+        prog=f"python -m pipeline {command}",
+        allow_abbrev=False,
         description="Read seed files, extract clean text, tag stories, write Hive-partitioned Parquet.",
     )
     option_classes = {str(cls): cls for cls in PipelineOptions.__subclasses__()}

@@ -1,24 +1,25 @@
 """The batch graph, top to bottom as the product reads: read → extract → dedup → cluster → write."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import apache_beam as beam
 
 from schemas import SEEN, TABLES
-from transforms.stories.batch import AssignStories
 from transforms.dedup.batch import MarkDuplicates
-from transforms.text.extract import DEFAULT_MIN_WORDS, ExtractArticles
-from transforms.sources.feeds.state import FeedState, save_polled_states
-from transforms.http.polite import FetchSettings
-from transforms.sources.feeds.batch import ReadFeeds
-from transforms.sources.seeds import ReadSeedFiles
-from transforms.run.context import RunContext
 from transforms.dedup.ledger import REJECT, DropKnown, ReadSeenKeys, RecordSeenKeys
+from transforms.http.polite import FetchSettings
+from transforms.output.tables import WriteTables, committed_files
+from transforms.run.context import RunContext
+from transforms.sources.feeds.batch import ReadFeeds
+from transforms.sources.feeds.state import FeedState, save_polled_states
+from transforms.sources.seeds import ReadSeedFiles
+from transforms.stories.batch import AssignStories
 from transforms.stories.clusterer import CatalogStory
 from transforms.stories.saved import save_story_index
-from transforms.output.tables import WriteTables, committed_files
+from transforms.text.extract import DEFAULT_MIN_WORDS, ExtractArticles
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
     record = tables | "WriteTables" >> WriteTables(plan.output, run, (*TABLES, SEEN), roots={"seen": plan.state})
     return (
         record
-        | "SaveFeedStates" >> beam.Map(save_polled_states, beam.pvalue.AsList(feeds.states), plan.state, dict(plan.known_feeds))
-        | "SaveStoryIndex" >> beam.Map(save_story_index, beam.pvalue.AsSingleton(tagged.index, default_value=None), plan.state)
+        | "SaveFeedStates"
+        >> beam.Map(save_polled_states, beam.pvalue.AsList(feeds.states), plan.state, dict(plan.known_feeds))
+        | "SaveStoryIndex"
+        >> beam.Map(save_story_index, beam.pvalue.AsSingleton(tagged.index, default_value=None), plan.state)
     )

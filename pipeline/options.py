@@ -1,11 +1,12 @@
 """newsbeam's own pipeline options, shown by --help beside Beam's."""
+
 from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from transforms.text.extract import DEFAULT_MIN_WORDS
 from transforms.http.client import FetchPolicy
 from transforms.http.polite import DEFAULT_FETCH_THREADS, DEFAULT_HOST_DELAY
+from transforms.text.extract import DEFAULT_MIN_WORDS
 
 DEFAULT_INPUT = "seeds/"
 DEFAULT_OUTPUT = "out/"
@@ -25,57 +26,107 @@ class NewsbeamOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument(
-            "--input", dest="input", action="append", default=None,
+            "--input",
+            dest="input",
+            action="append",
+            default=None,
             help=f"Seed file, directory or glob (.txt, .html, .htm, .jsonl, optionally .gz); repeatable. Default {DEFAULT_INPUT}",
         )
-        parser.add_argument("--output", dest="output", default=DEFAULT_OUTPUT, help="Output directory or URI for the Parquet tables. Default %(default)s")
         parser.add_argument(
-            "--state", dest="state", default=None,
+            "--output",
+            dest="output",
+            default=DEFAULT_OUTPUT,
+            help="Output directory or URI for the Parquet tables. Default %(default)s",
+        )
+        parser.add_argument(
+            "--state",
+            dest="state",
+            default=None,
             help="State store (feed validators, seen-items ledger) that outlives the run. Default OUTPUT/_state/",
         )
         parser.add_argument(
-            "--catalog", dest="catalog", default=None,
+            "--catalog",
+            dest="catalog",
+            default=None,
             help=f"Story catalog (TOML) naming known stories. Default {DEFAULT_CATALOG} when it exists; '' for none.",
         )
-        parser.add_argument("--feed", dest="feed", action="append", default=None, help="RSS/Atom/RDF feed URL; repeatable.")
         parser.add_argument(
-            "--feeds", dest="feeds", action="append", default=None,
+            "--feed", dest="feed", action="append", default=None, help="RSS/Atom/RDF feed URL; repeatable."
+        )
+        parser.add_argument(
+            "--feeds",
+            dest="feeds",
+            action="append",
+            default=None,
             help="File of feed URLs (one per line, '#' comments) or an OPML subscription list; repeatable.",
         )
         parser.add_argument(
-            "--host-delay", "--host_delay", dest="host_delay", type=float, default=DEFAULT_HOST_DELAY,
+            "--host-delay",
+            "--host_delay",
+            dest="host_delay",
+            type=float,
+            default=DEFAULT_HOST_DELAY,
             help="Minimum seconds between two requests to the same host (one request in flight per host). Default %(default)s",
         )
         parser.add_argument(
-            "--fetch-threads", "--fetch_threads", dest="fetch_threads", type=int, default=DEFAULT_FETCH_THREADS,
+            "--fetch-threads",
+            "--fetch_threads",
+            dest="fetch_threads",
+            type=int,
+            default=DEFAULT_FETCH_THREADS,
             help="Hosts fetched at once per worker. Default %(default)s",
         )
         parser.add_argument(
-            "--http-timeout", "--http_timeout", dest="http_timeout", type=float, default=FetchPolicy.read_timeout,
+            "--http-timeout",
+            "--http_timeout",
+            dest="http_timeout",
+            type=float,
+            default=FetchPolicy.read_timeout,
             help="Seconds to wait for a connection or the next bytes of a response. Default %(default)s",
         )
         parser.add_argument(
-            "--http-total-timeout", "--http_total_timeout", dest="http_total_timeout", type=float, default=FetchPolicy.total_timeout,
+            "--http-total-timeout",
+            "--http_total_timeout",
+            dest="http_total_timeout",
+            type=float,
+            default=FetchPolicy.total_timeout,
             help="Seconds one request may take in all, redirects included (cuts off slow drips). Default %(default)s",
         )
         parser.add_argument(
-            "--max-body-mb", "--max_body_mb", dest="max_body_mb", type=float, default=FetchPolicy.max_body_bytes / 2**20,
+            "--max-body-mb",
+            "--max_body_mb",
+            dest="max_body_mb",
+            type=float,
+            default=FetchPolicy.max_body_bytes / 2**20,
             help="Largest response body in MiB, on the wire; decoded bodies may be 5x that. Default %(default)s",
         )
         parser.add_argument(
-            "--no-fetch-articles", "--no_fetch_articles", dest="fetch_articles", action="store_false",
+            "--no-fetch-articles",
+            "--no_fetch_articles",
+            dest="fetch_articles",
+            action="store_false",
             help="Use the feed entries' own content/summary; don't fetch article pages.",
         )
         parser.add_argument(
-            "--allow-private-network", "--allow_private_network", dest="allow_private_network", action="store_true",
+            "--allow-private-network",
+            "--allow_private_network",
+            dest="allow_private_network",
+            action="store_true",
             help="Allow URLs that resolve to loopback, private or link-local addresses (refused by default: SSRF).",
         )
         parser.add_argument(
-            "--reset-feeds", "--reset_feeds", dest="reset_feeds", action="store_true",
+            "--reset-feeds",
+            "--reset_feeds",
+            dest="reset_feeds",
+            action="store_true",
             help="Poll the given feeds even if marked gone (410) or backing off after errors.",
         )
         parser.add_argument(
-            "--min-words", "--min_words", dest="min_words", type=int, default=DEFAULT_MIN_WORDS,
+            "--min-words",
+            "--min_words",
+            dest="min_words",
+            type=int,
+            default=DEFAULT_MIN_WORDS,
             help="Articles with fewer words after cleaning are rejected. Default %(default)s",
         )
 

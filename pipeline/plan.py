@@ -1,4 +1,5 @@
 """Turn command-line options into a RunPlan: which files, which feeds are due, which catalog."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,12 +10,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.graph import RunPlan
 from pipeline.options import DEFAULT_CATALOG, NewsbeamOptions
-from transforms.sources.feeds.lists import read_feed_list
-from transforms.sources.feeds.state import FeedState, FeedStateStore, reset
 from transforms.http.client import FetchPolicy, redact_credentials
 from transforms.http.polite import FetchSettings
-from transforms.sources.seeds import expand_inputs
 from transforms.run.context import RunContext
+from transforms.sources.feeds.lists import read_feed_list
+from transforms.sources.feeds.state import FeedState, FeedStateStore, reset
+from transforms.sources.seeds import expand_inputs
 from transforms.stories.clusterer import CatalogStory, load_catalog
 
 log = logging.getLogger("newsbeam")
@@ -95,7 +96,12 @@ def feeds_due(urls: list[str], known: dict[str, FeedState], now: dt.datetime, re
         elif state.gone:
             log.warning("feed %s is gone (HTTP 410); not polled until --reset-feeds", redact_credentials(url))
         else:
-            log.info("feed %s backs off until %s after %d failures", redact_credentials(url), state.next_attempt_at, state.failures)
+            log.info(
+                "feed %s backs off until %s after %d failures",
+                redact_credentials(url),
+                state.next_attempt_at,
+                state.failures,
+            )
     return due
 
 

@@ -14,6 +14,7 @@ record (``OUTPUT/_runs/<run_id>.json``) and prints the summary. These don't:
 For each, ``report_job_not_run_here`` prints what happened, the job state and where the run
 record will appear, instead of failing to read a record that isn't there.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,7 +73,9 @@ def check_dry_run(options: PipelineOptions) -> None:
         return
     runner = runner_name(options)
     if runner not in ("DataflowRunner", "TestDataflowRunner"):
-        raise PlanError(f"--dry_run only applies to --runner=DataflowRunner; {runner or 'the default runner'} would run the job")
+        raise PlanError(
+            f"--dry_run only applies to --runner=DataflowRunner; {runner or 'the default runner'} would run the job"
+        )
     cloud = options.view_as(GoogleCloudOptions)
     validator = PipelineOptionsValidator(options, None)
     if validator.validate_gcs_path(cloud, "temp_location") and validator.validate_gcs_path(cloud, "staging_location"):
@@ -94,7 +97,9 @@ def job_graph(result: PipelineResult) -> JobGraph:
     job = result.job
     proto = job.proto_pipeline
     transforms = proto.components.transforms
-    stages = [transforms[child].unique_name for root in proto.root_transform_ids for child in transforms[root].subtransforms]
+    stages = [
+        transforms[child].unique_name for root in proto.root_transform_ids for child in transforms[root].subtransforms
+    ]
     images = sorted(
         beam_runner_api_pb2.DockerPayload.FromString(env.payload).container_image
         for env in proto.components.environments.values()
@@ -116,7 +121,9 @@ def write_job_file(result: PipelineResult, path: str) -> None:
         handle.write(json.dumps(document, indent=1, sort_keys=True).encode("utf-8"))
 
 
-def report_job_not_run_here(result: PipelineResult, options: PipelineOptions, run_id: str, record_path: str | None) -> int:
+def report_job_not_run_here(
+    result: PipelineResult, options: PipelineOptions, run_id: str, record_path: str | None
+) -> int:
     """Prints what became of a job this process did not run to completion; returns the exit code.
 
     ``record_path`` is where the batch run record appears once the job has finished (None for
@@ -131,12 +138,16 @@ def report_job_not_run_here(result: PipelineResult, options: PipelineOptions, ru
         return 0
     template = options.view_as(GoogleCloudOptions).template_location
     if template:
-        print(f"newsbeam run {run_id}: job description written to {template}; Dataflow starts the job (template launch).")
+        print(
+            f"newsbeam run {run_id}: job description written to {template}; Dataflow starts the job (template launch)."
+        )
         return 0
     state = result.state
     where = f"; its run record will be {record_path}" if record_path else ""
     if state == PipelineState.DONE and record_path:
-        print(f"newsbeam run {run_id}: the job on {runner_name(options)} finished (state {state}) but wrote no run record at {record_path}.")
+        print(
+            f"newsbeam run {run_id}: the job on {runner_name(options)} finished (state {state}) but wrote no run record at {record_path}."
+        )
         return 1
     print(f"newsbeam run {run_id}: job submitted to {runner_name(options)}, state {state}; it runs there{where}.")
     return 0

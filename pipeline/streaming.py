@@ -21,11 +21,13 @@ faithfully (FnApiRunner fires event-time timers early; the BundleBasedDirectRunn
 PeriodicImpulse), so ``run_streaming`` insists on a real streaming runner; the semantics are
 tested with TestStream in ``tests/pipeline/test_streaming.py``.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -35,13 +37,8 @@ from pipeline.options import NewsbeamOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
 from pipeline.remote_job import check_dry_run, report_job_not_run_here, runner_name, runs_here
 from schemas import ARTICLES, REJECTS
-from transforms.text.extract import DEFAULT_MIN_WORDS, ExtractArticles
-from transforms.sources.feeds.state import FeedState, reset
-from transforms.http.polite import FetchSettings
-from transforms.run.context import RunContext
-from transforms.stories.clusterer import CatalogStory, StoryClusterer
-from transforms.sources.feeds.streaming import DEFAULT_POLL_INTERVAL, ReadFeedsPeriodically
-from transforms.stories.streaming import AssignStoriesOnline
+from transforms.dedup.streaming import STAGE as DEDUP_STAGE
+from transforms.dedup.streaming import DedupWithinHorizon, DropRepeats
 from transforms.event_time.windows import (
     DEFAULT_ALLOWED_LATENESS_SECONDS,
     DEFAULT_DEDUP_HORIZON_SECONDS,
@@ -49,9 +46,14 @@ from transforms.event_time.windows import (
     EventTime,
     WindowArticles,
 )
-from transforms.dedup.streaming import STAGE as DEDUP_STAGE
-from transforms.dedup.streaming import DedupWithinHorizon, DropRepeats
+from transforms.http.polite import FetchSettings
 from transforms.output.panes import WriteWindowedParquet
+from transforms.run.context import RunContext
+from transforms.sources.feeds.state import FeedState, reset
+from transforms.sources.feeds.streaming import DEFAULT_POLL_INTERVAL, ReadFeedsPeriodically
+from transforms.stories.clusterer import CatalogStory, StoryClusterer
+from transforms.stories.streaming import AssignStoriesOnline
+from transforms.text.extract import DEFAULT_MIN_WORDS, ExtractArticles
 
 log = logging.getLogger("newsbeam")
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
@@ -64,19 +66,35 @@ class StreamingOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument(
-            "--poll-interval", "--poll_interval", dest="poll_interval", type=float, default=DEFAULT_POLL_INTERVAL,
+            "--poll-interval",
+            "--poll_interval",
+            dest="poll_interval",
+            type=float,
+            default=DEFAULT_POLL_INTERVAL,
             help="Streaming: seconds between two polls of every feed. Default %(default)s",
         )
         parser.add_argument(
-            "--window-size", "--window_size", dest="window_size", type=float, default=DEFAULT_WINDOW_SECONDS,
+            "--window-size",
+            "--window_size",
+            dest="window_size",
+            type=float,
+            default=DEFAULT_WINDOW_SECONDS,
             help="Streaming: seconds of publication time per output window (one file per window, partition and pane). Default %(default)s",
         )
         parser.add_argument(
-            "--allowed-lateness", "--allowed_lateness", dest="allowed_lateness", type=float, default=DEFAULT_ALLOWED_LATENESS_SECONDS,
+            "--allowed-lateness",
+            "--allowed_lateness",
+            dest="allowed_lateness",
+            type=float,
+            default=DEFAULT_ALLOWED_LATENESS_SECONDS,
             help="Streaming: seconds after its window's end an article is still written (in a late pane); later ones become 'late' rejects. Default %(default)s",
         )
         parser.add_argument(
-            "--dedup-horizon", "--dedup_horizon", dest="dedup_horizon", type=float, default=DEFAULT_DEDUP_HORIZON_SECONDS,
+            "--dedup-horizon",
+            "--dedup_horizon",
+            dest="dedup_horizon",
+            type=float,
+            default=DEFAULT_DEDUP_HORIZON_SECONDS,
             help="Streaming: seconds of event time a URL, text or feed entry is remembered; must exceed window + lateness. Default %(default)s",
         )
 
@@ -112,18 +130,25 @@ def build_streaming_graph(p: beam.Pipeline, plan: StreamingPlan) -> StreamingOut
     return streaming_stages(feeds.documents, plan, feeds.rejects)
 
 
-def streaming_stages(documents: beam.PCollection, plan: StreamingPlan, source_rejects: beam.PCollection | None = None) -> StreamingOutputs:
+def streaming_stages(
+    documents: beam.PCollection, plan: StreamingPlan, source_rejects: beam.PCollection | None = None
+) -> StreamingOutputs:
     """Everything after reading: documents (timestamped with their arrival) → tables."""
     times, run = plan.times, plan.run
     extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words)
     windowed = extracted.articles | "WindowArticles" >> WindowArticles(times, run)
     deduped = windowed.articles | "DedupArticles" >> DedupWithinHorizon(times.dedup_horizon_seconds)
     articles = deduped.articles | "AssignStories" >> AssignStoriesOnline(plan.catalog, times, plan.make_clusterer)
-    all_rejects = (extracted.rejects, windowed.late) if source_rejects is None else (source_rejects, extracted.rejects, windowed.late)
+    all_rejects = (
+        (extracted.rejects, windowed.late)
+        if source_rejects is None
+        else (source_rejects, extracted.rejects, windowed.late)
+    )
     rejects = (
         all_rejects
         | "AllRejects" >> beam.Flatten()
-        | "SkipRepeatedRejects" >> DropRepeats(lambda r: r.reject_id, times.dedup_horizon_seconds, (DEDUP_STAGE, "repeated_rejects"))
+        | "SkipRepeatedRejects"
+        >> DropRepeats(lambda r: r.reject_id, times.dedup_horizon_seconds, (DEDUP_STAGE, "repeated_rejects"))
     )
     files = (
         articles | "WriteArticles" >> WriteWindowedParquet(ARTICLES, plan.output, times),
@@ -150,9 +175,15 @@ def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:
     batch = plan_run(ours, run)  # catalog, fetch settings, min words: the same rules as batch
     feeds = [batch.known_feeds.get(url) or FeedState.new(url) for url in urls]
     return StreamingPlan(
-        output=ours.output, run=run, feeds=[reset(f) for f in feeds] if ours.reset_feeds else feeds,
-        catalog=batch.catalog, min_words=batch.min_words, fetch=batch.fetch, fetch_pages=batch.fetch_pages,
-        poll_interval=streaming.poll_interval, times=times,
+        output=ours.output,
+        run=run,
+        feeds=[reset(f) for f in feeds] if ours.reset_feeds else feeds,
+        catalog=batch.catalog,
+        min_words=batch.min_words,
+        fetch=batch.fetch,
+        fetch_pages=batch.fetch_pages,
+        poll_interval=streaming.poll_interval,
+        times=times,
     )
 
 

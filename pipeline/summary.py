@@ -15,6 +15,7 @@ When any of these doesn't hold, ``AccountingError`` names the source and the fig
 ``record_summary`` writes the summary as ``_runs/<run_id>.summary.json`` beside the run record
 (also when it doesn't reconcile, so the figures can be inspected) and then raises.
 """
+
 from __future__ import annotations
 
 import json

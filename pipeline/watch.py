@@ -6,6 +6,7 @@ carry over between runs, so each run only adds what is new. SIGINT or SIGTERM st
 between runs at once; during a run after that run has committed (a second signal aborts at
 once — the staging folder of an aborted run is hidden from readers and removed by the next run).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,7 @@ import logging
 import signal
 import sys
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from pipeline.summary import progress_line
 
@@ -22,8 +23,15 @@ DEFAULT_INTERVAL = 300.0
 
 
 def add_watch_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, help="Seconds between the starts of two runs. Default %(default)s")
-    parser.add_argument("--max-runs", type=int, default=None, help="Stop after this many runs (default: until SIGINT/SIGTERM).")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=DEFAULT_INTERVAL,
+        help="Seconds between the starts of two runs. Default %(default)s",
+    )
+    parser.add_argument(
+        "--max-runs", type=int, default=None, help="Stop after this many runs (default: until SIGINT/SIGTERM)."
+    )
 
 
 def watch(argv: list[str], run_once: Callable[[list[str]], dict]) -> int:
@@ -39,7 +47,10 @@ def watch(argv: list[str], run_once: Callable[[list[str]], dict]) -> int:
             started = _now()
             summary = run_once(run_argv)
             runs += 1
-            print(f"[{runs}{'/' + str(ours.max_runs) if ours.max_runs else ''}] {progress_line(summary)} ({_now() - started:.1f}s)", flush=True)
+            print(
+                f"[{runs}{'/' + str(ours.max_runs) if ours.max_runs else ''}] {progress_line(summary)} ({_now() - started:.1f}s)",
+                flush=True,
+            )
             if ours.max_runs is not None and runs >= ours.max_runs:
                 break
             stop.wait(max(0.0, ours.interval - (_now() - started)))

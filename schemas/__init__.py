@@ -1,4 +1,5 @@
 """Single source of truth for every output column: name, Arrow type, nullability, description."""
+
 from schemas.tables import ARTICLES, REJECTS, SEEN, STORIES, TABLES, Article, Reject, SeenKey, Story, TableSpec
 
 __all__ = ["ARTICLES", "REJECTS", "SEEN", "STORIES", "TABLES", "Article", "Reject", "SeenKey", "Story", "TableSpec"]

@@ -3,6 +3,7 @@
 Each column is a dataclass field carrying its Arrow type, nullability and description in the
 field metadata. Writers, generated docs and tests read them from here; nobody retypes a list.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,7 +40,9 @@ class ColumnSpec:
         )
 
 
-def column(arrow_type: pa.DataType, description: str, *, nullable: bool = True, default: Any = dataclasses.MISSING) -> Any:
+def column(
+    arrow_type: pa.DataType, description: str, *, nullable: bool = True, default: Any = dataclasses.MISSING
+) -> Any:
     """A dataclass field that is also a documented table column; nullable columns default to None."""
     meta = {_META_KEY: (arrow_type, nullable, description)}
     if default is dataclasses.MISSING and nullable:

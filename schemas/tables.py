@@ -3,11 +3,13 @@
 Every column is declared here with its Arrow type, nullability and description. A table's
 Hive partition column (e.g. ``published_date``) lives in the directory name, not in the files.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pyarrow as pa
 
@@ -20,26 +22,69 @@ HIVE_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 class Article:
     """One article row. Fields filled by later stages start empty and are set with replace()."""
 
-    article_id: str = column(pa.string(), "Stable article id: hash of the canonical URL when there is one, else of the normalised text; duplicates get an id of their own.", nullable=False)
+    article_id: str = column(
+        pa.string(),
+        "Stable article id: hash of the canonical URL when there is one, else of the normalised text; duplicates get an id of their own.",
+        nullable=False,
+    )
     url: str | None = column(pa.string(), "Canonical article URL (courlan-normalised), when known.")
-    source_uri: str = column(pa.string(), "The file or feed the article came from; '#line=N' locates a record in a JSON Lines file.", nullable=False)
-    entry_id: str | None = column(pa.string(), "Stable id of the feed entry (guid, else canonical link, else a hash of title and content); null for seed files.")
+    source_uri: str = column(
+        pa.string(),
+        "The file or feed the article came from; '#line=N' locates a record in a JSON Lines file.",
+        nullable=False,
+    )
+    entry_id: str | None = column(
+        pa.string(),
+        "Stable id of the feed entry (guid, else canonical link, else a hash of title and content); null for seed files.",
+    )
     source: str | None = column(pa.string(), "Outlet or site name, when known.")
     title: str | None = column(pa.string(), "Headline, when the input has one.")
-    text: str = column(pa.string(), "Clean article text: paragraphs separated by a blank line, captions, credits and repeats removed.", nullable=False)
-    authors: tuple[str, ...] = column(pa.list_(pa.string()), "Author names, in byline order; empty when unknown.", nullable=False, default=())
-    published_at: dt.datetime | None = column(UTC_MICROS, "Publication time in UTC; midnight UTC when only a date is known.")
-    date_source: str | None = column(pa.string(), "Which date published_at uses: 'feed' (the feed entry's), 'record' (a JSON Lines record's), 'page_metadata' (found in the page by htmldate) or 'text_header' (a text file's date line); null when unknown.")
-    feed_published_at: dt.datetime | None = column(UTC_MICROS, "Publication time the feed entry or JSON Lines record gave, in UTC.")
-    page_published_at: dt.datetime | None = column(UTC_MICROS, "Publication time found in the page or text itself, in UTC.")
+    text: str = column(
+        pa.string(),
+        "Clean article text: paragraphs separated by a blank line, captions, credits and repeats removed.",
+        nullable=False,
+    )
+    authors: tuple[str, ...] = column(
+        pa.list_(pa.string()), "Author names, in byline order; empty when unknown.", nullable=False, default=()
+    )
+    published_at: dt.datetime | None = column(
+        UTC_MICROS, "Publication time in UTC; midnight UTC when only a date is known."
+    )
+    date_source: str | None = column(
+        pa.string(),
+        "Which date published_at uses: 'feed' (the feed entry's), 'record' (a JSON Lines record's), 'page_metadata' (found in the page by htmldate) or 'text_header' (a text file's date line); null when unknown.",
+    )
+    feed_published_at: dt.datetime | None = column(
+        UTC_MICROS, "Publication time the feed entry or JSON Lines record gave, in UTC."
+    )
+    page_published_at: dt.datetime | None = column(
+        UTC_MICROS, "Publication time found in the page or text itself, in UTC."
+    )
     language: str | None = column(pa.string(), "ISO 639-1 language code identified from the text (py3langid).")
     word_count: int = column(pa.int32(), "Number of words in text.", nullable=False)
-    content_hash: str = column(pa.string(), "SHA-256 (first 32 hex digits) of the normalised text; equal for exact duplicates.", nullable=False)
-    text_source: str = column(pa.string(), "How the text was obtained: 'plain_text' (a text file or record), 'html' (a seed HTML file), 'page' (the fetched article page), 'feed_content' or 'feed_summary' (the feed entry's own text, when the page could not be fetched or yielded too little).", nullable=False)
-    duplicate_of: str | None = column(pa.string(), "article_id of the original when this row is a duplicate, else null.")
-    duplicate_kind: str | None = column(pa.string(), "Why it is a duplicate: 'url' (same canonical URL), 'text' (same normalised text) or 'near' (a copy with small edits, MinHash); null for originals.")
-    story_id: str | None = column(pa.string(), "Story cluster id, stable for the story's founding article; duplicates share their original's story.")
-    story_label: str | None = column(pa.string(), "Human-readable story label: the catalog label, else the most representative headline or top terms.")
+    content_hash: str = column(
+        pa.string(), "SHA-256 (first 32 hex digits) of the normalised text; equal for exact duplicates.", nullable=False
+    )
+    text_source: str = column(
+        pa.string(),
+        "How the text was obtained: 'plain_text' (a text file or record), 'html' (a seed HTML file), 'page' (the fetched article page), 'feed_content' or 'feed_summary' (the feed entry's own text, when the page could not be fetched or yielded too little).",
+        nullable=False,
+    )
+    duplicate_of: str | None = column(
+        pa.string(), "article_id of the original when this row is a duplicate, else null."
+    )
+    duplicate_kind: str | None = column(
+        pa.string(),
+        "Why it is a duplicate: 'url' (same canonical URL), 'text' (same normalised text) or 'near' (a copy with small edits, MinHash); null for originals.",
+    )
+    story_id: str | None = column(
+        pa.string(),
+        "Story cluster id, stable for the story's founding article; duplicates share their original's story.",
+    )
+    story_label: str | None = column(
+        pa.string(),
+        "Human-readable story label: the catalog label, else the most representative headline or top terms.",
+    )
     ingested_at: dt.datetime = column(UTC_MICROS, "Start time (UTC) of the run that wrote the row.", nullable=False)
     run_id: str = column(pa.string(), "Id of the run that wrote the row.", nullable=False)
 
@@ -50,12 +95,20 @@ class Story:
 
     story_id: str = column(pa.string(), "Story cluster id.", nullable=False)
     story_label: str = column(pa.string(), "Human-readable story label.", nullable=False)
-    label_source: str = column(pa.string(), "Where the label came from: 'catalog', 'headline' or 'terms'.", nullable=False)
+    label_source: str = column(
+        pa.string(), "Where the label came from: 'catalog', 'headline' or 'terms'.", nullable=False
+    )
     first_published: dt.datetime | None = column(UTC_MICROS, "Earliest published_at among the story's dated articles.")
     last_published: dt.datetime | None = column(UTC_MICROS, "Latest published_at among the story's dated articles.")
-    article_count: int = column(pa.int64(), "Number of articles (duplicates included) tagged with the story, over all runs.", nullable=False)
-    top_terms: tuple[str, ...] = column(pa.list_(pa.string()), "Highest-weighted terms of the story centroid.", nullable=False)
-    ingested_at: dt.datetime = column(UTC_MICROS, "Start time (UTC) of the run that last updated the story.", nullable=False)
+    article_count: int = column(
+        pa.int64(), "Number of articles (duplicates included) tagged with the story, over all runs.", nullable=False
+    )
+    top_terms: tuple[str, ...] = column(
+        pa.list_(pa.string()), "Highest-weighted terms of the story centroid.", nullable=False
+    )
+    ingested_at: dt.datetime = column(
+        UTC_MICROS, "Start time (UTC) of the run that last updated the story.", nullable=False
+    )
     run_id: str = column(pa.string(), "Id of the run that last updated the story.", nullable=False)
 
 
@@ -63,10 +116,22 @@ class Story:
 class Reject:
     """An input item that could not become an article, and why."""
 
-    reject_id: str = column(pa.string(), "Stable id of the rejected item (source, stage, reason, input digest); a rerun does not repeat it.", nullable=False)
+    reject_id: str = column(
+        pa.string(),
+        "Stable id of the rejected item (source, stage, reason, input digest); a rerun does not repeat it.",
+        nullable=False,
+    )
     source_uri: str = column(pa.string(), "The file, record or feed that was rejected.", nullable=False)
-    stage: str = column(pa.string(), "Pipeline stage that rejected it: 'read' (seed files), 'fetch' (HTTP), 'parse' (feeds), 'extract', or 'window' (streaming: later than the allowed lateness).", nullable=False)
-    reason: str = column(pa.string(), "Short machine-readable reason, e.g. 'empty_file', 'invalid_json', 'too_little_text'.", nullable=False)
+    stage: str = column(
+        pa.string(),
+        "Pipeline stage that rejected it: 'read' (seed files), 'fetch' (HTTP), 'parse' (feeds), 'extract', or 'window' (streaming: later than the allowed lateness).",
+        nullable=False,
+    )
+    reason: str = column(
+        pa.string(),
+        "Short machine-readable reason, e.g. 'empty_file', 'invalid_json', 'too_little_text'.",
+        nullable=False,
+    )
     detail: str = column(pa.string(), "Human-readable explanation (error message, offending value).", nullable=False)
     ingested_at: dt.datetime = column(UTC_MICROS, "Start time (UTC) of the run that wrote the row.", nullable=False)
     run_id: str = column(pa.string(), "Id of the run that wrote the row.", nullable=False)
@@ -76,13 +141,17 @@ class Reject:
 class SeenKey:
     """One key of the seen-items ledger in the state store: what earlier runs already handled."""
 
-    kind: str = column(pa.string(), "What the key identifies: 'article' (article_id), 'content' (content_hash), 'entry' (feed entry_id) or 'reject' (reject_id).", nullable=False)
+    kind: str = column(
+        pa.string(),
+        "What the key identifies: 'article' (article_id), 'content' (content_hash), 'entry' (feed entry_id) or 'reject' (reject_id).",
+        nullable=False,
+    )
     key: str = column(pa.string(), "The id or hash.", nullable=False)
     run_id: str = column(pa.string(), "Id of the run that recorded it.", nullable=False)
 
 
 def _utc_date(value: dt.datetime | None) -> str:
-    return value.astimezone(dt.timezone.utc).date().isoformat() if value else HIVE_NULL_PARTITION
+    return value.astimezone(dt.UTC).date().isoformat() if value else HIVE_NULL_PARTITION
 
 
 @dataclass(frozen=True)
@@ -122,7 +191,9 @@ ARTICLES = TableSpec(
     description="One row per article written, duplicates included (marked by duplicate_of).",
 )
 STORIES = TableSpec(
-    "stories", Story, upsert_key="story_id",
+    "stories",
+    Story,
+    upsert_key="story_id",
     description="One row per story cluster, upserted by story_id: a run that adds articles to a story replaces its row.",
 )
 REJECTS = TableSpec(
@@ -133,5 +204,7 @@ REJECTS = TableSpec(
     description="One row per input item that did not become an article, with the stage and reason.",
 )
 TABLES = (ARTICLES, STORIES, REJECTS)
-SEEN = TableSpec("seen", SeenKey, description="The seen-items ledger in the state store (STATE/seen/): keys earlier runs handled.")
+SEEN = TableSpec(
+    "seen", SeenKey, description="The seen-items ledger in the state store (STATE/seen/): keys earlier runs handled."
+)
 """The ledger of handled keys; lives in the state store, committed with the run's tables."""

@@ -1,4 +1,5 @@
 """Small row builders for tests."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,11 +7,18 @@ import datetime as dt
 from schemas import Article
 from transforms.run.context import RunContext, stable_hash
 
-RUN = RunContext("20240101T000000Z-test", dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
+RUN = RunContext("20240101T000000Z-test", dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
 
 
-def article(name: str, *, url: str | None = None, text: str | None = None, published: dt.datetime | None = None,
-            source_uri: str | None = None, **extra) -> Article:
+def article(
+    name: str,
+    *,
+    url: str | None = None,
+    text: str | None = None,
+    published: dt.datetime | None = None,
+    source_uri: str | None = None,
+    **extra,
+) -> Article:
     """An extracted article (no duplicate/story fields yet) with ids derived like extract does."""
     text = text or f"Text of {name}, long enough to be an article about {name}."
     content_hash = stable_hash(text)
@@ -30,4 +38,4 @@ def article(name: str, *, url: str | None = None, text: str | None = None, publi
 
 
 def day(n: int) -> dt.datetime:
-    return dt.datetime(2024, 3, n, 12, tzinfo=dt.timezone.utc)
+    return dt.datetime(2024, 3, n, 12, tzinfo=dt.UTC)

@@ -1,4 +1,5 @@
 """Shared test helpers: the seed folder, a FnApiRunner test pipeline, the CLI as a subprocess."""
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,12 @@ def run_seeds_with_a_wire_copy(tmp_path_factory) -> Path:
     """The seeds plus a wire copy of seed 002 (a text duplicate, same story) and a blank file (a reject); returns the output."""
     extra = tmp_path_factory.mktemp("extra")
     (extra / "blank.txt").write_text("")
-    record = {"url": "https://wire.example.org/2022/07/26/iss", "text": seed_002_text(),
-              "published": "2022-07-26T09:00:00Z", "source": "Example Wire"}
+    record = {
+        "url": "https://wire.example.org/2022/07/26/iss",
+        "text": seed_002_text(),
+        "published": "2022-07-26T09:00:00Z",
+        "source": "Example Wire",
+    }
     (extra / "wire.jsonl").write_text(json.dumps(record) + "\n")
     out = tmp_path_factory.mktemp("out")
     run_cli("run", "--input", str(SEEDS), "--input", str(extra), "--output", str(out))

@@ -7,6 +7,7 @@
 Every handler gets the socket after the request head was read and gives up within
 ``MAX_FAULT_SECONDS`` even when the client never hangs up, so a test can't hang on it.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -41,10 +42,16 @@ def reset(sock: socket.socket, request: RecordedRequest) -> None:
 
 def reset_mid_body(body: bytes) -> RawHandler:
     """Headers and half the body, then RST."""
+
     def handler(sock: socket.socket, request: RecordedRequest) -> None:
-        _send(sock, _head("200 OK", f"Content-Length: {len(body)}", "Content-Type: application/rss+xml") + body[: len(body) // 2])
+        _send(
+            sock,
+            _head("200 OK", f"Content-Length: {len(body)}", "Content-Type: application/rss+xml")
+            + body[: len(body) // 2],
+        )
         time.sleep(0.05)
         reset(sock, request)
+
     return handler
 
 
@@ -61,6 +68,7 @@ def stall_after_headers(sock: socket.socket, request: RecordedRequest) -> None:
 
 def slow_drip(body: bytes, every: float = 0.2) -> RawHandler:
     """A byte at a time, each well within the read timeout, so only the total timeout stops it."""
+
     def handler(sock: socket.socket, request: RecordedRequest) -> None:
         if not _send(sock, _head("200 OK", f"Content-Length: {len(body)}", "Content-Type: application/rss+xml")):
             return
@@ -69,22 +77,31 @@ def slow_drip(body: bytes, every: float = 0.2) -> RawHandler:
             if time.monotonic() > ends or not _send(sock, bytes([byte])):
                 return
             time.sleep(every)
+
     return handler
 
 
 def truncated(body: bytes) -> RawHandler:
     """The whole Content-Length announced, half the body sent, then the connection closed (FIN)."""
+
     def handler(sock: socket.socket, request: RecordedRequest) -> None:
-        _send(sock, _head("200 OK", f"Content-Length: {len(body)}", "Content-Type: application/rss+xml") + body[: len(body) // 2])
+        _send(
+            sock,
+            _head("200 OK", f"Content-Length: {len(body)}", "Content-Type: application/rss+xml")
+            + body[: len(body) // 2],
+        )
         sock.shutdown(socket.SHUT_RDWR)
+
     return handler
 
 
 def content_length_lie(body: bytes, by: int) -> RawHandler:
     """Content-Length off by ``by`` bytes (longer: the connection closes early; shorter: extra bytes follow)."""
+
     def handler(sock: socket.socket, request: RecordedRequest) -> None:
         _send(sock, _head("200 OK", f"Content-Length: {len(body) + by}", "Content-Type: application/rss+xml") + body)
         sock.shutdown(socket.SHUT_RDWR)
+
     return handler
 
 
@@ -93,13 +110,24 @@ def invalid_gzip(body: bytes) -> RawHandler:
     broken = gzip.compress(body)[:10] + b"\x00garbage-not-deflate" * 20
 
     def handler(sock: socket.socket, request: RecordedRequest) -> None:
-        _send(sock, _head("200 OK", f"Content-Length: {len(broken)}", "Content-Encoding: gzip", "Content-Type: application/rss+xml") + broken)
+        _send(
+            sock,
+            _head(
+                "200 OK",
+                f"Content-Length: {len(broken)}",
+                "Content-Encoding: gzip",
+                "Content-Type: application/rss+xml",
+            )
+            + broken,
+        )
+
     return handler
 
 
 def redirect_to(location: str, status: str = "302 Found") -> RawHandler:
     def handler(sock: socket.socket, request: RecordedRequest) -> None:
         _send(sock, _head(status, f"Location: {location}", "Content-Length: 0"))
+
     return handler
 
 
@@ -109,35 +137,46 @@ def status_storm(status: str = "503 Service Unavailable", retry_after: str | Non
 
     def handler(sock: socket.socket, request: RecordedRequest) -> None:
         _send(sock, _head(status, "Content-Length: 5", "Content-Type: text/plain", *extra) + b"storm")
+
     return handler
 
 
 def huge_headers(count: int = 500, size: int = 200) -> RawHandler:
     """``count`` headers of ``size`` bytes each (urllib3/http.client refuse more than 100)."""
+
     def handler(sock: socket.socket, request: RecordedRequest) -> None:
         lines = [f"X-Filler-{i}: {'a' * size}" for i in range(count)]
         _send(sock, _head("200 OK", *lines, "Content-Length: 2") + b"ok")
+
     return handler
 
 
 def huge_header_line(size: int = 200_000) -> RawHandler:
     """One header line longer than http.client's 64 KiB limit."""
+
     def handler(sock: socket.socket, request: RecordedRequest) -> None:
         _send(sock, _head("200 OK", f"X-Huge: {'b' * size}", "Content-Length: 2") + b"ok")
+
     return handler
 
 
 def endless_body(chunked: bool = False) -> RawHandler:
     """A body that never ends (until the client hangs up or MAX_FAULT_SECONDS)."""
+
     def handler(sock: socket.socket, request: RecordedRequest) -> None:
         header = "Transfer-Encoding: chunked" if chunked else "Connection: close"
         block = b"<item><title>x</title></item>" * 2000
         payload = b"%x\r\n%s\r\n" % (len(block), block) if chunked else block
-        if not _send(sock, _head("200 OK", header, "Content-Type: application/rss+xml") + payload.replace(block, b"<rss><channel>" + block[:-14])):
+        if not _send(
+            sock,
+            _head("200 OK", header, "Content-Type: application/rss+xml")
+            + payload.replace(block, b"<rss><channel>" + block[:-14]),
+        ):
             return
         ends = time.monotonic() + MAX_FAULT_SECONDS
         while time.monotonic() < ends and _send(sock, payload):
             pass
+
     return handler
 
 

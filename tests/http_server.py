@@ -7,6 +7,7 @@
 
 Unknown paths answer 404. The server speaks HTTP/1.1 with keep-alive, so clients pool connections.
 """
+
 from __future__ import annotations
 
 import socket

@@ -11,6 +11,7 @@ parameter set at launch (see ``metadata.json``), plus Dataflow's own options (``
     python deploy/dataflow/launch.py --input=seeds/ --output=/tmp/out --project=P --region=R \\
         --temp_location=gs://BUCKET/tmp --dry_run=True      # what the launcher does, as a dry run
 """
+
 from __future__ import annotations
 
 import sys

@@ -30,6 +30,7 @@ is already in the partition it deletes what is left of the inputs and the work f
 drops the work folder and compacts again. Compaction must not run while a pipeline run writes
 the same output: it refuses when a ``_staging-*`` folder exists.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,15 +39,15 @@ import hashlib
 import logging
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.io.localfilesystem import LocalFileSystem
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from schemas import TABLES, TableSpec
 from transforms.output.tables import COMPRESSION, STAGING_PREFIX, read_json, remove_folder, write_json_atomically
@@ -91,7 +92,9 @@ class PartitionResult:
     method: str  # 'exchange' (atomic folder swap) or 'rename' (new file in, then inputs out)
 
 
-def compact_output(output: str, min_file_mb: float = DEFAULT_MIN_FILE_MB, tables: Sequence[TableSpec] = TABLES) -> list[PartitionResult]:
+def compact_output(
+    output: str, min_file_mb: float = DEFAULT_MIN_FILE_MB, tables: Sequence[TableSpec] = TABLES
+) -> list[PartitionResult]:
     """Finishes any interrupted compaction, then compacts every partition that has small files."""
     output = output.rstrip("/")
     refuse_during_run(output)
@@ -137,17 +140,25 @@ def plan_table(output: str, table: TableSpec, min_file_bytes: int) -> list[Parti
 
 
 def work_dir(output: str, plan: PartitionPlan) -> str:
-    partition = plan.directory.rsplit("/", 1)[1] if plan.directory != FileSystems.join(output, plan.table) else UNPARTITIONED
+    partition = (
+        plan.directory.rsplit("/", 1)[1] if plan.directory != FileSystems.join(output, plan.table) else UNPARTITIONED
+    )
     return FileSystems.join(output, WORK_DIR, plan.table, partition)
 
 
 def compact_partition(output: str, table: TableSpec, plan: PartitionPlan) -> PartitionResult:
     work = work_dir(output, plan)
     exchange = _can_exchange(plan.directory)
-    write_json_atomically(FileSystems.join(work, PLAN_FILE), {
-        "table": plan.table, "directory": plan.directory, "inputs": list(plan.inputs), "kept": list(plan.kept),
-        "output": plan.output_name,
-    })
+    write_json_atomically(
+        FileSystems.join(work, PLAN_FILE),
+        {
+            "table": plan.table,
+            "directory": plan.directory,
+            "inputs": list(plan.inputs),
+            "kept": list(plan.kept),
+            "output": plan.output_name,
+        },
+    )
     new_dir = FileSystems.join(work, "new")
     FileSystems.mkdirs(new_dir)
     compacted = FileSystems.join(new_dir, plan.output_name)
@@ -166,7 +177,9 @@ def compact_partition(output: str, table: TableSpec, plan: PartitionPlan) -> Par
     remove_folder(work)
     method = "exchange" if exchange else "rename"
     log.info("compacted %s: %d files → 1 (%d rows, %s)", plan.directory, len(plan.inputs), rows, method)
-    return PartitionResult(plan.table, plan.directory, len(plan.inputs) + len(plan.kept), 1 + len(plan.kept), rows, method)
+    return PartitionResult(
+        plan.table, plan.directory, len(plan.inputs) + len(plan.kept), 1 + len(plan.kept), rows, method
+    )
 
 
 def finish_interrupted(output: str) -> list[str]:
@@ -278,9 +291,17 @@ def exchange_directories(a: str, b: str) -> None:
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline compact", description=__doc__.splitlines()[0])
-    parser.add_argument("--output", default="out/", help="the pipeline's output folder (local, gs://, s3://); Beam's file system options (--s3_*, GCP) may follow")
-    parser.add_argument("--min-file-mb", type=float, default=DEFAULT_MIN_FILE_MB,
-                        help="files smaller than this are merged (default %(default)s)")
+    parser.add_argument(
+        "--output",
+        default="out/",
+        help="the pipeline's output folder (local, gs://, s3://); Beam's file system options (--s3_*, GCP) may follow",
+    )
+    parser.add_argument(
+        "--min-file-mb",
+        type=float,
+        default=DEFAULT_MIN_FILE_MB,
+        help="files smaller than this are merged (default %(default)s)",
+    )
     args, filesystem_options = parser.parse_known_args(argv)
     FileSystems.set_options(PipelineOptions(filesystem_options))  # e.g. --s3_endpoint_url, --s3_region_name
     try:

@@ -7,6 +7,7 @@ from anywhere: the page opens offline and can be mailed. Figures are computed wi
 the committed Parquet files (only the columns needed; article text is never read) and the run
 records in ``DIR/_runs/``; all paths go through Beam's FileSystems.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,8 @@ import html
 import math
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -25,10 +26,10 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline.summary import SUMMARY_SUFFIX
 from schemas import ARTICLES, REJECTS, STORIES, TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
-from pipeline.summary import SUMMARY_SUFFIX
-from transforms.output.tables import RUNS_DIR, read_json, committed_files, write_bytes_atomically
+from transforms.output.tables import RUNS_DIR, committed_files, read_json, write_bytes_atomically
 
 REPORT_FILE = "report.html"
 UNDATED = "undated"
@@ -37,7 +38,15 @@ TIMELINE_STORIES = 15
 RECENT_RUNS = 10
 MAX_TIMELINE_DAYS = 90
 ARTICLE_COLUMNS = ["article_id", "source", "source_uri", "duplicate_of", "story_id", "story_label"]
-STORY_COLUMNS = ["story_id", "story_label", "label_source", "first_published", "last_published", "article_count", "top_terms"]
+STORY_COLUMNS = [
+    "story_id",
+    "story_label",
+    "label_source",
+    "first_published",
+    "last_published",
+    "article_count",
+    "top_terms",
+]
 REJECT_COLUMNS = ["source_uri", "stage", "reason"]
 
 
@@ -91,7 +100,10 @@ def read_table(output: str, spec: TableSpec, columns: list[str]) -> pa.Table | N
             table = pq.read_table(handle, columns=columns)
         if spec.partition is not None:
             value = path.rsplit("/", 2)[1].split("=", 1)[1]
-            table = table.append_column(spec.partition.name, pa.array([None if value == HIVE_NULL_PARTITION else value] * table.num_rows, pa.string()))
+            table = table.append_column(
+                spec.partition.name,
+                pa.array([None if value == HIVE_NULL_PARTITION else value] * table.num_rows, pa.string()),
+            )
         parts.append(table)
     return pa.concat_tables(parts) if parts else None
 
@@ -136,7 +148,9 @@ def gather(output: str) -> ReportData:
         origin = origin_of(row["source_uri"])
         sources.setdefault(origin, SourceQuality(origin)).rejects[row["reason"]] += 1
         reasons[(row["stage"], row["reason"])] += 1
-    story_rows = sorted(stories.to_pylist() if stories is not None else [], key=lambda s: (-s["article_count"], s["story_label"]))
+    story_rows = sorted(
+        stories.to_pylist() if stories is not None else [], key=lambda s: (-s["article_count"], s["story_label"])
+    )
     for story in story_rows:
         labels.setdefault(story["story_id"], story["story_label"])
     return ReportData(
@@ -168,7 +182,9 @@ def timeline_days(per_story_day: dict[str, Counter]) -> list[str]:
 
 def timeline_svg(data: ReportData, limit: int = TIMELINE_STORIES) -> str:
     """Articles per story per day as a bubble grid: one row per story (largest first), one column per day."""
-    stories = sorted(data.per_story_day, key=lambda s: (-sum(data.per_story_day[s].values()), data.story_labels[s]))[:limit]
+    stories = sorted(data.per_story_day, key=lambda s: (-sum(data.per_story_day[s].values()), data.story_labels[s]))[
+        :limit
+    ]
     days = timeline_days(data.per_story_day)
     if not stories:
         return '<p class="empty">No articles with a story yet.</p>'
@@ -177,18 +193,26 @@ def timeline_svg(data: ReportData, limit: int = TIMELINE_STORIES) -> str:
     total_width = 90
     width, height = label_width + cell * len(days) + total_width, top + row_height * len(stories) + bottom
     peak = max(max(data.per_story_day[s].values()) for s in stories)
-    parts = [f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="Articles per story per day">']
+    parts = [
+        f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="Articles per story per day">'
+    ]
     for i, story in enumerate(stories):
         y = top + row_height * i + row_height / 2
         label = data.story_labels[story]
         short = label if len(label) <= 36 else label[:35] + "…"
-        parts.append(f'<rect class="band" x="0" y="{y - row_height / 2:.0f}" width="{width}" height="{row_height}" fill="{"#f4f6f8" if i % 2 else "#ffffff"}"/>')
-        parts.append(f'<text class="story-label" x="{label_width - 8}" y="{y + 4:.0f}" text-anchor="end" font-size="13" fill="#1d2733">'
-                     f'<title>{html.escape(label)}</title>{html.escape(short)}</text>')
+        parts.append(
+            f'<rect class="band" x="0" y="{y - row_height / 2:.0f}" width="{width}" height="{row_height}" fill="{"#f4f6f8" if i % 2 else "#ffffff"}"/>'
+        )
+        parts.append(
+            f'<text class="story-label" x="{label_width - 8}" y="{y + 4:.0f}" text-anchor="end" font-size="13" fill="#1d2733">'
+            f"<title>{html.escape(label)}</title>{html.escape(short)}</text>"
+        )
         total = sum(data.per_story_day[story].values())
-        parts.append(f'<text class="story-total" data-story-id="{html.escape(story)}" x="{label_width + cell * len(days) + 10}" '
-                     f'y="{y + 4:.0f}" font-size="12" fill="#4a5561">{total} article{"s" if total != 1 else ""}</text>')
+        parts.append(
+            f'<text class="story-total" data-story-id="{html.escape(story)}" x="{label_width + cell * len(days) + 10}" '
+            f'y="{y + 4:.0f}" font-size="12" fill="#4a5561">{total} article{"s" if total != 1 else ""}</text>'
+        )
         for j, day in enumerate(days):
             count = data.per_story_day[story].get(day, 0)
             if not count:
@@ -199,18 +223,22 @@ def timeline_svg(data: ReportData, limit: int = TIMELINE_STORIES) -> str:
             parts.append(
                 f'<circle class="cell" data-story-id="{html.escape(story)}" data-day="{day}" data-count="{count}" '
                 f'cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="{colour}" fill-opacity="0.85">'
-                f'<title>{html.escape(label)} · {day}: {count} article{"s" if count != 1 else ""}</title></circle>'
+                f"<title>{html.escape(label)} · {day}: {count} article{'s' if count != 1 else ''}</title></circle>"
             )
             if cell >= 22:
-                parts.append(f'<text class="count" x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle" font-size="11" fill="#ffffff">{count}</text>')
+                parts.append(
+                    f'<text class="count" x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle" font-size="11" fill="#ffffff">{count}</text>'
+                )
     axis_y = top + row_height * len(stories) + 8
     step = max(1, math.ceil(len(days) / 30))
     for j, day in enumerate(days):
         if j % step and day != UNDATED:
             continue
         x = label_width + cell * j + cell / 2
-        parts.append(f'<text class="day" x="{x:.1f}" y="{axis_y}" font-size="11" fill="#4a5561" '
-                     f'transform="rotate(60 {x:.1f} {axis_y})">{day}</text>')
+        parts.append(
+            f'<text class="day" x="{x:.1f}" y="{axis_y}" font-size="11" fill="#4a5561" '
+            f'transform="rotate(60 {x:.1f} {axis_y})">{day}</text>'
+        )
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -219,12 +247,15 @@ def _percent(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
-def _table(table_id: str, headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[int] = frozenset()) -> str:
+def _table(
+    table_id: str, headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: set[int] = frozenset()
+) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = []
     for row in rows:
         cells = "".join(
-            f'<td class="{"num" if i in numeric else "txt"}">{html.escape("" if v is None else str(v))}</td>' for i, v in enumerate(row)
+            f'<td class="{"num" if i in numeric else "txt"}">{html.escape("" if v is None else str(v))}</td>'
+            for i, v in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
     if not rows:
@@ -233,7 +264,7 @@ def _table(table_id: str, headers: Sequence[str], rows: Sequence[Sequence[object
 
 
 def _when(value: dt.datetime | None) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M") if value else ""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 STYLE = """
@@ -248,26 +279,83 @@ th{background:#eef2f5} td.num{text-align:right;font-variant-numeric:tabular-nums
 
 def render(data: ReportData, generated_at: dt.datetime | None = None) -> str:
     """The whole page as a string."""
-    generated_at = generated_at or dt.datetime.now(dt.timezone.utc)
-    kpis = [("articles", data.articles), ("duplicates", data.duplicates), ("undated", data.undated),
-            ("stories", len(data.stories)), ("rejects", sum(n for _, _, n in data.rejects_by_reason)), ("runs shown", len(data.runs))]
-    kpi_html = "".join(f'<div class="kpi" id="kpi-{name.replace(" ", "-")}"><b>{value}</b>{name}</div>' for name, value in kpis)
-    stories = _table("stories", ["story", "label source", "articles", "first published", "last published", "top terms", "story_id"], [
-        (s["story_label"], s["label_source"], s["article_count"], _when(s["first_published"]), _when(s["last_published"]),
-         ", ".join(s["top_terms"][:6]), s["story_id"]) for s in data.stories
-    ], numeric={2})
-    sources = _table("sources", ["origin", "source names", "articles", "duplicates", "missing date", "missing-date rate",
-                                 "rejects", "extraction success", "rejects by reason"], [
-        (q.origin, ", ".join(n for n, _ in q.names.most_common(3)), q.articles, q.duplicates, q.undated, _percent(q.missing_date_rate),
-         sum(q.rejects.values()), _percent(q.extraction_success), ", ".join(f"{r}: {n}" for r, n in sorted(q.rejects.items())))
-        for q in data.sources
-    ], numeric={2, 3, 4, 5, 6, 7})
+    generated_at = generated_at or dt.datetime.now(dt.UTC)
+    kpis = [
+        ("articles", data.articles),
+        ("duplicates", data.duplicates),
+        ("undated", data.undated),
+        ("stories", len(data.stories)),
+        ("rejects", sum(n for _, _, n in data.rejects_by_reason)),
+        ("runs shown", len(data.runs)),
+    ]
+    kpi_html = "".join(
+        f'<div class="kpi" id="kpi-{name.replace(" ", "-")}"><b>{value}</b>{name}</div>' for name, value in kpis
+    )
+    stories = _table(
+        "stories",
+        ["story", "label source", "articles", "first published", "last published", "top terms", "story_id"],
+        [
+            (
+                s["story_label"],
+                s["label_source"],
+                s["article_count"],
+                _when(s["first_published"]),
+                _when(s["last_published"]),
+                ", ".join(s["top_terms"][:6]),
+                s["story_id"],
+            )
+            for s in data.stories
+        ],
+        numeric={2},
+    )
+    sources = _table(
+        "sources",
+        [
+            "origin",
+            "source names",
+            "articles",
+            "duplicates",
+            "missing date",
+            "missing-date rate",
+            "rejects",
+            "extraction success",
+            "rejects by reason",
+        ],
+        [
+            (
+                q.origin,
+                ", ".join(n for n, _ in q.names.most_common(3)),
+                q.articles,
+                q.duplicates,
+                q.undated,
+                _percent(q.missing_date_rate),
+                sum(q.rejects.values()),
+                _percent(q.extraction_success),
+                ", ".join(f"{r}: {n}" for r, n in sorted(q.rejects.items())),
+            )
+            for q in data.sources
+        ],
+        numeric={2, 3, 4, 5, 6, 7},
+    )
     rejects = _table("rejects", ["stage", "reason", "rejects"], data.rejects_by_reason, numeric={2})
-    runs = _table("runs", ["run_id", "started at", "inputs", "articles", "already ingested", "stories", "rejects", "files"], [
-        (r["run_id"], r.get("started_at", ""), r["summary"].get("inputs", ""), r.get("rows", {}).get("articles", 0),
-         r["summary"].get("already_ingested", ""), r.get("rows", {}).get("stories", 0), r.get("rows", {}).get("rejects", 0),
-         len(r.get("files", []))) for r in data.runs
-    ], numeric={2, 3, 4, 5, 6, 7})
+    runs = _table(
+        "runs",
+        ["run_id", "started at", "inputs", "articles", "already ingested", "stories", "rejects", "files"],
+        [
+            (
+                r["run_id"],
+                r.get("started_at", ""),
+                r["summary"].get("inputs", ""),
+                r.get("rows", {}).get("articles", 0),
+                r["summary"].get("already_ingested", ""),
+                r.get("rows", {}).get("stories", 0),
+                r.get("rows", {}).get("rejects", 0),
+                len(r.get("files", [])),
+            )
+            for r in data.runs
+        ],
+        numeric={2, 3, 4, 5, 6, 7},
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>newsbeam report: {html.escape(data.output)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>
@@ -302,7 +390,11 @@ def write_report(output: str) -> str:
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline report", description=__doc__.splitlines()[0])
-    parser.add_argument("--output", default="out/", help="the pipeline's output folder (local, gs://, s3://); Beam's file system options (--s3_*, GCP) may follow")
+    parser.add_argument(
+        "--output",
+        default="out/",
+        help="the pipeline's output folder (local, gs://, s3://); Beam's file system options (--s3_*, GCP) may follow",
+    )
     args, filesystem_options = parser.parse_known_args(argv)
     FileSystems.set_options(PipelineOptions(filesystem_options))  # e.g. --s3_endpoint_url, --s3_region_name
     if not FileSystems.exists(args.output.rstrip("/")):

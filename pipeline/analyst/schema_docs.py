@@ -3,12 +3,13 @@
 Nothing here lists a column by hand: names, Arrow types, nullability and descriptions come from
 the ``TableSpec`` declarations, the same ones the writer turns into the Parquet schema.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from schemas import SEEN, TABLES, TableSpec
 from schemas.columns import ColumnSpec

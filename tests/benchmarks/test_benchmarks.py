@@ -1,4 +1,5 @@
 """The benchmark harness measures what it claims: same trafilatura call, new identities, real HTTP, real stats."""
+
 from __future__ import annotations
 
 import cProfile
@@ -17,9 +18,9 @@ from benchmarks.corpus import replicate, synthetic_pages, with_new_identity, wri
 from benchmarks.feeds import SimulatedHost
 from benchmarks.measure import run_measured, tree_rss_kb
 from benchmarks.profile_pipeline import STAGES, breakdown, entry_seconds
-from transforms.text.extract import extract_article, extract_content
 from transforms.run.context import RunContext
 from transforms.sources.document import SourceDocument
+from transforms.text.extract import extract_article, extract_content
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +126,10 @@ def test_profile_breakdown_splits_stages_without_overlap(pages, tmp_path):
     rows = dict(breakdown(path))
     staged = [rows[label] for label, _ in STAGES]
     assert all(s >= 0 for s in staged) and trafilatura_s < sum(staged) <= rows["total (profiled)"]
-    assert rows["start-up outside bundles: imports, options, graph construction, runner planning"] == rows["total (profiled)"]  # no Beam here
+    assert (
+        rows["start-up outside bundles: imports, options, graph construction, runner planning"]
+        == rows["total (profiled)"]
+    )  # no Beam here
 
 
 def test_raw_html_does_not_cross_a_stage_boundary(pages, tmp_path):
@@ -138,7 +142,9 @@ def test_raw_html_does_not_cross_a_stage_boundary(pages, tmp_path):
     from pipeline.plan import plan_run
 
     write_pages(pages[:1], tmp_path / "in")
-    options = with_default_runner(PipelineOptions(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--catalog", ""]))
+    options = with_default_runner(
+        PipelineOptions(["--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--catalog", ""])
+    )
     p = beam.Pipeline(options=options)
     build_graph(p, plan_run(options.view_as(NewsbeamOptions), RunContext.start()))
     _, stages = FnApiRunner().create_stages(p.to_runner_api())

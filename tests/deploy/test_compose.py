@@ -10,6 +10,7 @@
   with the submitter's own arguments (only the runner, the endpoints and the paths swapped) and
   give one article per feed entry, read back with DuckDB.
 """
+
 from __future__ import annotations
 
 import copy
@@ -47,7 +48,14 @@ COMPOSE_FILE = REPO / "docker-compose.yml"
 SCHEMA_FILE = REPO / "tests" / "data" / "compose-spec.json"
 WORKER_POOL_PORT = 50000
 """The SDK container's ``boot --worker_pool`` always serves worker_pool_main on this port."""
-PORTABLE_ONLY = ("--runner", "--job_endpoint", "--artifact_endpoint", "--environment_type", "--environment_config", "--parallelism")
+PORTABLE_ONLY = (
+    "--runner",
+    "--job_endpoint",
+    "--artifact_endpoint",
+    "--environment_type",
+    "--environment_config",
+    "--parallelism",
+)
 """Submitter options that only mean something with the job server; the local run drops them."""
 
 
@@ -272,7 +280,9 @@ def test_beam_images_are_at_the_apache_beam_version_of_pyproject(compose):
     for image in beam_images:
         assert image_name_and_tag(image)[1] in beam_requirement(), image
     assert apache_beam.__version__ in beam_requirement()  # the submitter's options are parsed below with this Beam
-    sdk_pythons = {m.group(1) for image in beam_images if (m := re.fullmatch(r"apache/beam_python(\d+\.\d+)_sdk:.*", image))}
+    sdk_pythons = {
+        m.group(1) for image in beam_images if (m := re.fullmatch(r"apache/beam_python(\d+\.\d+)_sdk:.*", image))
+    }
     assert sdk_pythons and all(f"{version}.0" in python_requirement() for version in sdk_pythons), sdk_pythons
 
 
@@ -299,15 +309,23 @@ def test_dependencies_name_services_and_wait_for_health_they_can_report(compose)
     services = compose["services"]
     for name, service in services.items():
         depends_on = service.get("depends_on", {})
-        conditions = depends_on if isinstance(depends_on, dict) else {d: {"condition": "service_started"} for d in depends_on}
+        conditions = (
+            depends_on if isinstance(depends_on, dict) else {d: {"condition": "service_started"} for d in depends_on}
+        )
         for other, how in conditions.items():
             assert other in services and other != name, (name, other)
             if how["condition"] == "service_healthy":
-                assert "healthcheck" in services[other], f"{name} waits for {other} to be healthy, which has no healthcheck"
+                assert "healthcheck" in services[other], (
+                    f"{name} waits for {other} to be healthy, which has no healthcheck"
+                )
         if "network_mode" in service and service["network_mode"].startswith("service:"):
             assert service["network_mode"].removeprefix("service:") in conditions
     waits_for = set(services["submitter"]["depends_on"])
-    assert waits_for == set(services) - {"submitter", "jobmanager", "taskmanager"}  # these two are behind the job server and the pool
+    assert waits_for == set(services) - {
+        "submitter",
+        "jobmanager",
+        "taskmanager",
+    }  # these two are behind the job server and the pool
     assert all(how["condition"] == "service_healthy" for how in services["submitter"]["depends_on"].values())
 
 
@@ -344,7 +362,11 @@ def test_worker_pool_is_reachable_where_the_taskmanager_resolves_it(compose, sub
 
 def named_volume_at(service: dict, path: str) -> Mount:
     """The named-volume mount of ``service`` that holds ``path``."""
-    found = [m for m in mounts(service) if not m.is_bind and (path == m.target or path.startswith(m.target.rstrip("/") + "/"))]
+    found = [
+        m
+        for m in mounts(service)
+        if not m.is_bind and (path == m.target or path.startswith(m.target.rstrip("/") + "/"))
+    ]
     assert len(found) == 1, (path, mounts(service))
     return found[0]
 
@@ -423,12 +445,16 @@ def test_submitter_arguments_parse_with_our_options_and_beams(submitter_argv, fe
     assert options.view_as(FlinkRunnerOptions).parallelism >= 1
     assert ours.allow_private_network, "the compose network is private: without it every fetch is refused"
     assert ours.inputs == [] and ours.fetch_articles
-    assert ours.feed == option_values(submitter_argv, "--feed") and ours.output == option_value(submitter_argv, "--output")
+    assert ours.feed == option_values(submitter_argv, "--feed") and ours.output == option_value(
+        submitter_argv, "--output"
+    )
     assert {endpoint(url)[0] for url in ours.feed} == {feed_server[0]}
     assert ours.state_dir == ours.output.rstrip("/") + "/_state"
 
 
-@pytest.mark.parametrize("typo", ["--alow-private-network", "--feeds_url=http://feeds:8000/rss.xml", "--job-endpoint=jobserver:8099"])
+@pytest.mark.parametrize(
+    "typo", ["--alow-private-network", "--feeds_url=http://feeds:8000/rss.xml", "--job-endpoint=jobserver:8099"]
+)
 def test_a_misspelt_option_is_caught(submitter_argv, typo):
     assert unknown_pipeline_args([*submitter_argv, typo]) == [typo]
 
@@ -476,16 +502,22 @@ def test_fixture_feeds_produce_one_article_per_entry(tmp_path, submitter, submit
     assert set(pages) <= fetched
     assert f"articles written  {len(entries)}" in result.stdout, result.stdout
     articles = f"read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true)"
-    rows = duckdb.sql(f"SELECT url, title, text_source, word_count, published_date FROM {articles} ORDER BY url").fetchall()
+    rows = duckdb.sql(
+        f"SELECT url, title, text_source, word_count, published_date FROM {articles} ORDER BY url"
+    ).fetchall()
     assert {url: title for url, title, *_ in rows} == pages
     assert {text_source for _, _, text_source, *_ in rows} == {"page"}
     assert all(words >= 100 for *_, words, _ in rows)
     assert all(published is not None for *_, published in rows)
     # The two outlets' reports of the footbridge opening (same day) form one story with the catalog's label.
-    footbridge = duckdb.sql(f"SELECT url, story_id FROM {articles} WHERE story_label = 'Alder River footbridge' ORDER BY url").fetchall()
+    footbridge = duckdb.sql(
+        f"SELECT url, story_id FROM {articles} WHERE story_label = 'Alder River footbridge' ORDER BY url"
+    ).fetchall()
     assert [url for url, _ in footbridge] == sorted(u for u in pages if "/footbridge-" in u)
     assert len({story_id for _, story_id in footbridge}) == 1
-    stories = duckdb.sql(f"SELECT story_label, label_source, article_count FROM read_parquet('{out}/stories/*.parquet')").fetchall()
+    stories = duckdb.sql(
+        f"SELECT story_label, label_source, article_count FROM read_parquet('{out}/stories/*.parquet')"
+    ).fetchall()
     assert len(stories) == len(entries) - 1 and ("Alder River footbridge", "catalog", 2) in stories
     assert not list(out.glob("rejects/*/*.parquet"))
     assert list(out.glob("_runs/*.json"))

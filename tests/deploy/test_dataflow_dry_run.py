@@ -6,6 +6,7 @@ environments) and stops before any API call. Each CLI subprocess runs under a ne
 loopback, so a dry run that tried to reach Google (credentials, metadata server, a default
 bucket, staging) fails here; ``test_network_guard_blocks_google`` proves the guard itself works.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,7 +19,11 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("apache_beam.runners.dataflow.internal.apiclient", reason="needs the gcp extra: pip install -e '.[gcp]'", exc_type=ImportError)
+pytest.importorskip(
+    "apache_beam.runners.dataflow.internal.apiclient",
+    reason="needs the gcp extra: pip install -e '.[gcp]'",
+    exc_type=ImportError,
+)
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -37,12 +42,23 @@ from transforms.run.context import RunContext
 
 PROJECT = "newsbeam-dry-run"
 DATAFLOW = [
-    "--runner=DataflowRunner", f"--project={PROJECT}", "--region=europe-west1",
-    f"--temp_location=gs://{PROJECT}/tmp", "--dry_run=True",
+    "--runner=DataflowRunner",
+    f"--project={PROJECT}",
+    "--region=europe-west1",
+    f"--temp_location=gs://{PROJECT}/tmp",
+    "--dry_run=True",
 ]
 WORKER_IMAGE = f"europe-west1-docker.pkg.dev/{PROJECT}/newsbeam/newsbeam:0.1.0"
 BATCH_STAGES = {"ReadSeedFiles", "ReadFeeds", "ExtractArticles", "MarkDuplicates", "AssignStories", "WriteTables"}
-STREAMING_STAGES = {"ReadFeeds", "ExtractArticles", "WindowArticles", "DedupArticles", "AssignStories", "WriteArticles", "WriteRejects"}
+STREAMING_STAGES = {
+    "ReadFeeds",
+    "ExtractArticles",
+    "WindowArticles",
+    "DedupArticles",
+    "AssignStories",
+    "WriteArticles",
+    "WriteRejects",
+}
 
 NETWORK_GUARD = textwrap.dedent('''
     """Test-only: block and log DNS lookups and connections beyond loopback (loaded as sitecustomize)."""
@@ -92,7 +108,9 @@ def offline(tmp_path: Path) -> tuple[dict[str, str], Path]:
     gcloud_config.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_", "GCE_"))}
     env.update(
-        PYTHONPATH=f"{guard_dir}{os.pathsep}{REPO}", OPENBLAS_NUM_THREADS="1", NEWSBEAM_NETWORK_LOG=str(log),
+        PYTHONPATH=f"{guard_dir}{os.pathsep}{REPO}",
+        OPENBLAS_NUM_THREADS="1",
+        NEWSBEAM_NETWORK_LOG=str(log),
         CLOUDSDK_CONFIG=str(gcloud_config),  # an empty gcloud config: no user credentials, no default project
         NO_GCE_CHECK="true",  # google-auth: don't probe the GCE metadata server for credentials
     )
@@ -101,7 +119,13 @@ def offline(tmp_path: Path) -> tuple[dict[str, str], Path]:
 
 def run_offline(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 
@@ -152,7 +176,9 @@ def test_network_guard_blocks_google(offline) -> None:
         "    except OSError as err: print(err)\n"
         "socket.getaddrinfo('localhost', 80)\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("test network guard") == 2
     logged = log.read_text()
@@ -166,7 +192,9 @@ def test_batch_dry_run_validates_the_job_offline(offline, tmp_path: Path) -> Non
     (output / "_staging-interrupted" / "part.parquet").write_bytes(b"left by a killed run")
     before = files_under(output)
 
-    result = run_offline(env, "run", "--input", str(SEEDS), "--output", str(output), *DATAFLOW, f"--dataflow_job_file={job_file}")
+    result = run_offline(
+        env, "run", "--input", str(SEEDS), "--output", str(output), *DATAFLOW, f"--dataflow_job_file={job_file}"
+    )
 
     assert result.returncode == 0, result.stderr
     assert log.read_text() == ""
@@ -189,8 +217,18 @@ def test_streaming_dry_run_validates_the_job_offline(offline, tmp_path: Path) ->
     with LoopbackServer() as server:
         server.route("/feed.xml", Reply(200, b"<rss version='2.0'><channel><title>t</title></channel></rss>"))
         result = run_offline(
-            env, "run", "--streaming", "--feed", server.url("/feed.xml"), "--output", str(output), "--catalog", "",
-            *DATAFLOW, f"--sdk_container_image={WORKER_IMAGE}", f"--dataflow_job_file={job_file}",
+            env,
+            "run",
+            "--streaming",
+            "--feed",
+            server.url("/feed.xml"),
+            "--output",
+            str(output),
+            "--catalog",
+            "",
+            *DATAFLOW,
+            f"--sdk_container_image={WORKER_IMAGE}",
+            f"--dataflow_job_file={job_file}",
         )
         polled = server.requests_to("/feed.xml")
 
@@ -214,7 +252,9 @@ def test_streaming_dry_run_validates_the_job_offline(offline, tmp_path: Path) ->
         (["--runner=FnApiRunner"], "only applies to --runner=DataflowRunner"),
     ],
 )
-def test_dry_runs_that_would_go_online_or_run_are_refused(offline, tmp_path: Path, flags: list[str], message: str) -> None:
+def test_dry_runs_that_would_go_online_or_run_are_refused(
+    offline, tmp_path: Path, flags: list[str], message: str
+) -> None:
     env, log = offline
     result = run_offline(env, "run", "--input", str(SEEDS), "--output", str(tmp_path / "out"), *DATAFLOW, *flags)
     assert result.returncode == 2, result.stdout + result.stderr
@@ -227,11 +267,21 @@ def test_flex_template_entry_point_dry_runs_the_streaming_job(offline, tmp_path:
     """deploy/dataflow/launch.py as the template launcher calls it: --name=value parameters, no --runner."""
     env, log = offline
     launcher = REPO / "deploy" / "dataflow" / "launch.py"
-    parameters = ["--streaming=true", "--feed=http://127.0.0.1:9/feed.xml", f"--output={tmp_path / 'out'}", "--poll_interval=60"]
+    parameters = [
+        "--streaming=true",
+        "--feed=http://127.0.0.1:9/feed.xml",
+        f"--output={tmp_path / 'out'}",
+        "--poll_interval=60",
+    ]
     cloud = [option for option in DATAFLOW if not option.startswith("--runner")]
     result = subprocess.run(
         [sys.executable, str(launcher), *parameters, *cloud, f"--sdk_container_image={WORKER_IMAGE}"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False,  # cwd like the image's: no seeds/
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,  # cwd like the image's: no seeds/
     )
     assert result.returncode == 0, result.stderr
     assert log.read_text() == ""
@@ -242,7 +292,11 @@ def test_flex_template_entry_point_dry_runs_the_streaming_job(offline, tmp_path:
 @pytest.mark.parametrize(
     ("state", "code", "message"),
     [
-        (PipelineState.RUNNING, 0, "job submitted to FlinkRunner, state RUNNING; it runs there; its run record will be"),
+        (
+            PipelineState.RUNNING,
+            0,
+            "job submitted to FlinkRunner, state RUNNING; it runs there; its run record will be",
+        ),
         (PipelineState.DONE, 1, "finished (state DONE) but wrote no run record at"),
     ],
 )

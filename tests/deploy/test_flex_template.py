@@ -6,6 +6,7 @@ translation), every option of ours is a parameter, the defaults quoted in the he
 real ones, the Dockerfile's Beam SDK tag is the pinned apache-beam, and the Cloud Scheduler
 example sends parameters the template declares.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -113,13 +114,20 @@ def test_regexes_refuse_local_paths_and_non_http_feeds() -> None:
         return all(re.fullmatch(regex, value) for regex in PARAMETERS[name]["regexes"])
 
     for name in ("output", "input", "state", "feeds", "catalog"):
-        assert accepts(name, "gs://bucket/news/") and not accepts(name, "out/"), name  # workers can't see launcher paths
-    assert not accepts("feed", "file:///etc/passwd") and not accepts("min_words", "-1") and not accepts("streaming", "yes")
+        assert accepts(name, "gs://bucket/news/") and not accepts(name, "out/"), (
+            name
+        )  # workers can't see launcher paths
+    assert (
+        not accepts("feed", "file:///etc/passwd") and not accepts("min_words", "-1") and not accepts("streaming", "yes")
+    )
 
 
 def test_launcher_translates_flags_and_defaults_the_runner() -> None:
     assert launch.template_argv(["--streaming=true", "--reset_feeds=false", "--feed=https://a.test/rss"]) == [
-        "run", "--runner=DataflowRunner", "--streaming", "--feed=https://a.test/rss",
+        "run",
+        "--runner=DataflowRunner",
+        "--streaming",
+        "--feed=https://a.test/rss",
     ]
     assert launch.template_argv(["--runner=FlinkRunner"]) == ["run", "--runner=FlinkRunner"]
     with pytest.raises(SystemExit, match="takes true or false"):
@@ -165,8 +173,12 @@ def test_scheduler_example_launches_the_template_with_declared_parameters(tmp_pa
     )
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     env = {
-        **os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "RECORD": str(tmp_path),
-        "PROJECT": "my-project", "REGION": "europe-west1", "BUCKET": "my-bucket",
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "RECORD": str(tmp_path),
+        "PROJECT": "my-project",
+        "REGION": "europe-west1",
+        "BUCKET": "my-bucket",
         "IMAGE": "europe-west1-docker.pkg.dev/my-project/newsbeam/newsbeam:0.1.0",
         "SERVICE_ACCOUNT": "newsbeam@my-project.iam.gserviceaccount.com",
     }
@@ -174,7 +186,10 @@ def test_scheduler_example_launches_the_template_with_declared_parameters(tmp_pa
 
     args = (tmp_path / "args").read_text().splitlines()
     assert args[:4] == ["scheduler", "jobs", "create", "http"]
-    assert "--uri=https://dataflow.googleapis.com/v1b3/projects/my-project/locations/europe-west1/flexTemplates:launch" in args
+    assert (
+        "--uri=https://dataflow.googleapis.com/v1b3/projects/my-project/locations/europe-west1/flexTemplates:launch"
+        in args
+    )
     launch_parameter = json.loads((tmp_path / "body.json").read_text())["launchParameter"]
     assert launch_parameter["containerSpecGcsPath"] == "gs://my-bucket/templates/newsbeam.json"
     assert launch_parameter["environment"]["sdkContainerImage"] == env["IMAGE"]

@@ -1,4 +1,5 @@
 """End to end: the CLI as a subprocess on the seeds, output read back with DuckDB and pyarrow."""
+
 from __future__ import annotations
 
 import re
@@ -46,7 +47,9 @@ def test_five_seed_articles_form_one_iss_withdrawal_story(seeds_run):
     assert {r[0] for r in rows} == {rows[0][0]}
     assert {r[1] for r in rows} == {"ISS withdrawal"}
     assert {r[2] for r in rows} == {None}
-    stories = duckdb.sql(f"SELECT story_id, story_label, article_count, label_source FROM read_parquet('{out}/stories/*.parquet')").fetchall()
+    stories = duckdb.sql(
+        f"SELECT story_id, story_label, article_count, label_source FROM read_parquet('{out}/stories/*.parquet')"
+    ).fetchall()
     assert stories == [(rows[0][0], "ISS withdrawal", 5, "catalog")]
     assert re.search(r"inputs\s+5\b", result.stdout) and re.search(r"stories\s+1\b", result.stdout)
     assert "read_parquet(" in result.stdout
@@ -60,7 +63,10 @@ def test_text_is_clean(seeds_run):
     for text in texts.values():
         for paragraph in text.split("\n\n"):
             assert not re.search(r"(\.|”|\")\s+(AP|via REUTERS)$", paragraph), paragraph
-            assert not re.search(r"With Post wires|contributed to this report|Originally published as|CHINA IS MOSTLY|seen above", paragraph)
+            assert not re.search(
+                r"With Post wires|contributed to this report|Originally published as|CHINA IS MOSTLY|seen above",
+                paragraph,
+            )
     assert sum(len(t.split("\n\n")) for t in texts.values()) == 12 + 10 + 19 + 13 + 21
 
 
@@ -68,7 +74,9 @@ def test_dated_seed_is_in_its_partition_and_the_rest_in_the_null_partition(seeds
     out, _ = seeds_run
     dated = list((out / "articles" / "published_date=2022-07-26").glob("*.parquet"))
     assert len(dated) == 1
-    rows = duckdb.sql(f"SELECT published_date, source_uri, published_at FROM {articles_sql(out)} ORDER BY 1 NULLS LAST").fetchall()
+    rows = duckdb.sql(
+        f"SELECT published_date, source_uri, published_at FROM {articles_sql(out)} ORDER BY 1 NULLS LAST"
+    ).fetchall()
     assert str(rows[0][0]) == "2022-07-26" and "002_" in rows[0][1]
     assert rows[0][2].isoformat().startswith("2022-07-26T00:00:00")
     assert [r[0] for r in rows[1:]] == [None] * 4
@@ -76,7 +84,9 @@ def test_dated_seed_is_in_its_partition_and_the_rest_in_the_null_partition(seeds
 
 def test_types_as_declared_in_duckdb_and_pyarrow(seeds_run):
     out, _ = seeds_run
-    types = dict(duckdb.sql(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {articles_sql(out)})").fetchall())
+    types = dict(
+        duckdb.sql(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {articles_sql(out)})").fetchall()
+    )
     assert types["published_at"] == "TIMESTAMP WITH TIME ZONE"
     assert types["ingested_at"] == "TIMESTAMP WITH TIME ZONE"
     assert types["published_date"] == "DATE"
@@ -102,8 +112,12 @@ def test_second_run_is_idempotent(seeds_run):
     again = run_cli("run", "--input", str(SEEDS), "--output", str(out))
     assert re.search(r"already ingested\s+5\b", again.stdout)
     after = files_under(out)
-    assert {k: v for k, v in after.items() if not k.startswith("_runs/")} == {k: v for k, v in before.items() if not k.startswith("_runs/")}
-    assert duckdb.sql(f"SELECT list(article_id ORDER BY article_id) FROM {articles_sql(out)}").fetchall()[0] == ids_before
+    assert {k: v for k, v in after.items() if not k.startswith("_runs/")} == {
+        k: v for k, v in before.items() if not k.startswith("_runs/")
+    }
+    assert (
+        duckdb.sql(f"SELECT list(article_id ORDER BY article_id) FROM {articles_sql(out)}").fetchall()[0] == ids_before
+    )
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}/stories/*.parquet')").fetchall()[0] == (1,)
 
 
@@ -135,7 +149,9 @@ def test_bad_input_becomes_rejects_and_nothing_vanishes(tmp_path):
     ).fetchall()
     assert [r[0] for r in rejects] == ["empty_file", "invalid_json", "invalid_record", "too_little_text"]
     assert any(uri.endswith("records.jsonl#line=2") for _, uri in rejects)
-    articles = duckdb.sql(f"SELECT source, published_date FROM {articles_sql(tmp_path / 'out')} ORDER BY 1 NULLS LAST").fetchall()
+    articles = duckdb.sql(
+        f"SELECT source, published_date FROM {articles_sql(tmp_path / 'out')} ORDER BY 1 NULLS LAST"
+    ).fetchall()
     assert [(a[0], str(a[1])) for a in articles] == [("News Test", "2024-05-02"), (None, "None")]
     assert re.search(r"inputs\s+6\b", result.stdout) and re.search(r"rejects\s+4\b", result.stdout)
 

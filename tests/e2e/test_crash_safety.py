@@ -7,6 +7,7 @@ must read with pyarrow, DuckDB's glob sees no partial or temporary file, and the
 parse. A last run completes; its tables must hold exactly the reference rows: none missing, none
 twice.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -24,8 +25,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import REPO
-from tests.http_server import LoopbackServer, Reply
 from tests.e2e.test_feeds import RSS_TYPE, long_text, paragraphs, rss
+from tests.http_server import LoopbackServer, Reply
 
 SEED = 20240501
 KILLS = 6  # random points, plus one during the commit
@@ -36,7 +37,9 @@ def write_seeds(folder: Path, count: int = 40) -> None:
     for i in range(count):
         # a date header per file: one partition each, so the commit has many files to move
         (folder / f"story-{i:02d}.txt").write_text(
-            f"date 2024-{i % 12 + 1:02d}-{i // 12 + 1:02d} Headline number {i} about the harbour\n\n" + "\n\n".join(paragraphs(f"crash{i}", 3, 30)))
+            f"date 2024-{i % 12 + 1:02d}-{i // 12 + 1:02d} Headline number {i} about the harbour\n\n"
+            + "\n\n".join(paragraphs(f"crash{i}", 3, 30))
+        )
     (folder / "copy-of-07.txt").write_text((folder / "story-07.txt").read_text())  # an exact duplicate
     (folder / "empty.txt").write_bytes(b"")  # a reject
     (folder / "short.txt").write_text("Too short.\n")  # a reject
@@ -44,9 +47,27 @@ def write_seeds(folder: Path, count: int = 40) -> None:
 
 def start_cli(out: Path, seeds: Path, feed: str) -> subprocess.Popen:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    argv = [sys.executable, "-m", "pipeline", "run", "--input", str(seeds), "--feed", feed, "--output", str(out),
-            "--catalog", "", "--host-delay", "0", "--allow-private-network", "--no-fetch-articles"]
-    return subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run",
+        "--input",
+        str(seeds),
+        "--feed",
+        feed,
+        "--output",
+        str(out),
+        "--catalog",
+        "",
+        "--host-delay",
+        "0",
+        "--allow-private-network",
+        "--no-fetch-articles",
+    ]
+    return subprocess.Popen(
+        argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def kill(process: subprocess.Popen) -> None:
@@ -74,7 +95,12 @@ def assert_readable(out: Path) -> None:
             pq.read_table(path)  # raises on a partial or corrupt file
     for glob in ("articles/*/*.parquet", "rejects/*/*.parquet"):
         if list(out.glob(glob)):
-            files = [r[0] for r in duckdb.sql(f"SELECT DISTINCT filename FROM read_parquet('{out}/{glob}', filename=true)").fetchall()]
+            files = [
+                r[0]
+                for r in duckdb.sql(
+                    f"SELECT DISTINCT filename FROM read_parquet('{out}/{glob}', filename=true)"
+                ).fetchall()
+            ]
             assert all(Path(f).name.startswith("part-") and ".tmp" not in f for f in files), files
     state = out / "_state"
     if (state / "feeds.json").exists():
@@ -98,7 +124,9 @@ def table_rows(out: Path, committed_only: bool = False) -> dict[str, list]:
         return sorted(r[0] for r in duckdb.sql(sql).fetchall())
 
     return {
-        "articles": ids("articles/*/*.parquet", "article_id || '|' || coalesce(duplicate_of, '') || '|' || content_hash"),
+        "articles": ids(
+            "articles/*/*.parquet", "article_id || '|' || coalesce(duplicate_of, '') || '|' || content_hash"
+        ),
         "rejects": ids("rejects/*/*.parquet", "reject_id"),
         "stories": ids("stories/*.parquet", "story_id"),
     }
@@ -110,8 +138,15 @@ def crash_runs(tmp_path_factory):
     seeds = root / "seeds"
     write_seeds(seeds)
     server = LoopbackServer()
-    items = [{"title": f"Feed story {i}", "link": f"http://127.0.0.1:1/story/{i}", "guid": f"crash-feed-{i}",
-              "content": long_text(f"feed{i}")} for i in range(8)]
+    items = [
+        {
+            "title": f"Feed story {i}",
+            "link": f"http://127.0.0.1:1/story/{i}",
+            "guid": f"crash-feed-{i}",
+            "content": long_text(f"feed{i}"),
+        }
+        for i in range(8)
+    ]
     server.route("/feed", Reply(200, rss(items), {"content-type": RSS_TYPE}))
     feed = server.url("/feed")
 
@@ -148,14 +183,27 @@ def crash_runs(tmp_path_factory):
         time.sleep(0.001)  # the commit's plan is written just before its first move
     caught = process.poll() is None
     kill(process)
-    kills.append({"at": "commit", "finished_first": not caught, "run_record": bool(list(commit_out.glob("_runs/*.json"))),
-                  "ledger_moved": bool(list(commit_out.glob("_state/seen/**/*.parquet")))})
+    kills.append(
+        {
+            "at": "commit",
+            "finished_first": not caught,
+            "run_record": bool(list(commit_out.glob("_runs/*.json"))),
+            "ledger_moved": bool(list(commit_out.glob("_state/seen/**/*.parquet"))),
+        }
+    )
     assert_readable(commit_out)
     process = start_cli(commit_out, seeds, feed)
     final_after_commit_kill = process.communicate(timeout=600)[0].decode()
     assert process.returncode == 0, final_after_commit_kill
     assert_readable(commit_out)
-    yield {"reference": reference, "out": out, "kills": kills, "duration": duration, "final": final, "commit_out": commit_out}
+    yield {
+        "reference": reference,
+        "out": out,
+        "kills": kills,
+        "duration": duration,
+        "final": final,
+        "commit_out": commit_out,
+    }
     server.close()
 
 
@@ -185,7 +233,9 @@ def test_no_duplicate_rows_after_a_kill_during_the_commit(crash_runs):
     _commit_kill_landed(crash_runs)
     got = table_rows(crash_runs["commit_out"])
     for table in ("articles", "rejects"):
-        assert len(got[table]) == len(set(got[table])), f"{len(got[table]) - len(set(got[table]))} duplicate {table} rows"
+        assert len(got[table]) == len(set(got[table])), (
+            f"{len(got[table]) - len(set(got[table]))} duplicate {table} rows"
+        )
     expected = table_rows(crash_runs["reference"])
     assert got == expected
 

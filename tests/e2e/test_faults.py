@@ -7,6 +7,7 @@ are all written, from their pages. Page faults leave entries without text of the
 Timeouts and caps are small (`--http-timeout 1 --http-total-timeout 3 --max-body-mb 1`) so the
 whole run stays within seconds of the CLI's start-up time.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.e2e.test_feeds import HTML_TYPE, RSS_TYPE, article_page, long_text, rss, run_feeds
 from tests.fault_server import (
     FAULTS,
     content_length_lie,
@@ -25,15 +27,21 @@ from tests.fault_server import (
     truncated,
 )
 from tests.http_server import LoopbackServer, Reply
-from tests.e2e.test_feeds import HTML_TYPE, RSS_TYPE, article_page, long_text, rss, run_feeds
 
 FAST = ("--http-timeout", "1", "--http-total-timeout", "3", "--max-body-mb", "1")
 
 
 def feed_body(name: str, count: int = 30) -> bytes:
     return rss(
-        [{"title": f"{name} item {i}", "link": f"http://127.0.0.1:1/{name}/{i}", "guid": f"{name}-{i}",
-          "description": long_text(f"{name}-{i}")} for i in range(count)],
+        [
+            {
+                "title": f"{name} item {i}",
+                "link": f"http://127.0.0.1:1/{name}/{i}",
+                "guid": f"{name}-{i}",
+                "description": long_text(f"{name}-{i}"),
+            }
+            for i in range(count)
+        ],
         title=name,
     )
 
@@ -58,8 +66,13 @@ FEED_FAULTS = {
     "endless_chunked_body": (FAULTS["endless_chunked_body"], "fetch", "too_large"),
 }
 PASSWORD = "s3cret-pa55"
-FORBIDDEN_LINKS = ["file:///etc/passwd", "ftp://127.0.0.1/feed.xml", "gopher://127.0.0.1:6379/_INFO", "data:text/html,<p>hi</p>",
-                   "javascript:alert(1)"]
+FORBIDDEN_LINKS = [
+    "file:///etc/passwd",
+    "ftp://127.0.0.1/feed.xml",
+    "gopher://127.0.0.1:6379/_INFO",
+    "data:text/html,<p>hi</p>",
+    "javascript:alert(1)",
+]
 PAGE = article_page("A page that breaks", seed="page")
 PAGE_FAULTS = {
     # page path: (raw handler, the fetch reason named in the no_text reject's detail)
@@ -87,7 +100,10 @@ def fault_run(tmp_path_factory):
         items = [{"title": f"{name} story {i}", "link": s.url(f"/story/{i}"), "guid": f"{name}-{i}"} for i in range(3)]
         s.route("/feed", Reply(200, rss(items, title=name), {"content-type": RSS_TYPE}))
         for i in range(3):
-            s.route(f"/story/{i}", Reply(200, article_page(f"{name} story {i}", seed=f"{name}{i}"), {"content-type": HTML_TYPE}))
+            s.route(
+                f"/story/{i}",
+                Reply(200, article_page(f"{name} story {i}", seed=f"{name}{i}"), {"content-type": HTML_TYPE}),
+            )
         healthy.append(s)
     faulty = {}
     for name, (handler, _, _) in FEED_FAULTS.items():
@@ -98,33 +114,53 @@ def fault_run(tmp_path_factory):
     shorter.raw("/feed", content_length_lie(FEED, -len(FEED) // 2))
     pages = server()
     items = [{"title": f"broken page {path}", "link": pages.url(path), "guid": f"page{path}"} for path in PAGE_FAULTS]
-    items.append({"title": "own summary", "link": pages.url("/reset"), "guid": "with-summary", "description": long_text("own")})
+    items.append(
+        {"title": "own summary", "link": pages.url("/reset"), "guid": "with-summary", "description": long_text("own")}
+    )
     pages.route("/feed", Reply(200, rss(items, title="pages"), {"content-type": RSS_TYPE}))
     for path, (handler, _) in PAGE_FAULTS.items():
         pages.raw(path, handler)
 
     schemes = server()  # entry links that must never be followed; feeds behind credentials that must never be written
     items = [{"title": f"link {i}", "link": link, "guid": f"scheme-{i}"} for i, link in enumerate(FORBIDDEN_LINKS)]
-    items.append({"title": "file link with text", "link": "file:///etc/passwd", "guid": "scheme-text", "description": long_text("sch")})
+    items.append(
+        {
+            "title": "file link with text",
+            "link": "file:///etc/passwd",
+            "guid": "scheme-text",
+            "description": long_text("sch"),
+        }
+    )
     schemes.route("/feed", Reply(200, rss(items, title="schemes"), {"content-type": RSS_TYPE}))
     schemes.raw("/storm", FAULTS["storm_503"])
-    with_credentials = [schemes.url("/feed").replace("://", f"://reader:{PASSWORD}@"),
-                        schemes.url("/storm").replace("://", f"://reader:{PASSWORD}@")]
+    with_credentials = [
+        schemes.url("/feed").replace("://", f"://reader:{PASSWORD}@"),
+        schemes.url("/storm").replace("://", f"://reader:{PASSWORD}@"),
+    ]
 
     out = tmp_path_factory.mktemp("faults") / "out"
     feeds = [s.url("/feed") for s in (*healthy, *faulty.values(), shorter, pages)] + with_credentials
     argv = [arg for url in feeds for arg in ("--feed", url)]
     result = run_feeds(out, *argv, *FAST, "--fetch-threads", "32")
-    yield {"out": out, "result": result, "healthy": healthy, "faulty": faulty, "shorter": shorter, "pages": pages, "argv": argv,
-           "schemes": schemes}
+    yield {
+        "out": out,
+        "result": result,
+        "healthy": healthy,
+        "faulty": faulty,
+        "shorter": shorter,
+        "pages": pages,
+        "argv": argv,
+        "schemes": schemes,
+    }
     for s in servers:
         s.close()
 
 
 def query(out: Path, sql: str) -> list[tuple]:
     return duckdb.sql(
-        sql.replace("ARTICLES", f"read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true)")
-        .replace("REJECTS", f"read_parquet('{out}/rejects/*/*.parquet', hive_partitioning=true)")
+        sql.replace("ARTICLES", f"read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true)").replace(
+            "REJECTS", f"read_parquet('{out}/rejects/*/*.parquet', hive_partitioning=true)"
+        )
     ).fetchall()
 
 
@@ -139,19 +175,27 @@ def test_faulty_feed_is_rejected_with_its_reason(fault_run, name):
 
 def test_healthy_feeds_are_unaffected(fault_run):
     for s in fault_run["healthy"]:
-        rows = query(fault_run["out"], f"SELECT title, text_source FROM ARTICLES WHERE source_uri = '{s.url('/feed')}' ORDER BY 1")
+        rows = query(
+            fault_run["out"],
+            f"SELECT title, text_source FROM ARTICLES WHERE source_uri = '{s.url('/feed')}' ORDER BY 1",
+        )
         assert [r[1] for r in rows] == ["page"] * 3, rows
         assert len(s.requests_to("/feed")) == 1
 
 
 def test_page_faults_are_no_text_rejects_naming_the_fault(fault_run):
     pages = fault_run["pages"]
-    rows = query(fault_run["out"], f"SELECT source_uri, detail FROM REJECTS WHERE reason = 'no_text' AND source_uri LIKE '{pages.url('/feed')}%'")
+    rows = query(
+        fault_run["out"],
+        f"SELECT source_uri, detail FROM REJECTS WHERE reason = 'no_text' AND source_uri LIKE '{pages.url('/feed')}%'",
+    )
     assert len(rows) == len(PAGE_FAULTS) and all(uri.startswith(pages.url("/feed") + "#entry=") for uri, _ in rows)
     for path, (_, named) in PAGE_FAULTS.items():
         (detail,) = [d for _, d in rows if f"({pages.url(path)})" in d]
         assert named in detail, (path, detail)
-    fallback = query(fault_run["out"], "SELECT text_source FROM ARTICLES WHERE entry_id IS NOT NULL AND title = 'own summary'")
+    fallback = query(
+        fault_run["out"], "SELECT text_source FROM ARTICLES WHERE entry_id IS NOT NULL AND title = 'own summary'"
+    )
     assert fallback == [("feed_summary",)]
 
 
@@ -174,7 +218,9 @@ def test_failed_feeds_back_off_and_the_summary_reconciles(fault_run):
     stdout = fault_run["result"].stdout
     assert "reconciled        yes" in stdout
     assert f"failed: {len(FEED_FAULTS) + 1}" in stdout  # + the 503 behind credentials
-    states = {s["feed_url"]: s for s in _feed_states(json.loads((fault_run["out"] / "_state" / "feeds.json").read_text()))}
+    states = {
+        s["feed_url"]: s for s in _feed_states(json.loads((fault_run["out"] / "_state" / "feeds.json").read_text()))
+    }
     for name, s in fault_run["faulty"].items():
         state = states[s.url("/feed")]
         assert state["failures"] == 1 and state["next_attempt_at"], (name, state)
@@ -187,7 +233,10 @@ def test_a_rerun_retries_nothing_early_and_writes_nothing_twice(fault_run):
     before = query(out, "SELECT count(*) FROM ARTICLES")[0][0]
     result = run_feeds(out, *fault_run["argv"], *FAST)
     assert query(out, "SELECT count(*) FROM ARTICLES")[0][0] == before
-    assert query(out, "SELECT count(*), count(DISTINCT reject_id) FROM REJECTS")[0] == query(out, "SELECT count(*), count(*) FROM REJECTS")[0]
+    assert (
+        query(out, "SELECT count(*), count(DISTINCT reject_id) FROM REJECTS")[0]
+        == query(out, "SELECT count(*), count(*) FROM REJECTS")[0]
+    )
     for s in fault_run["faulty"].values():
         assert len(s.requests_to("/feed")) == 1
     assert "reconciled        yes" in result.stdout
@@ -196,9 +245,13 @@ def test_a_rerun_retries_nothing_early_and_writes_nothing_twice(fault_run):
 def test_only_http_links_are_followed(fault_run):
     schemes = fault_run["schemes"]
     feed = schemes.url("/feed").replace("://", "://***@")
-    rows = query(fault_run["out"], f"SELECT detail FROM REJECTS WHERE source_uri LIKE '{feed}#entry=%' AND reason = 'no_text'")
+    rows = query(
+        fault_run["out"], f"SELECT detail FROM REJECTS WHERE source_uri LIKE '{feed}#entry=%' AND reason = 'no_text'"
+    )
     assert len(rows) == len(FORBIDDEN_LINKS) and all("the entry has no link" in d for (d,) in rows), rows
-    assert query(fault_run["out"], f"SELECT url, text_source FROM ARTICLES WHERE source_uri = '{feed}'") == [(None, "feed_summary")]
+    assert query(fault_run["out"], f"SELECT url, text_source FROM ARTICLES WHERE source_uri = '{feed}'") == [
+        (None, "feed_summary")
+    ]
     assert {r.path for r in schemes.requests} == {"/feed", "/storm"}  # and never /etc/passwd, ftp or gopher
 
 
@@ -206,7 +259,9 @@ def test_credentials_in_urls_reach_no_row_and_no_log(fault_run):
     out, result = fault_run["out"], fault_run["result"]
     storm = fault_run["schemes"].url("/storm").replace("://", "://***@")
     assert query(out, f"SELECT stage, reason FROM REJECTS WHERE source_uri = '{storm}'") == [("fetch", "http_503")]
-    rows = query(out, "SELECT concat_ws('|', source_uri, detail) FROM REJECTS") + query(out, "SELECT concat_ws('|', source_uri, url) FROM ARTICLES")
+    rows = query(out, "SELECT concat_ws('|', source_uri, detail) FROM REJECTS") + query(
+        out, "SELECT concat_ws('|', source_uri, url) FROM ARTICLES"
+    )
     assert not [r for (r,) in rows if PASSWORD in r]
     assert PASSWORD not in result.stdout + result.stderr
 
@@ -227,4 +282,7 @@ def test_private_destinations_are_refused_without_the_flag(guarded_run):
     rows = query(guarded_run["out"], "SELECT source_uri, stage, reason, detail FROM REJECTS ORDER BY 1")
     assert [(r[1], r[2]) for r in rows] == [("fetch", "private_address")] * 3
     assert guarded_run["requests"] == []
-    assert not [r for r in rows if PASSWORD in r[0] + r[3]] and PASSWORD not in guarded_run["result"].stdout + guarded_run["result"].stderr
+    assert (
+        not [r for r in rows if PASSWORD in r[0] + r[3]]
+        and PASSWORD not in guarded_run["result"].stdout + guarded_run["result"].stderr
+    )

@@ -7,6 +7,7 @@ files go out with their Content-Encoding). One CLI run polls every file as a fee
 (``--no-fetch-articles``), then every feed must be accounted for: an article row, a rejects row,
 or a well-formed feed with zero entries.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,7 +50,9 @@ def reply_for(file: Path, base_url: str) -> Reply:
     body = file.read_bytes()
     headers: dict[str, str] = {}
     for name, value in HEADER_LINE.findall(body):
-        headers[name.decode("utf-8").strip()] = value.replace(FEEDPARSER_SERVER, base_url.encode()).decode("utf-8").strip()
+        headers[name.decode("utf-8").strip()] = (
+            value.replace(FEEDPARSER_SERVER, base_url.encode()).decode("utf-8").strip()
+        )
     status = int(headers.pop("Status", "200"))
     lower = {name.lower() for name in headers}
     if file.parent.name == "compression":
@@ -93,20 +96,41 @@ def sweep(tmp_path_factory):
         feeds_file.write_text("# the feedparser test corpus\n" + "\n".join(urls) + "\n")
         out = work / "out"
         argv = [
-            "run", "--feeds", str(feeds_file), "--output", str(out), "--catalog", "",
-            "--no-fetch-articles", "--host-delay", "0", "--allow-private-network",
+            "run",
+            "--feeds",
+            str(feeds_file),
+            "--output",
+            str(out),
+            "--catalog",
+            "",
+            "--no-fetch-articles",
+            "--host-delay",
+            "0",
+            "--allow-private-network",
         ]
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
         started = time.monotonic()
         result = subprocess.run(
-            [sys.executable, "-m", "pipeline", *argv], check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT
+            [sys.executable, "-m", "pipeline", *argv],
+            check=False,
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
         )
         elapsed = time.monotonic() - started
         requested = {urlsplit(r.path).path for r in server.requests}
         base_url = server.base_url
     return {
-        "files": files, "urls": urls, "out": out, "result": result, "elapsed": elapsed,
-        "replies": replies, "requested": requested, "base_url": base_url,
+        "files": files,
+        "urls": urls,
+        "out": out,
+        "result": result,
+        "elapsed": elapsed,
+        "replies": replies,
+        "requested": requested,
+        "base_url": base_url,
     }
 
 
@@ -119,12 +143,22 @@ def accounting(sweep):
     """Per feed: article rows, rejects rows, state; and the feeds that are valid but empty."""
     out = sweep["out"]
     assert sweep["result"].returncode == 0, sweep["result"].stderr[-5000:]
-    articles = Counter(dict(query(
-        f"SELECT source_uri, count(*) FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) GROUP BY 1"
-    ))) if list((out / "articles").glob("*/*.parquet")) else Counter()
-    reject_rows = query(
-        f"SELECT source_uri, reason FROM read_parquet('{out}/rejects/*/*.parquet', hive_partitioning=true)"
-    ) if list((out / "rejects").glob("*/*.parquet")) else []
+    articles = (
+        Counter(
+            dict(
+                query(
+                    f"SELECT source_uri, count(*) FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) GROUP BY 1"
+                )
+            )
+        )
+        if list((out / "articles").glob("*/*.parquet"))
+        else Counter()
+    )
+    reject_rows = (
+        query(f"SELECT source_uri, reason FROM read_parquet('{out}/rejects/*/*.parquet', hive_partitioning=true)")
+        if list((out / "rejects").glob("*/*.parquet"))
+        else []
+    )
     rejects_by_feed: dict[str, list[str]] = {}
     for source_uri, reason in reject_rows:
         rejects_by_feed.setdefault(source_uri.partition("#entry=")[0], []).append(reason)
@@ -147,8 +181,13 @@ def accounting(sweep):
     }
     print("\nfeedparser corpus sweep: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
     return {
-        "articles": articles, "rejects_by_feed": rejects_by_feed, "reject_rows": reject_rows, "states": states,
-        "empty_valid": empty_valid, "unaccounted": unaccounted, "figures": figures,
+        "articles": articles,
+        "rejects_by_feed": rejects_by_feed,
+        "reject_rows": reject_rows,
+        "states": states,
+        "empty_valid": empty_valid,
+        "unaccounted": unaccounted,
+        "figures": figures,
     }
 
 

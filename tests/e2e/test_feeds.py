@@ -4,6 +4,7 @@ Each test scripts a ``LoopbackServer`` (feeds written inline, article pages on t
 server), runs ``python -m pipeline run --feed ...`` one or more times and checks the tables, the
 state store (``feeds.json``), the run summary and what the server saw (``requests_to``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -110,9 +111,7 @@ def atom(entries: Iterable[dict], title: str = "Loopback Atom") -> bytes:
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
         f"<title>{escape(title)}</title><id>urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6</id>"
-        "<updated>2025-06-04T00:00:00Z</updated><author><name>Atom Desk</name></author>"
-        + "".join(parts)
-        + "</feed>"
+        "<updated>2025-06-04T00:00:00Z</updated><author><name>Atom Desk</name></author>" + "".join(parts) + "</feed>"
     ).encode()
 
 
@@ -132,9 +131,7 @@ def rdf(items: Iterable[dict], title: str = "Loopback RDF") -> bytes:
         '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/">'
         f"<channel rdf:about='http://example.org/rdf'><title>{escape(title)}</title><link>http://example.org/</link>"
-        f"<description>test</description><items><rdf:Seq>{seq}</rdf:Seq></items></channel>"
-        + parts
-        + "</rdf:RDF>"
+        f"<description>test</description><items><rdf:Seq>{seq}</rdf:Seq></items></channel>" + parts + "</rdf:RDF>"
     ).encode()
 
 
@@ -144,7 +141,13 @@ def simple_rss(server: LoopbackServer, name: str, count: int = 2, **extra: str) 
     for path in paths:
         server.route(path, Reply(200, article_page(f"{name} story {path}"), {"Content-Type": HTML_TYPE}))
     items = [
-        {"title": f"{name} story {n}", "link": server.url(p), "guid": f"urn:{name}:{n}", "pubDate": "Mon, 02 Jun 2025 10:00:00 GMT", **extra}
+        {
+            "title": f"{name} story {n}",
+            "link": server.url(p),
+            "guid": f"urn:{name}:{n}",
+            "pubDate": "Mon, 02 Jun 2025 10:00:00 GMT",
+            **extra,
+        }
         for n, p in enumerate(paths)
     ]
     return rss(items, title=name), paths
@@ -224,7 +227,9 @@ def page_paths(server: LoopbackServer) -> list[str]:
 # --- 1. three formats, then conditional GET --------------------------------------------------
 
 
-def validating(body: bytes, content_type: str, answered: list[int], etag: str | None = None, last_modified: str | None = None) -> Callable[[RecordedRequest], Reply]:
+def validating(
+    body: bytes, content_type: str, answered: list[int], etag: str | None = None, last_modified: str | None = None
+) -> Callable[[RecordedRequest], Reply]:
     """A feed route that answers 304 when the request carries the validators it handed out."""
 
     def reply(request: RecordedRequest) -> Reply:
@@ -243,27 +248,52 @@ def validating(body: bytes, content_type: str, answered: list[int], etag: str | 
 def test_rss_atom_rdf_ingested_then_second_run_is_not_modified(loopback_server, tmp_path):
     server = loopback_server
     page_date = "2025-01-15T08:00:00+00:00"
-    pages = {f"/{kind}/{n}.html": f"{kind} article {n}" for kind, count in (("rss", 3), ("atom", 2), ("rdf", 2)) for n in range(count)}
+    pages = {
+        f"/{kind}/{n}.html": f"{kind} article {n}"
+        for kind, count in (("rss", 3), ("atom", 2), ("rdf", 2))
+        for n in range(count)
+    }
     for path, title in pages.items():
         server.route(path, Reply(200, article_page(title, page_date=page_date), {"Content-Type": HTML_TYPE}))
     rss_body = rss(
-        {"title": pages[f"/rss/{n}.html"], "link": server.url(f"/rss/{n}.html"), "guid": f"urn:rss:{n}",
-         "pubDate": f"Tue, 03 Jun 2025 0{n}:39:21 +0200", "description": "Short teaser."}
+        {
+            "title": pages[f"/rss/{n}.html"],
+            "link": server.url(f"/rss/{n}.html"),
+            "guid": f"urn:rss:{n}",
+            "pubDate": f"Tue, 03 Jun 2025 0{n}:39:21 +0200",
+            "description": "Short teaser.",
+        }
         for n in range(3)
     )
     atom_body = atom(
-        {"title": pages[f"/atom/{n}.html"], "link": server.url(f"/atom/{n}.html"), "id": f"tag:loopback,2025:atom-{n}",
-         "published": f"2025-06-03T1{n}:00:00-05:00"}
+        {
+            "title": pages[f"/atom/{n}.html"],
+            "link": server.url(f"/atom/{n}.html"),
+            "id": f"tag:loopback,2025:atom-{n}",
+            "published": f"2025-06-03T1{n}:00:00-05:00",
+        }
         for n in range(2)
     )
     rdf_body = rdf(
-        {"title": pages[f"/rdf/{n}.html"], "link": server.url(f"/rdf/{n}.html"), "date": f"2025-06-04T0{n + 8}:30:00+01:00"}
+        {
+            "title": pages[f"/rdf/{n}.html"],
+            "link": server.url(f"/rdf/{n}.html"),
+            "date": f"2025-06-04T0{n + 8}:30:00+01:00",
+        }
         for n in range(2)
     )
     answered: dict[str, list[int]] = {"/rss.xml": [], "/atom.xml": [], "/rdf.xml": []}
     server.route("/rss.xml", validating(rss_body, RSS_TYPE, answered["/rss.xml"], etag='"rss-v1"'))
-    server.route("/atom.xml", validating(atom_body, ATOM_TYPE, answered["/atom.xml"], last_modified="Wed, 04 Jun 2025 10:00:00 GMT"))
-    server.route("/rdf.xml", validating(rdf_body, RDF_TYPE, answered["/rdf.xml"], etag='W/"rdf-1"', last_modified="Wed, 04 Jun 2025 11:00:00 GMT"))
+    server.route(
+        "/atom.xml",
+        validating(atom_body, ATOM_TYPE, answered["/atom.xml"], last_modified="Wed, 04 Jun 2025 10:00:00 GMT"),
+    )
+    server.route(
+        "/rdf.xml",
+        validating(
+            rdf_body, RDF_TYPE, answered["/rdf.xml"], etag='W/"rdf-1"', last_modified="Wed, 04 Jun 2025 11:00:00 GMT"
+        ),
+    )
     out = tmp_path / "out"
     feeds = [arg for path in answered for arg in ("--feed", server.url(path))]
 
@@ -312,7 +342,9 @@ def test_rss_atom_rdf_ingested_then_second_run_is_not_modified(loopback_server, 
     assert summary_figure(second.stdout, "feeds polled") == "3 (not modified: 3, failed: 0)"
     validators = ("current_url", "etag", "last_modified")
     after = feed_states(out)
-    assert {u: [s[k] for k in validators] for u, s in after.items()} == {u: [s[k] for k in validators] for u, s in states.items()}
+    assert {u: [s[k] for k in validators] for u, s in after.items()} == {
+        u: [s[k] for k in validators] for u, s in states.items()
+    }
     assert {s["last_status"] for s in after.values()} == {304}
 
 
@@ -321,7 +353,15 @@ def test_changed_feed_fetches_only_its_new_entries(loopback_server, tmp_path):
     paths = ["/news/0.html", "/news/1.html", "/new.html"]
     for path in paths:
         server.route(path, Reply(200, article_page(f"story at {path}"), {"Content-Type": HTML_TYPE}))
-    items = [{"title": f"story at {p}", "link": server.url(p), "guid": f"urn:news:{p}", "pubDate": "Tue, 03 Jun 2025 10:00:00 GMT"} for p in paths]
+    items = [
+        {
+            "title": f"story at {p}",
+            "link": server.url(p),
+            "guid": f"urn:news:{p}",
+            "pubDate": "Tue, 03 Jun 2025 10:00:00 GMT",
+        }
+        for p in paths
+    ]
     old_paths = paths[:2]
     server.route("/feed.xml", feed_reply(rss(items[:2]), ETag='"1"'), feed_reply(rss(items[::-1]), ETag='"2"'))
     out = tmp_path / "out"
@@ -406,7 +446,9 @@ def test_429_and_503_retry_after_postpone_the_feed(loopback_server, tmp_path):
     server = loopback_server
     server.route("/busy.xml", Reply(429, b"slow down", {"Retry-After": "120"}))
     maintenance_end = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=30)).replace(microsecond=0)
-    server.route("/down.xml", Reply(503, b"maintenance", {"Retry-After": format_datetime(maintenance_end, usegmt=True)}))
+    server.route(
+        "/down.xml", Reply(503, b"maintenance", {"Retry-After": format_datetime(maintenance_end, usegmt=True)})
+    )
     out = tmp_path / "out"
     url, down = server.url("/busy.xml"), server.url("/down.xml")
 
@@ -489,7 +531,9 @@ def test_stalled_feed_times_out_and_the_other_feed_is_unaffected(loopback_server
     server.route("/fine.xml", feed_reply(healthy))
     out = tmp_path / "out"
 
-    result = run_feeds(out, "--feed", server.url("/stall.xml"), "--feed", server.url("/fine.xml"), "--http-timeout", "0.5")
+    result = run_feeds(
+        out, "--feed", server.url("/stall.xml"), "--feed", server.url("/fine.xml"), "--http-timeout", "0.5"
+    )
 
     (reject,) = rejects(out)
     assert (reject["source_uri"], reject["stage"], reject["reason"]) == (server.url("/stall.xml"), "fetch", "timeout")
@@ -513,7 +557,10 @@ def test_oversized_feed_is_rejected_too_large(loopback_server, tmp_path):
     run_feeds(out, "--feed", server.url("/big.xml"), "--feed", server.url("/big-stream.xml"), "--max-body-mb", "0.01")
 
     found = {(r["source_uri"], r["stage"], r["reason"]) for r in rejects(out)}
-    assert found == {(server.url("/big.xml"), "fetch", "too_large"), (server.url("/big-stream.xml"), "fetch", "too_large")}
+    assert found == {
+        (server.url("/big.xml"), "fetch", "too_large"),
+        (server.url("/big-stream.xml"), "fetch", "too_large"),
+    }
     assert articles(out) == [] and page_paths(server) == []
 
 
@@ -536,7 +583,9 @@ def test_html_at_feed_url_is_not_a_feed_but_rss_as_text_plain_is_read(loopback_s
     run_feeds(out, *args)
 
     again = server.requests_to("/page.xml")[-1]
-    assert "if-none-match" not in again.headers and "if-modified-since" not in again.headers, "a feed we could not read is fetched in full"
+    assert "if-none-match" not in again.headers and "if-modified-since" not in again.headers, (
+        "a feed we could not read is fetched in full"
+    )
     assert len(rejects(out)) == 1, "the same reject is not written twice"
 
 
@@ -576,8 +625,18 @@ def test_unclosed_tag_feed_is_salvaged(loopback_server, tmp_path):
 def test_missing_pages_fall_back_to_the_entry_text_or_become_no_text(loopback_server, tmp_path):
     server = loopback_server
     items = [
-        {"title": "teaser one", "link": server.url("/gone/1.html"), "guid": "urn:t:1", "description": long_text("summary one")},
-        {"title": "teaser two", "link": server.url("/gone/2.html"), "guid": "urn:t:2", "description": long_text("summary two")},
+        {
+            "title": "teaser one",
+            "link": server.url("/gone/1.html"),
+            "guid": "urn:t:1",
+            "description": long_text("summary one"),
+        },
+        {
+            "title": "teaser two",
+            "link": server.url("/gone/2.html"),
+            "guid": "urn:t:2",
+            "description": long_text("summary two"),
+        },
         {"title": "title only", "link": server.url("/gone/3.html"), "guid": "urn:t:3"},
     ]
     server.route("/feed.xml", feed_reply(rss(items)))  # no page routes: every page answers 404
@@ -604,9 +663,24 @@ def test_robots_txt_disallowed_pages_are_not_requested(loopback_server, tmp_path
     for name in ("a", "b"):
         server.route(f"/private/{name}.html", Reply(200, article_page(f"secret {name}"), {"Content-Type": HTML_TYPE}))
     items = [
-        {"title": "private a", "link": server.url("/private/a.html"), "guid": "urn:r:a", "content": f"<p>{long_text('content a')}</p>"},
-        {"title": "private b", "link": server.url("/private/b.html"), "guid": "urn:r:b", "description": long_text("summary b")},
-        {"title": "public", "link": server.url("/public/open.html"), "guid": "urn:r:c", "description": long_text("summary c")},
+        {
+            "title": "private a",
+            "link": server.url("/private/a.html"),
+            "guid": "urn:r:a",
+            "content": f"<p>{long_text('content a')}</p>",
+        },
+        {
+            "title": "private b",
+            "link": server.url("/private/b.html"),
+            "guid": "urn:r:b",
+            "description": long_text("summary b"),
+        },
+        {
+            "title": "public",
+            "link": server.url("/public/open.html"),
+            "guid": "urn:r:c",
+            "description": long_text("summary c"),
+        },
     ]
     server.route("/feed.xml", feed_reply(rss(items)))
     out = tmp_path / "out"
@@ -627,10 +701,22 @@ def test_robots_txt_disallowed_pages_are_not_requested(loopback_server, tmp_path
 def test_no_fetch_articles_uses_the_entries_own_text(loopback_server, tmp_path):
     server = loopback_server
     items = [
-        {"title": f"full {n}", "link": server.url(f"/full/{n}.html"), "guid": f"urn:f:{n}",
-         "description": "A short teaser.", "content": f"<p>{long_text(f'full content {n}')}</p><p>Second paragraph of {n} here.</p>"}
+        {
+            "title": f"full {n}",
+            "link": server.url(f"/full/{n}.html"),
+            "guid": f"urn:f:{n}",
+            "description": "A short teaser.",
+            "content": f"<p>{long_text(f'full content {n}')}</p><p>Second paragraph of {n} here.</p>",
+        }
         for n in range(2)
-    ] + [{"title": "summary only", "link": server.url("/summary.html"), "guid": "urn:f:s", "description": long_text("only summary")}]
+    ] + [
+        {
+            "title": "summary only",
+            "link": server.url("/summary.html"),
+            "guid": "urn:f:s",
+            "description": long_text("only summary"),
+        }
+    ]
     for path in ("/full/0.html", "/full/1.html", "/summary.html"):
         server.route(path, Reply(200, article_page(path), {"Content-Type": HTML_TYPE}))
     server.route("/feed.xml", feed_reply(rss(items)))
@@ -679,7 +765,7 @@ def test_one_host_is_paced_and_two_hosts_are_fetched_in_parallel(tmp_path):
         b_pages = sorted(r.time for r in host_b.requests)
         overlap = min(a_pages[-1], b_pages[-1]) - max(a_pages[0], b_pages[0])
         assert overlap > 0, "the two hosts' requests interleave in time"
-        both = (max(a_pages[-1], b_pages[-1]) - min(a_pages[0], b_pages[0]))
+        both = max(a_pages[-1], b_pages[-1]) - min(a_pages[0], b_pages[0])
         assert both < (a_pages[-1] - a_pages[0]) + (b_pages[-1] - b_pages[0])
 
 
@@ -705,7 +791,9 @@ def test_feed_and_pages_on_one_host_keep_the_delay(loopback_server, tmp_path):
 def test_relative_entry_links_resolve_against_the_feed_url(loopback_server, tmp_path):
     server = loopback_server
     server.route("/section/story.html", Reply(200, article_page("relative story"), {"Content-Type": HTML_TYPE}))
-    server.route("/section/feed.xml", feed_reply(rss([{"title": "relative", "link": "story.html", "guid": "urn:rel:1"}])))
+    server.route(
+        "/section/feed.xml", feed_reply(rss([{"title": "relative", "link": "story.html", "guid": "urn:rel:1"}]))
+    )
     out = tmp_path / "out"
 
     run_feeds(out, "--feed", server.url("/section/feed.xml"))
@@ -715,9 +803,13 @@ def test_relative_entry_links_resolve_against_the_feed_url(loopback_server, tmp_
 
 def test_relative_entry_links_resolve_against_the_moved_feed(loopback_server, tmp_path):
     server = loopback_server
-    server.route("/new/section/story.html", Reply(200, article_page("moved relative story"), {"Content-Type": HTML_TYPE}))
+    server.route(
+        "/new/section/story.html", Reply(200, article_page("moved relative story"), {"Content-Type": HTML_TYPE})
+    )
     server.route("/old/feed.xml", Reply(301, b"", {"Location": server.url("/new/section/feed.xml")}))
-    server.route("/new/section/feed.xml", feed_reply(rss([{"title": "moved", "link": "story.html", "guid": "urn:rel:2"}])))
+    server.route(
+        "/new/section/feed.xml", feed_reply(rss([{"title": "moved", "link": "story.html", "guid": "urn:rel:2"}]))
+    )
     out = tmp_path / "out"
 
     run_feeds(out, "--feed", server.url("/old/feed.xml"))
@@ -803,11 +895,25 @@ def test_article_from_a_second_feed_is_not_written_again(loopback_server, tmp_pa
     server = loopback_server
     server.route("/shared-story.html", Reply(200, article_page("the shared story"), {"Content-Type": HTML_TYPE}))
     server.route("/b-only.html", Reply(200, article_page("only in feed b"), {"Content-Type": HTML_TYPE}))
-    server.route("/a.xml", feed_reply(rss([{"title": "shared", "link": server.url("/shared-story.html"), "guid": "urn:feed-a:1"}])))
-    server.route("/b.xml", feed_reply(rss([
-        {"title": "shared again", "link": server.url("/shared-story.html?utm_source=feed-b"), "guid": "urn:feed-b:77"},
-        {"title": "b only", "link": server.url("/b-only.html"), "guid": "urn:feed-b:78"},
-    ])))
+    server.route(
+        "/a.xml",
+        feed_reply(rss([{"title": "shared", "link": server.url("/shared-story.html"), "guid": "urn:feed-a:1"}])),
+    )
+    server.route(
+        "/b.xml",
+        feed_reply(
+            rss(
+                [
+                    {
+                        "title": "shared again",
+                        "link": server.url("/shared-story.html?utm_source=feed-b"),
+                        "guid": "urn:feed-b:77",
+                    },
+                    {"title": "b only", "link": server.url("/b-only.html"), "guid": "urn:feed-b:78"},
+                ]
+            )
+        ),
+    )
     out = tmp_path / "out"
 
     run_feeds(out, "--feed", server.url("/a.xml"))

@@ -6,6 +6,7 @@ misses Beam's options fails instead of reaching AWS), with instance-metadata loo
 The Parquet is read back with pyarrow's S3 filesystem, and with DuckDB over that pyarrow
 dataset (DuckDB's own httpfs extension would be downloaded from the internet).
 """
+
 from __future__ import annotations
 
 import json
@@ -69,7 +70,9 @@ def s3_endpoint():
 
 
 def _client(endpoint: str):
-    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY, aws_secret_access_key=SECRET, region_name=REGION)
+    return boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=KEY, aws_secret_access_key=SECRET, region_name=REGION
+    )
 
 
 def _keys(endpoint: str, prefix: str = "") -> list[str]:
@@ -78,7 +81,12 @@ def _keys(endpoint: str, prefix: str = "") -> list[str]:
 
 
 def _s3_options(endpoint: str) -> list[str]:
-    return [f"--s3_endpoint_url={endpoint}", f"--s3_access_key_id={KEY}", f"--s3_secret_access_key={SECRET}", f"--s3_region_name={REGION}"]
+    return [
+        f"--s3_endpoint_url={endpoint}",
+        f"--s3_access_key_id={KEY}",
+        f"--s3_secret_access_key={SECRET}",
+        f"--s3_region_name={REGION}",
+    ]
 
 
 def _loopback_only_env() -> dict[str, str]:
@@ -103,17 +111,31 @@ def _run_cli(endpoint: str, *inputs: str, prefix: str) -> str:
     """``python -m pipeline run`` with output and state on s3; returns the run id."""
     args = [arg for path in inputs for arg in ("--input", path)]
     command = [
-        sys.executable, "-m", "pipeline", "run", *args,
-        "--output", f"s3://{BUCKET}/{prefix}/news", "--state", f"s3://{BUCKET}/{prefix}/state", *_s3_options(endpoint),
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run",
+        *args,
+        "--output",
+        f"s3://{BUCKET}/{prefix}/news",
+        "--state",
+        f"s3://{BUCKET}/{prefix}/state",
+        *_s3_options(endpoint),
     ]
-    result = subprocess.run(command, cwd=REPO, env=_loopback_only_env(), capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        command, cwd=REPO, env=_loopback_only_env(), capture_output=True, text=True, timeout=300, check=False
+    )
     assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     return re.search(r"^newsbeam run (\S+)$", result.stdout, re.MULTILINE).group(1)
 
 
 def _pyarrow_s3(endpoint: str) -> pafs.S3FileSystem:
     return pafs.S3FileSystem(
-        endpoint_override=endpoint.removeprefix("http://"), scheme="http", access_key=KEY, secret_key=SECRET, region=REGION
+        endpoint_override=endpoint.removeprefix("http://"),
+        scheme="http",
+        access_key=KEY,
+        secret_key=SECRET,
+        region=REGION,
     )
 
 
@@ -150,7 +172,9 @@ def test_runs_on_s3_are_complete_idempotent_and_upsert_stories(s3_endpoint):
     record = _run_record(s3_endpoint, f"{prefix}/news/_runs/{run1}.json")
     assert record["rows"] == {"articles": 4, "stories": 1, "seen": 8}
     assert sorted(f"{f['root']}/{f['relative_path']}" for f in record["files"]) == sorted(
-        f"s3://{BUCKET}/{k}" for k in keys if k.startswith((f"{prefix}/news/articles/", f"{prefix}/news/stories/", f"{prefix}/state/seen/"))
+        f"s3://{BUCKET}/{k}"
+        for k in keys
+        if k.startswith((f"{prefix}/news/articles/", f"{prefix}/news/stories/", f"{prefix}/state/seen/"))
     )
     s3 = _pyarrow_s3(s3_endpoint)
     first_story = _table(s3, f"{BUCKET}/{prefix}/news/stories").to_table().to_pylist()
@@ -162,7 +186,8 @@ def test_runs_on_s3_are_complete_idempotent_and_upsert_stories(s3_endpoint):
     keys = _keys(s3_endpoint, prefix + "/")
     assert not [k for k in keys if "/_staging-" in k or ".tmp-" in k], keys
     assert {k.split("/")[3] for k in keys if k.startswith(f"{prefix}/news/articles/")} == {
-        "published_date=2022-07-26", "published_date=__HIVE_DEFAULT_PARTITION__",
+        "published_date=2022-07-26",
+        "published_date=__HIVE_DEFAULT_PARTITION__",
     }
     articles = _table(s3, f"{BUCKET}/{prefix}/news/articles", "published_date")
     table = articles.to_table()
@@ -170,12 +195,22 @@ def test_runs_on_s3_are_complete_idempotent_and_upsert_stories(s3_endpoint):
     assert set(table.column("story_label").to_pylist()) == {"ISS withdrawal"}
     assert table.schema.field("published_at").type == pa.timestamp("us", tz="UTC")
     assert table.schema.field("ingested_at").type == pa.timestamp("us", tz="UTC")
-    assert sorted(map(str, table.column("published_date").to_pylist())) == ["2022-07-26", "None", "None", "None", "None"]
+    assert sorted(map(str, table.column("published_date").to_pylist())) == [
+        "2022-07-26",
+        "None",
+        "None",
+        "None",
+        "None",
+    ]
     one_file = next(k for k in keys if k.startswith(f"{prefix}/news/articles/"))
     parquet = pq.ParquetFile(s3.open_input_file(f"{BUCKET}/{one_file}"))
     assert "published_date" not in parquet.schema_arrow.names
-    assert {parquet.metadata.row_group(0).column(i).compression for i in range(parquet.metadata.num_columns)} == {"ZSTD"}
-    by_story = duckdb.sql("SELECT story_label, count(*) FROM articles GROUP BY 1").fetchall()  # DuckDB scans the pyarrow dataset
+    assert {parquet.metadata.row_group(0).column(i).compression for i in range(parquet.metadata.num_columns)} == {
+        "ZSTD"
+    }
+    by_story = duckdb.sql(
+        "SELECT story_label, count(*) FROM articles GROUP BY 1"
+    ).fetchall()  # DuckDB scans the pyarrow dataset
     assert by_story == [("ISS withdrawal", 5)]
     stories = _table(s3, f"{BUCKET}/{prefix}/news/stories").to_table().to_pylist()
     assert [(s["story_id"], s["story_label"], s["article_count"], s["run_id"]) for s in stories] == [
@@ -190,7 +225,10 @@ def test_runs_on_s3_are_complete_idempotent_and_upsert_stories(s3_endpoint):
     run3 = _run_cli(s3_endpoint, inbox, str(day_two), prefix=prefix)
     assert _run_record(s3_endpoint, f"{prefix}/news/_runs/{run3}.json")["rows"] == {}
     after_rerun = _keys(s3_endpoint, prefix + "/")
-    assert [k for k in after_rerun if k not in keys] == [f"{prefix}/news/_runs/{run3}.json", f"{prefix}/news/_runs/{run3}.summary.json"]
+    assert [k for k in after_rerun if k not in keys] == [
+        f"{prefix}/news/_runs/{run3}.json",
+        f"{prefix}/news/_runs/{run3}.summary.json",
+    ]
     assert not [k for k in after_rerun if "/_staging-" in k or ".tmp-" in k], after_rerun
     assert _table(s3, f"{BUCKET}/{prefix}/news/articles", "published_date").count_rows() == 5  # listed afresh
     rerun_stories = _table(s3, f"{BUCKET}/{prefix}/news/stories").to_table().to_pylist()
@@ -200,7 +238,12 @@ def test_runs_on_s3_are_complete_idempotent_and_upsert_stories(s3_endpoint):
 def test_clear_stale_staging_removes_prefixes_on_s3_and_keeps_the_rest(s3_endpoint, s3_filesystem_options):
     prefix = "stale"
     client = _client(s3_endpoint)
-    for key in (f"{STALE}/articles/a.parquet", f"{STALE}/seen/b.parquet", "articles/keep.parquet", "_staging_notes.txt"):
+    for key in (
+        f"{STALE}/articles/a.parquet",
+        f"{STALE}/seen/b.parquet",
+        "articles/keep.parquet",
+        "_staging_notes.txt",
+    ):
         client.put_object(Bucket=BUCKET, Key=f"{prefix}/{key}", Body=b"x")
     clear_stale_staging(f"s3://{BUCKET}/{prefix}/")
     assert _keys(s3_endpoint, prefix + "/") == [f"{prefix}/_staging_notes.txt", f"{prefix}/articles/keep.parquet"]

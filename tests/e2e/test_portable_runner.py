@@ -1,6 +1,7 @@
 """The portable job API (what Flink and Spark job servers expose): Beam's Python job service runs
 the pipeline, with SDK workers in separate processes from an external worker pool. This proves
 every DoFn pickles and imports in another process."""
+
 from __future__ import annotations
 
 import os
@@ -38,13 +39,25 @@ def wait_listening(port: int, process: subprocess.Popen, timeout: float = 60) ->
 @pytest.fixture
 def portable_services(tmp_path):
     """A job service and a worker pool; the pool starts SDK workers with this venv's python."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO),
+    }
     job_port, pool_port = free_port(), free_port()
     services = [
-        subprocess.Popen([sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", "--port", str(job_port)],
-                         env=env, stdout=open(tmp_path / "job.log", "w"), stderr=subprocess.STDOUT),
-        subprocess.Popen([sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={pool_port}"],
-                         env=env, stdout=open(tmp_path / "pool.log", "w"), stderr=subprocess.STDOUT),
+        subprocess.Popen(
+            [sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", "--port", str(job_port)],
+            env=env,
+            stdout=open(tmp_path / "job.log", "w"),
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={pool_port}"],
+            env=env,
+            stdout=open(tmp_path / "pool.log", "w"),
+            stderr=subprocess.STDOUT,
+        ),
     ]
     try:
         wait_listening(job_port, services[0])
@@ -60,8 +73,15 @@ def test_portable_runner_with_external_sdk_workers(portable_services, tmp_path):
     job_port, pool_port = portable_services
     out = tmp_path / "out"
     result = run_cli(
-        "run", "--input", str(SEEDS), "--output", str(out), "--runner=PortableRunner",
-        f"--job_endpoint=localhost:{job_port}", "--environment_type=EXTERNAL", f"--environment_config=localhost:{pool_port}",
+        "run",
+        "--input",
+        str(SEEDS),
+        "--output",
+        str(out),
+        "--runner=PortableRunner",
+        f"--job_endpoint=localhost:{job_port}",
+        "--environment_type=EXTERNAL",
+        f"--environment_config=localhost:{pool_port}",
     )
     assert "articles written  5" in result.stdout
     rows = duckdb.sql(

@@ -1,4 +1,5 @@
 """The run summary reconciles counters and the run record, per source, and fails loudly when it can't."""
+
 import json
 
 import pytest
@@ -8,15 +9,26 @@ from pipeline.summary import FEEDS, SEED, SUMMARY_SUFFIX, AccountingError, forma
 RECORD = {"run_id": "r1", "rows": {"articles": 7, "stories": 2, "rejects": 4}, "files": [{}, {}, {}]}
 TOTALS = {
     # seed: 6 documents + 1 empty file; 5 articles and 1 too short at extraction
-    "read.documents": 6, "read.rejected_empty_file": 1,
-    "extract.seed_articles": 5, "extract.seed_rejects": 1,
+    "read.documents": 6,
+    "read.rejected_empty_file": 1,
+    "extract.seed_articles": 5,
+    "extract.seed_rejects": 1,
     # feeds: 2 polled (1 failed: 1 row), 6 entries: 1 already seen, 1 without text, 4 documents → 3 articles + 1 reject
-    "feeds.status_200": 1, "feeds.status_http_status": 1, "feeds.feed_rejected_http_500": 1,
-    "feeds.entries": 6, "feeds.entries_already_seen": 1, "feeds.rejected_no_text": 1,
-    "extract.feed_articles": 3, "extract.feed_rejects": 1,
-    "extract.articles": 8, "extract.rejected_too_little_text": 2,
+    "feeds.status_200": 1,
+    "feeds.status_http_status": 1,
+    "feeds.feed_rejected_http_500": 1,
+    "feeds.entries": 6,
+    "feeds.entries_already_seen": 1,
+    "feeds.rejected_no_text": 1,
+    "extract.feed_articles": 3,
+    "extract.feed_rejects": 1,
+    "extract.articles": 8,
+    "extract.rejected_too_little_text": 2,
     # dedup: 1 already ingested, 1 exact duplicate; stories: 1 near duplicate; 1 reject repeated from an earlier run
-    "dedup.duplicates": 1, "dedup.already_ingested": 1, "stories.near_duplicates": 1, "dedup.repeated_rejects": 1,
+    "dedup.duplicates": 1,
+    "dedup.already_ingested": 1,
+    "stories.near_duplicates": 1,
+    "dedup.repeated_rejects": 1,
 }
 
 
@@ -24,19 +36,36 @@ def test_inputs_are_originals_duplicates_already_ingested_and_rejects():
     summary = summarise(RECORD, TOTALS, "out/")
     assert summary["reconciled"] and summary["mismatches"] == []
     assert summary["inputs"] == 13
-    assert (summary["articles"], summary["originals"], summary["duplicates"], summary["already_ingested"]) == (7, 5, 2, 2)
+    assert (summary["articles"], summary["originals"], summary["duplicates"], summary["already_ingested"]) == (
+        7,
+        5,
+        2,
+        2,
+    )
     assert summary["rejects"] == 4 and summary["rejects_written"] == 4
-    assert summary["inputs"] == summary["originals"] + summary["duplicates"] + summary["already_ingested"] + summary["rejects"]
+    assert (
+        summary["inputs"]
+        == summary["originals"] + summary["duplicates"] + summary["already_ingested"] + summary["rejects"]
+    )
 
 
 def test_per_source_breakdown():
     sources = summarise(RECORD, TOTALS, "out/")["sources"]
     assert sources[SEED] == {
-        "inputs": 7, "documents": 6, "articles_extracted": 5, "already_seen": 0,
-        "rejects": 2, "rejects_before_extraction": 1, "rejects_at_extraction": 1,
+        "inputs": 7,
+        "documents": 6,
+        "articles_extracted": 5,
+        "already_seen": 0,
+        "rejects": 2,
+        "rejects_before_extraction": 1,
+        "rejects_at_extraction": 1,
     }
     assert sources[FEEDS]["inputs"] == 6 and sources[FEEDS]["documents"] == 4
-    assert (sources[FEEDS]["already_seen"], sources[FEEDS]["rejects"], sources[FEEDS]["articles_extracted"]) == (1, 2, 3)
+    assert (sources[FEEDS]["already_seen"], sources[FEEDS]["rejects"], sources[FEEDS]["articles_extracted"]) == (
+        1,
+        2,
+        3,
+    )
     assert (sources[FEEDS]["feeds_polled"], sources[FEEDS]["feeds_failed"]) == (2, 1)
 
 
@@ -54,12 +83,16 @@ def test_a_lost_feed_entry_and_a_missing_row_are_both_reported():
     with pytest.raises(AccountingError) as caught:
         summarise({**RECORD, "rows": {**RECORD["rows"], "articles": 6}}, lost, "out/")
     assert len(caught.value.mismatches) == 2
-    assert caught.value.mismatches[0].startswith("source feeds: inputs 7 != articles extracted 3 + already seen 1 + rejects 2 (= 6)")
+    assert caught.value.mismatches[0].startswith(
+        "source feeds: inputs 7 != articles extracted 3 + already seen 1 + rejects 2 (= 6)"
+    )
     assert caught.value.mismatches[1] == "dedup: articles extracted 8 != article rows written 6 + already ingested 1"
 
 
 def test_rejects_rows_must_match_item_and_feed_rejects():
-    with pytest.raises(AccountingError, match=r"rejects table: rows written 3 != item rejects 4 \+ failed feeds 1 - repeated 1 \(= 4\)"):
+    with pytest.raises(
+        AccountingError, match=r"rejects table: rows written 3 != item rejects 4 \+ failed feeds 1 - repeated 1 \(= 4\)"
+    ):
         summarise({**RECORD, "rows": {**RECORD["rows"], "rejects": 3}}, TOTALS, "out/")
 
 

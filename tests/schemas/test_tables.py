@@ -1,4 +1,5 @@
 """schemas/ is the single source of truth: every column typed, described, and derivable."""
+
 import dataclasses
 
 import pyarrow as pa
@@ -6,11 +7,26 @@ import pytest
 
 from schemas import ARTICLES, REJECTS, SEEN, STORIES, TABLES
 from schemas.columns import column_specs
-from schemas.tables import Article, HIVE_NULL_PARTITION
+from schemas.tables import HIVE_NULL_PARTITION, Article
 
 REQUIRED_ARTICLE_COLUMNS = {
-    "article_id", "url", "source_uri", "source", "title", "text", "authors", "published_at", "date_source",
-    "language", "word_count", "content_hash", "duplicate_of", "story_id", "story_label", "ingested_at", "run_id",
+    "article_id",
+    "url",
+    "source_uri",
+    "source",
+    "title",
+    "text",
+    "authors",
+    "published_at",
+    "date_source",
+    "language",
+    "word_count",
+    "content_hash",
+    "duplicate_of",
+    "story_id",
+    "story_label",
+    "ingested_at",
+    "run_id",
 }
 
 
@@ -41,8 +57,16 @@ def test_partition_columns_stay_out_of_the_files():
 def test_partition_dir_uses_utc_date_and_hive_null():
     import datetime as dt
 
-    base = dict(article_id="a", source_uri="f", text="t", word_count=1, content_hash="h", text_source="plain_text",
-                ingested_at=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc), run_id="r")
+    base = dict(
+        article_id="a",
+        source_uri="f",
+        text="t",
+        word_count=1,
+        content_hash="h",
+        text_source="plain_text",
+        ingested_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+        run_id="r",
+    )
     late_evening = dt.datetime(2022, 7, 26, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
     assert ARTICLES.partition_dir(Article(**base, published_at=late_evening)) == "published_date=2022-07-27"
     assert ARTICLES.partition_dir(Article(**base, published_at=None)) == f"published_date={HIVE_NULL_PARTITION}"

@@ -5,18 +5,20 @@ a content hash. The earliest published (then by source) is the original; the oth
 and marked ``duplicate_of``. Articles whose id or hash is in the seen-items ledger were written
 by an earlier run: they go to the ``already_ingested`` output instead, so reruns write nothing twice.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Iterable, Iterator, NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas import Article
-from transforms.run.context import stable_hash
 from transforms.dedup.ledger import ARTICLE, CONTENT, keys_of_kind
+from transforms.run.context import stable_hash
 
 STAGE = "dedup"
 ALREADY_INGESTED = "already_ingested"
@@ -33,12 +35,18 @@ class MarkDuplicates(beam.PTransform):
 
     def expand(self, articles):
         by_url = (
-            {"new": articles | "KeyById" >> beam.Map(lambda a: (a.article_id, a)), "known": keys_of_kind(self._known, ARTICLE)}
+            {
+                "new": articles | "KeyById" >> beam.Map(lambda a: (a.article_id, a)),
+                "known": keys_of_kind(self._known, ARTICLE),
+            }
             | "GroupSameUrl" >> beam.CoGroupByKey()
             | "MarkSameUrl" >> beam.FlatMap(_resolve_by_id).with_outputs(ALREADY_INGESTED, main="groups")
         )
         by_text = (
-            {"new": by_url.groups | "KeyByHash" >> beam.Map(lambda g: (g[0].content_hash, g)), "known": keys_of_kind(self._known, CONTENT)}
+            {
+                "new": by_url.groups | "KeyByHash" >> beam.Map(lambda g: (g[0].content_hash, g)),
+                "known": keys_of_kind(self._known, CONTENT),
+            }
             | "GroupSameText" >> beam.CoGroupByKey()
             | "MarkSameText" >> beam.FlatMap(_resolve_by_hash).with_outputs(ALREADY_INGESTED, main="articles")
         )
@@ -82,7 +90,7 @@ def _skip(articles: list[Article]) -> Iterator:
 
 def publication_sort_key(article: Article) -> tuple:
     """Earliest dated article first, undated last, ties broken by source."""
-    published = article.published_at or dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+    published = article.published_at or dt.datetime.max.replace(tzinfo=dt.UTC)
     return (article.published_at is None, published, article.source_uri)
 
 

@@ -4,9 +4,10 @@ It lives in the state store as a small Parquet table (``STATE/seen/``) and is co
 same step as the run's output tables, so the data and the ledger never disagree. A run reads
 it as a PCollection of (kind, key) pairs and joins against it; nothing is held in memory whole.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import apache_beam as beam
 import pyarrow.parquet as pq
@@ -39,7 +40,10 @@ class DropKnown(beam.PTransform):
 
     def expand(self, items):
         return (
-            {"new": items | "KeyItems" >> beam.Map(lambda item: (self._key_of(item), item)), "known": keys_of_kind(self._known, self._kind)}
+            {
+                "new": items | "KeyItems" >> beam.Map(lambda item: (self._key_of(item), item)),
+                "known": keys_of_kind(self._known, self._kind),
+            }
             | "GroupWithLedger" >> beam.CoGroupByKey()
             | "KeepUnseen" >> beam.FlatMap(_unseen, self._counter)
         )
@@ -70,13 +74,10 @@ class RecordSeenKeys(beam.PTransform):
         written_articles, rejects, skipped_articles = pcolls
         run_id = self._run.run_id
         return (
-            (
-                written_articles | "ArticleKeys" >> beam.FlatMap(article_keys, run_id),
-                skipped_articles | "SkippedEntryKeys" >> beam.FlatMap(entry_keys, run_id),
-                rejects | "RejectKeys" >> beam.Map(lambda r: SeenKey(kind=REJECT, key=r.reject_id, run_id=run_id)),
-            )
-            | "AllSeenKeys" >> beam.Flatten()
-        )
+            written_articles | "ArticleKeys" >> beam.FlatMap(article_keys, run_id),
+            skipped_articles | "SkippedEntryKeys" >> beam.FlatMap(entry_keys, run_id),
+            rejects | "RejectKeys" >> beam.Map(lambda r: SeenKey(kind=REJECT, key=r.reject_id, run_id=run_id)),
+        ) | "AllSeenKeys" >> beam.Flatten()
 
 
 def article_keys(article: Article, run_id: str) -> Iterable[SeenKey]:

@@ -6,11 +6,12 @@ estimated Jaccard similarity reaches the threshold; a hit is marked ``duplicate_
 article and joins its story. The index keeps only articles seen within a window, and its
 state is saved with the story index so copies are found across runs.
 """
+
 from __future__ import annotations
 
 import base64
-import heapq
 import datetime as dt
+import heapq
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -100,11 +101,15 @@ class NearDuplicateIndex:
         }
 
     @classmethod
-    def from_state(cls, state: dict, threshold: float = THRESHOLD, window: dt.timedelta = WINDOW) -> "NearDuplicateIndex":
+    def from_state(
+        cls, state: dict, threshold: float = THRESHOLD, window: dt.timedelta = WINDOW
+    ) -> NearDuplicateIndex:
         index = cls(threshold, window)
         raw = base64.b64decode(state["signatures"])
         size = NUM_PERM * 4
-        for i, (article_id, story_id, seen_at) in enumerate(zip(state["article_ids"], state["story_ids"], state["seen_at"])):
+        for i, (article_id, story_id, seen_at) in enumerate(
+            zip(state["article_ids"], state["story_ids"], state["seen_at"])
+        ):
             index.add(article_id, story_id, raw[i * size : (i + 1) * size], dt.datetime.fromisoformat(seen_at))
         return index
 

@@ -17,10 +17,12 @@ a stream cannot wait for an earlier copy that may never come.
 dropped while the key is remembered; each repeat extends the memory (feed entries stay known
 as long as the feed keeps listing them).
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterator, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder, VarIntCoder
@@ -36,8 +38,8 @@ from apache_beam.typehints import KV
 from apache_beam.utils.timestamp import Timestamp
 
 from schemas import Article
-from transforms.run.context import stable_hash
 from transforms.event_time.windows import MICROS
+from transforms.run.context import stable_hash
 
 STAGE = "dedup"
 ALREADY_SEEN = "already_seen"
@@ -83,8 +85,12 @@ class MarkSameUrl(beam.DoFn):
         self._already_seen = Metrics.counter(STAGE, ALREADY_SEEN)
 
     def process(
-        self, element, timestamp=beam.DoFn.TimestampParam, original_state=beam.DoFn.StateParam(ORIGINAL),
-        sightings_state=beam.DoFn.StateParam(SIGHTINGS), expire=beam.DoFn.TimerParam(EXPIRE),
+        self,
+        element,
+        timestamp=beam.DoFn.TimestampParam,
+        original_state=beam.DoFn.StateParam(ORIGINAL),
+        sightings_state=beam.DoFn.StateParam(SIGHTINGS),
+        expire=beam.DoFn.TimerParam(EXPIRE),
     ) -> Iterator:
         _, article = element
         original = original_state.read()
@@ -105,7 +111,9 @@ class MarkSameUrl(beam.DoFn):
         yield same_url_duplicate(article, original)
 
     @on_timer(EXPIRE)
-    def forget(self, original_state=beam.DoFn.StateParam(ORIGINAL), sightings_state=beam.DoFn.StateParam(SIGHTINGS)) -> None:
+    def forget(
+        self, original_state=beam.DoFn.StateParam(ORIGINAL), sightings_state=beam.DoFn.StateParam(SIGHTINGS)
+    ) -> None:
         original_state.clear()
         sightings_state.clear()
         Metrics.counter(STAGE, "urls_forgotten").inc()
@@ -122,7 +130,10 @@ class MarkSameText(beam.DoFn):
         self._duplicates = Metrics.counter(STAGE, "duplicates_text")
 
     def process(
-        self, element, timestamp=beam.DoFn.TimestampParam, owner_state=beam.DoFn.StateParam(OWNER),
+        self,
+        element,
+        timestamp=beam.DoFn.TimestampParam,
+        owner_state=beam.DoFn.StateParam(OWNER),
         expire=beam.DoFn.TimerParam(EXPIRE),
     ) -> Iterator[Article]:
         _, article = element
@@ -183,7 +194,10 @@ class KeepFirstSighting(beam.DoFn):
         self._repeats = Metrics.counter(*counter)
 
     def process(
-        self, element, timestamp=beam.DoFn.TimestampParam, expires_state=beam.DoFn.StateParam(EXPIRES_AT),
+        self,
+        element,
+        timestamp=beam.DoFn.TimestampParam,
+        expires_state=beam.DoFn.StateParam(EXPIRES_AT),
         expire=beam.DoFn.TimerParam(EXPIRE),
     ) -> Iterator:
         _, item = element

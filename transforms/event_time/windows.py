@@ -18,11 +18,13 @@ received data, so it is exact for those windows and, for others, lags by at most
 last window with data. An article judged by a lagging floor is written in a late pane instead
 of being rejected — never lost.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder, VarIntCoder
@@ -95,7 +97,7 @@ def event_time(article: Article, arrived: Timestamp) -> Timestamp:
     """``published_at``, but not after the arrival; the arrival when undated."""
     if article.published_at is None:
         return arrived
-    return min(Timestamp.from_utc_datetime(article.published_at.astimezone(dt.timezone.utc)), arrived)
+    return min(Timestamp.from_utc_datetime(article.published_at.astimezone(dt.UTC)), arrived)
 
 
 def utc_label(micros: int) -> str:
@@ -143,8 +145,12 @@ class RouteLate(beam.DoFn):
         self._accepted = Metrics.counter(STAGE, "articles")
 
     def process(
-        self, element, timestamp=beam.DoFn.TimestampParam, floor_state=beam.DoFn.StateParam(FLOOR),
-        pending_state=beam.DoFn.StateParam(PENDING), advance=beam.DoFn.TimerParam(ADVANCE),
+        self,
+        element,
+        timestamp=beam.DoFn.TimestampParam,
+        floor_state=beam.DoFn.StateParam(FLOOR),
+        pending_state=beam.DoFn.StateParam(PENDING),
+        advance=beam.DoFn.TimerParam(ADVANCE),
     ) -> Iterator:
         _, article = element
         floor = floor_state.read()
@@ -164,8 +170,11 @@ class RouteLate(beam.DoFn):
 
     @on_timer(ADVANCE)
     def on_advance(
-        self, fired=beam.DoFn.TimestampParam, floor_state=beam.DoFn.StateParam(FLOOR),
-        pending_state=beam.DoFn.StateParam(PENDING), advance=beam.DoFn.TimerParam(ADVANCE),
+        self,
+        fired=beam.DoFn.TimestampParam,
+        floor_state=beam.DoFn.StateParam(FLOOR),
+        pending_state=beam.DoFn.StateParam(PENDING),
+        advance=beam.DoFn.TimerParam(ADVANCE),
     ) -> None:
         floor = max(floor_state.read() or fired.micros, fired.micros)
         floor_state.write(floor)

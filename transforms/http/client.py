@@ -15,6 +15,7 @@ in ``FetchPolicy``:
 ``RobotsCache`` answers robots.txt questions per origin and ``HostPacer`` spaces the requests to
 each host. Neither imports Beam: the DoFns that fetch wrap these pieces.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -201,7 +202,9 @@ class HttpFetcher:
         target = _parse_target(url)
         address = self._checked_address(target)
         remaining = _remaining(deadline, self.policy)
-        pool_kwargs = {"server_hostname": target.host, "assert_hostname": target.host} if target.scheme == "https" else None
+        pool_kwargs = (
+            {"server_hostname": target.host, "assert_hostname": target.host} if target.scheme == "https" else None
+        )
         pool = self._pools.connection_from_host(address, target.port, target.scheme, pool_kwargs=pool_kwargs)
         timeout = urllib3.Timeout(
             connect=min(self.policy.connect_timeout, remaining), read=min(self.policy.read_timeout, remaining)
@@ -567,7 +570,12 @@ def _robots_file(result: FetchResult) -> _RobotsFile:
     """Interpret a robots.txt fetch as RFC 9309 says: rules, allow-all (4xx) or disallow-all."""
     if result.error is None:
         return _RobotsFile(Protego.parse(result.body.decode("utf-8", errors="replace")))
-    if result.error == HTTP_STATUS and result.status is not None and 400 <= result.status < 500 and result.status != 429:
+    if (
+        result.error == HTTP_STATUS
+        and result.status is not None
+        and 400 <= result.status < 500
+        and result.status != 429
+    ):
         return _RobotsFile(None, RobotsDecision(True, ROBOTS_MISSING, f"robots.txt answered HTTP {result.status}"))
     if result.error in (REDIRECT_LOOP, TOO_MANY_REDIRECTS):
         return _RobotsFile(None, RobotsDecision(True, ROBOTS_MISSING, f"robots.txt: {result.detail}"))
@@ -603,7 +611,9 @@ class HostPacer:
     """At most one request in flight per host (netloc) and at least `delay` seconds between the start
     of two requests to it; thread-safe; hosts independent."""
 
-    def __init__(self, delay: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self, delay: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ):
         if delay < 0:
             raise ValueError(f"delay must be >= 0, got {delay}")
         self.delay = delay

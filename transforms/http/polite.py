@@ -4,21 +4,31 @@ Items are keyed by host and grouped, so each host's items meet in one DoFn call 
 one after another through a ``HostPacer``. Inside a worker, a thread pool works on several
 hosts at once. The HTTP client, robots.txt cache and pacer are created in ``setup()``.
 """
+
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
+from transforms.http.client import (
+    FetchPolicy,
+    FetchResult,
+    HostPacer,
+    HttpFetcher,
+    RobotsCache,
+    RobotsDecision,
+    host_of,
+)
 from transforms.run import progress
-from transforms.http.client import FetchPolicy, FetchResult, HostPacer, HttpFetcher, RobotsCache, RobotsDecision, host_of
 
 DEFAULT_HOST_DELAY = 1.0
 DEFAULT_FETCH_THREADS = 16
@@ -85,7 +95,11 @@ class FetchByHost(beam.PTransform):
     """Items → whatever ``fetch_one(session, item)`` yields, fetched politely per host."""
 
     def __init__(
-        self, fetch_one: Callable[[FetchSession, Any], Iterable], url_of: Callable[[Any], str], settings: FetchSettings, namespace: str
+        self,
+        fetch_one: Callable[[FetchSession, Any], Iterable],
+        url_of: Callable[[Any], str],
+        settings: FetchSettings,
+        namespace: str,
     ):
         super().__init__()
         self._fetch_one, self._url_of, self._settings, self._namespace = fetch_one, url_of, settings, namespace

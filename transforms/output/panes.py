@@ -15,10 +15,12 @@ pane, and deterministic: a retried timer rewrites the same rows under the same n
 adding a second copy, while different rows never overwrite a file — not even rows that reach a
 window after its state was cleared, whose pane numbering starts again at 0.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
-from typing import Any, Iterator
+from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
@@ -36,9 +38,9 @@ from apache_beam.typehints import KV, Tuple
 from apache_beam.utils.timestamp import Timestamp
 
 from schemas import TableSpec
-from transforms.run.context import stable_hash
 from transforms.event_time.windows import EventTime, utc_label
 from transforms.output.tables import COMPRESSION, records_to_table, write_bytes_atomically
+from transforms.run.context import stable_hash
 
 STAGE = "write"
 
@@ -65,7 +67,8 @@ class WriteWindowedParquet(beam.PTransform):
     def expand(self, records):
         return (
             records
-            | "KeyByWindow" >> beam.ParDo(KeyByWindowAndPartition(self._table, self._times)).with_output_types(KV[Tuple[int, str], Any])
+            | "KeyByWindow"
+            >> beam.ParDo(KeyByWindowAndPartition(self._table, self._times)).with_output_types(KV[Tuple[int, str], Any])
             | "WritePanes" >> beam.ParDo(WritePanes(self._table, self._output, self._times))
         )
 
@@ -83,7 +86,9 @@ class WritePanes(beam.DoFn):
 
     ROWS = BagStateSpec("rows", PickleCoder())
     NEXT_PANE = ReadModifyWriteStateSpec("next_pane", VarIntCoder())
-    LAST_PANE_AT = ReadModifyWriteStateSpec("last_pane_at", VarIntCoder())  # when the last pane was written (event time)
+    LAST_PANE_AT = ReadModifyWriteStateSpec(
+        "last_pane_at", VarIntCoder()
+    )  # when the last pane was written (event time)
     FLUSH = TimerSpec("flush", TimeDomain.WATERMARK)
 
     def __init__(self, table: TableSpec, output: str, times: EventTime):
@@ -97,7 +102,10 @@ class WritePanes(beam.DoFn):
         self._names = [f.name for f in fields(self._table.record_type)]
 
     def process(
-        self, element, rows=beam.DoFn.StateParam(ROWS), last_pane_at=beam.DoFn.StateParam(LAST_PANE_AT),
+        self,
+        element,
+        rows=beam.DoFn.StateParam(ROWS),
+        last_pane_at=beam.DoFn.StateParam(LAST_PANE_AT),
         flush=beam.DoFn.TimerParam(FLUSH),
     ) -> None:
         (window_start, _), record = element
@@ -106,8 +114,12 @@ class WritePanes(beam.DoFn):
 
     @on_timer(FLUSH)
     def write_pane(
-        self, key=beam.DoFn.KeyParam, fired=beam.DoFn.TimestampParam, rows=beam.DoFn.StateParam(ROWS),
-        next_pane=beam.DoFn.StateParam(NEXT_PANE), last_pane_at=beam.DoFn.StateParam(LAST_PANE_AT),
+        self,
+        key=beam.DoFn.KeyParam,
+        fired=beam.DoFn.TimestampParam,
+        rows=beam.DoFn.StateParam(ROWS),
+        next_pane=beam.DoFn.StateParam(NEXT_PANE),
+        last_pane_at=beam.DoFn.StateParam(LAST_PANE_AT),
         flush=beam.DoFn.TimerParam(FLUSH),
     ) -> Iterator[WrittenFile]:
         window_start, partition = key

@@ -16,6 +16,7 @@ exists left nothing in place, and the next run removes its staging; a run killed
 plan there, and the next run finishes that commit first (each step can be repeated). Either way,
 once the next run starts, every input is in the tables exactly once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,9 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
@@ -69,7 +71,9 @@ class WriteTables(beam.PTransform):
     in the state store); each folder gets its own staging area, so every move is a rename.
     """
 
-    def __init__(self, output: str, run: RunContext, tables: Sequence[TableSpec], roots: Mapping[str, str] | None = None):
+    def __init__(
+        self, output: str, run: RunContext, tables: Sequence[TableSpec], roots: Mapping[str, str] | None = None
+    ):
         super().__init__()
         self._output = output.rstrip("/")
         self._run = run
@@ -79,9 +83,8 @@ class WriteTables(beam.PTransform):
     def expand(self, records_by_table: dict):
         staged = [
             records
-            | f"Stage{name.title()}" >> beam.ParDo(
-                StageParquetFiles(self._tables[name], self._roots.get(name, self._output), self._run.run_id)
-            )
+            | f"Stage{name.title()}"
+            >> beam.ParDo(StageParquetFiles(self._tables[name], self._roots.get(name, self._output), self._run.run_id))
             for name, records in records_by_table.items()
         ]
         return (
@@ -187,7 +190,9 @@ def commit_run(staged: list[StagedFile], output: str, run: RunContext, tables: S
     return finish_commit(staged, output, run, tables)
 
 
-def finish_commit(staged: list[StagedFile], output: str, run: RunContext, tables: Sequence[TableSpec], resuming: bool = False) -> dict:
+def finish_commit(
+    staged: list[StagedFile], output: str, run: RunContext, tables: Sequence[TableSpec], resuming: bool = False
+) -> dict:
     """The commit's steps after its plan is written; ``resuming`` repeats them after a crash (moved files are skipped)."""
     move_into_place([f for f in staged if f.root == output], run, resuming)
     for spec in tables:
@@ -207,7 +212,10 @@ def move_into_place(staged: list[StagedFile], run: RunContext, resuming: bool = 
 
     ``resuming``: files already moved by the interrupted commit are skipped; a file in neither place is an error.
     """
-    pairs = [(FileSystems.join(staging_dir(f.root, run.run_id), f.relative_path), FileSystems.join(f.root, f.relative_path)) for f in staged]
+    pairs = [
+        (FileSystems.join(staging_dir(f.root, run.run_id), f.relative_path), FileSystems.join(f.root, f.relative_path))
+        for f in staged
+    ]
     if resuming:
         pairs = [(source, target) for source, target in pairs if not _already_moved(source, target)]
     for directory in sorted({target.rsplit("/", 1)[0] for _, target in pairs}):
@@ -265,7 +273,7 @@ def write_bytes_atomically(path: str, data: bytes) -> None:
         handle.write(data)
     try:
         FileSystems.rename([temporary], [path])
-    except IOError:  # a filesystem that won't rename over an existing file
+    except OSError:  # a filesystem that won't rename over an existing file
         FileSystems.delete([path])
         FileSystems.rename([temporary], [path])
 
@@ -277,7 +285,7 @@ def _ensure_dir(path: str) -> None:
     if not FileSystems.exists(path):
         try:
             FileSystems.mkdirs(path)
-        except IOError:
+        except OSError:
             if not FileSystems.exists(path):  # lost a race with another worker: fine if it exists now
                 raise
 
@@ -316,8 +324,10 @@ def committed_files(output: str, table: TableSpec) -> list[str]:
     root = FileSystems.join(output.rstrip("/"), table.name)
     matches = FileSystems.match([root + "/**"])[0].metadata_list
     return sorted(
-        m.path for m in matches
-        if m.path.endswith(".parquet") and not any(part.startswith((".", "_")) for part in m.path[len(root):].split("/"))
+        m.path
+        for m in matches
+        if m.path.endswith(".parquet")
+        and not any(part.startswith((".", "_")) for part in m.path[len(root) :].split("/"))
     )
 
 

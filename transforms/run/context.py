@@ -1,4 +1,5 @@
 """What every row of one run shares: the run id, its start time, and how rejects are made."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,9 +25,9 @@ class RunContext:
     started_at: dt.datetime
 
     @classmethod
-    def start(cls, now: dt.datetime | None = None) -> "RunContext":
+    def start(cls, now: dt.datetime | None = None) -> RunContext:
         """A new run id: UTC start time plus a random suffix, sortable by time."""
-        now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+        now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         return cls(f"{now:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}", now)
 

@@ -5,6 +5,7 @@ every ``NEWSBEAM_PROGRESS_SECONDS`` (default 10 s), e.g. ``progress after 20s: 4
 398 articles extracted, 14 extraction rejects, 380 rows staged in articles``. Beam's own counters
 are only read when the run ends, so this is what a user watching a long run sees meanwhile.
 """
+
 from __future__ import annotations
 
 import logging
@@ -12,10 +13,17 @@ import os
 import threading
 import time
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable
 
 PROGRESS_EVERY_SECONDS = float(os.environ.get("NEWSBEAM_PROGRESS_SECONDS", "10"))
-ORDER = ("documents read", "pages fetched", "articles extracted", "extraction rejects", "rows staged in articles", "rows staged in rejects")
+ORDER = (
+    "documents read",
+    "pages fetched",
+    "articles extracted",
+    "extraction rejects",
+    "rows staged in articles",
+    "rows staged in rejects",
+)
 """The pipeline's order, so the line reads like the run."""
 log = logging.getLogger("newsbeam.progress")
 

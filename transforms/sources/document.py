@@ -1,4 +1,5 @@
 """The unit every source hands to extraction: one input item before its text is extracted."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

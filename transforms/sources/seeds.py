@@ -3,6 +3,7 @@
 Every file or JSON Lines record becomes a ``SourceDocument`` or a rejects row with a reason.
 Paths go through Beam's FileSystems, so local paths, globs and object-store URIs all work.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -10,7 +11,7 @@ import io
 import json
 import os
 import zlib
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -19,8 +20,8 @@ from apache_beam.metrics import Metrics
 
 from schemas import Reject
 from transforms.run import progress
-from transforms.sources.document import SourceDocument
 from transforms.run.context import REJECTS, RunContext, set_rejects_aside
+from transforms.sources.document import SourceDocument
 
 STAGE = "read"
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -76,7 +77,7 @@ def expand_inputs(patterns: Iterable[str]) -> list[str]:
         directory = pattern.rstrip("/")
         in_directory = [m.path for m in FileSystems.match([directory + "/**"])[0].metadata_list]
         if in_directory:
-            chosen = [p for p in in_directory if _is_seed_file(p[len(directory):])]
+            chosen = [p for p in in_directory if _is_seed_file(p[len(directory) :])]
         else:
             matches = [m.path for m in FileSystems.match([pattern])[0].metadata_list if not _is_local_directory(m.path)]
             has_glob = any(ch in pattern for ch in "*?[")
@@ -118,11 +119,13 @@ def read_seed_file(path: str, run: RunContext) -> Iterator[SourceDocument | Reje
     """All documents of one file, or rejects that say what was wrong."""
     fmt = seed_format(path)
     if fmt is None:
-        yield run.reject(path, STAGE, "unsupported_format", "expected .txt, .html, .htm or .jsonl (optionally .gz)", path)
+        yield run.reject(
+            path, STAGE, "unsupported_format", "expected .txt, .html, .htm or .jsonl (optionally .gz)", path
+        )
         return
     try:
         raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-    except (OSError, IOError) as err:
+    except OSError as err:
         yield run.reject(path, STAGE, "unreadable", f"{type(err).__name__}: {err}", path)
         return
     with raw:
@@ -161,7 +164,9 @@ def _read_jsonl(path: str, stream, run: RunContext) -> Iterator[SourceDocument |
     for number, line in enumerate(_bounded_lines(stream), start=1):
         if isinstance(line, int):
             records += 1
-            yield run.reject(f"{path}#line={number}", STAGE, "too_large", f"record longer than {MAX_FILE_BYTES} bytes", str(line))
+            yield run.reject(
+                f"{path}#line={number}", STAGE, "too_large", f"record longer than {MAX_FILE_BYTES} bytes", str(line)
+            )
         elif line.strip():
             records += 1
             yield record_to_document(f"{path}#line={number}", line, run)
@@ -193,7 +198,9 @@ def record_to_document(source_uri: str, line: bytes, run: RunContext) -> SourceD
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         return run.reject(source_uri, STAGE, "invalid_json", str(err), line)
     if not isinstance(record, dict):
-        return run.reject(source_uri, STAGE, "invalid_record", f"expected a JSON object, got {type(record).__name__}", line)
+        return run.reject(
+            source_uri, STAGE, "invalid_record", f"expected a JSON object, got {type(record).__name__}", line
+        )
     wrong = [k for k in RECORD_KEYS if record.get(k) is not None and not isinstance(record[k], str)]
     if wrong:
         return run.reject(source_uri, STAGE, "invalid_record", f"not a string: {', '.join(wrong)}", line)

@@ -93,11 +93,18 @@ class ActiveStory:
 
     def to_state(self) -> dict:
         return {
-            "id": self.story_id, "founded": self.founded, "updated": self.updated, "count": self.count,
-            "terms": list(self.terms.weights.items()), "title": list(self.title.weights.items()),
-            "entities": list(self.entities.weights.items()), "first": self.first, "last": self.last,
+            "id": self.story_id,
+            "founded": self.founded,
+            "updated": self.updated,
+            "count": self.count,
+            "terms": list(self.terms.weights.items()),
+            "title": list(self.title.weights.items()),
+            "entities": list(self.entities.weights.items()),
+            "first": self.first,
+            "last": self.last,
             "headlines": [[text, [list(kv) for kv in vector]] for text, vector in self.headlines],
-            "members": self.members, "label": self.label,
+            "members": self.members,
+            "label": self.label,
         }
 
     @classmethod

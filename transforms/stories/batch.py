@@ -8,13 +8,15 @@ clustered by ``StoryClusterer``; exact duplicates follow their original. The ass
 joined back to the full articles by id, and the updated index is handed on to be saved after
 the commit. Ordering and throughput limits of the single key are in the README.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -69,7 +71,8 @@ class AssignStories(beam.PTransform):
             | "Features" >> beam.Map(story_input)
             | "OneOrderedKey" >> beam.WithKeys(CLUSTER_KEY)
             | "GatherForClustering" >> beam.GroupByKey()
-            | "ClusterInOrder" >> beam.ParDo(ClusterStories(self._catalog, self._run, self._state_dir)).with_outputs(
+            | "ClusterInOrder"
+            >> beam.ParDo(ClusterStories(self._catalog, self._run, self._state_dir)).with_outputs(
                 STORIES, INDEX, main="assignments"
             )
         )
@@ -92,7 +95,9 @@ class ClusterStories(beam.DoFn):
         index = load_story_index(self._state_dir, self._catalog)
         assignments, stories = assign_stories(list(inputs), index, self._run)
         Metrics.counter(STAGE, "stories_touched").inc(len(stories))
-        Metrics.counter(STAGE, "near_duplicates").inc(sum(1 for a in assignments.values() if a.duplicate_kind == "near"))
+        Metrics.counter(STAGE, "near_duplicates").inc(
+            sum(1 for a in assignments.values() if a.duplicate_kind == "near")
+        )
         yield from assignments.items()
         for story in stories:
             yield beam.pvalue.TaggedOutput(STORIES, story)
@@ -102,14 +107,20 @@ class ClusterStories(beam.DoFn):
 def story_input(article: Article) -> StoryInput:
     """The clustering view of an article; exact duplicates carry no features."""
     if article.duplicate_of:
-        return StoryInput(article.article_id, article.published_at, article.title, None, duplicate_of=article.duplicate_of)
+        return StoryInput(
+            article.article_id, article.published_at, article.title, None, duplicate_of=article.duplicate_of
+        )
     vector = vectorize(article.title, article.text, article.language)
     return StoryInput(article.article_id, article.published_at, article.title, vector, text_signature(article.text))
 
 
-def assign_stories(inputs: list[StoryInput], index: StoryIndex, run: RunContext) -> tuple[dict[str, StoryAssignment], list[Story]]:
+def assign_stories(
+    inputs: list[StoryInput], index: StoryIndex, run: RunContext
+) -> tuple[dict[str, StoryAssignment], list[Story]]:
     """Assign every input through the index (mutated) and summarise the stories it touched."""
-    originals = sorted((i for i in inputs if i.vector is not None), key=lambda i: publication_order_key(i.published_at, i.article_id))
+    originals = sorted(
+        (i for i in inputs if i.vector is not None), key=lambda i: publication_order_key(i.published_at, i.article_id)
+    )
     story_of: dict[str, str] = {}
     near: dict[str, tuple[str, str]] = {}  # article_id → (original article_id, story_id)
     gained: Counter[str] = Counter()
@@ -136,7 +147,9 @@ def assign_stories(inputs: list[StoryInput], index: StoryIndex, run: RunContext)
         index.labels[summary.story_id] = summary.story_label
     assignments = {
         article_id: StoryAssignment(
-            story_id, index.labels.get(story_id), *((near[article_id][0], "near") if article_id in near else (None, None))
+            story_id,
+            index.labels.get(story_id),
+            *((near[article_id][0], "near") if article_id in near else (None, None)),
         )
         for article_id, story_id in story_of.items()
     }
@@ -166,5 +179,7 @@ def _tag_articles(element) -> Iterator[Article]:
         if len(assignment) != 1:
             raise RuntimeError(f"article {article_id} got {len(assignment)} story assignments")
         found = assignment[0]
-        marks = {"duplicate_of": found.duplicate_of, "duplicate_kind": found.duplicate_kind} if found.duplicate_of else {}
+        marks = (
+            {"duplicate_of": found.duplicate_of, "duplicate_kind": found.duplicate_kind} if found.duplicate_of else {}
+        )
         yield dataclasses.replace(article, story_id=found.story_id, story_label=found.story_label, **marks)

@@ -49,8 +49,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from transforms.stories.catalog import CatalogStory, load_catalog
 from transforms.stories.active import ActiveStory, TermIndex
+from transforms.stories.catalog import CatalogStory, load_catalog
 from transforms.stories.vectors import (
     DEFAULT_VECTORIZER,
     ArticleVector,
@@ -60,8 +60,17 @@ from transforms.stories.vectors import (
 )
 
 __all__ = [  # the clustering API in one place (vectors come from ``stories.vectors``)
-    "DEFAULT_VECTORIZER", "ArticleVector", "CatalogStory", "ClusteringConfig", "StoryClusterer", "StorySummary",
-    "VectorizerConfig", "load_catalog", "publication_order_key", "story_id_for", "vectorize",
+    "DEFAULT_VECTORIZER",
+    "ArticleVector",
+    "CatalogStory",
+    "ClusteringConfig",
+    "StoryClusterer",
+    "StorySummary",
+    "VectorizerConfig",
+    "load_catalog",
+    "publication_order_key",
+    "story_id_for",
+    "vectorize",
 ]
 
 STATE_FORMAT = "newsbeam.story-state/1"
@@ -145,7 +154,9 @@ class StoryClusterer:
         self._expiry: list[tuple[float, str]] = []  # heap of (last published, story id); stale entries skipped
         self._assigned: dict[str, str] = {}  # article id -> story id, for members kept in the state
         self._label_holders: dict[str, str] = {}  # catalog label -> active story holding it
-        self._retired: list[tuple[int, StorySummary]] = []  # (founded, summary) of touched stories that left, until popped
+        self._retired: list[
+            tuple[int, StorySummary]
+        ] = []  # (founded, summary) of touched stories that left, until popped
         self._seq = 0  # articles added, ever (orders postings; part of the state)
         self._watermark: float | None = None  # newest article date seen (UTC timestamp)
         self.scored = 0  # candidate stories scored in full (for tests and benchmarks)
@@ -228,7 +239,9 @@ class StoryClusterer:
                 weights += weight
         return total / weights if weights else 0.0
 
-    def _join(self, story: ActiveStory, article_id: str, vector: ArticleVector, stamp: float | None, title: str | None) -> None:
+    def _join(
+        self, story: ActiveStory, article_id: str, vector: ArticleVector, stamp: float | None, title: str | None
+    ) -> None:
         cfg = self.config
         self._index.unpost(story.story_id, story.indexed)
         story.terms.add(vector.terms, cfg.centroid_terms)
@@ -312,10 +325,15 @@ class StoryClusterer:
         else:
             label, source = " / ".join(self._key_phrases(story)), "terms"
         return StorySummary(
-            story_id=story.story_id, story_label=label, label_source=source,
-            first_published=_datetime(story.first), last_published=_datetime(story.last),
-            article_count=story.count, top_terms=story.terms.top(cfg.summary_terms),
-            article_ids=tuple(story.members[story.run_start:]), touched=story.touched,
+            story_id=story.story_id,
+            story_label=label,
+            label_source=source,
+            first_published=_datetime(story.first),
+            last_published=_datetime(story.last),
+            article_count=story.count,
+            top_terms=story.terms.top(cfg.summary_terms),
+            article_ids=tuple(story.members[story.run_start :]),
+            touched=story.touched,
         )
 
     def _key_phrases(self, story: ActiveStory) -> list[str]:
@@ -348,8 +366,12 @@ class StoryClusterer:
         return json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     @classmethod
-    def from_state(cls, data: bytes | str | Mapping, catalog: Sequence[CatalogStory] = (),
-                   config: ClusteringConfig = ClusteringConfig()) -> StoryClusterer:
+    def from_state(
+        cls,
+        data: bytes | str | Mapping,
+        catalog: Sequence[CatalogStory] = (),
+        config: ClusteringConfig = ClusteringConfig(),
+    ) -> StoryClusterer:
         """A clusterer that continues where the exported one stopped (no story is touched yet)."""
         state = json.loads(data) if isinstance(data, (bytes, str)) else data
         if state.get("format") != STATE_FORMAT:

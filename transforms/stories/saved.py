@@ -4,19 +4,20 @@ Loaded at the start of the ordered clustering step and saved to ``STATE/story_in
 after the run's tables are committed, so tomorrow's article about the same event joins
 yesterday's ``story_id``. Memory and file size are bounded by the active windows.
 """
+
 from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedup.near import NearDuplicateIndex
-from transforms.stories.clusterer import CatalogStory, StoryClusterer
 from transforms.output.tables import write_bytes_atomically
+from transforms.stories.clusterer import CatalogStory, StoryClusterer
 
 INDEX_FILE = "story_index.json.gz"
 VERSION = 1
@@ -34,7 +35,7 @@ class StoryIndex:
     """Last label of every story still referenced, for near-duplicates of stories no longer active."""
 
     @classmethod
-    def new(cls, catalog: Sequence[CatalogStory]) -> "StoryIndex":
+    def new(cls, catalog: Sequence[CatalogStory]) -> StoryIndex:
         return cls(StoryClusterer(catalog), NearDuplicateIndex())
 
     def export(self) -> dict:
@@ -49,7 +50,7 @@ class StoryIndex:
         }
 
     @classmethod
-    def from_export(cls, state: dict, catalog: Sequence[CatalogStory]) -> "StoryIndex":
+    def from_export(cls, state: dict, catalog: Sequence[CatalogStory]) -> StoryIndex:
         if state.get("version") != VERSION:
             raise ValueError(f"story index version {state.get('version')!r}, expected {VERSION}")
         return cls(
@@ -77,5 +78,7 @@ def load_story_index(state_dir: str, catalog: Sequence[CatalogStory]) -> StoryIn
 def save_story_index(record: dict, state: dict | None, state_dir: str) -> dict:
     """After the run's commit: saves the exported index (when clustering ran); returns ``record``."""
     if state is not None:
-        write_bytes_atomically(index_path(state_dir), gzip.compress(json.dumps(state, sort_keys=True).encode(), mtime=0))
+        write_bytes_atomically(
+            index_path(state_dir), gzip.compress(json.dumps(state, sort_keys=True).encode(), mtime=0)
+        )
     return record

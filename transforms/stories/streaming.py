@@ -18,13 +18,15 @@ article costs one small append; the snapshot is rewritten at checkpoints (an eve
 at the end of a window with data, at most one per window size of watermark progress), and each worker keeps the live object in memory while
 the state's version token says it is current.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import pickle
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import BytesCoder, PickleCoder, VarIntCoder
@@ -41,9 +43,9 @@ from apache_beam.typehints import KV
 from apache_beam.utils.timestamp import Timestamp
 
 from schemas import Article
+from transforms.event_time.windows import EventTime
 from transforms.stories.batch import story_input
 from transforms.stories.clusterer import CatalogStory, ClusteringConfig, StoryClusterer, vectorize
-from transforms.event_time.windows import EventTime
 
 STAGE = "stories"
 CLUSTER_KEY = "all"
@@ -60,7 +62,11 @@ class ClusteringAdapter:
     into state, so the clusterer must pickle.
     """
 
-    def __init__(self, catalog: Sequence[CatalogStory] = (), make_clusterer: Callable[[Sequence[CatalogStory]], Any] = StoryClusterer):
+    def __init__(
+        self,
+        catalog: Sequence[CatalogStory] = (),
+        make_clusterer: Callable[[Sequence[CatalogStory]], Any] = StoryClusterer,
+    ):
         self._clusterer = make_clusterer(tuple(catalog))
         self._catalog = [(c.label, vectorize(c.label, f"{c.description}\n{c.exemplar}")) for c in catalog]
         self._labels: dict[str, str] = {}
@@ -147,7 +153,9 @@ class OnlineStories:
         if link is None:
             self.waiting.setdefault(duplicate.duplicate_of, []).append(waiting)
             return []
-        tagged = dataclasses.replace(duplicate, duplicate_of=link.root_id, story_id=link.story_id, story_label=link.story_label)
+        tagged = dataclasses.replace(
+            duplicate, duplicate_of=link.root_id, story_id=link.story_id, story_label=link.story_label
+        )
         self.links[duplicate.article_id] = dataclasses.replace(link, event_micros=waiting.event_micros)
         return [(waiting.event_micros, tagged), *self._release(duplicate.article_id)]
 
@@ -189,9 +197,14 @@ class TagStoriesInOrder(beam.DoFn):
         self._cached: tuple[str, OnlineStories] | None = None  # (version token, live state)
 
     def process(
-        self, element, timestamp=beam.DoFn.TimestampParam, snapshot=beam.DoFn.StateParam(SNAPSHOT),
-        cursor_state=beam.DoFn.StateParam(CURSOR), log=beam.DoFn.StateParam(LOG),
-        checkpoint_at=beam.DoFn.StateParam(CHECKPOINT_AT), last_checkpoint=beam.DoFn.StateParam(LAST_CHECKPOINT),
+        self,
+        element,
+        timestamp=beam.DoFn.TimestampParam,
+        snapshot=beam.DoFn.StateParam(SNAPSHOT),
+        cursor_state=beam.DoFn.StateParam(CURSOR),
+        log=beam.DoFn.StateParam(LOG),
+        checkpoint_at=beam.DoFn.StateParam(CHECKPOINT_AT),
+        last_checkpoint=beam.DoFn.StateParam(LAST_CHECKPOINT),
         checkpoint=beam.DoFn.TimerParam(CHECKPOINT),
     ) -> Iterator[TimestampedValue]:
         _, (article, item) = element
@@ -210,9 +223,13 @@ class TagStoriesInOrder(beam.DoFn):
 
     @on_timer(CHECKPOINT)
     def write_checkpoint(
-        self, fired=beam.DoFn.TimestampParam, snapshot=beam.DoFn.StateParam(SNAPSHOT),
-        cursor_state=beam.DoFn.StateParam(CURSOR), log=beam.DoFn.StateParam(LOG),
-        checkpoint_at=beam.DoFn.StateParam(CHECKPOINT_AT), last_checkpoint=beam.DoFn.StateParam(LAST_CHECKPOINT),
+        self,
+        fired=beam.DoFn.TimestampParam,
+        snapshot=beam.DoFn.StateParam(SNAPSHOT),
+        cursor_state=beam.DoFn.StateParam(CURSOR),
+        log=beam.DoFn.StateParam(LOG),
+        checkpoint_at=beam.DoFn.StateParam(CHECKPOINT_AT),
+        last_checkpoint=beam.DoFn.StateParam(LAST_CHECKPOINT),
         checkpoint=beam.DoFn.TimerParam(CHECKPOINT),
     ) -> Iterator[TimestampedValue]:
         cursor = cursor_state.read() or (0, 0, "")
@@ -242,7 +259,9 @@ class TagStoriesInOrder(beam.DoFn):
         if cached is not None and token and cached[0] == token:
             return cached[1]
         frozen = snapshot.read()
-        stories = pickle.loads(frozen) if frozen else OnlineStories(ClusteringAdapter(self._catalog, self._make_clusterer))
+        stories = (
+            pickle.loads(frozen) if frozen else OnlineStories(ClusteringAdapter(self._catalog, self._make_clusterer))
+        )
         for _, event_micros, article, item in sorted(log.read(), key=lambda entry: entry[0]):
             stories.tag(article, item, event_micros, generation)
         return stories

@@ -105,8 +105,13 @@ def _normalised(weights: Mapping[str, float], n: int) -> Weights:
     return tuple(sorted((t, w / norm) for t, w in top))
 
 
-def _term_weights(title_counts: Counter[str], body_counts: Counter[str], title_weight: float,
-                  freqs: Mapping[str, float], cfg: VectorizerConfig) -> dict[str, float]:
+def _term_weights(
+    title_counts: Counter[str],
+    body_counts: Counter[str],
+    title_weight: float,
+    freqs: Mapping[str, float],
+    cfg: VectorizerConfig,
+) -> dict[str, float]:
     weights = {}
     for term in title_counts.keys() | body_counts.keys():
         tf = title_weight * _sublinear(title_counts[term]) + _sublinear(body_counts[term])
@@ -150,8 +155,10 @@ def _entity_counts(text: str, freqs: Mapping[str, float], cfg: VectorizerConfig,
                     found["#" + token] += 1
             elif len(token) > 1 and token.isupper():  # acronym: NASA, ISS, GOP
                 span.append(key)
-            elif token[0].isupper() and key not in _CALENDAR and _zipf(key, freqs) < (
-                cfg.name_zipf_ambiguous if sentence_start or ambiguous_all else cfg.name_zipf
+            elif (
+                token[0].isupper()
+                and key not in _CALENDAR
+                and _zipf(key, freqs) < (cfg.name_zipf_ambiguous if sentence_start or ambiguous_all else cfg.name_zipf)
             ):
                 span.append(key)
             else:
@@ -171,11 +178,14 @@ def _entity_weight(key: str, freqs: Mapping[str, float], cfg: VectorizerConfig) 
     return max(_idf(part, freqs, cfg) for part in key.split())
 
 
-def extract_entities(title: str | None, text: str, language: str | None = None,
-                     *, config: VectorizerConfig = DEFAULT_VECTORIZER) -> Counter[str]:
+def extract_entities(
+    title: str | None, text: str, language: str | None = None, *, config: VectorizerConfig = DEFAULT_VECTORIZER
+) -> Counter[str]:
     """Entity proxy counts of a title and a text (what ``ArticleVector.entities`` weighs)."""
     freqs = _frequencies((language or config.default_language).lower(), config.default_language)
-    return _entity_counts(title or "", freqs, config, headline=True) + _entity_counts(text or "", freqs, config, headline=False)
+    return _entity_counts(title or "", freqs, config, headline=True) + _entity_counts(
+        text or "", freqs, config, headline=False
+    )
 
 
 def vectorize(

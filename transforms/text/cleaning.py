@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 __all__ = [
     "PlainTextDocument",
@@ -141,11 +141,7 @@ def normalise_for_hash(text: str) -> str:
 def looks_like_headline(line: str) -> bool:
     """True for a short line with no closing punctuation that is not all lower-case."""
     line = line.strip()
-    return (
-        0 < len(line.split()) <= MAX_HEADLINE_WORDS
-        and not _ENDS_CLAUSE.search(line)
-        and line != line.lower()
-    )
+    return 0 < len(line.split()) <= MAX_HEADLINE_WORDS and not _ENDS_CLAUSE.search(line) and line != line.lower()
 
 
 # --- rules ------------------------------------------------------------------
@@ -165,11 +161,7 @@ def _take_date_header(text: str) -> tuple[datetime.date | None, str]:
 
 def _is_inserted_matter(paragraph: str) -> bool:
     """True for text a publisher inserted around the story rather than the story itself."""
-    return (
-        _is_photo_caption(paragraph)
-        or _is_wire_credit(paragraph)
-        or _is_cross_headline(paragraph)
-    )
+    return _is_photo_caption(paragraph) or _is_wire_credit(paragraph) or _is_cross_headline(paragraph)
 
 
 def _is_photo_caption(paragraph: str) -> bool:

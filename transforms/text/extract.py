@@ -4,13 +4,15 @@ Plain text goes through the text-cleaning rules; HTML through trafilatura (metad
 comments off) and then the same rules. Each document becomes an Article (without duplicate or
 story fields yet) or a rejects row.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterator, NamedTuple
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urldefrag, urlsplit
 
 import apache_beam as beam
@@ -18,8 +20,8 @@ from apache_beam.metrics import Metrics
 
 from schemas import Article, Reject
 from transforms.run import progress
-from transforms.sources.document import ENTRY, HTML, PAGE, SourceDocument
 from transforms.run.context import REJECTS, RunContext, set_rejects_aside, stable_hash
+from transforms.sources.document import ENTRY, HTML, PAGE, SourceDocument
 from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
 
 STAGE = "extract"
@@ -57,7 +59,9 @@ class ExtractArticles(beam.PTransform):
         )
 
     def _extract(self, documents, label: str):
-        return documents | label >> beam.ParDo(ExtractArticle(self._run, self._min_words)).with_outputs(REJECTS, main="articles")
+        return documents | label >> beam.ParDo(ExtractArticle(self._run, self._min_words)).with_outputs(
+            REJECTS, main="articles"
+        )
 
 
 class ExtractOutputs(NamedTuple):
@@ -129,12 +133,19 @@ def extract_article(document: SourceDocument, run: RunContext, min_words: int = 
         return run.reject(document.item_uri, STAGE, reason, content, document.body)
     if content.word_count < min_words:
         return run.reject(
-            document.item_uri, STAGE, "too_little_text",
-            f"{content.word_count} words after cleaning, fewer than {min_words}", document.body,
+            document.item_uri,
+            STAGE,
+            "too_little_text",
+            f"{content.word_count} words after cleaning, fewer than {min_words}",
+            document.body,
         )
     given = parse_published(document.published)
     if document.published and not given:
-        log.warning("%s: unreadable published %r; using the date found in the content, if any", document.source_uri, document.published)
+        log.warning(
+            "%s: unreadable published %r; using the date found in the content, if any",
+            document.source_uri,
+            document.published,
+        )
     published, date_source = (given, document.published_by) if given else (content.published, content.date_source)
     text = "\n\n".join(content.paragraphs)
     content_hash = stable_hash(normalise_for_hash(text))
@@ -190,7 +201,10 @@ def _from_html(body: str | bytes, url: str | None, text_source: str) -> Content 
 
     try:
         extracted = trafilatura.bare_extraction(
-            body, url=url, include_comments=False, with_metadata=True,
+            body,
+            url=url,
+            include_comments=False,
+            with_metadata=True,
             date_extraction_params={**trafilatura.settings.set_date_params(True), "outputformat": DATE_FORMAT},
         )
     except (ValueError, TypeError, RecursionError) as err:  # lxml/trafilatura on hostile markup
@@ -247,12 +261,12 @@ def parse_published(value: str | None) -> dt.datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
 
 
 def _midnight_utc(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
 def identify_language(text: str) -> str | None:

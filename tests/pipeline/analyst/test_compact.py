@@ -4,6 +4,7 @@ The end-to-end part runs the pipeline twice on distinct inputs (CLI subprocesses
 module), then compacts; the rest builds small Parquet files directly to check the commit order,
 crash recovery and the refusal to run beside a pipeline run.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,13 +21,21 @@ import pytest
 
 from pipeline.analyst import compact
 from pipeline.analyst.compact import (
-    PLAN_FILE, WORK_DIR, CompactionRefused, PartitionPlan, compact_output, latest_per_key, plan_table, rows_per_row_group,
-    work_dir, write_compacted,
+    PLAN_FILE,
+    WORK_DIR,
+    CompactionRefused,
+    PartitionPlan,
+    compact_output,
+    latest_per_key,
+    plan_table,
+    rows_per_row_group,
+    work_dir,
+    write_compacted,
 )
 from schemas import ARTICLES, REJECTS, STORIES, TABLES
-from transforms.run.context import RunContext
-from transforms.output.tables import committed_files, records_to_table
 from tests.conftest import SEEDS, run_cli
+from transforms.output.tables import committed_files, records_to_table
+from transforms.run.context import RunContext
 
 FRESH_TEXT = (
     "Roscosmos engineers said on Tuesday that the Russian orbital station will be assembled from modules launched "
@@ -57,7 +66,9 @@ def _rows(output: Path, table) -> list[tuple]:
 def _files_per_partition(output: Path, table) -> dict[str, int]:
     counts: dict[str, int] = {}
     for path in committed_files(str(output), table):
-        counts[str(Path(path).parent.relative_to(output))] = counts.get(str(Path(path).parent.relative_to(output)), 0) + 1
+        counts[str(Path(path).parent.relative_to(output))] = (
+            counts.get(str(Path(path).parent.relative_to(output)), 0) + 1
+        )
     return counts
 
 
@@ -76,8 +87,12 @@ def two_runs(tmp_path_factory) -> Path:
         for f in files:
             shutil.copy(f, folder / f.name)
         (folder / f"blank-{name}.txt").write_text("")  # a rejects row per run
-    record = {"url": "https://wire.example.org/2022/07/26/station", "text": FRESH_TEXT,
-              "published": "2022-07-26T15:00:00Z", "source": "Example Wire"}
+    record = {
+        "url": "https://wire.example.org/2022/07/26/station",
+        "text": FRESH_TEXT,
+        "published": "2022-07-26T15:00:00Z",
+        "source": "Example Wire",
+    }
     (inputs / "a" / "wire.jsonl").write_text(json.dumps(record) + "\n")
     for name in batches:
         run_cli("run", "--input", str(inputs / name), "--output", str(out))
@@ -98,7 +113,8 @@ def compacted(two_runs, tmp_path_factory):
 def test_runs_left_several_small_files_per_partition(compacted):
     _, _, files_before, _ = compacted
     assert files_before["articles"] == {
-        "articles/published_date=2022-07-26": 2, "articles/published_date=__HIVE_DEFAULT_PARTITION__": 2,
+        "articles/published_date=2022-07-26": 2,
+        "articles/published_date=__HIVE_DEFAULT_PARTITION__": 2,
     }
     assert sum(files_before["rejects"].values()) == 2
     assert files_before["stories"] == {"stories": 1}  # the writer upserts stories into one file per run
@@ -154,20 +170,39 @@ def test_a_run_after_compaction_adds_to_the_compacted_partitions(compacted, tmp_
 
 # --- stories: an upserted table -------------------------------------------------------------
 
+
 def _story(story_id: str, count: int, run_id: str, day: int) -> dict:
-    return {"story_id": story_id, "story_label": f"Story {story_id}", "label_source": "terms", "first_published": None,
-            "last_published": None, "article_count": count, "top_terms": ["a"],
-            "ingested_at": dt.datetime(2024, 1, day, tzinfo=dt.timezone.utc), "run_id": run_id}
+    return {
+        "story_id": story_id,
+        "story_label": f"Story {story_id}",
+        "label_source": "terms",
+        "first_published": None,
+        "last_published": None,
+        "article_count": count,
+        "top_terms": ["a"],
+        "ingested_at": dt.datetime(2024, 1, day, tzinfo=dt.UTC),
+        "run_id": run_id,
+    }
 
 
 def test_stories_keep_the_latest_row_per_story(tmp_path):
     folder = tmp_path / "stories"
     folder.mkdir()
     # A crash of the writer between its merged file and the deletion of older files leaves two files.
-    pq.write_table(records_to_table([_story("s1", 3, "20240102T000000Z-bbbbbb", 2), _story("s2", 1, "20240102T000000Z-bbbbbb", 2)],
-                                    STORIES.arrow_schema), folder / "part-20240102T000000Z-bbbbbb-merged.parquet")
-    pq.write_table(records_to_table([_story("s1", 1, "20240101T000000Z-aaaaaa", 1), _story("s3", 2, "20240101T000000Z-aaaaaa", 1)],
-                                    STORIES.arrow_schema), folder / "part-20240101T000000Z-aaaaaa-x.parquet")
+    pq.write_table(
+        records_to_table(
+            [_story("s1", 3, "20240102T000000Z-bbbbbb", 2), _story("s2", 1, "20240102T000000Z-bbbbbb", 2)],
+            STORIES.arrow_schema,
+        ),
+        folder / "part-20240102T000000Z-bbbbbb-merged.parquet",
+    )
+    pq.write_table(
+        records_to_table(
+            [_story("s1", 1, "20240101T000000Z-aaaaaa", 1), _story("s3", 2, "20240101T000000Z-aaaaaa", 1)],
+            STORIES.arrow_schema,
+        ),
+        folder / "part-20240101T000000Z-aaaaaa-x.parquet",
+    )
     results = compact_output(str(tmp_path), tables=[STORIES])
     assert [(r.files_before, r.files_after, r.rows) for r in results] == [(2, 1, 3)]
     files = committed_files(str(tmp_path), STORIES)
@@ -177,14 +212,20 @@ def test_stories_keep_the_latest_row_per_story(tmp_path):
 
 
 def test_latest_per_key_prefers_later_ingestion_then_later_run():
-    table = records_to_table([_story("s", 5, "20240103T000000Z-b", 3), _story("s", 9, "20240101T000000Z-a", 1),
-                              _story("s", 7, "20240103T000000Z-c", 3)], STORIES.arrow_schema)
+    table = records_to_table(
+        [
+            _story("s", 5, "20240103T000000Z-b", 3),
+            _story("s", 9, "20240101T000000Z-a", 1),
+            _story("s", 7, "20240103T000000Z-c", 3),
+        ],
+        STORIES.arrow_schema,
+    )
     assert latest_per_key(table, "story_id").column("article_count").to_pylist() == [7]
 
 
 # --- commit order, recovery, refusal --------------------------------------------------------
 
-RUN = RunContext("20240101T000000Z-test", dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
+RUN = RunContext("20240101T000000Z-test", dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
 
 
 def _small_reject_files(output: Path, partitions: int = 1, files: int = 3) -> int:
@@ -194,7 +235,9 @@ def _small_reject_files(output: Path, partitions: int = 1, files: int = 3) -> in
         folder.mkdir(parents=True)
         for i in range(files):
             reject = RUN.reject(f"/in/{p}-{i}.txt", "read", "empty_file", "0 bytes")
-            pq.write_table(records_to_table([asdict(reject)], REJECTS.arrow_schema), folder / f"part-run{i}-{p}.parquet")
+            pq.write_table(
+                records_to_table([asdict(reject)], REJECTS.arrow_schema), folder / f"part-run{i}-{p}.parquet"
+            )
     return partitions * files
 
 
@@ -215,8 +258,17 @@ def test_crash_before_the_swap_is_discarded_and_redone(tmp_path):
     plan = plan_table(str(tmp_path), REJECTS, 1 << 20)[0]
     work = Path(work_dir(str(tmp_path), plan))
     (work / "new").mkdir(parents=True)
-    (work / PLAN_FILE).write_text(json.dumps({"table": "rejects", "directory": plan.directory, "inputs": list(plan.inputs),
-                                              "kept": [], "output": plan.output_name}))
+    (work / PLAN_FILE).write_text(
+        json.dumps(
+            {
+                "table": "rejects",
+                "directory": plan.directory,
+                "inputs": list(plan.inputs),
+                "kept": [],
+                "output": plan.output_name,
+            }
+        )
+    )
     (work / "new" / f".{plan.output_name}.tmp").write_bytes(b"half a file")
     compact_output(str(tmp_path))
     assert not (tmp_path / WORK_DIR).exists()
@@ -231,8 +283,17 @@ def test_crash_after_the_new_file_went_in_finishes_by_deleting_the_inputs(tmp_pa
     plan = plan_table(str(tmp_path), REJECTS, 1 << 20)[0]
     work = Path(work_dir(str(tmp_path), plan))
     work.mkdir(parents=True)
-    (work / PLAN_FILE).write_text(json.dumps({"table": "rejects", "directory": plan.directory, "inputs": list(plan.inputs),
-                                              "kept": [], "output": plan.output_name}))
+    (work / PLAN_FILE).write_text(
+        json.dumps(
+            {
+                "table": "rejects",
+                "directory": plan.directory,
+                "inputs": list(plan.inputs),
+                "kept": [],
+                "output": plan.output_name,
+            }
+        )
+    )
     write_compacted([f"{plan.directory}/{n}" for n in plan.inputs], REJECTS, f"{plan.directory}/{plan.output_name}")
     assert len(duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/rejects/*/*.parquet')").fetchall()) == 2 * rows
     results = compact_output(str(tmp_path))
@@ -246,13 +307,23 @@ def test_large_files_are_left_alone_and_kept_beside_the_compacted_one(tmp_path):
     rows = _small_reject_files(tmp_path)
     folder = tmp_path / "rejects" / "ingested_date=2024-01-01"
     big = folder / "part-big.parquet"
-    pq.write_table(records_to_table([asdict(RUN.reject(f"/in/big-{i}.txt", "read", "empty_file", "x" * 200)) for i in range(2000)],
-                                    REJECTS.arrow_schema), big, compression="none")
+    pq.write_table(
+        records_to_table(
+            [asdict(RUN.reject(f"/in/big-{i}.txt", "read", "empty_file", "x" * 200)) for i in range(2000)],
+            REJECTS.arrow_schema,
+        ),
+        big,
+        compression="none",
+    )
     min_mb = (big.stat().st_size - 1) / 1024 / 1024
     results = compact_output(str(tmp_path), min_file_mb=min_mb)
     assert [(r.files_before, r.files_after) for r in results] == [(4, 2)]
-    assert sorted(p.name for p in folder.iterdir()) == sorted(["part-big.parquet", PartitionPlan("rejects", str(folder), tuple(
-        f"part-run{i}-0.parquet" for i in range(3)), ()).output_name])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [
+            "part-big.parquet",
+            PartitionPlan("rejects", str(folder), tuple(f"part-run{i}-0.parquet" for i in range(3)), ()).output_name,
+        ]
+    )
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{folder}/*.parquet')").fetchall()[0][0] == rows + 2000
 
 
@@ -269,7 +340,9 @@ def test_a_reader_never_sees_rows_twice_during_compaction(tmp_path):
         while not done.is_set():
             try:
                 seen.append(connection.sql(f"SELECT count(*) FROM read_parquet('{glob}')").fetchall()[0][0])
-            except duckdb.Error as err:  # a file listed, then swapped out before it was opened: an error, not wrong rows
+            except (
+                duckdb.Error
+            ) as err:  # a file listed, then swapped out before it was opened: an error, not wrong rows
                 failures.append(str(err))
 
     reader = threading.Thread(target=read_continuously)
@@ -294,6 +367,7 @@ def test_row_groups_aim_at_128_mib_or_a_million_rows():
 
 # --- object store ---------------------------------------------------------------------------
 
+
 def test_compacts_on_s3_with_the_rename_order_and_leaves_no_work_objects(tmp_path, monkeypatch):
     """Against moto's S3 server on 127.0.0.1: no folder exchange there, so new file in, then inputs out."""
     moto_server = pytest.importorskip("moto.server", reason="needs moto[server] (test extra)")
@@ -309,11 +383,23 @@ def test_compacts_on_s3_with_the_rename_order_and_leaves_no_work_objects(tmp_pat
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+        client = boto3.client(
+            "s3", endpoint_url=endpoint, aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1"
+        )
         client.create_bucket(Bucket="news")
-        FileSystems.set_options(PipelineOptions([f"--s3_endpoint_url={endpoint}", "--s3_access_key_id=k",
-                                                 "--s3_secret_access_key=s", "--s3_region_name=us-east-1"]))
-        rows = _small_reject_files(tmp_path, partitions=1, files=3)  # Beam builds a boto3 client per S3 call: ~0.6 s each
+        FileSystems.set_options(
+            PipelineOptions(
+                [
+                    f"--s3_endpoint_url={endpoint}",
+                    "--s3_access_key_id=k",
+                    "--s3_secret_access_key=s",
+                    "--s3_region_name=us-east-1",
+                ]
+            )
+        )
+        rows = _small_reject_files(
+            tmp_path, partitions=1, files=3
+        )  # Beam builds a boto3 client per S3 call: ~0.6 s each
         for local in sorted((tmp_path / "rejects").rglob("*.parquet")):
             client.upload_file(str(local), "news", f"out/{local.relative_to(tmp_path)}")
         results = compact_output("s3://news/out")

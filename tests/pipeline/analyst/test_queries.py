@@ -4,6 +4,7 @@ The output is the seeds plus two extra inputs, so every query has something to s
 Lines record from "Example Wire" with the same text as seed 002, published later the same day
 (so it is a text duplicate of seed 002 and joins its story), and an empty file (a rejects row).
 """
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,13 @@ def run_query(name: str, output: Path) -> list[dict]:
 
 
 def test_the_file_has_the_promised_queries_each_using_the_placeholder():
-    assert {"articles_per_story_per_day", "top_sources_per_story", "duplicate_rate_per_source",
-            "articles_missing_a_date", "rejects_by_reason"} <= set(QUERIES)
+    assert {
+        "articles_per_story_per_day",
+        "top_sources_per_story",
+        "duplicate_rate_per_source",
+        "articles_missing_a_date",
+        "rejects_by_reason",
+    } <= set(QUERIES)
     for name, sql in QUERIES.items():
         assert f"'{PLACEHOLDER}/" in sql, name
 
@@ -52,7 +58,10 @@ def test_every_query_runs_and_returns_rows(name, output):
 
 def test_articles_per_story_per_day(output):
     rows = run_query("articles_per_story_per_day", output)
-    by_day = {(r["story_label"], str(r["published_date"]) if r["published_date"] else None): (r["articles"], r["originals"]) for r in rows}
+    by_day = {
+        (r["story_label"], str(r["published_date"]) if r["published_date"] else None): (r["articles"], r["originals"])
+        for r in rows
+    }
     # 2022-07-26: seed 002 (date header) and the wire copy of it; undated: seeds 000, 001, 003, 004.
     assert by_day == {("ISS withdrawal", "2022-07-26"): (2, 1), ("ISS withdrawal", None): (4, 4)}
     assert sum(originals for _, originals in by_day.values()) == len(list(SEEDS.glob("*.txt")))
@@ -61,19 +70,33 @@ def test_articles_per_story_per_day(output):
 def test_top_sources_per_story(output):
     rows = run_query("top_sources_per_story", output)
     assert [(r["story_label"], r["rank"], r["source"], r["articles"]) for r in rows] == [
-        ("ISS withdrawal", 1, "(unknown)", 5), ("ISS withdrawal", 2, "Example Wire", 1),
+        ("ISS withdrawal", 1, "(unknown)", 5),
+        ("ISS withdrawal", 2, "Example Wire", 1),
     ]
 
 
 def test_duplicate_rate_per_source(output):
     rows = {r["source"]: r for r in run_query("duplicate_rate_per_source", output)}
-    assert (rows["(unknown)"]["articles"], rows["(unknown)"]["duplicates"], rows["(unknown)"]["duplicate_rate"]) == (5, 0, 0.0)
-    assert (rows["Example Wire"]["articles"], rows["Example Wire"]["duplicates"], rows["Example Wire"]["duplicate_rate"]) == (1, 1, 1.0)
+    assert (rows["(unknown)"]["articles"], rows["(unknown)"]["duplicates"], rows["(unknown)"]["duplicate_rate"]) == (
+        5,
+        0,
+        0.0,
+    )
+    assert (
+        rows["Example Wire"]["articles"],
+        rows["Example Wire"]["duplicates"],
+        rows["Example Wire"]["duplicate_rate"],
+    ) == (1, 1, 1.0)
 
 
 def test_articles_missing_a_date(output):
     rows = run_query("articles_missing_a_date", output)
-    assert sorted(Path(r["source_uri"]).name[:3] for r in rows) == ["000", "001", "003", "004"]  # 002 is dated 2022-07-26
+    assert sorted(Path(r["source_uri"]).name[:3] for r in rows) == [
+        "000",
+        "001",
+        "003",
+        "004",
+    ]  # 002 is dated 2022-07-26
     dated = duckdb.sql(
         f"SELECT published_date FROM read_parquet('{output}/articles/*/*.parquet', hive_partitioning=true) "
         "WHERE source_uri LIKE '%002_c32dd63ed62bcf65.txt'"
@@ -83,13 +106,19 @@ def test_articles_missing_a_date(output):
 
 def test_missing_date_rate_per_source(output):
     rows = {r["source"]: r for r in run_query("missing_date_rate_per_source", output)}
-    assert (rows["(unknown)"]["undated"], rows["(unknown)"]["missing_date_rate"], rows["(unknown)"]["dated_from_the_text"]) == (4, 0.8, 1)
+    assert (
+        rows["(unknown)"]["undated"],
+        rows["(unknown)"]["missing_date_rate"],
+        rows["(unknown)"]["dated_from_the_text"],
+    ) == (4, 0.8, 1)
     assert (rows["Example Wire"]["undated"], rows["Example Wire"]["dated_by_feed_or_record"]) == (0, 1)
 
 
 def test_stories_overview(output):
     rows = run_query("stories_overview", output)
-    assert [(r["story_label"], r["label_source"], r["article_count"]) for r in rows] == [("ISS withdrawal", "catalog", 6)]
+    assert [(r["story_label"], r["label_source"], r["article_count"]) for r in rows] == [
+        ("ISS withdrawal", "catalog", 6)
+    ]
 
 
 def test_rejects_by_reason(output):
@@ -139,4 +168,7 @@ def test_written_parquet_files_carry_the_column_descriptions(output):
             schema = pq.read_schema(path)
             assert schema.names == [c.name for c in table.columns]
             for column in table.columns:
-                assert schema.field(column.name).metadata[b"description"].decode() == column.description, (path, column.name)
+                assert schema.field(column.name).metadata[b"description"].decode() == column.description, (
+                    path,
+                    column.name,
+                )

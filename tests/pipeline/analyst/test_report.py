@@ -5,6 +5,7 @@ the same day (a text duplicate of seed 002, in its story), and an empty file (a 
 from the HTML and compared with DuckDB queries over the same files; headless Chromium renders
 the page (Debian's `chromium`, installed by the set-up when running as root, else skipped).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,14 @@ from pipeline.analyst.report import LOCAL_FILES, UNDATED, origin_of, timeline_da
 from tests.conftest import run_cli, run_seeds_with_a_wire_copy
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 DATED_BUBBLE = (0x1F, 0x6F, 0xB4)  # the fill of a dated bubble in the timeline
 
@@ -122,8 +129,10 @@ def test_page_is_self_contained(page, output):
 
 
 def test_timeline_counts_match_articles_per_story_per_day(page, output):
-    expected = {(story, str(day) if day else UNDATED): n for story, day, n in sql(
-        f"SELECT story_id, published_date, count(*) FROM {ARTICLES_SQL} GROUP BY 1, 2", output)}
+    expected = {
+        (story, str(day) if day else UNDATED): n
+        for story, day, n in sql(f"SELECT story_id, published_date, count(*) FROM {ARTICLES_SQL} GROUP BY 1, 2", output)
+    }
     shown = {(c["data-story-id"], c["data-day"]): int(c["data-count"]) for c in page.circles}
     assert shown == expected
     assert sorted((day, n) for (_, day), n in shown.items()) == [("2022-07-26", 2), (UNDATED, 4)]
@@ -131,21 +140,29 @@ def test_timeline_counts_match_articles_per_story_per_day(page, output):
 
 
 def test_stories_table_matches_the_stories_parquet(page, output):
-    expected = sql("SELECT story_label, label_source, article_count, story_id FROM read_parquet('OUTPUT/stories/*.parquet')", output)
+    expected = sql(
+        "SELECT story_label, label_source, article_count, story_id FROM read_parquet('OUTPUT/stories/*.parquet')",
+        output,
+    )
     shown = [(r["story"], r["label source"], int(r["articles"]), r["story_id"]) for r in table_dicts(page, "stories")]
     assert shown == expected
     assert [(label, n) for label, _, n, _ in shown] == [("ISS withdrawal", 6)]
 
 
 def test_per_source_quality_matches_the_data(page, output):
-    (articles, duplicates, undated), = sql(
-        f"SELECT count(*), count(duplicate_of), count(*) FILTER (WHERE published_date IS NULL) FROM {ARTICLES_SQL}", output)
-    (rejects,), = sql("SELECT count(*) FROM read_parquet('OUTPUT/rejects/*/*.parquet')", output)
+    ((articles, duplicates, undated),) = sql(
+        f"SELECT count(*), count(duplicate_of), count(*) FILTER (WHERE published_date IS NULL) FROM {ARTICLES_SQL}",
+        output,
+    )
+    ((rejects,),) = sql("SELECT count(*) FROM read_parquet('OUTPUT/rejects/*/*.parquet')", output)
     rows = {r["origin"]: r for r in table_dicts(page, "sources")}
     assert list(rows) == [LOCAL_FILES]  # seeds, the JSON Lines file and the empty file are all local
     local = rows[LOCAL_FILES]
-    assert (int(local["articles"]), int(local["duplicates"]), int(local["missing date"]), int(local["rejects"])) == (
-        articles, duplicates, undated, rejects) == (6, 1, 4, 1)
+    assert (
+        (int(local["articles"]), int(local["duplicates"]), int(local["missing date"]), int(local["rejects"]))
+        == (articles, duplicates, undated, rejects)
+        == (6, 1, 4, 1)
+    )
     assert local["missing-date rate"] == f"{100 * undated / articles:.1f}%" == "66.7%"
     assert local["extraction success"] == f"{100 * articles / (articles + rejects):.1f}%" == "85.7%"
     assert local["rejects by reason"] == "empty_file: 1"
@@ -153,12 +170,23 @@ def test_per_source_quality_matches_the_data(page, output):
 
 
 def test_rejects_and_runs_match(page, output):
-    expected = sql("SELECT stage, reason, count(*) FROM read_parquet('OUTPUT/rejects/*/*.parquet') GROUP BY ALL", output)
+    expected = sql(
+        "SELECT stage, reason, count(*) FROM read_parquet('OUTPUT/rejects/*/*.parquet') GROUP BY ALL", output
+    )
     assert [(r["stage"], r["reason"], int(r["rejects"])) for r in table_dicts(page, "rejects")] == expected
-    records = [json.loads(p.read_text()) for p in sorted((output / "_runs").glob("*.json")) if not p.name.endswith(".summary.json")]
-    summaries = {r["run_id"]: json.loads((output / "_runs" / f"{r['run_id']}.summary.json").read_text()) for r in records}
-    assert [(r["run_id"], int(r["inputs"]), int(r["articles"]), int(r["files"])) for r in table_dicts(page, "runs")] == [
-        (rec["run_id"], summaries[rec["run_id"]]["inputs"], rec["rows"]["articles"], len(rec["files"])) for rec in records
+    records = [
+        json.loads(p.read_text())
+        for p in sorted((output / "_runs").glob("*.json"))
+        if not p.name.endswith(".summary.json")
+    ]
+    summaries = {
+        r["run_id"]: json.loads((output / "_runs" / f"{r['run_id']}.summary.json").read_text()) for r in records
+    }
+    assert [
+        (r["run_id"], int(r["inputs"]), int(r["articles"]), int(r["files"])) for r in table_dicts(page, "runs")
+    ] == [
+        (rec["run_id"], summaries[rec["run_id"]]["inputs"], rec["rows"]["articles"], len(rec["files"]))
+        for rec in records
     ]
 
 
@@ -166,6 +194,7 @@ def test_origin_and_timeline_days():
     assert origin_of("https://feeds.example.org/rss") == "feeds.example.org"
     assert origin_of("/data/seeds/a.txt") == origin_of("file.jsonl#line=3") == LOCAL_FILES
     from collections import Counter
+
     days = timeline_days({"s": Counter({"2024-01-30": 1, "2024-02-02": 2, UNDATED: 1})})
     assert days == ["2024-01-30", "2024-01-31", "2024-02-01", "2024-02-02", UNDATED]
 
@@ -177,22 +206,30 @@ def test_missing_output_is_an_error(tmp_path):
 
 # --- headless Chromium ----------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def chromium() -> str:
     found = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
     if not found and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "chromium"], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-                       capture_output=True, timeout=900)
+        subprocess.run(
+            ["apt-get", "install", "-y", "chromium"],
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            capture_output=True,
+            timeout=900,
+        )
         found = shutil.which("chromium")
     if not found:
-        pytest.skip("headless Chromium is missing: install Debian's package with `apt-get install -y chromium` (needs root)")
+        pytest.skip(
+            "headless Chromium is missing: install Debian's package with `apt-get install -y chromium` (needs root)"
+        )
     return found
 
 
 def run_chromium(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
     profile.mkdir()
-    return subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def read_png(path: Path) -> tuple[int, int, list[bytes]]:
@@ -201,8 +238,8 @@ def read_png(path: Path) -> tuple[int, int, list[bytes]]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, header = 8, b"", None
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", chunk)
         elif kind == b"IDAT":
@@ -213,7 +250,7 @@ def read_png(path: Path) -> tuple[int, int, list[bytes]]:
     channels = 3 if colour == 2 else 4
     raw, stride, rows, previous = zlib.decompress(idat), width * channels, [], bytearray(width * channels)
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             left = line[i - channels] if i >= channels else 0
             up, up_left = previous[i], previous[i - channels] if i >= channels else 0
@@ -243,7 +280,7 @@ def test_chromium_renders_the_timeline(chromium, output, tmp_path):
     shot = run_chromium(chromium, tmp_path / "p2", f"--screenshot={screenshot}", "--window-size=1280,900", url)
     assert screenshot.exists(), shot.stderr[-2000:]
     width, channels, rows = read_png(screenshot)
-    pixels = [tuple(row[i:i + 3]) for row in rows for i in range(0, width * channels, channels)]
+    pixels = [tuple(row[i : i + 3]) for row in rows for i in range(0, width * channels, channels)]
     assert len(set(pixels)) > 50  # not a blank page
     bubble = sum(1 for p in pixels if all(abs(a - b) <= 40 for a, b in zip(p, DATED_BUBBLE)))
     assert bubble > 30, "the dated bubble of the timeline is not in the screenshot"

@@ -1,4 +1,5 @@
 """`python -m pipeline schema` documents every column of every table, straight from schemas/."""
+
 import json
 
 import pyarrow as pa
@@ -24,7 +25,10 @@ def test_partition_column_and_upsert_key_are_documented():
     articles = table_doc(ARTICLES)
     assert articles["partition_column"] == "published_date"
     assert articles["columns"][-1] == {
-        "name": "published_date", "type": "date32[day]", "nullable": True, "partition": True,
+        "name": "published_date",
+        "type": "date32[day]",
+        "nullable": True,
+        "partition": True,
         "description": ARTICLES.partition.description,
     }
     assert articles["location"] == "OUTPUT/articles/published_date=*/*.parquet"
@@ -36,7 +40,10 @@ def test_markdown_has_a_row_per_column():
     for table in DOCUMENTED_TABLES:
         assert f"## {table.name}\n" in markdown
         for column in table.columns:
-            assert f"| `{column.name}` | `{column.arrow_type}` | {'yes' if column.nullable else 'no'} | {column.description.replace('|', chr(92) + '|')} |" in markdown
+            assert (
+                f"| `{column.name}` | `{column.arrow_type}` | {'yes' if column.nullable else 'no'} | {column.description.replace('|', chr(92) + '|')} |"
+                in markdown
+            )
     assert "| `published_date` (partition) | `date32[day]` | yes |" in markdown
     assert f"| `authors` | `{pa.list_(pa.string())}` | no |" in markdown
 

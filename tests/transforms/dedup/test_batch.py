@@ -1,13 +1,14 @@
 """Exact duplicates are kept and marked; what earlier runs wrote is skipped."""
+
 import dataclasses
 
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
-from transforms.dedup.batch import MarkDuplicates, mark_same_text, mark_same_url
-from transforms.dedup.ledger import ARTICLE, CONTENT, REJECT
 from tests.builders import article, day
 from tests.conftest import fn_api_pipeline
+from transforms.dedup.batch import MarkDuplicates, mark_same_text, mark_same_url
+from transforms.dedup.ledger import ARTICLE, CONTENT, REJECT
 
 
 def test_same_url_the_earliest_is_original_and_copies_get_their_own_ids():
@@ -25,7 +26,9 @@ def test_same_text_marks_other_originals_and_their_copies_against_the_first():
     text = "The very same wire story printed by several outlets word for word."
     first = article("first", url="https://a.test/1", text=text, published=day(1))
     second = article("second", url="https://b.test/2", text=text, published=day(2))
-    second_copy = dataclasses.replace(article("copy", url="https://b.test/2", text=text), duplicate_of=second.article_id)
+    second_copy = dataclasses.replace(
+        article("copy", url="https://b.test/2", text=text), duplicate_of=second.article_id
+    )
     result = mark_same_text([(second, (second_copy,)), (first, ())])
     assert result[0] == first
     assert {(a.duplicate_of, a.duplicate_kind) for a in result[1:]} == {(first.article_id, "text")}
@@ -41,16 +44,27 @@ def test_mark_duplicates_marks_within_the_run_and_skips_what_the_ledger_knows():
     text_twin = article("twin", text=fresh.text, source_uri="/in/twin.txt")
 
     with fn_api_pipeline() as p:
-        known = p | "Ledger" >> beam.Create([(ARTICLE, written.article_id), (CONTENT, written.content_hash), (REJECT, "x")])
+        known = p | "Ledger" >> beam.Create(
+            [(ARTICLE, written.article_id), (CONTENT, written.content_hash), (REJECT, "x")]
+        )
         out = (
             p
             | beam.Create([same_url_as_written, same_text_as_written, fresh, fresh_copy, text_twin])
             | MarkDuplicates(known)
         )
-        assert_that(out.articles | beam.Map(lambda a: (a.source_uri, a.duplicate_of)), equal_to([
-            ("/in/fresh.txt", None),
-            ("/in/copy.txt", fresh.article_id),
-            ("/in/twin.txt", fresh.article_id),
-        ]), label="marked")
-        assert_that(out.already_ingested | beam.Map(lambda a: a.source_uri),
-                    equal_to(["/in/again.txt", "/in/mirror.txt"]), label="skipped")
+        assert_that(
+            out.articles | beam.Map(lambda a: (a.source_uri, a.duplicate_of)),
+            equal_to(
+                [
+                    ("/in/fresh.txt", None),
+                    ("/in/copy.txt", fresh.article_id),
+                    ("/in/twin.txt", fresh.article_id),
+                ]
+            ),
+            label="marked",
+        )
+        assert_that(
+            out.already_ingested | beam.Map(lambda a: a.source_uri),
+            equal_to(["/in/again.txt", "/in/mirror.txt"]),
+            label="skipped",
+        )

@@ -1,4 +1,5 @@
 """The seen-items ledger: keys recorded per run, read back, and used to drop what is known."""
+
 import dataclasses
 
 import apache_beam as beam
@@ -6,16 +7,19 @@ import pyarrow.parquet as pq
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas import SEEN
-from transforms.dedup.ledger import ENTRY, REJECT, DropKnown, RecordSeenKeys, article_keys, read_seen_keys
-from transforms.output.tables import records_to_table
 from tests.builders import RUN, article
 from tests.conftest import fn_api_pipeline
+from transforms.dedup.ledger import ENTRY, REJECT, DropKnown, RecordSeenKeys, article_keys, read_seen_keys
+from transforms.output.tables import records_to_table
 
 
 def test_article_keys_are_id_hash_and_entry():
     plain = article("a")
     from_feed = dataclasses.replace(article("b"), entry_id="e1")
-    assert [(k.kind, k.key) for k in article_keys(plain, "r")] == [("article", plain.article_id), ("content", plain.content_hash)]
+    assert [(k.kind, k.key) for k in article_keys(plain, "r")] == [
+        ("article", plain.article_id),
+        ("content", plain.content_hash),
+    ]
     assert ("entry", "e1") in [(k.kind, k.key) for k in article_keys(from_feed, "r")]
 
 
@@ -38,8 +42,18 @@ def test_record_seen_keys_covers_written_rejected_and_skipped_items():
     reject = RUN.reject("/in/x.txt", "read", "empty_file", "")
     with fn_api_pipeline() as p:
         keys = (
-            p | "W" >> beam.Create([written]), p | "R" >> beam.Create([reject]), p | "S" >> beam.Create([skipped])
+            p | "W" >> beam.Create([written]),
+            p | "R" >> beam.Create([reject]),
+            p | "S" >> beam.Create([skipped]),
         ) | RecordSeenKeys(RUN)
-        assert_that(keys | beam.Map(lambda k: (k.kind, k.key)), equal_to([
-            ("article", written.article_id), ("content", written.content_hash), ("reject", reject.reject_id), ("entry", "entry-s"),
-        ]))
+        assert_that(
+            keys | beam.Map(lambda k: (k.kind, k.key)),
+            equal_to(
+                [
+                    ("article", written.article_id),
+                    ("content", written.content_hash),
+                    ("reject", reject.reject_id),
+                    ("entry", "entry-s"),
+                ]
+            ),
+        )

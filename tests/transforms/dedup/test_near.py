@@ -1,14 +1,16 @@
 """Near-duplicates: syndicated copies with small edits are found, different reports are not."""
+
 import datetime as dt
 
-from transforms.dedup.near import NearDuplicateIndex, text_signature
 from tests.conftest import SEEDS
+from transforms.dedup.near import NearDuplicateIndex, text_signature
 
-T0 = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 ORIGINAL = (SEEDS / "000_04a131f1f6c22f90.txt").read_text()
 SYNDICATED = (
-    ORIGINAL.replace("officials announced Tuesday", "officials said on Tuesday")
-    .replace("With Post wires", "Reporting by our wire partners")
+    ORIGINAL.replace("officials announced Tuesday", "officials said on Tuesday").replace(
+        "With Post wires", "Reporting by our wire partners"
+    )
     + "\nThis article has been updated."
 )
 OTHER_OUTLET = (SEEDS / "001_56db16ce61149816.txt").read_text()

@@ -1,4 +1,5 @@
 """transforms.http.client against a real server on 127.0.0.1 (tests.http_server); nothing leaves loopback."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,7 +21,6 @@ import pytest
 from tests.http_server import LoopbackServer, RecordedRequest, Reply
 from tests.http_server import loopback_server as loopback_server_fixture  # noqa: F401 (registers the fixture)
 from transforms.http.client import (
-    redact_credentials,
     CONNECTION_ERROR,
     DNS_ERROR,
     HTTP_STATUS,
@@ -46,6 +46,7 @@ from transforms.http.client import (
     host_of,
     is_public_address,
     parse_retry_after,
+    redact_credentials,
 )
 
 FAST = FetchPolicy(connect_timeout=1.0, read_timeout=1.0, total_timeout=3.0, allow_private_network=True)
@@ -409,10 +410,31 @@ def test_private_destinations_are_refused(loopback_server, host):
 
 @pytest.mark.parametrize(
     "address",
-    ["127.0.0.1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-     "224.0.0.1", "240.0.0.1", "255.255.255.255", "192.0.2.1", "::1", "::", "fe80::1", "fe80::1%eth0",
-     "fc00::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:10.0.0.1",
-     "2002:a00:1::", "64:ff9b::a9fe:a9fe", "2001:db8::1"],
+    [
+        "127.0.0.1",
+        "10.0.0.1",
+        "172.16.5.4",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "192.0.2.1",
+        "::1",
+        "::",
+        "fe80::1",
+        "fe80::1%eth0",
+        "fc00::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "::ffff:10.0.0.1",
+        "2002:a00:1::",
+        "64:ff9b::a9fe:a9fe",
+        "2001:db8::1",
+    ],
 )
 def test_non_public_addresses(address):
     assert not is_public_address(address)
@@ -430,8 +452,17 @@ def loopback_counts_as_public(address: str) -> bool:
     return address == "127.0.0.1" or is_public_address(address)
 
 
-@pytest.mark.parametrize("hop", ["http://127.0.0.2:{port}/admin", "http://[::1]:{port}/admin", "http://internal.test:{port}/",
-                                 "http://169.254.169.254:{port}/latest/meta-data/", "http://10.0.0.1:{port}/", "http://[fe80::1]:{port}/"])
+@pytest.mark.parametrize(
+    "hop",
+    [
+        "http://127.0.0.2:{port}/admin",
+        "http://[::1]:{port}/admin",
+        "http://internal.test:{port}/",
+        "http://169.254.169.254:{port}/latest/meta-data/",
+        "http://10.0.0.1:{port}/",
+        "http://[fe80::1]:{port}/",
+    ],
+)
 def test_every_redirect_hop_is_checked(loopback_server, hop):
     port = int(loopback_server.base_url.rsplit(":", 1)[1])
     loopback_server.route("/start", redirect(301, hop.format(port=port)))
@@ -439,8 +470,9 @@ def test_every_redirect_hop_is_checked(loopback_server, hop):
     def resolve(host: str, port: int) -> list[str]:
         return ["127.0.0.3"] if host == "internal.test" else [host]  # nothing listens there
 
-    guarded = HttpFetcher(FetchPolicy(connect_timeout=0.5, total_timeout=2), resolver=resolve,
-                          address_allowed=loopback_counts_as_public)
+    guarded = HttpFetcher(
+        FetchPolicy(connect_timeout=0.5, total_timeout=2), resolver=resolve, address_allowed=loopback_counts_as_public
+    )
     result = guarded.get(loopback_server.url("/start"))
     assert (result.error, result.status, result.final_url) == (PRIVATE_ADDRESS, None, hop.format(port=port))
     assert [r.path for r in loopback_server.requests] == ["/start"]
@@ -448,8 +480,9 @@ def test_every_redirect_hop_is_checked(loopback_server, hop):
 
 def test_any_private_address_among_the_answers_refuses_the_host(loopback_server):
     loopback_server.route("/a", Reply(200, b"x"))
-    mixed = HttpFetcher(FetchPolicy(), resolver=lambda host, port: ["127.0.0.1", "10.0.0.1"],
-                        address_allowed=loopback_counts_as_public)
+    mixed = HttpFetcher(
+        FetchPolicy(), resolver=lambda host, port: ["127.0.0.1", "10.0.0.1"], address_allowed=loopback_counts_as_public
+    )
     assert mixed.get(loopback_server.url("/a")).error == PRIVATE_ADDRESS
     assert loopback_server.requests == []
 
@@ -473,9 +506,28 @@ def localhost_cert(tmp_path_factory) -> tuple[str, str]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -643,9 +695,14 @@ def test_pacer_allows_one_request_in_flight_per_host():
 
 @pytest.mark.parametrize(
     "text, redacted",
-    [("http://user:pass@host/x", "http://***@host/x"), ("GET https://u@h.com/ failed", "GET https://***@h.com/ failed"),
-     ("HTTP://A:B@H/", "HTTP://***@H/"), ("mailto:joe@example.com", "mailto:joe@example.com"),
-     ("http://h/p?e=a@b", "http://h/p?e=a@b"), ("no url", "no url")],
+    [
+        ("http://user:pass@host/x", "http://***@host/x"),
+        ("GET https://u@h.com/ failed", "GET https://***@h.com/ failed"),
+        ("HTTP://A:B@H/", "HTTP://***@H/"),
+        ("mailto:joe@example.com", "mailto:joe@example.com"),
+        ("http://h/p?e=a@b", "http://h/p?e=a@b"),
+        ("no url", "no url"),
+    ],
 )
 def test_redact_credentials(text, redacted):
     assert redact_credentials(text) == redacted

@@ -1,4 +1,5 @@
 """Hive-partitioned Parquet: staged per bundle, committed at once, read back with pyarrow and DuckDB."""
+
 import dataclasses
 import json
 from pathlib import Path
@@ -14,7 +15,6 @@ from apache_beam.io.filesystem import BeamIOError
 from schemas import ARTICLES, REJECTS, STORIES, TABLES
 from tests.builders import RUN, article, day
 from tests.conftest import fn_api_pipeline
-from transforms.run.context import RunContext
 from transforms.output.tables import (
     StagedFile,
     WriteTables,
@@ -22,11 +22,12 @@ from transforms.output.tables import (
     commit_run,
     committed_files,
     merge_upserts,
-    run_record,
     records_to_table,
+    run_record,
     staging_dir,
     write_json_atomically,
 )
+from transforms.run.context import RunContext
 
 
 def _write(output, articles=(), rejects=()):
@@ -51,7 +52,9 @@ def test_rows_land_in_their_partitions_with_nothing_left_in_staging(tmp_path):
 
     files = _all_files(tmp_path)
     assert [f.split("/")[1] for f in files if f.startswith("articles/")] == [
-        "published_date=2024-03-01", "published_date=2024-03-02", "published_date=__HIVE_DEFAULT_PARTITION__",
+        "published_date=2024-03-01",
+        "published_date=2024-03-02",
+        "published_date=__HIVE_DEFAULT_PARTITION__",
     ]
     assert [f for f in files if not f.startswith(("articles/", "rejects/"))] == [f"_runs/{RUN.run_id}.json"]
     assert not [f for f in files if "staging" in f or ".tmp" in f]
@@ -84,11 +87,17 @@ def test_an_empty_run_commits_nothing_but_its_record(tmp_path):
 
 
 def test_committed_files_ignores_hidden_and_staging_folders(tmp_path):
-    for relative in ["rejects/ingested_date=2024-01-01/part-1.parquet", "rejects/_tmp/part-2.parquet",
-                     "rejects/.hidden/part-3.parquet", "rejects/ingested_date=2024-01-01/notes.txt"]:
+    for relative in [
+        "rejects/ingested_date=2024-01-01/part-1.parquet",
+        "rejects/_tmp/part-2.parquet",
+        "rejects/.hidden/part-3.parquet",
+        "rejects/ingested_date=2024-01-01/notes.txt",
+    ]:
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_bytes(b"x")
-    assert [p.rsplit("/", 2)[-2:] for p in committed_files(str(tmp_path), REJECTS)] == [["ingested_date=2024-01-01", "part-1.parquet"]]
+    assert [p.rsplit("/", 2)[-2:] for p in committed_files(str(tmp_path), REJECTS)] == [
+        ["ingested_date=2024-01-01", "part-1.parquet"]
+    ]
 
 
 def test_a_null_in_a_non_null_column_is_a_bug_that_raises():
@@ -100,8 +109,15 @@ def test_a_null_in_a_non_null_column_is_a_bug_that_raises():
 def _story(story_id, count, run):
     from schemas import Story
 
-    return Story(story_id=story_id, story_label=f"Story {story_id}", label_source="headline", article_count=count,
-                 top_terms=("a",), ingested_at=run.started_at, run_id=run.run_id)
+    return Story(
+        story_id=story_id,
+        story_label=f"Story {story_id}",
+        label_source="headline",
+        article_count=count,
+        top_terms=("a",),
+        ingested_at=run.started_at,
+        run_id=run.run_id,
+    )
 
 
 def test_stories_are_upserted_by_story_id_across_runs(tmp_path):
@@ -109,19 +125,28 @@ def test_stories_are_upserted_by_story_id_across_runs(tmp_path):
 
     from transforms.run.context import RunContext
 
-    runs = [RunContext(f"2024010{i}T000000Z-r{i}", dt.datetime(2024, 1, i, tzinfo=dt.timezone.utc)) for i in (1, 2)]
-    for run, stories in zip(runs, ([_story("s1", 2, runs[0]), _story("s2", 1, runs[0])], [_story("s1", 5, runs[1]), _story("s3", 1, runs[1])])):
+    runs = [RunContext(f"2024010{i}T000000Z-r{i}", dt.datetime(2024, 1, i, tzinfo=dt.UTC)) for i in (1, 2)]
+    for run, stories in zip(
+        runs,
+        ([_story("s1", 2, runs[0]), _story("s2", 1, runs[0])], [_story("s1", 5, runs[1]), _story("s3", 1, runs[1])]),
+    ):
         with fn_api_pipeline() as p:
             {"stories": p | beam.Create(stories)} | WriteTables(str(tmp_path), run, TABLES)
     files = committed_files(str(tmp_path), STORIES)
     assert len(files) == 1 and "merged" in files[0]
-    rows = duckdb.sql(f"SELECT story_id, article_count, run_id FROM read_parquet('{tmp_path}/stories/*.parquet') ORDER BY 1").fetchall()
+    rows = duckdb.sql(
+        f"SELECT story_id, article_count, run_id FROM read_parquet('{tmp_path}/stories/*.parquet') ORDER BY 1"
+    ).fetchall()
     assert rows == [("s1", 5, runs[1].run_id), ("s2", 1, runs[0].run_id), ("s3", 1, runs[1].run_id)]
     assert not [p for p in tmp_path.rglob("*") if "staging" in str(p)]
 
 
 def test_clear_stale_staging_removes_left_over_folders_and_nothing_else(tmp_path):
-    for relative in ["_staging-old-1/articles/part.parquet", "_staging-old-2/seen/part.parquet", "articles/keep.parquet"]:
+    for relative in [
+        "_staging-old-1/articles/part.parquet",
+        "_staging-old-2/seen/part.parquet",
+        "articles/keep.parquet",
+    ]:
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_bytes(b"x")
     (tmp_path / "_staging_notes.txt").write_text("not a staging folder")
@@ -147,8 +172,9 @@ def test_a_commit_killed_after_its_plan_is_finished_by_the_next_run(tmp_path, mo
         _stage(output, "rejects", "rejects/ingested_date=2024-03-01/part-r.parquet", b"r"),
         _stage(state, "seen", "seen/part-s.parquet", b"s"),
     ]
-    write_json_atomically(f"{staging_dir(str(output), RUN.run_id)}/_commit.json",
-                          {**run_record(staged, RUN), "upsert_tables": []})
+    write_json_atomically(
+        f"{staging_dir(str(output), RUN.run_id)}/_commit.json", {**run_record(staged, RUN), "upsert_tables": []}
+    )
     for f in staged[:moved_before_the_kill]:  # what the killed commit had already moved
         target = Path(f.root) / f.relative_path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -156,18 +182,26 @@ def test_a_commit_killed_after_its_plan_is_finished_by_the_next_run(tmp_path, mo
 
     assert clear_stale_staging(str(output), str(state), tables=TABLES) == [RUN.run_id]
     assert _all_files(output) == [
-        f"_runs/{RUN.run_id}.json", "articles/published_date=2024-03-01/part-a.parquet", "rejects/ingested_date=2024-03-01/part-r.parquet",
+        f"_runs/{RUN.run_id}.json",
+        "articles/published_date=2024-03-01/part-a.parquet",
+        "rejects/ingested_date=2024-03-01/part-r.parquet",
     ]
     assert _all_files(state) == ["seen/part-s.parquet"]
     assert (state / "seen" / "part-s.parquet").read_bytes() == b"s"
-    assert json.loads((output / "_runs" / f"{RUN.run_id}.json").read_text())["rows"] == {"articles": 1, "rejects": 1, "seen": 1}
+    assert json.loads((output / "_runs" / f"{RUN.run_id}.json").read_text())["rows"] == {
+        "articles": 1,
+        "rejects": 1,
+        "seen": 1,
+    }
     assert clear_stale_staging(str(output), str(state), tables=TABLES) == []  # settled once
 
 
 def test_a_commit_plan_naming_a_file_that_is_nowhere_is_an_error(tmp_path):
     output = tmp_path / "out"
     staged = [StagedFile("articles", str(output), "articles/part-gone.parquet", 1)]
-    write_json_atomically(f"{staging_dir(str(output), RUN.run_id)}/_commit.json", {**run_record(staged, RUN), "upsert_tables": []})
+    write_json_atomically(
+        f"{staging_dir(str(output), RUN.run_id)}/_commit.json", {**run_record(staged, RUN), "upsert_tables": []}
+    )
     with pytest.raises(OSError, match="neither staged nor in place"):
         clear_stale_staging(str(output))
 
@@ -180,7 +214,9 @@ def test_an_interrupted_stories_merge_is_redone_without_losing_the_merged_file(t
     merged = committed_files(str(tmp_path), STORIES)
     merge_upserts(str(tmp_path), STORIES, runs[1])  # a resumed commit merges again
     assert committed_files(str(tmp_path), STORIES) == merged
-    rows = duckdb.sql(f"SELECT story_id, article_count FROM read_parquet('{tmp_path}/stories/*.parquet') ORDER BY 1").fetchall()
+    rows = duckdb.sql(
+        f"SELECT story_id, article_count FROM read_parquet('{tmp_path}/stories/*.parquet') ORDER BY 1"
+    ).fetchall()
     assert rows == [("s1", 5), ("s2", 1)]
 
 

@@ -1,4 +1,5 @@
 """The progress line on long runs: throttled per worker, in pipeline order; shown by a real CLI run."""
+
 import os
 import subprocess
 import sys
@@ -27,18 +28,31 @@ def test_a_message_comes_at_most_once_per_interval_with_the_totals_so_far():
     clock.now += 9
     assert progress.add("pages fetched") is None
     clock.now += 1
-    assert progress.add("rows staged in articles", 2) == "progress after 20s: 4 pages fetched, 2 articles extracted, 2 rows staged in articles"
+    assert (
+        progress.add("rows staged in articles", 2)
+        == "progress after 20s: 4 pages fetched, 2 articles extracted, 2 rows staged in articles"
+    )
 
 
 def test_kinds_are_listed_in_pipeline_order_and_zeros_left_out():
     counts = Counter({"rows staged in articles": 5, "documents read": 7, "extraction rejects": 0, "stories touched": 1})
-    assert progress_message(counts, 3.4) == "progress after 3s: 7 documents read, 5 rows staged in articles, 1 stories touched"
+    assert (
+        progress_message(counts, 3.4)
+        == "progress after 3s: 7 documents read, 5 rows staged in articles, 1 stories touched"
+    )
 
 
 def test_a_cli_run_logs_progress_lines(tmp_path):
     env = {**os.environ, "NEWSBEAM_PROGRESS_SECONDS": "0", "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-m", "pipeline", "run", "--input", str(SEEDS), "--output", str(tmp_path)],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", "--input", str(SEEDS), "--output", str(tmp_path)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     lines = [line for line in out.stderr.splitlines() if "newsbeam.progress" in line]
     assert any("5 documents read" in line for line in lines), out.stderr[-3000:]
     assert any("5 articles extracted" in line for line in lines), lines

@@ -8,13 +8,14 @@ import json
 import random
 from pathlib import Path
 
-import pytest
 import apache_beam as beam
+import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas import Reject
+from transforms.run.context import RunContext
 from transforms.sources.seeds import (
     InputNotFound,
     ReadSeedFiles,
@@ -25,9 +26,8 @@ from transforms.sources.seeds import (
     record_to_document,
     seed_format,
 )
-from transforms.run.context import RunContext
 
-RUN = RunContext.start(dt.datetime(2024, 3, 5, 12, 0, tzinfo=dt.timezone.utc))
+RUN = RunContext.start(dt.datetime(2024, 3, 5, 12, 0, tzinfo=dt.UTC))
 BODY = "The council approved the new budget on Monday after a long debate.\n"
 
 
@@ -268,8 +268,13 @@ def test_jsonl_record_fields_are_carried_and_extra_keys_ignored(tmp_path):
     path = write(tmp_path, "r.jsonl", jsonl(record))
     assert read(path) == [
         SourceDocument(
-            f"{path}#line=1", "text", BODY, url="https://example.com/a", title="Budget passes",
-            published="2024-03-05T10:00:00+02:00", source="Example News",
+            f"{path}#line=1",
+            "text",
+            BODY,
+            url="https://example.com/a",
+            title="Budget passes",
+            published="2024-03-05T10:00:00+02:00",
+            source="Example News",
         )
     ]
 
@@ -336,7 +341,7 @@ def test_record_to_document_directly():
 
 def test_reject_id_is_stable_across_runs(tmp_path):
     path = write(tmp_path, "r.jsonl", jsonl("{broken"))
-    other_run = RunContext.start(dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+    other_run = RunContext.start(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
     first, second = only(read(path)), only(read(path, other_run))
     assert first.run_id != second.run_id
     assert first.reject_id == second.reject_id
@@ -374,17 +379,21 @@ def test_read_seed_files_routes_documents_and_rejects(tmp_path):
         outputs = pipeline | ReadSeedFiles([text, records, empty], RUN)
         assert_that(
             outputs.documents,
-            equal_to([
-                SourceDocument(text, "text", BODY),
-                SourceDocument(f"{records}#line=1", "text", "one", url="https://example.com/1"),
-            ]),
+            equal_to(
+                [
+                    SourceDocument(text, "text", BODY),
+                    SourceDocument(f"{records}#line=1", "text", "one", url="https://example.com/1"),
+                ]
+            ),
             label="documents",
         )
         assert_that(
             outputs.rejects | beam.Map(lambda r: (r.source_uri, r.stage, r.reason, r.run_id)),
-            equal_to([
-                (f"{records}#line=2", "read", "invalid_json", RUN.run_id),
-                (empty, "read", "empty_file", RUN.run_id),
-            ]),
+            equal_to(
+                [
+                    (f"{records}#line=2", "read", "invalid_json", RUN.run_id),
+                    (empty, "read", "empty_file", RUN.run_id),
+                ]
+            ),
             label="rejects",
         )

@@ -1,36 +1,50 @@
 """The Beam side of story tagging: parallel features, one ordered step, duplicates follow originals."""
+
 import dataclasses
 
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
+from tests.builders import RUN, article, day
+from tests.conftest import fn_api_pipeline
 from transforms.stories.batch import AssignStories, assign_stories, story_input
 from transforms.stories.clusterer import CatalogStory
 from transforms.stories.saved import StoryIndex, load_story_index, save_story_index
-from tests.builders import RUN, article, day
-from tests.conftest import fn_api_pipeline
 
 ROVER = "Mars rover Perseverance finds organic molecules in Jezero crater rock samples, NASA scientists say. "
 ROVER_2 = "NASA scientists say the Perseverance rover found organic molecules in Jezero crater rock samples on Mars. "
 FOOTBALL = "Striker Tomas Lind signs a four-year contract with Northport United after a record transfer fee. "
-CATALOG = [CatalogStory("Rover organics", "NASA Perseverance rover on Mars finds organic molecules in Jezero crater rocks.")]
-LONG_ROVER = " ".join(f"Paragraph {i}: {ROVER}The team will study sample {i} further in the coming weeks." for i in range(8))
+CATALOG = [
+    CatalogStory("Rover organics", "NASA Perseverance rover on Mars finds organic molecules in Jezero crater rocks.")
+]
+LONG_ROVER = " ".join(
+    f"Paragraph {i}: {ROVER}The team will study sample {i} further in the coming weeks." for i in range(8)
+)
 
 
 def _articles():
     rover = article("rover", text=LONG_ROVER, title="Perseverance finds organic molecules on Mars", published=day(1))
-    rover_2 = article("rover2", text=ROVER_2 * 3, title="Perseverance rover finds organic molecules in Mars crater", published=day(2))
+    rover_2 = article(
+        "rover2", text=ROVER_2 * 3, title="Perseverance rover finds organic molecules in Mars crater", published=day(2)
+    )
     football = article("football", text=FOOTBALL * 3, title="Lind joins Northport United", published=day(2))
     copy = dataclasses.replace(
-        article("copy", url="https://mirror.test/rover", text=LONG_ROVER, published=day(5)), duplicate_of=rover.article_id
+        article("copy", url="https://mirror.test/rover", text=LONG_ROVER, published=day(5)),
+        duplicate_of=rover.article_id,
     )
     return rover, rover_2, football, copy
 
 
 def test_duplicates_follow_their_original_and_count_in_the_story():
     rover, rover_2, football, copy = _articles()
-    assignments, stories = assign_stories([story_input(a) for a in (copy, football, rover_2, rover)], StoryIndex.new(CATALOG), RUN)
-    assert assignments[copy.article_id].story_id == assignments[rover.article_id].story_id == assignments[rover_2.article_id].story_id
+    assignments, stories = assign_stories(
+        [story_input(a) for a in (copy, football, rover_2, rover)], StoryIndex.new(CATALOG), RUN
+    )
+    assert (
+        assignments[copy.article_id].story_id
+        == assignments[rover.article_id].story_id
+        == assignments[rover_2.article_id].story_id
+    )
     assert assignments[football.article_id].story_id != assignments[rover.article_id].story_id
     by_label = {s.story_label: s for s in stories}
     assert by_label["Rover organics"].article_count == 3 and by_label["Rover organics"].label_source == "catalog"
@@ -39,11 +53,20 @@ def test_duplicates_follow_their_original_and_count_in_the_story():
 
 def test_a_near_copy_is_marked_and_joins_the_story_of_its_original():
     rover = _articles()[0]
-    edited = article("edited", url="https://syndicate.test/r", published=day(2), title="Mars organics found",
-                     text=LONG_ROVER.replace("coming weeks", "weeks ahead", 1) + " Reporting by wire services.")
+    edited = article(
+        "edited",
+        url="https://syndicate.test/r",
+        published=day(2),
+        title="Mars organics found",
+        text=LONG_ROVER.replace("coming weeks", "weeks ahead", 1) + " Reporting by wire services.",
+    )
     assignments, stories = assign_stories([story_input(rover), story_input(edited)], StoryIndex.new(CATALOG), RUN)
     found = assignments[edited.article_id]
-    assert (found.duplicate_of, found.duplicate_kind, found.story_id) == (rover.article_id, "near", assignments[rover.article_id].story_id)
+    assert (found.duplicate_of, found.duplicate_kind, found.story_id) == (
+        rover.article_id,
+        "near",
+        assignments[rover.article_id].story_id,
+    )
     assert [s.article_count for s in stories] == [2]
 
 
@@ -70,12 +93,23 @@ def test_assign_stories_tags_every_article_and_emits_story_rows_and_the_index(tm
         out = p | beam.Create([rover, rover_2, football, copy]) | AssignStories(CATALOG, RUN, str(tmp_path))
         assert_that(
             out.articles | beam.Map(lambda a: (a.source_uri, a.story_label)),
-            equal_to([
-                ("/in/rover.txt", "Rover organics"), ("/in/rover2.txt", "Rover organics"),
-                ("/in/copy.txt", "Rover organics"), ("/in/football.txt", "Lind joins Northport United"),
-            ]),
+            equal_to(
+                [
+                    ("/in/rover.txt", "Rover organics"),
+                    ("/in/rover2.txt", "Rover organics"),
+                    ("/in/copy.txt", "Rover organics"),
+                    ("/in/football.txt", "Lind joins Northport United"),
+                ]
+            ),
             label="articles",
         )
-        assert_that(out.stories | beam.Map(lambda s: (s.story_label, s.article_count)),
-                    equal_to([("Rover organics", 3), ("Lind joins Northport United", 1)]), label="stories")
-        assert_that(out.index | beam.Map(lambda state: sorted(state)), equal_to([sorted(StoryIndex.new(CATALOG).export())]), label="index")
+        assert_that(
+            out.stories | beam.Map(lambda s: (s.story_label, s.article_count)),
+            equal_to([("Rover organics", 3), ("Lind joins Northport United", 1)]),
+            label="stories",
+        )
+        assert_that(
+            out.index | beam.Map(lambda state: sorted(state)),
+            equal_to([sorted(StoryIndex.new(CATALOG).export())]),
+            label="index",
+        )

@@ -13,11 +13,12 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from benchmarks.clustering import synthetic_stream
+from tests.conftest import REPO
+from transforms.stories.active import sparse_dot
 from transforms.stories.clusterer import (
     ArticleVector,
     CatalogStory,
@@ -28,8 +29,6 @@ from transforms.stories.clusterer import (
     publication_order_key,
     vectorize,
 )
-from transforms.stories.active import sparse_dot
-from tests.conftest import REPO
 from transforms.stories.vectors import extract_entities
 
 ROOT = REPO
@@ -49,8 +48,10 @@ tracked the forward for two seasons and beat several Premier League rivals to hi
 Lindqvist passed his medical in Dortmund on Thursday and is expected to join the squad for the
 pre-season training camp in Bad Ragaz next week. Rosenborg will also receive a sell-on clause
 of fifteen percent on any future transfer, according to the Norwegian club's statement."""
-ROVER = ("NASA's Perseverance rover has found organic molecules in rock samples from Jezero crater on Mars, "
-         "scientists said, a step in the search for signs of ancient microbial life on the red planet.")
+ROVER = (
+    "NASA's Perseverance rover has found organic molecules in rock samples from Jezero crater on Mars, "
+    "scientists said, a step in the search for signs of ancient microbial life on the red planet."
+)
 
 
 def _seed_articles() -> list[tuple[str, str, datetime | None]]:
@@ -81,7 +82,9 @@ def _seed_rows():
     return [(article_id, None, text, when) for article_id, text, when in _seed_articles()]
 
 
-def _stream(n: int, per_day: int = 300, undated_every: int = 0) -> list[tuple[str, ArticleVector, datetime | None, str]]:
+def _stream(
+    n: int, per_day: int = 300, undated_every: int = 0
+) -> list[tuple[str, ArticleVector, datetime | None, str]]:
     """(id, vector, date, title) of a synthetic dated stream; every ``undated_every``-th undated."""
     items = []
     for i, (article_id, title, text, when) in enumerate(synthetic_stream(n, per_day)):
@@ -95,6 +98,7 @@ def _feed(clusterer: StoryClusterer, items) -> list[str]:
 
 
 # -- seeds, catalog and labels -------------------------------------------------------------
+
 
 def test_seed_files_are_five_with_one_dated():
     seeds = _seed_articles()
@@ -125,9 +129,11 @@ def test_unrelated_article_gets_its_own_story_with_its_headline():
 
 
 def test_headline_label_is_the_most_representative_title_not_the_first():
-    rows = [("r1", "Live: what we know so far", ROVER, datetime(2024, 3, 1, 9)),
-            ("r2", "Perseverance rover finds organic molecules in Mars's Jezero crater", ROVER, datetime(2024, 3, 1, 10)),
-            ("r3", "Read more", ROVER, datetime(2024, 3, 1, 11))]
+    rows = [
+        ("r1", "Live: what we know so far", ROVER, datetime(2024, 3, 1, 9)),
+        ("r2", "Perseverance rover finds organic molecules in Mars's Jezero crater", ROVER, datetime(2024, 3, 1, 10)),
+        ("r3", "Read more", ROVER, datetime(2024, 3, 1, 11)),
+    ]
     clusterer, ids = _cluster(rows)
     assert len(set(ids.values())) == 1
     (story,) = clusterer.stories()
@@ -170,6 +176,7 @@ def test_catalog_label_decided_in_an_earlier_run_is_kept():
 
 # -- joining -------------------------------------------------------------------------------
 
+
 def _unit(weights: dict[str, float]) -> ArticleVector:
     norm = math.sqrt(sum(w * w for w in weights.values()))
     return ArticleVector(tuple(sorted((k, w / norm) for k, w in weights.items())))
@@ -211,6 +218,7 @@ def test_words_that_many_active_stories_share_count_less_and_new_words_more():
 
 # -- time ----------------------------------------------------------------------------------
 
+
 def test_undated_articles_are_never_split_by_time():
     (a, text_a, _), (b, text_b, _) = _seed_articles()[:2]
     dated, undated = datetime(2022, 7, 26), None
@@ -223,8 +231,12 @@ def test_dated_articles_beyond_the_window_are_split():
     (a, text_a, _), (b, text_b, _) = _seed_articles()[:2]
     start, window = datetime(2022, 7, 26), ClusteringConfig().window_days
     no_decay = ClusteringConfig(decay_per_day=0.0)
-    _, near = _cluster([(a, None, text_a, start), (b, None, text_b, start + timedelta(days=window - 0.5))], config=no_decay)
-    _, far = _cluster([(a, None, text_a, start), (b, None, text_b, start + timedelta(days=window + 0.5))], config=no_decay)
+    _, near = _cluster(
+        [(a, None, text_a, start), (b, None, text_b, start + timedelta(days=window - 0.5))], config=no_decay
+    )
+    _, far = _cluster(
+        [(a, None, text_a, start), (b, None, text_b, start + timedelta(days=window + 0.5))], config=no_decay
+    )
     assert near[a] == near[b]
     assert far[a] != far[b]
 
@@ -254,6 +266,7 @@ def test_undated_article_joins_only_a_story_still_active():
 
 # -- ids, determinism, state across runs ---------------------------------------------------
 
+
 def test_story_ids_are_stable_and_deterministic():
     rows = _seed_rows() + [("football-1", FOOTBALL_TITLE, FOOTBALL_TEXT, None)]
     first_clusterer, first = _cluster(rows, _catalog())
@@ -281,8 +294,13 @@ def test_same_input_gives_the_same_stories_in_any_process():
     digests = set()
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run([sys.executable, "-c", _STATE_DIGEST.format(root=str(ROOT))], env=env,
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _STATE_DIGEST.format(root=str(ROOT))],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         digests.add(out.stdout.strip())
     assert len(digests) == 1
 
@@ -325,7 +343,7 @@ def test_state_holds_only_active_stories_and_stays_bounded():
     clusterer = StoryClusterer(config=config)
     sizes = []
     for start in range(0, 3000, 1000):
-        _feed(clusterer, _stream(3000)[start:start + 1000])
+        _feed(clusterer, _stream(3000)[start : start + 1000])
         clusterer.pop_retired()
         sizes.append(len(clusterer.export_state()))
     state = json.loads(clusterer.export_state())
@@ -376,6 +394,7 @@ def test_adding_an_article_twice_is_idempotent():
 
 # -- cost and memory -----------------------------------------------------------------------
 
+
 def _probe_cost(articles: int, config: ClusteringConfig) -> tuple[float, float, int]:
     """(stories scored, postings read) per article for the same 200 probe articles after
     ``articles`` undated ones (undated: no story ever leaves), and the active stories."""
@@ -385,7 +404,11 @@ def _probe_cost(articles: int, config: ClusteringConfig) -> tuple[float, float, 
     probes = [(f"probe-{a}", v, None, t) for a, v, _, t in _stream(400, per_day=500)[1::2]]
     scored, reads = clusterer.scored, clusterer._index.reads
     _feed(clusterer, probes)
-    return (clusterer.scored - scored) / len(probes), (clusterer._index.reads - reads) / len(probes), len(clusterer.stories())
+    return (
+        (clusterer.scored - scored) / len(probes),
+        (clusterer._index.reads - reads) / len(probes),
+        len(clusterer.stories()),
+    )
 
 
 def test_candidate_retrieval_does_not_scan_all_stories():
@@ -432,7 +455,7 @@ def test_retired_stories_are_reported_once_then_forgotten():
     items = _stream(1500, per_day=150)  # ten days: stories leave the window on the way
     reported: list[str] = []
     for start in range(0, len(items), 500):
-        _feed(clusterer, items[start:start + 500])
+        _feed(clusterer, items[start : start + 500])
         retired = clusterer.pop_retired()
         assert all(s.touched for s in retired)
         assert not {s.story_id for s in retired} & {s.story_id for s in clusterer.stories()}
@@ -444,33 +467,42 @@ def test_retired_stories_are_reported_once_then_forgotten():
 
 # -- vectors -------------------------------------------------------------------------------
 
+
 def test_publication_order_key():
     aware = datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))  # 10:00 UTC
     keys = {
-        "b": (datetime(2024, 1, 1, 11), "b"), "a": (aware, "a"),
-        "z": (None, "z"), "y": (None, "y"), "c": (datetime(2023, 5, 1), "c"),
+        "b": (datetime(2024, 1, 1, 11), "b"),
+        "a": (aware, "a"),
+        "z": (None, "z"),
+        "y": (None, "y"),
+        "c": (datetime(2023, 5, 1), "c"),
     }
     order = sorted(keys, key=lambda k: publication_order_key(*keys[k]))
     assert order == ["c", "a", "b", "y", "z"]
 
 
 def test_load_catalog_parses_entries():
-    catalog = load_catalog('[[story]]\nlabel = " A "\ndescription = "d"\nexemplar = "e"\n[[story]]\nlabel="B"\ndescription="x"')
+    catalog = load_catalog(
+        '[[story]]\nlabel = " A "\ndescription = "d"\nexemplar = "e"\n[[story]]\nlabel="B"\ndescription="x"'
+    )
     assert catalog == [CatalogStory("A", "d", "e"), CatalogStory("B", "x")]
     assert load_catalog("") == []
     assert [c.label for c in _catalog()] == ["ISS withdrawal"]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[[story]\nlabel=", "not valid TOML"),
-    ('[[story]]\ndescription = "d"', "'label' is missing"),
-    ('[[story]]\nlabel = "A"\ndescription = "  "', "'description' is missing"),
-    ('[[story]]\nlabel = 3\ndescription = "d"', "must be a string"),
-    ('[[story]]\nlabel = "A"\ndescription = "d"\ndate = "x"', "unknown keys"),
-    ('story = "A"', "array of tables"),
-    ('[stories]\nlabel = "A"', "unknown top-level keys"),
-    ('[[story]]\nlabel="A"\ndescription="d"\n[[story]]\nlabel="A"\ndescription="e"', "duplicate label"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[[story]\nlabel=", "not valid TOML"),
+        ('[[story]]\ndescription = "d"', "'label' is missing"),
+        ('[[story]]\nlabel = "A"\ndescription = "  "', "'description' is missing"),
+        ('[[story]]\nlabel = 3\ndescription = "d"', "must be a string"),
+        ('[[story]]\nlabel = "A"\ndescription = "d"\ndate = "x"', "unknown keys"),
+        ('story = "A"', "array of tables"),
+        ('[stories]\nlabel = "A"', "unknown top-level keys"),
+        ('[[story]]\nlabel="A"\ndescription="d"\n[[story]]\nlabel="A"\ndescription="e"', "duplicate label"),
+    ],
+)
 def test_load_catalog_rejects_bad_input(text, message):
     with pytest.raises(ValueError, match=message):
         load_catalog(text)
@@ -511,7 +543,8 @@ def test_entities_are_names_acronyms_and_figures_from_original_case():
     assert not {"the", "friday", "thursday", "signing", "winger"} & set(found)  # sentence starts, days, common words
     assert set(extract_entities(None, "NASA and the ISS said so.")) == {"nasa", "iss"}
     assert extract_entities(None, FOOTBALL_TEXT.lower()) - extract_entities(None, "") == {
-        k: v for k, v in extract_entities(None, FOOTBALL_TEXT.lower()).items() if k.startswith("#")}  # no case, no names
+        k: v for k, v in extract_entities(None, FOOTBALL_TEXT.lower()).items() if k.startswith("#")
+    }  # no case, no names
 
 
 def test_values_crossing_beam_stages_pickle():
@@ -521,6 +554,7 @@ def test_values_crossing_beam_stages_pickle():
 
 
 # -- quality -------------------------------------------------------------------------------
+
 
 def test_bcubed_and_pairwise_metrics():
     import benchmarks.clustering as bench

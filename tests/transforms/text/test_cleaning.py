@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
-
 from transforms.text.cleaning import (
     PlainTextDocument,
     clean_paragraphs,

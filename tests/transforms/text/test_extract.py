@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
-import pytest
 import apache_beam as beam
+import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas import Article, Reject
+from tests.conftest import REPO
+from transforms.run.context import RunContext, stable_hash
+from transforms.sources.document import SourceDocument
 from transforms.text.extract import (
     ExtractArticles,
     canonical_url,
@@ -20,13 +22,10 @@ from transforms.text.extract import (
     parse_published,
     split_authors,
 )
-from transforms.sources.document import SourceDocument
-from transforms.run.context import RunContext, stable_hash
-from tests.conftest import REPO
 
 SEEDS = REPO / "seeds"
-RUN = RunContext.start(dt.datetime(2024, 3, 5, 12, 0, tzinfo=dt.timezone.utc))
-UTC = dt.timezone.utc
+RUN = RunContext.start(dt.datetime(2024, 3, 5, 12, 0, tzinfo=dt.UTC))
+UTC = dt.UTC
 
 ENGLISH = (
     "The city council approved a new transport budget on Monday evening after a debate that lasted "
@@ -75,7 +74,7 @@ def article_page(published: str = "2024-03-05T10:00:00+02:00") -> bytes:
 {paragraphs}
 </article>
 <footer><p>{FOOTER_TEXT}.</p><a href="/privacy">Privacy policy</a></footer>
-</body></html>""".encode("utf-8")
+</body></html>""".encode()
 
 
 def seed(prefix: str) -> SourceDocument:
@@ -132,7 +131,11 @@ def test_seed_002_word_count_and_text_based_id():
 def test_seed_004_title_is_its_first_line():
     document = seed("004")
     article = extract(document)
-    assert article.title == document.body.splitlines()[0] == "International Space Station: Russia will leave the ISS after 2024"
+    assert (
+        article.title
+        == document.body.splitlines()[0]
+        == "International Space Station: Russia will leave the ISS after 2024"
+    )
     assert not article.text.startswith("International Space Station:")
 
 
@@ -242,8 +245,12 @@ def test_html_article_kind_and_counts(html_article):
 
 def test_html_record_metadata_wins_over_page_but_the_canonical_url_wins_over_the_record_url():
     document = SourceDocument(
-        "/in/r.jsonl#line=3", "html", article_page().decode("utf-8"),
-        url="https://example.com/other", title="Record title", published="2024-01-01",
+        "/in/r.jsonl#line=3",
+        "html",
+        article_page().decode("utf-8"),
+        url="https://example.com/other",
+        title="Record title",
+        published="2024-01-01",
     )
     article = extract(document)
     assert (article.url, article.title) == ("https://www.example.com/news/council-budget", "Record title")
@@ -310,7 +317,16 @@ def test_canonical_url_normalises(url, expected):
 
 @pytest.mark.parametrize(
     "url",
-    [None, "", "ftp://example.com/story", "mailto:desk@example.com", "not a url", "https://", "example.com/story", "javascript:alert(1)"],
+    [
+        None,
+        "",
+        "ftp://example.com/story",
+        "mailto:desk@example.com",
+        "not a url",
+        "https://",
+        "example.com/story",
+        "javascript:alert(1)",
+    ],
 )
 def test_canonical_url_rejects_garbage(url):
     assert canonical_url(url) is None
@@ -374,18 +390,22 @@ def test_extract_articles_routes_articles_and_rejects():
         outputs = pipeline | beam.Create(documents) | ExtractArticles(RUN)
         assert_that(
             outputs.articles | beam.Map(lambda a: (a.source_uri, a.url, a.language, a.published_at, a.run_id)),
-            equal_to([
-                (documents[0].source_uri, None, "en", dt.datetime(2022, 7, 26, tzinfo=UTC), RUN.run_id),
-                ("/in/fr.jsonl#line=1", "https://example.fr/retraites", "fr", None, RUN.run_id),
-            ]),
+            equal_to(
+                [
+                    (documents[0].source_uri, None, "en", dt.datetime(2022, 7, 26, tzinfo=UTC), RUN.run_id),
+                    ("/in/fr.jsonl#line=1", "https://example.fr/retraites", "fr", None, RUN.run_id),
+                ]
+            ),
             label="articles",
         )
         assert_that(
             outputs.rejects | beam.Map(lambda r: (r.source_uri, r.stage, r.reason)),
-            equal_to([
-                ("/in/short.txt", "extract", "too_little_text"),
-                ("/in/empty.html", "extract", "extraction_failed"),
-            ]),
+            equal_to(
+                [
+                    ("/in/short.txt", "extract", "too_little_text"),
+                    ("/in/empty.html", "extract", "extraction_failed"),
+                ]
+            ),
             label="rejects",
         )
 

@@ -5,27 +5,31 @@ feedparser, entries already in the seen-items ledger are dropped, and each new e
 is fetched (robots.txt honoured) and handed to extraction with the entry's own text as the
 fallback. Outputs: ``documents``, ``rejects`` and ``states`` (every polled feed's new state).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import apache_beam as beam
 
 from schemas import Reject
-from transforms.sources.feeds.parsing import FeedEntry, feed_problem, parse_feed
-from transforms.sources.feeds.state import FeedState, after_fetch, unexpected_not_modified
+from transforms.dedup.ledger import ENTRY, DropKnown
 from transforms.http.client import FetchResult, redact_credentials
 from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
 from transforms.run.context import RunContext
-from transforms.dedup.ledger import ENTRY, DropKnown
 from transforms.sources.document import ENTRY as ENTRY_TEXT
 from transforms.sources.document import PAGE, SourceDocument
+from transforms.sources.feeds.parsing import FeedEntry, feed_problem, parse_feed
+from transforms.sources.feeds.state import FeedState, after_fetch, unexpected_not_modified
 
 STAGE = "feeds"
-FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -48,16 +52,25 @@ class FeedOutputs(NamedTuple):
 class ReadFeeds(beam.PTransform):
     """Due feeds → documents for new entries, rejects, and the feeds' new states."""
 
-    def __init__(self, feeds: Sequence[FeedState], seen, run: RunContext, settings: FetchSettings, fetch_pages: bool = True):
+    def __init__(
+        self, feeds: Sequence[FeedState], seen, run: RunContext, settings: FetchSettings, fetch_pages: bool = True
+    ):
         super().__init__()
-        self._feeds, self._seen, self._run, self._settings, self._fetch_pages = list(feeds), seen, run, settings, fetch_pages
+        self._feeds, self._seen, self._run, self._settings, self._fetch_pages = (
+            list(feeds),
+            seen,
+            run,
+            settings,
+            fetch_pages,
+        )
 
     def expand(self, pbegin):
         run, fetch_pages = self._run, self._fetch_pages
         polls = (
             pbegin
             | "DueFeeds" >> beam.Create(self._feeds)
-            | "PollFeeds" >> FetchByHost(
+            | "PollFeeds"
+            >> FetchByHost(
                 lambda session, state: [poll_feed(session, state, run)], lambda s: s.current_url, self._settings, STAGE
             )
         )
@@ -80,16 +93,23 @@ class ReadFeeds(beam.PTransform):
 
 def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.datetime | None = None) -> FeedPoll:
     """One conditional GET of a feed, parsed when it changed. Never raises for bad feeds."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     result = session.get(state.current_url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT)
     new_state = after_fetch(state, result, now)
     session.count(f"status_{result.status or result.error}")
     if result.not_modified and not unexpected_not_modified(state, result):
         return FeedPoll(new_state)
     if result.error or result.not_modified:
-        reason = "feed_gone" if result.status == 410 else fetch_reason(result) if result.error else "unexpected_not_modified"
+        reason = (
+            "feed_gone" if result.status == 410 else fetch_reason(result) if result.error else "unexpected_not_modified"
+        )
         session.count(f"feed_rejected_{reason}")
-        return FeedPoll(new_state, reject=run.reject(redact_credentials(state.feed_url), "fetch", reason, describe(result), result.body or reason))
+        return FeedPoll(
+            new_state,
+            reject=run.reject(
+                redact_credentials(state.feed_url), "fetch", reason, describe(result), result.body or reason
+            ),
+        )
     # Relative links resolve against where the feed was served from (after redirects), unless it says otherwise.
     parsed = parse_feed(result.body, {"content-location": result.final_url, **result.headers}, state.feed_url)
     problem = feed_problem(parsed)
@@ -98,21 +118,37 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
         unread = dataclasses.replace(new_state, etag=None, last_modified=None)
         detail = f"{parsed.bozo or 'no entries and no feed version'} (content-type {result.headers.get('content-type', '?')})"
         session.count(f"feed_rejected_{problem}")
-        return FeedPoll(unread, reject=run.reject(redact_credentials(state.feed_url), "parse", problem, redact_credentials(detail), result.body))
+        return FeedPoll(
+            unread,
+            reject=run.reject(
+                redact_credentials(state.feed_url), "parse", problem, redact_credentials(detail), result.body
+            ),
+        )
     if parsed.bozo:
         session.count("feeds_salvaged_bozo")
     session.count("entries", len(parsed.entries))
     return FeedPoll(dataclasses.replace(new_state, last_bozo=parsed.bozo), entries=parsed.entries)
 
 
-def entry_document(session: FetchSession, entry: FeedEntry, run: RunContext, fetch_pages: bool = True) -> SourceDocument | Reject:
+def entry_document(
+    session: FetchSession, entry: FeedEntry, run: RunContext, fetch_pages: bool = True
+) -> SourceDocument | Reject:
     """The entry's article page (or, failing that, the entry's own text) as a document to extract."""
-    own_text, own_source = (entry.content_text, "feed_content") if entry.content_text else (entry.summary_text, "feed_summary")
+    own_text, own_source = (
+        (entry.content_text, "feed_content") if entry.content_text else (entry.summary_text, "feed_summary")
+    )
     published = entry.published or entry.updated
     fields = dict(
-        source_uri=redact_credentials(entry.feed_url), url=entry.link, title=entry.title, source=entry.source, authors=entry.authors,
-        published=published.isoformat() if published else None, published_by="feed", entry_id=entry.entry_id,
-        fallback_text=own_text, fallback_source=own_source,
+        source_uri=redact_credentials(entry.feed_url),
+        url=entry.link,
+        title=entry.title,
+        source=entry.source,
+        authors=entry.authors,
+        published=published.isoformat() if published else None,
+        published_by="feed",
+        entry_id=entry.entry_id,
+        fallback_text=own_text,
+        fallback_source=own_source,
     )
     problem = "not fetched (--no-fetch-articles)" if not fetch_pages else None
     if fetch_pages and not entry.link:
@@ -133,8 +169,11 @@ def entry_document(session: FetchSession, entry: FeedEntry, run: RunContext, fet
         return SourceDocument(kind=ENTRY_TEXT, body=own_text, **fields)
     session.count("rejected_no_text")
     return run.reject(
-        redact_credentials(f"{entry.feed_url}#entry={entry.entry_id}"), "fetch", "no_text",
-        redact_credentials(f"{problem}; the entry has no text of its own ({entry.link or 'no link'})"), entry.entry_id,
+        redact_credentials(f"{entry.feed_url}#entry={entry.entry_id}"),
+        "fetch",
+        "no_text",
+        redact_credentials(f"{problem}; the entry has no text of its own ({entry.link or 'no link'})"),
+        entry.entry_id,
     )
 
 
@@ -146,7 +185,9 @@ def fetch_reason(result: FetchResult) -> str:
 def describe(result: FetchResult) -> str:
     status = f"HTTP {result.status}" if result.status else "no response"
     retry = f", retry after {result.retry_after:.0f}s" if result.retry_after is not None else ""
-    return redact_credentials(f"{status} {result.error or ''}: {result.detail} ({result.final_url or result.url}){retry}".strip())
+    return redact_credentials(
+        f"{status} {result.error or ''}: {result.detail} ({result.final_url or result.url}){retry}".strip()
+    )
 
 
 def _page_url(entry: FeedEntry) -> str:

@@ -9,6 +9,7 @@ memory or read local files.
 
 URLs are returned as written (they are the stable key of a feed), in file order, each once.
 """
+
 from __future__ import annotations
 
 import re

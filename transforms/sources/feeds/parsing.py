@@ -9,6 +9,7 @@ entry an id that is stable across runs, and says why a feed that yields nothing 
 feedparser never sees a URL or a file name: it would fetch the one and open the other (even
 when handed ``bytes``), so the body always goes in wrapped in a ``BytesIO``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,9 +24,9 @@ import feedparser
 import lxml.etree
 import lxml.html
 
-from transforms.text.extract import canonical_url
 from transforms.run.context import stable_hash
 from transforms.text.cleaning import clean_paragraphs
+from transforms.text.extract import canonical_url
 
 __all__ = [
     "FeedEntry",
@@ -54,9 +55,41 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _DROPPED_TAGS = ("script", "style", "noscript", "template", "head", "title", "iframe", "object", "svg")
 # Elements that start and end a paragraph; <br> ends one.
 _BLOCK_TAGS = (
-    "address", "article", "aside", "blockquote", "caption", "center", "dd", "details", "div", "dl", "dt",
-    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-    "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tr", "ul",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "caption",
+    "center",
+    "dd",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "tr",
+    "ul",
 )
 _CELL_TAGS = ("td", "th")
 _BREAK = "\u2029"  # PARAGRAPH SEPARATOR: also a break when the input itself contains it
@@ -272,7 +305,7 @@ def _utc_datetime(value: Any) -> dt.datetime | None:
         return None
     try:
         year, month, day, hour, minute, second = (int(part) for part in value[:6])
-        return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.timezone.utc)
+        return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
     except (TypeError, ValueError, OverflowError):
         return None
 

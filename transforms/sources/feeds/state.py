@@ -5,19 +5,20 @@ redirects, the gone flag and the failure backoff. ``FeedStateStore`` keeps them 
 ``STATE/feeds.json`` (through Beam's FileSystems, written atomically). ``after_fetch`` is the
 polling policy: a pure function from the old state and what the fetch returned to the new state.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.http.client import FetchResult
-from transforms.run.context import stable_hash
 from transforms.output.tables import read_json, write_json_atomically
+from transforms.run.context import stable_hash
 
 FEEDS_FILE = "feeds.json"
 BACKOFF_BASE = dt.timedelta(minutes=5)
@@ -43,7 +44,7 @@ class FeedState:
     last_polled_at: dt.datetime | None = None
 
     @classmethod
-    def new(cls, feed_url: str) -> "FeedState":
+    def new(cls, feed_url: str) -> FeedState:
         return cls(feed_url=feed_url, current_url=feed_url)
 
     def is_due(self, now: dt.datetime) -> bool:
@@ -53,7 +54,9 @@ class FeedState:
 
 def after_fetch(state: FeedState, result: FetchResult, now: dt.datetime) -> FeedState:
     """The feed's state after one poll: validators, permanent moves, gone, backoff."""
-    polled = dataclasses.replace(state, last_status=result.status, last_error=result.error, last_bozo=None, last_polled_at=now)
+    polled = dataclasses.replace(
+        state, last_status=result.status, last_error=result.error, last_bozo=None, last_polled_at=now
+    )
     if result.status == 410:
         return dataclasses.replace(polled, gone=True, next_attempt_at=None)
     if result.error is None and not unexpected_not_modified(state, result):  # 2xx, or 304 to our validators

@@ -16,10 +16,12 @@ The batch ``FetchByHost`` is not used: its GroupByKey needs a window that closes
 ``finish_bundle`` emits into the global window at the end of time, which an unbounded graph
 would never flush. Every output here keeps the poll tick's timestamp (its arrival time).
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterator, NamedTuple, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder, VarIntCoder
@@ -30,13 +32,13 @@ from apache_beam.typehints import KV
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
 
 from schemas import Reject
-from transforms.sources.feeds.parsing import FeedEntry
-from transforms.sources.feeds.state import FeedState
+from transforms.dedup.streaming import DropRepeats
 from transforms.http.client import host_of
 from transforms.http.polite import FetchSession, FetchSettings
-from transforms.sources.feeds.batch import STAGE, entry_document, poll_feed
 from transforms.run.context import REJECTS, RunContext
-from transforms.dedup.streaming import DropRepeats
+from transforms.sources.feeds.batch import STAGE, entry_document, poll_feed
+from transforms.sources.feeds.parsing import FeedEntry
+from transforms.sources.feeds.state import FeedState
 
 DEFAULT_POLL_INTERVAL = 300.0
 
@@ -50,8 +52,13 @@ class ReadFeedsPeriodically(beam.PTransform):
     """Every ``poll_interval`` seconds from now on → documents and rejects."""
 
     def __init__(
-        self, feeds: Sequence[FeedState], run: RunContext, settings: FetchSettings, fetch_pages: bool,
-        poll_interval: float, entry_horizon_seconds: float,
+        self,
+        feeds: Sequence[FeedState],
+        run: RunContext,
+        settings: FetchSettings,
+        fetch_pages: bool,
+        poll_interval: float,
+        entry_horizon_seconds: float,
     ):
         super().__init__()
         self._poll = PollFeeds(feeds, run, settings, fetch_pages, entry_horizon_seconds)
@@ -67,7 +74,14 @@ class ReadFeedsPeriodically(beam.PTransform):
 class PollFeeds(beam.PTransform):
     """Poll ticks (any elements; their timestamps are the arrival times) → documents and rejects."""
 
-    def __init__(self, feeds: Sequence[FeedState], run: RunContext, settings: FetchSettings, fetch_pages: bool, entry_horizon_seconds: float):
+    def __init__(
+        self,
+        feeds: Sequence[FeedState],
+        run: RunContext,
+        settings: FetchSettings,
+        fetch_pages: bool,
+        entry_horizon_seconds: float,
+    ):
         super().__init__()
         self._feeds, self._run, self._settings, self._fetch_pages = tuple(feeds), run, settings, fetch_pages
         self._horizon = entry_horizon_seconds
@@ -76,15 +90,21 @@ class PollFeeds(beam.PTransform):
         feeds = self._feeds
         polls = (
             ticks
-            | "EveryFeed" >> beam.FlatMap(lambda _: [(host_of(f.current_url), f) for f in feeds]).with_output_types(KV[str, Any])
+            | "EveryFeed"
+            >> beam.FlatMap(lambda _: [(host_of(f.current_url), f) for f in feeds]).with_output_types(KV[str, Any])
             | "PollFeedsByHost" >> beam.ParDo(PollHostFeeds(self._run, self._settings))
         )
         pages = (
             polls
             | "Entries" >> beam.FlatMap(lambda poll: poll.entries)
-            | "SkipSeenEntries" >> DropRepeats(lambda entry: entry.entry_id, self._horizon, (STAGE, "entries_already_seen"))
-            | "KeyByPageHost" >> beam.Map(lambda entry: (host_of(page_url(entry)), entry)).with_output_types(KV[str, Any])
-            | "FetchPagesByHost" >> beam.ParDo(FetchHostPages(self._run, self._settings, self._fetch_pages)).with_outputs(REJECTS, main="documents")
+            | "SkipSeenEntries"
+            >> DropRepeats(lambda entry: entry.entry_id, self._horizon, (STAGE, "entries_already_seen"))
+            | "KeyByPageHost"
+            >> beam.Map(lambda entry: (host_of(page_url(entry)), entry)).with_output_types(KV[str, Any])
+            | "FetchPagesByHost"
+            >> beam.ParDo(FetchHostPages(self._run, self._settings, self._fetch_pages)).with_outputs(
+                REJECTS, main="documents"
+            )
         )
         feed_rejects = polls | "FeedRejects" >> beam.FlatMap(lambda poll: [poll.reject] if poll.reject else [])
         return StreamingFeedOutputs(
@@ -119,7 +139,7 @@ class PollHostFeeds(_HostFetcher):
         _, configured = element
         states = feeds_state.read() or {}
         state = states.get(configured.feed_url, configured)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         if not state.is_due(now):
             Metrics.counter(STAGE, "gone_feeds_skipped" if state.gone else "feeds_backing_off").inc()
             return
@@ -133,7 +153,9 @@ class PollHostFeeds(_HostFetcher):
 class FetchHostPages(_HostFetcher):
     """(host, FeedEntry) → a SourceDocument (page or entry text), or a Reject to the ``rejects`` output."""
 
-    PAGES = ReadModifyWriteStateSpec("pages", VarIntCoder())  # requests made to this host: keyed state serialises the host
+    PAGES = ReadModifyWriteStateSpec(
+        "pages", VarIntCoder()
+    )  # requests made to this host: keyed state serialises the host
 
     def __init__(self, run: RunContext, settings: FetchSettings, fetch_pages: bool):
         super().__init__(run, settings)
@@ -144,7 +166,9 @@ class FetchHostPages(_HostFetcher):
         document = entry_document(self._session, entry, self._run, self._fetch_pages)
         pages.write((pages.read() or 0) + 1)
         self._count()
-        yield beam.pvalue.TaggedOutput(REJECTS, document) if isinstance(document, Reject) else document  # counted by the session
+        yield (
+            beam.pvalue.TaggedOutput(REJECTS, document) if isinstance(document, Reject) else document
+        )  # counted by the session
 
 
 def page_url(entry: FeedEntry) -> str:

@@ -1,36 +1,48 @@
 """Feed polling and page fetching against a real loopback server, without and with Beam."""
+
 import datetime as dt
 
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas import Reject
-from transforms.sources.feeds.parsing import FeedEntry
-from transforms.sources.feeds.state import FeedState
-from transforms.http.client import FetchPolicy
-from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
-from transforms.sources.feeds.batch import entry_document, poll_feed
-from transforms.sources.document import ENTRY, PAGE
 from tests.builders import RUN
 from tests.conftest import fn_api_pipeline
 from tests.http_server import Reply
+from transforms.http.client import FetchPolicy
+from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
+from transforms.sources.document import ENTRY, PAGE
+from transforms.sources.feeds.batch import entry_document, poll_feed
+from transforms.sources.feeds.parsing import FeedEntry
+from transforms.sources.feeds.state import FeedState
 
-SETTINGS = FetchSettings(host_delay=0.0, threads=4, policy=FetchPolicy(allow_private_network=True, read_timeout=2, total_timeout=5))
-NOW = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)
+SETTINGS = FetchSettings(
+    host_delay=0.0, threads=4, policy=FetchPolicy(allow_private_network=True, read_timeout=2, total_timeout=5)
+)
+NOW = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
 
 
 def rss(server, items=2):
     body = "".join(
         f"<item><title>Item {i}</title><link>{server.url(f'/a/{i}')}</link><guid>{server.url(f'/a/{i}')}</guid>"
-        f"<description>Summary {i}.</description></item>" for i in range(items)
+        f"<description>Summary {i}.</description></item>"
+        for i in range(items)
     )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{body}</channel></rss>'.encode()
 
 
 def entry(server, link="/a/0", summary="A summary long enough to stand in for the article when needed."):
     return FeedEntry(
-        feed_url=server.url("/feed.xml"), entry_id="e0", link=server.url(link) if link else None, title="Item 0",
-        content_text=None, summary_text=summary, published=NOW, updated=None, authors=(), source="T",
+        feed_url=server.url("/feed.xml"),
+        entry_id="e0",
+        link=server.url(link) if link else None,
+        title="Item 0",
+        content_text=None,
+        summary_text=summary,
+        published=NOW,
+        updated=None,
+        authors=(),
+        source="T",
     )
 
 
@@ -55,7 +67,9 @@ def test_poll_parses_a_changed_feed_and_sends_validators_next_time(loopback_serv
 
 
 def test_a_feed_that_is_not_a_feed_is_rejected_and_its_validators_forgotten(loopback_server):
-    loopback_server.route("/feed.xml", Reply(200, b"<html><body>Not a feed</body></html>", {"Content-Type": "text/html", "ETag": '"x"'}))
+    loopback_server.route(
+        "/feed.xml", Reply(200, b"<html><body>Not a feed</body></html>", {"Content-Type": "text/html", "ETag": '"x"'})
+    )
     poll = poll_feed(FetchSession(SETTINGS), FeedState.new(loopback_server.url("/feed.xml")), RUN, NOW)
     assert isinstance(poll.reject, Reject) and (poll.reject.stage, poll.reject.reason) == ("parse", "not_a_feed")
     assert poll.state.etag is None
@@ -70,9 +84,16 @@ def test_http_errors_become_fetch_rejects_with_the_status(loopback_server):
 
 
 def test_entry_page_becomes_a_page_document(loopback_server):
-    loopback_server.route("/a/0", Reply(200, b"<html><body><p>Page</p></body></html>", {"Content-Type": "text/html; charset=utf-8"}))
+    loopback_server.route(
+        "/a/0", Reply(200, b"<html><body><p>Page</p></body></html>", {"Content-Type": "text/html; charset=utf-8"})
+    )
     document = entry_document(FetchSession(SETTINGS), entry(loopback_server), RUN)
-    assert (document.kind, document.body, document.entry_id, document.published_by) == (PAGE, b"<html><body><p>Page</p></body></html>", "e0", "feed")
+    assert (document.kind, document.body, document.entry_id, document.published_by) == (
+        PAGE,
+        b"<html><body><p>Page</p></body></html>",
+        "e0",
+        "feed",
+    )
     assert document.fallback_source == "feed_summary" and document.fallback_text.startswith("A summary")
 
 
@@ -113,7 +134,11 @@ def test_fetch_by_host_runs_every_item_and_counts_on_the_beam_thread(loopback_se
         return [(path, result.body)]
 
     with fn_api_pipeline() as p:
-        got = p | beam.Create([f"/p/{i}" for i in range(5)]) | FetchByHost(fetch, lambda path: base + path, SETTINGS, "test")
+        got = (
+            p
+            | beam.Create([f"/p/{i}" for i in range(5)])
+            | FetchByHost(fetch, lambda path: base + path, SETTINGS, "test")
+        )
         assert_that(got, equal_to([(f"/p/{i}", f"page {i}".encode()) for i in range(5)]))
     counters = p.result.metrics().query()["counters"]
     assert sum(c.committed for c in counters if c.key.metric.name == "fetched") == 5

@@ -8,11 +8,12 @@ import datetime as dt
 import io
 import re
 import zlib
-from pathlib import Path
 
 import feedparser
 import pytest
 
+from tests.conftest import SHARED_DATA
+from transforms.run.context import stable_hash
 from transforms.sources.feeds.parsing import (
     FeedEntry,
     ParsedFeed,
@@ -21,10 +22,8 @@ from transforms.sources.feeds.parsing import (
     html_fragment_to_text,
     parse_feed,
 )
-from transforms.run.context import stable_hash
-from tests.conftest import SHARED_DATA
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 FEEDPARSER_TESTS = SHARED_DATA / "feeds/feedparser-tests"
 RSS_HEADERS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 ATOM_HEADERS = {"Content-Type": "application/atom+xml"}
@@ -355,7 +354,11 @@ def test_valid_empty_channel_is_not_a_problem():
 
 
 def test_valid_empty_feed_served_with_a_wrong_content_type_is_not_a_problem():
-    parsed = parse_feed(b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Q</title></feed>', {"content-type": "text/html"}, "https://q.example/atom")
+    parsed = parse_feed(
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Q</title></feed>',
+        {"content-type": "text/html"},
+        "https://q.example/atom",
+    )
     assert parsed.bozo is not None and parsed.bozo.startswith("NonXMLContentType")
     assert feed_problem(parsed) is None
 

@@ -1,14 +1,21 @@
 """The polling policy and the feed state store."""
+
 import datetime as dt
 
 import pytest
 
-from transforms.sources.feeds.state import (
-    BACKOFF_CAP, FeedState, FeedStateStore, after_fetch, reset, retry_wait, save_polled_states,
-)
 from transforms.http.client import FetchResult
+from transforms.sources.feeds.state import (
+    BACKOFF_CAP,
+    FeedState,
+    FeedStateStore,
+    after_fetch,
+    reset,
+    retry_wait,
+    save_polled_states,
+)
 
-NOW = dt.datetime(2024, 5, 1, 12, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)
 FEED = "https://news.test/feed.xml"
 
 
@@ -17,8 +24,14 @@ def result(status=200, error=None, headers=None, permanent_url=None, retry_after
 
 
 def test_success_stores_validators_and_a_permanent_move():
-    state = after_fetch(FeedState.new(FEED), result(headers={"etag": '"v2"', "last-modified": "Wed, 01 May 2024 10:00:00 GMT"},
-                                                    permanent_url="https://news.test/new.xml"), NOW)
+    state = after_fetch(
+        FeedState.new(FEED),
+        result(
+            headers={"etag": '"v2"', "last-modified": "Wed, 01 May 2024 10:00:00 GMT"},
+            permanent_url="https://news.test/new.xml",
+        ),
+        NOW,
+    )
     assert (state.etag, state.last_modified) == ('"v2"', "Wed, 01 May 2024 10:00:00 GMT")
     assert state.current_url == "https://news.test/new.xml" and state.feed_url == FEED
     assert (state.failures, state.next_attempt_at, state.last_polled_at) == (0, None, NOW)

@@ -8,19 +8,16 @@ by an earlier run: they go to the ``already_ingested`` output instead, so reruns
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas import Article
+from transforms.dedup import rules
 from transforms.dedup.ledger import ARTICLE, CONTENT, keys_of_kind
-from transforms.run.context import stable_hash
+from transforms.dedup.rules import STAGE, DedupOutputs, publication_sort_key
 
-STAGE = "dedup"
 ALREADY_INGESTED = "already_ingested"
 ArticleGroup = tuple[Article, tuple[Article, ...]]
 """An original and the duplicates marked against it."""
@@ -54,11 +51,6 @@ class MarkDuplicates(beam.PTransform):
         return DedupOutputs(by_text.articles, skipped)
 
 
-class DedupOutputs(NamedTuple):
-    articles: beam.PCollection
-    already_ingested: beam.PCollection
-
-
 def _resolve_by_id(element) -> Iterator:
     new, known = _split(element)
     if known:
@@ -88,25 +80,10 @@ def _skip(articles: list[Article]) -> Iterator:
         yield beam.pvalue.TaggedOutput(ALREADY_INGESTED, article)
 
 
-def publication_sort_key(article: Article) -> tuple:
-    """Earliest dated article first, undated last, ties broken by source."""
-    published = article.published_at or dt.datetime.max.replace(tzinfo=dt.UTC)
-    return (article.published_at is None, published, article.source_uri)
-
-
 def mark_same_url(articles: Iterable[Article]) -> ArticleGroup:
     """Articles sharing a base article_id: the first is the original, the rest get ids of their own."""
     original, *copies = sorted(articles, key=publication_sort_key)
-    marked = tuple(
-        dataclasses.replace(
-            copy,
-            article_id=stable_hash("duplicate", original.article_id, copy.source_uri, copy.content_hash),
-            duplicate_of=original.article_id,
-            duplicate_kind="url",
-        )
-        for copy in copies
-    )
-    return original, marked
+    return original, tuple(rules.mark_url_copy(copy, original.article_id) for copy in copies)
 
 
 def mark_same_text(groups: Iterable[ArticleGroup]) -> list[Article]:
@@ -116,5 +93,5 @@ def mark_same_text(groups: Iterable[ArticleGroup]) -> list[Article]:
     result = [original, *first_copies]
     for other, copies in rest:
         for article in (other, *copies):
-            result.append(dataclasses.replace(article, duplicate_of=original.article_id, duplicate_kind="text"))
+            result.append(rules.mark_text_copy(article, original.article_id))
     return result

@@ -44,6 +44,7 @@ from transforms.dedup.rules import STAGE, DedupOutputs, mark_text_copy, mark_url
 from transforms.event_time.windows import MICROS
 
 ALREADY_SEEN = "already_seen"
+REPEATS = "repeats"
 
 
 class DedupWithinHorizon(beam.PTransform):
@@ -151,19 +152,25 @@ class MarkSameText(beam.DoFn):
 
 
 class DropRepeats(beam.PTransform):
-    """Items → the first item per key; repeats within the horizon are dropped and counted as ``namespace.name``."""
+    """Items → the first item per key; repeats within the horizon are counted as ``namespace.name`` and
+    dropped, or with ``repeats=True`` handed on as a second output (``.items``, ``.repeats``)."""
 
-    def __init__(self, key_of: Callable[[Any], str], horizon_seconds: float, counter: tuple[str, str]):
+    def __init__(
+        self, key_of: Callable[[Any], str], horizon_seconds: float, counter: tuple[str, str], repeats: bool = False
+    ):
         super().__init__()
         self._key_of, self._horizon_micros, self._counter = key_of, round(horizon_seconds * MICROS), counter
+        self._repeats = repeats
 
     def expand(self, items):
         key_of = self._key_of
-        return (
+        kept = (
             items
             | "KeyItems" >> beam.Map(lambda item: (key_of(item), item)).with_output_types(KV[str, Any])
-            | "KeepFirstSighting" >> beam.ParDo(KeepFirstSighting(self._horizon_micros, self._counter))
+            | "KeepFirstSighting"
+            >> beam.ParDo(KeepFirstSighting(self._horizon_micros, self._counter)).with_outputs(REPEATS, main="items")
         )
+        return kept if self._repeats else kept.items
 
 
 class KeepFirstSighting(beam.DoFn):
@@ -189,6 +196,7 @@ class KeepFirstSighting(beam.DoFn):
             expire.set(Timestamp(micros=remember_until))
         if expires_at is not None:
             self._repeats.inc()
+            yield beam.pvalue.TaggedOutput(REPEATS, item)
             return
         yield item
 

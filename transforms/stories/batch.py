@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -115,9 +115,13 @@ def story_input(article: Article) -> StoryInput:
 
 
 def assign_stories(
-    inputs: list[StoryInput], index: StoryIndex, run: RunContext
+    inputs: list[StoryInput], index: StoryIndex, run: RunContext, earlier: Mapping[str, str] | None = None
 ) -> tuple[dict[str, StoryAssignment], list[Story]]:
-    """Assign every input through the index (mutated) and summarise the stories it touched."""
+    """Assign every input through the index (mutated) and summarise the stories it touched.
+
+    An exact duplicate follows its original, which is among ``inputs`` or, in streaming, in
+    ``earlier`` (article id → story id of originals assigned before).
+    """
     originals = sorted(
         (i for i in inputs if i.vector is not None), key=lambda i: publication_order_key(i.published_at, i.article_id)
     )
@@ -138,7 +142,7 @@ def assign_stories(
             index.near_duplicates.add(item.article_id, story_of[item.article_id], item.signature, seen_at)
     for item in inputs:
         if item.vector is None:
-            story_of[item.article_id] = story_of[item.duplicate_of]
+            story_of[item.article_id] = story_of.get(item.duplicate_of) or (earlier or {})[item.duplicate_of]
             gained[story_of[item.article_id]] += 1
     for story_id, n in gained.items():
         index.duplicate_counts[story_id] = index.duplicate_counts.get(story_id, 0) + n

@@ -41,6 +41,7 @@ class FeedPoll:
     state: FeedState
     entries: tuple[FeedEntry, ...] = ()
     reject: Reject | None = None
+    fetched: FetchResult | None = None  # the response (status, body, latency), for feed health rows
 
 
 class FeedOutputs(NamedTuple):
@@ -98,7 +99,7 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
     new_state = after_fetch(state, result, now)
     session.count(f"status_{result.status or result.error}")
     if result.not_modified and not unexpected_not_modified(state, result):
-        return FeedPoll(new_state)
+        return FeedPoll(new_state, fetched=result)
     if result.error or result.not_modified:
         reason = (
             "feed_gone" if result.status == 410 else fetch_reason(result) if result.error else "unexpected_not_modified"
@@ -109,6 +110,7 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
             reject=run.reject(
                 redact_credentials(state.feed_url), "fetch", reason, describe(result), result.body or reason
             ),
+            fetched=result,
         )
     # Relative links resolve against where the feed was served from (after redirects), unless it says otherwise.
     parsed = parse_feed(result.body, {"content-location": result.final_url, **result.headers}, state.feed_url)
@@ -123,11 +125,12 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
             reject=run.reject(
                 redact_credentials(state.feed_url), "parse", problem, redact_credentials(detail), result.body
             ),
+            fetched=result,
         )
     if parsed.bozo:
         session.count("feeds_salvaged_bozo")
     session.count("entries", len(parsed.entries))
-    return FeedPoll(dataclasses.replace(new_state, last_bozo=parsed.bozo), entries=parsed.entries)
+    return FeedPoll(dataclasses.replace(new_state, last_bozo=parsed.bozo), entries=parsed.entries, fetched=result)
 
 
 def entry_document(

@@ -7,7 +7,9 @@ its conditional GETs, robots.txt and per-host pacer); only the Beam wrapping dif
 - ``PollFeedsByHost``: a stateful step keyed by the feed's host. A key's elements are processed
   one at a time (one request in flight per host) and its state holds each feed's ``FeedState``
   (validators, permanent moves, gone, backoff), so the next poll is a conditional GET and a
-  failing feed waits out its backoff. Nothing is written to the state store's ``feeds.json``.
+  failing feed waits out its backoff. It starts from the states in the state store.
+- ``SnapshotFeedStates``: writes every feed's state back to ``STATE/feeds.json`` periodically
+  (and when the job is drained), so a relaunched job continues with conditional GETs.
 - ``SkipSeenEntries``: an entry passes once; it stays known while the feed keeps listing it
   (and a dedup horizon after), counted as ``feeds.entries_already_seen``.
 - ``FetchPagesByHost``: stateful, keyed by the page's host, for the same politeness.
@@ -20,14 +22,15 @@ would never flush. Every output here keeps the poll tick's timestamp (its arriva
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder, VarIntCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.periodicsequence import PeriodicImpulse
-from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.typehints import KV
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
 
@@ -38,7 +41,7 @@ from transforms.http.polite import FetchSession, FetchSettings
 from transforms.run.context import REJECTS, RunContext
 from transforms.sources.feeds.batch import STAGE, entry_document, poll_feed
 from transforms.sources.feeds.parsing import FeedEntry
-from transforms.sources.feeds.state import FeedState
+from transforms.sources.feeds.state import FeedState, FeedStateStore
 
 DEFAULT_POLL_INTERVAL = 300.0
 
@@ -46,6 +49,8 @@ DEFAULT_POLL_INTERVAL = 300.0
 class StreamingFeedOutputs(NamedTuple):
     documents: beam.PCollection
     rejects: beam.PCollection
+    polls: beam.PCollection  # batch.FeedPoll per poll made, at the tick's timestamp
+    seen_before: beam.PCollection  # entries skipped because they were seen within the horizon
 
 
 class ReadFeedsPeriodically(beam.PTransform):
@@ -94,11 +99,14 @@ class PollFeeds(beam.PTransform):
             >> beam.FlatMap(lambda _: [(host_of(f.current_url), f) for f in feeds]).with_output_types(KV[str, Any])
             | "PollFeedsByHost" >> beam.ParDo(PollHostFeeds(self._run, self._settings))
         )
-        pages = (
+        entries = (
             polls
             | "Entries" >> beam.FlatMap(lambda poll: poll.entries)
             | "SkipSeenEntries"
-            >> DropRepeats(lambda entry: entry.entry_id, self._horizon, (STAGE, "entries_already_seen"))
+            >> DropRepeats(lambda entry: entry.entry_id, self._horizon, (STAGE, "entries_already_seen"), repeats=True)
+        )
+        pages = (
+            entries.items
             | "KeyByPageHost"
             >> beam.Map(lambda entry: (host_of(page_url(entry)), entry)).with_output_types(KV[str, Any])
             | "FetchPagesByHost"
@@ -110,6 +118,8 @@ class PollFeeds(beam.PTransform):
         return StreamingFeedOutputs(
             documents=pages.documents,
             rejects=(feed_rejects, pages[REJECTS]) | "AllFeedRejects" >> beam.Flatten(),
+            polls=polls,
+            seen_before=entries.repeats,
         )
 
 
@@ -173,3 +183,64 @@ class FetchHostPages(_HostFetcher):
 
 def page_url(entry: FeedEntry) -> str:
     return entry.link or entry.feed_url
+
+
+class SnapshotFeedStates(beam.PTransform):
+    """Polls → ``STATE/feeds.json`` rewritten at most every ``snapshot_seconds`` of watermark progress, and on drain.
+
+    The states start from the store's (``known``), so feeds this job doesn't poll keep theirs; a
+    relaunched job reads the file and sends conditional GETs with the validators it holds.
+    """
+
+    def __init__(self, state_dir: str, known: Mapping[str, FeedState], snapshot_seconds: float):
+        super().__init__()
+        self._state_dir, self._known, self._snapshot_seconds = state_dir, dict(known), snapshot_seconds
+
+    def expand(self, polls):
+        return (
+            polls
+            | "OneStateKey" >> beam.Map(lambda poll: ("feeds", poll.state)).with_output_types(KV[str, Any])
+            | "WriteFeedStates" >> beam.ParDo(WriteFeedStates(self._state_dir, self._known, self._snapshot_seconds))
+        )
+
+
+class WriteFeedStates(beam.DoFn):
+    """One key: every feed's latest state; a watermark timer writes them all (``FeedStateStore.save``)."""
+
+    STATES = ReadModifyWriteStateSpec("states", PickleCoder())  # {feed_url: FeedState} not yet written, or all
+    SAVED_AT = ReadModifyWriteStateSpec("saved_at", VarIntCoder())
+    SAVE = TimerSpec("save", TimeDomain.WATERMARK)
+
+    def __init__(self, state_dir: str, known: dict[str, FeedState], snapshot_seconds: float):
+        self._state_dir, self._known, self._snapshot_micros = state_dir, known, round(snapshot_seconds * 1_000_000)
+        self._snapshots = Metrics.counter(STAGE, "state_snapshots_written")
+
+    def process(
+        self,
+        element,
+        timestamp=beam.DoFn.TimestampParam,
+        states_state=beam.DoFn.StateParam(STATES),
+        saved_at=beam.DoFn.StateParam(SAVED_AT),
+        save=beam.DoFn.TimerParam(SAVE),
+    ) -> None:
+        _, state = element
+        states = states_state.read() or dict(self._known)
+        states[state.feed_url] = state
+        states_state.write(states)
+        last = saved_at.read()
+        save.set(
+            Timestamp(micros=timestamp.micros if last is None else max(timestamp.micros, last + self._snapshot_micros))
+        )
+
+    @on_timer(SAVE)
+    def write_states(
+        self,
+        fired=beam.DoFn.TimestampParam,
+        states_state=beam.DoFn.StateParam(STATES),
+        saved_at=beam.DoFn.StateParam(SAVED_AT),
+    ) -> None:
+        states = states_state.read()
+        if states:
+            FeedStateStore(self._state_dir).save(states.values())
+            saved_at.write(fired.micros)
+            self._snapshots.inc()

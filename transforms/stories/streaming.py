@@ -243,7 +243,7 @@ class AssignStoriesOnline(beam.PTransform):
                 tagged.assignments | "KeyAssignments" >> beam.Map(lambda kv: (kv[0], (ASSIGNMENT, kv[1]))),
             )
             | "ArticlesAndAssignments" >> beam.Flatten()
-            | "JoinStories" >> beam.ParDo(JoinStories(self._times)).with_input_types(KV[str, Any])
+            | "JoinStories" >> beam.ParDo(JoinStories()).with_input_types(KV[str, Any])
         )
         return OnlineStoryOutputs(joined, tagged[UPDATES])
 
@@ -389,15 +389,16 @@ class TagStoriesByWindow(beam.DoFn):
 
 
 class JoinStories(beam.DoFn):
-    """Per article id: the full article meets its assignment and goes out at its event time."""
+    """Per article id: the full article meets its assignment and goes out at its event time.
+
+    ``TagStoriesByWindow`` emits exactly one assignment per article it receives (a duplicate whose
+    original never came gets an empty one), so every key completes and its state is cleared. No
+    event-time expiry here: a watermark jump past an article could fire it before the
+    assignment that is on its way, and the article would go out without its story.
+    """
 
     ARTICLE = ReadModifyWriteStateSpec("article", PickleCoder())  # (event µs, Article)
     ASSIGNMENT = ReadModifyWriteStateSpec("assignment", PickleCoder())
-    EXPIRE = TimerSpec("expire", TimeDomain.WATERMARK)
-
-    def __init__(self, times: EventTime):
-        self._times = times
-        self._unassigned = Metrics.counter(STAGE, "articles_without_assignment")
 
     def process(
         self,
@@ -405,12 +406,10 @@ class JoinStories(beam.DoFn):
         timestamp=beam.DoFn.TimestampParam,
         article_state=beam.DoFn.StateParam(ARTICLE),
         assignment_state=beam.DoFn.StateParam(ASSIGNMENT),
-        expire=beam.DoFn.TimerParam(EXPIRE),
     ) -> Iterator[TimestampedValue]:
         _, (kind, value) = element
         if kind == ARTICLE:
             article_state.write((timestamp.micros, value))
-            expire.set(Timestamp(micros=self._times.expiry(timestamp.micros) + self._times.horizon_micros))
         else:
             assignment_state.write(value)
         stored, assignment = article_state.read(), assignment_state.read()
@@ -418,15 +417,3 @@ class JoinStories(beam.DoFn):
             article_state.clear()
             assignment_state.clear()
             yield TimestampedValue(tag_article(stored[1], assignment), Timestamp(micros=stored[0]))
-
-    @on_timer(EXPIRE)
-    def without_assignment(
-        self, article_state=beam.DoFn.StateParam(ARTICLE), assignment_state=beam.DoFn.StateParam(ASSIGNMENT)
-    ) -> Iterator[TimestampedValue]:
-        """Never lose an article: one whose assignment never came goes out without a story (counted)."""
-        stored = article_state.read()
-        article_state.clear()
-        assignment_state.clear()
-        if stored is not None:
-            self._unassigned.inc()
-            yield TimestampedValue(stored[1], Timestamp(micros=stored[0]))

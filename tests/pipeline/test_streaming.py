@@ -8,6 +8,7 @@ portable form and its options. Times: see ``tests/stream_builders.py``.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 
 import apache_beam as beam
 import duckdb
@@ -40,6 +41,7 @@ from tests.stream_builders import (
     streaming_plan,
 )
 from transforms.event_time.windows import EventTime
+from transforms.sources.feeds.state import FeedState, FeedStateStore
 
 # --- the composed graph ----------------------------------------------------------------------
 
@@ -221,7 +223,10 @@ def test_streaming_options_become_a_plan_and_local_runners_are_refused(tmp_path)
     assert [f.feed_url for f in plan.feeds] == ["https://news.test/rss"] and plan.poll_interval == 60
     assert plan.times == EventTime(300, 3600, 7200) and plan.snapshot_seconds == 900
     assert plan.settings == plan_run(PipelineOptions(argv).view_as(NewsbeamOptions), RUN)  # the batch plan
-    assert plan.settings.state == f"{tmp_path}/_state"
+    assert plan.settings.state == f"{tmp_path}/_state" and plan.feeds[0].etag is None
+    # A relaunched job starts from the feed states a batch run or an earlier job saved: conditional GETs.
+    FeedStateStore(plan.settings.state).save([replace(FeedState.new("https://news.test/rss"), etag='"v7"')])
+    assert plan_streaming(PipelineOptions(argv), RUN).feeds[0].etag == '"v7"'
     refused = {
         "needs --feed": ["--output", str(tmp_path)],
         "--input files are read by batch runs": [*argv, "--input", "seeds/"],

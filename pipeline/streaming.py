@@ -2,11 +2,13 @@
 
     python -m pipeline run --streaming --feeds feeds.txt --output gs://BUCKET/news \\
         --runner=DataflowRunner --project=PROJECT --region=REGION --temp_location=gs://BUCKET/tmp \\
+        [--state gs://BUCKET/news/_state] [--snapshot-interval 3600] \\
         [--poll-interval 300] [--window-size 600] [--allowed-lateness 86400] [--dedup-horizon 259200]
-    python -m pipeline run --streaming --feeds feeds.txt --output /data/news --runner=FlinkRunner --flink_master=HOST:8081
+    python -m pipeline run --streaming --feeds feeds.txt --output /data/news \\
+        --runner=FlinkRunner --flink_master=HOST:8081
     python -m pipeline run --streaming --feed URL --output /tmp/news --runner=DataflowRunner --dry_run=True \\
         --project=PROJECT --region=REGION --temp_location=gs://BUCKET/tmp   # validate the Dataflow job offline
-    python -c "from pipeline.streaming import streaming_labels; print(*streaming_labels(), sep='\\n')"   # the graph, not run
+    python -c "from pipeline.streaming import streaming_labels; print(*streaming_labels(), sep='\\n')"  # the graph
 
 Top to bottom, as the product reads: poll feeds every interval → extract (the batch stage) →
 event time and late data → dedup within a horizon (keyed state) → stories and near-duplicates
@@ -91,7 +93,8 @@ class StreamingOptions(PipelineOptions):
             dest="window_size",
             type=float,
             default=DEFAULT_WINDOW_SECONDS,
-            help="Streaming: seconds of publication time per output window (one file per window, partition and pane). Default %(default)s",
+            help="Streaming: seconds of publication time per output window (one file per window, partition "
+            "and pane). Default %(default)s",
         )
         parser.add_argument(
             "--allowed-lateness",
@@ -99,7 +102,8 @@ class StreamingOptions(PipelineOptions):
             dest="allowed_lateness",
             type=float,
             default=DEFAULT_ALLOWED_LATENESS_SECONDS,
-            help="Streaming: seconds after its window's end an article is still written (in a late pane); later ones become 'late' rejects. Default %(default)s",
+            help="Streaming: seconds after its window's end an article is still written (in a late pane); "
+            "later ones become 'late' rejects. Default %(default)s",
         )
         parser.add_argument(
             "--snapshot-interval",
@@ -116,7 +120,8 @@ class StreamingOptions(PipelineOptions):
             dest="dedup_horizon",
             type=float,
             default=DEFAULT_DEDUP_HORIZON_SECONDS,
-            help="Streaming: seconds of event time a URL, text or feed entry is remembered; must exceed window + lateness. Default %(default)s",
+            help="Streaming: seconds of event time a URL, text or feed entry is remembered (and the "
+            "near-duplicate window); must exceed window + lateness. Default %(default)s",
         )
 
 
@@ -134,7 +139,7 @@ class StreamingPlan:
 class StreamingOutputs(NamedTuple):
     articles: beam.PCollection  # tagged articles as written
     rejects: beam.PCollection  # rejects as written
-    already_ingested: beam.PCollection  # re-deliveries within the dedup horizon: counted, not written
+    already_ingested: beam.PCollection  # re-deliveries (within the horizon, or held by the index): not written
     story_updates: beam.PCollection  # StoryUpdate rows as written
     feed_polls: beam.PCollection | None  # FeedPoll rows as written
     files: beam.PCollection  # WrittenFile per pane file, every table
@@ -183,7 +188,8 @@ def streaming_stages(
         )
         tables.append(polls | "WriteFeedPolls" >> WriteWindowedParquet(FEED_POLLS, s.output, times))
     files = tables | "AllFiles" >> beam.Flatten()
-    return StreamingOutputs(stories.articles, rejects, deduped.already_ingested, stories.updates, polls, files)
+    already = (deduped.already_ingested, stories.already_ingested) | "AllAlreadyIngested" >> beam.Flatten()
+    return StreamingOutputs(stories.articles, rejects, already, stories.updates, polls, files)
 
 
 def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:

@@ -172,6 +172,7 @@ def test_the_streaming_graph_has_the_stages_of_the_product():
         "FeedHealth",
         "WriteFeedPolls",
         "AllFiles",
+        "AllAlreadyIngested",
     ]
 
 

@@ -22,6 +22,8 @@ bounded by the dedup horizon; the near-duplicate window is the dedup horizon too
 finds no keyed state loads ``STATE/story_index.json.gz`` (``load_story_index``: written by batch
 runs or by an earlier job), and every ``snapshot_seconds`` of watermark progress (and when the
 job is drained) writes the index back there, so a relaunched job continues the same story ids.
+An article the restored near-duplicate window already holds (the relaunched job fetched it
+again) goes to ``already_ingested`` instead of being written twice (``stories.already_ingested``).
 """
 
 from __future__ import annotations
@@ -105,11 +107,19 @@ class WindowedStories:
 
 @dataclass(frozen=True)
 class Flushed:
-    """What one flush produced: assignments (article id → assignment, event µs), update rows, duplicates given up."""
+    """What one flush produced: assignments (event µs, article id, assignment), update rows, duplicates given up,
+    and articles the index already holds (event µs, article id): re-deliveries after a relaunch."""
 
     assignments: list[tuple[int, str, StoryAssignment]]
     updates: list[StoryUpdate]
     given_up: int
+    already_ingested: list[tuple[int, str]] = field(default_factory=list)
+
+
+def indexed_story(index: StoryIndex, item: StoryInput) -> str | None:
+    """The story of this very article when the near-duplicate window already holds it (a re-delivery), else None."""
+    hit = index.near_duplicates.find(item.signature) if item.signature else None
+    return hit.story_id if hit is not None and hit.article_id == item.article_id else None
 
 
 def with_near_window(index: StoryIndex, window: dt.timedelta) -> StoryIndex:
@@ -130,9 +140,14 @@ def flush_window(
     candidates = [*stories.waiting, *ready]
     originals = {p.item.article_id for p in candidates if p.item.vector is not None}
     in_batch_copies = {p.item.article_id: p.item.duplicate_of for p in candidates if p.item.vector is None}
-    batch, events, earlier, waiting, given_up = [], {}, {}, [], []
+    batch, events, earlier, waiting, given_up, known = [], {}, {}, [], [], []
     for pending in candidates:
         item = pending.item
+        story_id = indexed_story(stories.index, item) if item.vector is not None else None
+        if story_id is not None:  # the job was relaunched and the feed delivered it again
+            known.append((pending.event_micros, item.article_id))
+            stories.links[item.article_id] = Link(item.article_id, story_id, pending.event_micros)
+            continue
         if item.vector is None:
             root = root_of(item.duplicate_of, in_batch_copies, stories.links)
             if root in stories.links and root not in originals:
@@ -166,7 +181,7 @@ def flush_window(
     stories.panes[window_end] = pane + 1
     stories.updated_at = max(now_micros, stories.updated_at + 1)
     updates = [story_update(row, times, window_end, pane, stories.updated_at) for row in rows]
-    return Flushed(assignments, updates, len(given_up))
+    return Flushed(assignments, updates, len(given_up), known)
 
 
 def root_of(article_id: str, in_batch_copies: dict[str, str | None], links: dict[str, Link]) -> str:
@@ -214,6 +229,7 @@ def tag_article(article: Article, assignment: StoryAssignment) -> Article:
 class OnlineStoryOutputs(NamedTuple):
     articles: beam.PCollection  # tagged articles, at their event time
     updates: beam.PCollection  # StoryUpdate rows, at their window's end
+    already_ingested: beam.PCollection  # articles the restored index already holds: counted, not written
 
 
 class AssignStoriesOnline(beam.PTransform):
@@ -239,16 +255,21 @@ class AssignStoriesOnline(beam.PTransform):
         )
         joined = (
             (
-                articles | "KeyArticles" >> beam.Map(lambda a: (a.article_id, (ARTICLE, a))),
-                tagged.assignments | "KeyAssignments" >> beam.Map(lambda kv: (kv[0], (ASSIGNMENT, kv[1]))),
+                articles
+                | "KeyArticles" >> beam.Map(lambda a: (a.article_id, (ARTICLE, a))).with_output_types(KV[str, Any]),
+                tagged.assignments
+                | "KeyAssignments" >> beam.Map(lambda kv: (kv[0], (ASSIGNMENT, kv[1]))).with_output_types(KV[str, Any]),
             )
-            | "ArticlesAndAssignments" >> beam.Flatten()
-            | "JoinStories" >> beam.ParDo(JoinStories()).with_input_types(KV[str, Any])
+            | "ArticlesAndAssignments" >> beam.Flatten().with_output_types(KV[str, Any])
+            | "JoinStories"
+            >> beam.ParDo(JoinStories()).with_input_types(KV[str, Any]).with_outputs(ALREADY_INGESTED, main="articles")
         )
-        return OnlineStoryOutputs(joined, tagged[UPDATES])
+        return OnlineStoryOutputs(joined.articles, tagged[UPDATES], joined[ALREADY_INGESTED])
 
 
 ARTICLE, ASSIGNMENT = "article", "assignment"
+ALREADY_INGESTED = "already_ingested"
+"""The assignment of an article the index already holds, and the output such articles go to."""
 
 
 class TagStoriesByWindow(beam.DoFn):
@@ -278,6 +299,7 @@ class TagStoriesByWindow(beam.DoFn):
         self._touched = Metrics.counter(STAGE, "stories_touched")
         self._near = Metrics.counter(STAGE, "near_duplicates")
         self._snapshots = Metrics.counter(STAGE, "snapshots_written")
+        self._already_ingested = Metrics.counter(STAGE, "already_ingested")
 
     def setup(self) -> None:
         self._cached: tuple[str, WindowedStories] | None = None
@@ -338,6 +360,9 @@ class TagStoriesByWindow(beam.DoFn):
         for event_micros, article_id, assignment in flushed.assignments:
             self._tagged.inc()
             yield TimestampedValue((article_id, assignment), Timestamp(micros=event_micros))
+        self._already_ingested.inc(len(flushed.already_ingested))
+        for event_micros, article_id in flushed.already_ingested:
+            yield TimestampedValue((article_id, ALREADY_INGESTED), Timestamp(micros=event_micros))
         for update in flushed.updates:
             yield beam.pvalue.TaggedOutput(UPDATES, TimestampedValue(update, Timestamp(micros=window_end - 1)))
 
@@ -392,7 +417,8 @@ class JoinStories(beam.DoFn):
     """Per article id: the full article meets its assignment and goes out at its event time.
 
     ``TagStoriesByWindow`` emits exactly one assignment per article it receives (a duplicate whose
-    original never came gets an empty one), so every key completes and its state is cleared. No
+    original never came gets an empty one; a re-delivery the index holds gets ``ALREADY_INGESTED``
+    and goes to that output), so every key completes and its state is cleared. No
     event-time expiry here: a watermark jump past an article could fire it before the
     assignment that is on its way, and the article would go out without its story.
     """
@@ -416,4 +442,9 @@ class JoinStories(beam.DoFn):
         if stored is not None and assignment is not None:
             article_state.clear()
             assignment_state.clear()
-            yield TimestampedValue(tag_article(stored[1], assignment), Timestamp(micros=stored[0]))
+            if assignment == ALREADY_INGESTED:
+                yield beam.pvalue.TaggedOutput(
+                    ALREADY_INGESTED, TimestampedValue(stored[1], Timestamp(micros=stored[0]))
+                )
+            else:
+                yield TimestampedValue(tag_article(stored[1], assignment), Timestamp(micros=stored[0]))

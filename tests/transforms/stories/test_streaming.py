@@ -64,6 +64,17 @@ def test_a_near_copy_in_a_later_window_is_marked_near_and_joins_its_original_sto
     assert [(u.story_id, u.article_count, u.pane) for u in second.updates] == [(a.story_id, 2, 0)]
 
 
+def test_an_article_the_restored_index_holds_is_already_ingested_not_tagged_again():
+    state = stories()
+    festival = article("f", url="https://x.test/festival", text=TOPICS["festival"], published=when(2))
+    flush_window(state, [pending(festival, 2)], TIMES, at(10).micros, RUN, 1)
+    relaunched = WindowedStories.restore(state.export(), (), dt.timedelta(seconds=TIMES.dedup_horizon_seconds))
+    relaunched.links.clear()  # a new job: only the saved index survives
+    again = flush_window(relaunched, [pending(festival, 2)], TIMES, at(10).micros, RUN, 2)
+    assert again.already_ingested == [(at(2).micros, festival.article_id)]
+    assert again.assignments == [] and again.updates == []
+
+
 def test_an_exact_copy_waits_for_its_original_and_goes_out_without_a_story_when_it_never_comes():
     state = stories()
     original = article("o", url="https://x.test/court", text=TOPICS["court"], published=when(12))
@@ -146,10 +157,12 @@ def test_a_relaunched_job_continues_the_story_ids_from_the_snapshot(tmp_path):
     second = job(
         tmp_path / "two",
         [
+            (5, document("festival", "https://x.test/festival", 2)),  # fetched again by the new job: not written twice
             (30, document("court", "https://y.test/court-again", 29, feed="https://two.test/feed")),
             (31, document("rocket", "https://x.test/rocket", 30)),
         ],
     )
+    assert set(second) == {"https://y.test/court-again", "https://x.test/rocket"}  # festival: held by the index
     assert second["https://y.test/court-again"] == first["https://x.test/court"]  # joined yesterday's story
     assert second["https://x.test/rocket"] not in first.values()
     # The near-duplicate window came back too: the same court text at another URL is a near copy of job 1's article.

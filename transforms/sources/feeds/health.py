@@ -21,7 +21,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.transforms.window import TimestampedValue
-from apache_beam.typehints import KV
+from apache_beam.typehints import KV, Tuple
 from apache_beam.utils.timestamp import Timestamp
 
 from schemas import FeedPoll
@@ -96,8 +96,9 @@ class CompletePollRows(beam.PTransform):
         )
         return (
             keyed
-            | "AllPollEvents" >> beam.Flatten()
-            | "CompleteRows" >> beam.ParDo(CompletePollRow(self._run, self._times)).with_input_types(KV[Any, Any])
+            | "AllPollEvents" >> beam.Flatten().with_output_types(KV[Tuple[str, int], Any])
+            | "CompleteRows"
+            >> beam.ParDo(CompletePollRow(self._run, self._times)).with_input_types(KV[Tuple[str, int], Any])
         )
 
 

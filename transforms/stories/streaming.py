@@ -200,20 +200,9 @@ def story_update(row: Story, times: EventTime, window_end: int, pane: int, updat
     def utc(micros: int) -> dt.datetime:
         return Timestamp(micros=micros).to_utc_datetime().replace(tzinfo=dt.UTC)
 
-    return StoryUpdate(
-        story_id=row.story_id,
-        story_label=row.story_label,
-        label_source=row.label_source,
-        first_published=row.first_published,
-        last_published=row.last_published,
-        article_count=row.article_count,
-        top_terms=row.top_terms,
-        window_start=utc(window_end - times.window_micros),
-        window_end=utc(window_end),
-        pane=pane,
-        updated_at=utc(updated_at),
-        run_id=row.run_id,
-    )
+    story = {f.name: getattr(row, f.name) for f in dataclasses.fields(row) if f.name != "ingested_at"}
+    window = {"window_start": utc(window_end - times.window_micros), "window_end": utc(window_end)}
+    return StoryUpdate(**story, **window, pane=pane, updated_at=utc(updated_at))
 
 
 def tag_article(article: Article, assignment: StoryAssignment) -> Article:

@@ -9,6 +9,7 @@ import duckdb
 from apache_beam.testing import test_stream
 
 from pipeline.streaming import streaming_stages
+from schemas import STORIES, STORY_UPDATES
 from tests.builders import article
 from tests.stream_builders import (
     CURRENT_STORIES,
@@ -170,3 +171,11 @@ def test_a_relaunched_job_continues_the_story_ids_from_the_snapshot(tmp_path):
         f"SELECT duplicate_kind FROM read_parquet('{tmp_path}/two/articles/*/*.parquet') WHERE url LIKE '%court-again'"
     ).fetchall()
     assert near == [("near",)]
+
+
+def test_a_story_update_row_has_every_stories_column_but_ingested_at_with_the_same_type():
+    stories_columns = {c.name: c for c in STORIES.columns if c.name != "ingested_at"}
+    updates = {c.name: c for c in STORY_UPDATES.columns}
+    for name, column in stories_columns.items():
+        assert (updates[name].arrow_type, updates[name].nullable) == (column.arrow_type, column.nullable), name
+    assert set(updates) - set(stories_columns) == {"window_start", "window_end", "pane", "updated_at"}

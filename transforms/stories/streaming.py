@@ -137,17 +137,19 @@ def flush_window(
     now_micros: int,
 ) -> Flushed:
     """Tags ``ready`` (plus waiting duplicates) with the batch rules; mutates ``stories``."""
-    candidates = [*stories.waiting, *ready]
+    candidates, known = [], []
+    for pending in [*stories.waiting, *ready]:
+        story_id = indexed_story(stories.index, pending.item) if pending.item.vector is not None else None
+        if story_id is None:
+            candidates.append(pending)
+        else:  # the job was relaunched and a feed delivered the article again: its copies follow its story
+            known.append((pending.event_micros, pending.item.article_id))
+            stories.links[pending.item.article_id] = Link(pending.item.article_id, story_id, pending.event_micros)
     originals = {p.item.article_id for p in candidates if p.item.vector is not None}
     in_batch_copies = {p.item.article_id: p.item.duplicate_of for p in candidates if p.item.vector is None}
-    batch, events, earlier, waiting, given_up, known = [], {}, {}, [], [], []
+    batch, events, earlier, waiting, given_up = [], {}, {}, [], []
     for pending in candidates:
         item = pending.item
-        story_id = indexed_story(stories.index, item) if item.vector is not None else None
-        if story_id is not None:  # the job was relaunched and the feed delivered it again
-            known.append((pending.event_micros, item.article_id))
-            stories.links[item.article_id] = Link(item.article_id, story_id, pending.event_micros)
-            continue
         if item.vector is None:
             root = root_of(item.duplicate_of, in_batch_copies, stories.links)
             if root in stories.links and root not in originals:
@@ -364,7 +366,11 @@ class TagStoriesByWindow(beam.DoFn):
         saved_at=beam.DoFn.StateParam(SAVED_AT),
     ) -> None:
         if self._state_dir and stories_state.read() is not None:
-            self._save(self._live(stories_state, version), fired.micros, saved_at, stories_state, version)
+            stories = self._live(stories_state, version)
+            save_story_index({}, stories.index.export(), self._state_dir)
+            saved_at.write(fired.micros)
+            self._snapshots.inc()
+            self._cached = (version.read(), stories)  # unchanged: the stored state is still current
 
     def _maybe_snapshot(self, stories: WindowedStories, now: int, saved_at, snapshot) -> None:
         if not self._state_dir:
@@ -376,12 +382,6 @@ class TagStoriesByWindow(beam.DoFn):
             self._snapshots.inc()
         else:  # the changes since then are saved by a later flush, or by this timer (it fires on drain too)
             snapshot.set(Timestamp(micros=last + self._snapshot_micros))
-
-    def _save(self, stories: WindowedStories, now: int, saved_at, stories_state, version) -> None:
-        save_story_index({}, stories.index.export(), self._state_dir)
-        saved_at.write(now)
-        self._snapshots.inc()
-        self._remember(stories, stories_state, version)
 
     def _live(self, stories_state, version) -> WindowedStories:
         """The cached state if the stored version token says it is current, else the stored one, else the store."""

@@ -71,9 +71,17 @@ def test_an_article_the_restored_index_holds_is_already_ingested_not_tagged_agai
     flush_window(state, [pending(festival, 2)], TIMES, at(10).micros, RUN, 1)
     relaunched = WindowedStories.restore(state.export(), (), dt.timedelta(seconds=TIMES.dedup_horizon_seconds))
     relaunched.links.clear()  # a new job: only the saved index survives
-    again = flush_window(relaunched, [pending(festival, 2)], TIMES, at(10).micros, RUN, 2)
+    copy = dataclasses.replace(
+        article("c", url="https://x.test/festival", text=TOPICS["festival"], published=when(3)),
+        article_id="copy-id",
+        duplicate_of=festival.article_id,
+    )  # the relaunched job's dedup saw the re-delivery first, so a copy now points at it
+    again = flush_window(relaunched, [pending(copy, 3), pending(festival, 2)], TIMES, at(10).micros, RUN, 2)
     assert again.already_ingested == [(at(2).micros, festival.article_id)]
-    assert again.assignments == [] and again.updates == []
+    [(_, copy_id, assignment)] = again.assignments
+    [before] = state.index.clusterer.stories()
+    assert (copy_id, assignment.story_id, assignment.duplicate_of) == ("copy-id", before.story_id, festival.article_id)
+    assert [(u.story_id, u.article_count) for u in again.updates] == [(before.story_id, 2)]
 
 
 def test_an_exact_copy_waits_for_its_original_and_goes_out_without_a_story_when_it_never_comes():

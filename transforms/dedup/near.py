@@ -101,9 +101,7 @@ class NearDuplicateIndex:
         }
 
     @classmethod
-    def from_state(
-        cls, state: dict, threshold: float = THRESHOLD, window: dt.timedelta = WINDOW
-    ) -> NearDuplicateIndex:
+    def from_state(cls, state: dict, threshold: float = THRESHOLD, window: dt.timedelta = WINDOW) -> NearDuplicateIndex:
         index = cls(threshold, window)
         raw = base64.b64decode(state["signatures"])
         size = NUM_PERM * 4

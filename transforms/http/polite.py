@@ -19,15 +19,10 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.http.client import (
-    FetchPolicy,
-    FetchResult,
-    HostPacer,
-    HttpFetcher,
-    RobotsCache,
-    RobotsDecision,
-    host_of,
-)
+from transforms.http.addresses import host_of
+from transforms.http.client import FetchPolicy, FetchResult, HttpFetcher
+from transforms.http.pacing import HostPacer
+from transforms.http.robots import RobotsCache, RobotsDecision
 from transforms.run import progress
 
 DEFAULT_HOST_DELAY = 1.0

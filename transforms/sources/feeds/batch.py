@@ -18,7 +18,8 @@ import apache_beam as beam
 
 from schemas import Reject
 from transforms.dedup.ledger import ENTRY, DropKnown
-from transforms.http.client import FetchResult, redact_credentials
+from transforms.http.addresses import redact_credentials
+from transforms.http.client import FetchResult
 from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
 from transforms.run.context import RunContext
 from transforms.sources.document import ENTRY as ENTRY_TEXT

@@ -33,7 +33,7 @@ from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
 
 from schemas import Reject
 from transforms.dedup.streaming import DropRepeats
-from transforms.http.client import host_of
+from transforms.http.addresses import host_of
 from transforms.http.polite import FetchSession, FetchSettings
 from transforms.run.context import REJECTS, RunContext
 from transforms.sources.feeds.batch import STAGE, entry_document, poll_feed

@@ -19,7 +19,8 @@ from pipeline.streaming import run_streaming  # also registers --poll-interval, 
 from pipeline.summary import AccountingError, counters, format_summary, record_summary
 from pipeline.watch import add_watch_arguments, watch
 from schemas import SEEN, TABLES
-from transforms.output.tables import RUNS_DIR, clear_stale_staging, read_json
+from transforms.output.files import read_json
+from transforms.output.tables import RUNS_DIR, clear_stale_staging
 from transforms.run.context import RunContext
 from transforms.sources.seeds import InputNotFound
 

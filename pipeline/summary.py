@@ -24,7 +24,8 @@ from collections import defaultdict
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.runners.runner import PipelineResult
 
-from transforms.output.tables import RUNS_DIR, write_json_atomically
+from transforms.output.files import write_json_atomically
+from transforms.output.tables import RUNS_DIR
 
 ITEM_REJECT_STAGES = ("read", "extract", "feeds", "window")
 """Counter namespaces whose ``rejected_*`` counters are input items (files, records, entries)."""

@@ -29,7 +29,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline.summary import SUMMARY_SUFFIX
 from schemas import ARTICLES, REJECTS, STORIES, TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
-from transforms.output.tables import RUNS_DIR, committed_files, read_json, write_bytes_atomically
+from transforms.output.files import read_json, write_bytes_atomically
+from transforms.output.tables import RUNS_DIR, committed_files
 
 REPORT_FILE = "report.html"
 UNDATED = "undated"

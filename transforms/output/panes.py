@@ -39,7 +39,8 @@ from apache_beam.utils.timestamp import Timestamp
 
 from schemas import TableSpec
 from transforms.event_time.windows import EventTime, utc_label
-from transforms.output.tables import COMPRESSION, records_to_table, write_bytes_atomically
+from transforms.output.files import write_bytes_atomically
+from transforms.output.tables import COMPRESSION, records_to_table
 from transforms.run.context import stable_hash
 
 STAGE = "write"

@@ -16,10 +16,9 @@ from collections.abc import Iterable, Iterator
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
 from schemas import Reject
-from transforms.run import progress
+from transforms.run import counters, progress
 from transforms.run.context import REJECTS, RunContext, set_rejects_aside
 from transforms.sources.document import SourceDocument
 
@@ -56,7 +55,7 @@ class ReadSeedFile(beam.DoFn):
 
     def __init__(self, run: RunContext):
         self._run = run
-        self._documents = Metrics.counter(STAGE, "documents")
+        self._documents = counters.SEED_DOCUMENTS.metric()
 
     def process(self, path: str) -> Iterator:
         for item in read_seed_file(path, self._run):

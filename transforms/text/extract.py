@@ -16,10 +16,9 @@ from typing import NamedTuple
 from urllib.parse import urldefrag, urlsplit
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import Article, Reject
-from transforms.run import progress
+from transforms.run import counters, progress
 from transforms.run.context import REJECTS, RunContext, set_rejects_aside, stable_hash
 from transforms.sources.document import ENTRY, HTML, PAGE, SourceDocument
 from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
@@ -77,7 +76,7 @@ class ExtractArticle(beam.DoFn):
     def __init__(self, run: RunContext, min_words: int):
         self._run = run
         self._min_words = min_words
-        self._articles = Metrics.counter(STAGE, "articles")
+        self._articles = counters.ARTICLES_EXTRACTED.metric()
 
     def setup(self) -> None:
         identify_language("warm up the language model once per worker")
@@ -87,10 +86,10 @@ class ExtractArticle(beam.DoFn):
         source = source_of(document)
         if isinstance(result, Article):
             self._articles.inc()
-            Metrics.counter(STAGE, f"{source}_articles").inc()
+            counters.ARTICLES_EXTRACTED_FROM.of(source).inc()
             progress.note("articles extracted")
         else:
-            Metrics.counter(STAGE, f"{source}_rejects").inc()
+            counters.REJECTS_AT_EXTRACTION_FROM.of(source).inc()
             progress.note("extraction rejects")
         yield set_rejects_aside(result, STAGE)
 

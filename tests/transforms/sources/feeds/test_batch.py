@@ -11,6 +11,8 @@ from tests.conftest import fn_api_pipeline
 from tests.http_server import Reply
 from transforms.http.client import FetchPolicy
 from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
+from transforms.run import counters
+from transforms.run.counters import Counter
 from transforms.sources.document import ENTRY, PAGE
 from transforms.sources.feeds.batch import entry_document, poll_feed
 from transforms.sources.feeds.parsing import FeedEntry
@@ -63,7 +65,7 @@ def test_poll_parses_a_changed_feed_and_sends_validators_next_time(loopback_serv
     second = poll_feed(session, first.state, RUN, NOW)
     assert second.entries == () and second.reject is None and second.state.last_status == 304
     assert seen_headers == [None, '"v1"']
-    assert session.take_counts() == {"status_200": 1, "status_304": 1, "entries": 2}
+    assert {c.name: n for c, n in session.take_counts().items()} == {"status_200": 1, "status_304": 1, "entries": 2}
 
 
 def test_a_feed_that_is_not_a_feed_is_rejected_and_its_validators_forgotten(loopback_server):
@@ -101,7 +103,7 @@ def test_a_missing_page_falls_back_to_the_entry_text(loopback_server):
     session = FetchSession(SETTINGS)
     document = entry_document(session, entry(loopback_server, "/gone"), RUN)
     assert (document.kind, document.body) == (ENTRY, "A summary long enough to stand in for the article when needed.")
-    assert session.take_counts()["pages_http_404"] == 1
+    assert session.take_counts()[counters.FEED_PAGES.of("http_404")] == 1
 
 
 def test_robots_disallow_is_honoured(loopback_server):
@@ -130,15 +132,11 @@ def test_fetch_by_host_runs_every_item_and_counts_on_the_beam_thread(loopback_se
 
     def fetch(session, path):
         result = session.get(base + path)
-        session.count("fetched")
+        session.count(Counter("test", "fetched"))
         return [(path, result.body)]
 
     with fn_api_pipeline() as p:
-        got = (
-            p
-            | beam.Create([f"/p/{i}" for i in range(5)])
-            | FetchByHost(fetch, lambda path: base + path, SETTINGS, "test")
-        )
+        got = p | beam.Create([f"/p/{i}" for i in range(5)]) | FetchByHost(fetch, lambda path: base + path, SETTINGS)
         assert_that(got, equal_to([(f"/p/{i}", f"page {i}".encode()) for i in range(5)]))
     counters = p.result.metrics().query()["counters"]
     assert sum(c.committed for c in counters if c.key.metric.name == "fetched") == 5

@@ -13,7 +13,7 @@ import apache_beam as beam
 from schemas import Reject
 from transforms.run import counters
 
-REJECTS = "rejects"
+REJECTED = "rejects"
 """Tag of the rejects output of every stage that can reject."""
 
 
@@ -58,5 +58,5 @@ def set_rejects_aside(item: Any, stage: str) -> Any:
     """In a DoFn: a Reject goes to the ``rejects`` output (counted per reason), anything else to the main one."""
     if isinstance(item, Reject):
         counters.rejected(stage).of(item.reason).inc()
-        return beam.pvalue.TaggedOutput(REJECTS, item)
+        return beam.pvalue.TaggedOutput(REJECTED, item)
     return item

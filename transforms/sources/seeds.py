@@ -19,7 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas import Reject
 from transforms.run import counters, progress
-from transforms.run.context import REJECTS, RunContext, set_rejects_aside
+from transforms.run.context import REJECTED, RunContext, set_rejects_aside
 from transforms.sources.document import SourceDocument
 
 STAGE = "read"
@@ -46,7 +46,7 @@ class ReadSeedFiles(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(self._paths)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadFile" >> beam.ParDo(ReadSeedFile(self._run)).with_outputs(REJECTS, main="documents")
+            | "ReadFile" >> beam.ParDo(ReadSeedFile(self._run)).with_outputs(REJECTED, main="documents")
         )
 
 

@@ -19,8 +19,8 @@ import apache_beam as beam
 
 from schemas import Article, Reject
 from transforms.run import counters, progress
-from transforms.run.context import REJECTS, RunContext, set_rejects_aside, stable_hash
-from transforms.sources.document import ENTRY, HTML, PAGE, SourceDocument
+from transforms.run.context import REJECTED, RunContext, set_rejects_aside, stable_hash
+from transforms.sources.document import ENTRY_TEXT, HTML, PAGE, SourceDocument
 from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
 
 STAGE = "extract"
@@ -54,12 +54,12 @@ class ExtractArticles(beam.PTransform):
         results = [self._extract(docs, f"ExtractText{name}") for name, docs in documents.items()]
         return ExtractOutputs(
             articles=[r.articles for r in results] | "AllArticles" >> beam.Flatten(),
-            rejects=[r[REJECTS] for r in results] | "AllExtractRejects" >> beam.Flatten(),
+            rejects=[r[REJECTED] for r in results] | "AllExtractRejects" >> beam.Flatten(),
         )
 
     def _extract(self, documents, label: str):
         return documents | label >> beam.ParDo(ExtractArticle(self._run, self._min_words)).with_outputs(
-            REJECTS, main="articles"
+            REJECTED, main="articles"
         )
 
 
@@ -96,7 +96,7 @@ class ExtractArticle(beam.DoFn):
 
 def source_of(document: SourceDocument) -> str:
     """'feed' for feed entries and their pages, 'seed' for seed files and records (the summary's accounting)."""
-    return "feed" if document.kind in (PAGE, ENTRY) else "seed"
+    return "feed" if document.kind in (PAGE, ENTRY_TEXT) else "seed"
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def extract_content(document: SourceDocument) -> Content | str:
     """The document's own text and metadata, or why there is none."""
     if document.kind in (HTML, PAGE):
         return _from_html(document.body, document.url, "page" if document.kind == PAGE else "html")
-    if document.kind == ENTRY:
+    if document.kind == ENTRY_TEXT:
         return _from_entry_text(document.body, document.fallback_source)
     return _from_plain_text(document.body)
 

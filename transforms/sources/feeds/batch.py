@@ -23,8 +23,7 @@ from transforms.http.client import FetchResult
 from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
 from transforms.run import counters
 from transforms.run.context import RunContext
-from transforms.sources.document import ENTRY as ENTRY_TEXT
-from transforms.sources.document import PAGE, SourceDocument
+from transforms.sources.document import ENTRY_TEXT, PAGE, SourceDocument
 from transforms.sources.feeds.parsing import FeedEntry, feed_problem, parse_feed
 from transforms.sources.feeds.state import FeedState, after_fetch, unexpected_not_modified
 

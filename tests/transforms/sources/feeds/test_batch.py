@@ -13,7 +13,7 @@ from transforms.http.client import FetchPolicy
 from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
 from transforms.run import counters
 from transforms.run.counters import Counter
-from transforms.sources.document import ENTRY, PAGE
+from transforms.sources.document import ENTRY_TEXT, PAGE
 from transforms.sources.feeds.batch import entry_document, poll_feed
 from transforms.sources.feeds.parsing import FeedEntry
 from transforms.sources.feeds.state import FeedState
@@ -102,14 +102,17 @@ def test_entry_page_becomes_a_page_document(loopback_server):
 def test_a_missing_page_falls_back_to_the_entry_text(loopback_server):
     session = FetchSession(SETTINGS)
     document = entry_document(session, entry(loopback_server, "/gone"), RUN)
-    assert (document.kind, document.body) == (ENTRY, "A summary long enough to stand in for the article when needed.")
+    assert (document.kind, document.body) == (
+        ENTRY_TEXT,
+        "A summary long enough to stand in for the article when needed.",
+    )
     assert session.take_counts()[counters.FEED_PAGES.of("http_404")] == 1
 
 
 def test_robots_disallow_is_honoured(loopback_server):
     loopback_server.route("/robots.txt", Reply(200, b"User-agent: *\nDisallow: /a/\n", {"Content-Type": "text/plain"}))
     document = entry_document(FetchSession(SETTINGS), entry(loopback_server), RUN)
-    assert document.kind == ENTRY
+    assert document.kind == ENTRY_TEXT
     assert loopback_server.requests_to("/a/0") == []
 
 
@@ -121,7 +124,7 @@ def test_no_page_and_no_entry_text_is_a_reject(loopback_server):
 
 def test_no_fetch_articles_uses_the_entry_text_without_requests(loopback_server):
     document = entry_document(FetchSession(SETTINGS), entry(loopback_server), RUN, fetch_pages=False)
-    assert document.kind == ENTRY and loopback_server.requests == []
+    assert document.kind == ENTRY_TEXT and loopback_server.requests == []
 
 
 def test_fetch_by_host_runs_every_item_and_counts_on_the_beam_thread(loopback_server):

@@ -23,6 +23,8 @@ import pytest
 from pipeline.analyst.report import LOCAL_FILES, UNDATED, source_host, timeline_days
 from tests.conftest import run_cli, run_seeds_with_a_wire_copy
 
+pytestmark = pytest.mark.e2e
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",

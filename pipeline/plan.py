@@ -10,7 +10,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.graph import RunPlan
 from pipeline.options import DEFAULT_CATALOG, NewsbeamOptions
-from transforms.http.client import FetchPolicy, redact_credentials
+from transforms.http.addresses import redact_credentials
+from transforms.http.client import FetchPolicy
 from transforms.http.polite import FetchSettings
 from transforms.run.context import RunContext
 from transforms.sources.feeds.lists import read_feed_list

@@ -47,7 +47,6 @@ from pipeline.options import NewsbeamOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
 from pipeline.remote_job import check_dry_run, report_job_not_run_here, runner_name, runs_here
 from schemas import ARTICLES, FEED_POLLS, REJECTS, STORY_UPDATES
-from transforms.dedup.rules import STAGE as DEDUP_STAGE
 from transforms.dedup.streaming import DedupWithinHorizon, DropRepeats
 from transforms.event_time.windows import (
     DEFAULT_ALLOWED_LATENESS_SECONDS,
@@ -57,6 +56,7 @@ from transforms.event_time.windows import (
     WindowArticles,
 )
 from transforms.output.panes import WriteWindowedParquet
+from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.feeds.health import CompletePollRows
 from transforms.sources.feeds.state import FeedState, reset
@@ -173,7 +173,7 @@ def streaming_stages(
         all_rejects
         | "AllRejects" >> beam.Flatten()
         | "SkipRepeatedRejects"
-        >> DropRepeats(lambda r: r.reject_id, times.dedup_horizon_seconds, (DEDUP_STAGE, "repeated_rejects"))
+        >> DropRepeats(lambda r: r.reject_id, times.dedup_horizon_seconds, counters.REPEATED_REJECTS)
     )
     tables = [
         stories.articles | "WriteArticles" >> WriteWindowedParquet(ARTICLES, s.output, times),

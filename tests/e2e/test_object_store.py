@@ -32,11 +32,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from tests.conftest import REPO, SEEDS
-from transforms.output.tables import (
-    clear_stale_staging,
-    remove_folder,
-    write_json_atomically,
-)
+from transforms.output.files import remove_folder, write_json_atomically
+from transforms.output.tables import clear_stale_staging
 
 BUCKET = "newsbeam-test"
 KEY, SECRET, REGION = "testing", "testing", "us-east-1"

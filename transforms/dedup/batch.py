@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import Article
 from transforms.dedup import rules
 from transforms.dedup.ledger import ARTICLE, CONTENT, keys_of_kind
-from transforms.dedup.rules import STAGE, DedupOutputs, publication_sort_key
+from transforms.dedup.rules import DedupOutputs, publication_sort_key
+from transforms.run import counters
 
 ALREADY_INGESTED = "already_ingested"
 ArticleGroup = tuple[Article, tuple[Article, ...]]
@@ -65,7 +65,7 @@ def _resolve_by_hash(element) -> Iterator:
         yield from _skip([a for original, copies in groups for a in (original, *copies)])
     elif groups:
         articles = mark_same_text(groups)
-        Metrics.counter(STAGE, "duplicates").inc(sum(1 for a in articles if a.duplicate_of))
+        counters.DUPLICATES.inc(sum(1 for a in articles if a.duplicate_of))
         yield from articles
 
 
@@ -75,7 +75,7 @@ def _split(element) -> tuple[list, bool]:
 
 
 def _skip(articles: list[Article]) -> Iterator:
-    Metrics.counter(STAGE, ALREADY_INGESTED).inc(len(articles))
+    counters.ALREADY_INGESTED.inc(len(articles))
     for article in articles:
         yield beam.pvalue.TaggedOutput(ALREADY_INGESTED, article)
 

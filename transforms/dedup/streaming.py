@@ -28,7 +28,6 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder, VarIntCoder
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (
     BagStateSpec,
@@ -40,8 +39,9 @@ from apache_beam.typehints import KV
 from apache_beam.utils.timestamp import Timestamp
 
 from schemas import Article
-from transforms.dedup.rules import STAGE, DedupOutputs, mark_text_copy, mark_url_copy, same_url_copy_id
+from transforms.dedup.rules import DedupOutputs, mark_text_copy, mark_url_copy, same_url_copy_id
 from transforms.event_time.windows import MICROS
+from transforms.run import counters
 
 ALREADY_SEEN = "already_seen"
 REPEATS = "repeats"
@@ -77,9 +77,9 @@ class MarkSameUrl(beam.DoFn):
 
     def __init__(self, horizon_micros: int):
         self._horizon_micros = horizon_micros
-        self._originals = Metrics.counter(STAGE, "originals")
-        self._duplicates = Metrics.counter(STAGE, "duplicates_url")
-        self._already_seen = Metrics.counter(STAGE, ALREADY_SEEN)
+        self._originals = counters.STREAM_ORIGINALS.metric()
+        self._duplicates = counters.STREAM_DUPLICATES_BY_URL.metric()
+        self._already_seen = counters.STREAM_ALREADY_SEEN.metric()
 
     def process(
         self,
@@ -113,7 +113,7 @@ class MarkSameUrl(beam.DoFn):
     ) -> None:
         original_state.clear()
         sightings_state.clear()
-        Metrics.counter(STAGE, "urls_forgotten").inc()
+        counters.STREAM_URLS_FORGOTTEN.inc()
 
 
 class MarkSameText(beam.DoFn):
@@ -124,7 +124,7 @@ class MarkSameText(beam.DoFn):
 
     def __init__(self, horizon_micros: int):
         self._horizon_micros = horizon_micros
-        self._duplicates = Metrics.counter(STAGE, "duplicates_text")
+        self._duplicates = counters.STREAM_DUPLICATES_BY_TEXT.metric()
 
     def process(
         self,
@@ -148,15 +148,15 @@ class MarkSameText(beam.DoFn):
     @on_timer(EXPIRE)
     def forget(self, owner_state=beam.DoFn.StateParam(OWNER)) -> None:
         owner_state.clear()
-        Metrics.counter(STAGE, "texts_forgotten").inc()
+        counters.STREAM_TEXTS_FORGOTTEN.inc()
 
 
 class DropRepeats(beam.PTransform):
-    """Items → the first item per key; repeats within the horizon are counted as ``namespace.name`` and
+    """Items → the first item per key; repeats within the horizon are counted with ``counter`` and
     dropped, or with ``repeats=True`` handed on as a second output (``.items``, ``.repeats``)."""
 
     def __init__(
-        self, key_of: Callable[[Any], str], horizon_seconds: float, counter: tuple[str, str], repeats: bool = False
+        self, key_of: Callable[[Any], str], horizon_seconds: float, counter: counters.Counter, repeats: bool = False
     ):
         super().__init__()
         self._key_of, self._horizon_micros, self._counter = key_of, round(horizon_seconds * MICROS), counter
@@ -177,9 +177,9 @@ class KeepFirstSighting(beam.DoFn):
     EXPIRES_AT = ReadModifyWriteStateSpec("expires_at", VarIntCoder())
     EXPIRE = TimerSpec("expire", TimeDomain.WATERMARK)
 
-    def __init__(self, horizon_micros: int, counter: tuple[str, str]):
+    def __init__(self, horizon_micros: int, counter: counters.Counter):
         self._horizon_micros = horizon_micros
-        self._repeats = Metrics.counter(*counter)
+        self._repeats = counter.metric()
 
     def process(
         self,

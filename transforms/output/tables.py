@@ -20,7 +20,6 @@ once the next run starts, every input is in the tables exactly once.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import uuid
@@ -33,12 +32,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TableSpec
-from transforms.run import progress
+from transforms.output.files import ensure_dir, match_paths, read_json, remove_folder, write_json_atomically
+from transforms.run import counters, progress
 from transforms.run.context import RunContext
 
 STAGE = "write"
@@ -49,7 +48,6 @@ COMMIT_PLAN = "_commit.json"
 BUFFER_BYTES = 32 * 1024 * 1024
 """Rows buffered per partition before they are written as one row group."""
 COMPRESSION = "zstd"
-OBJECT_STORES = ("s3", "gs")
 """Schemes where an object becomes visible only when its upload completes, and a rename is a copy."""
 log = logging.getLogger(__name__)
 
@@ -103,7 +101,7 @@ class StageParquetFiles(beam.DoFn):
         self._root = root
         self._staging_dir = staging_dir(root, run_id)
         self._run_id = run_id
-        self._rows = Metrics.counter(STAGE, f"{table.name}_rows")
+        self._rows = counters.ROWS_WRITTEN.of(table.name).metric()
 
     def setup(self) -> None:
         self._schema = self._table.arrow_schema
@@ -161,7 +159,7 @@ class _PartitionFile:
             return
         batch = records_to_table(self._buffer, self._schema)
         if self._writer is None:
-            _ensure_dir(self._path.rsplit("/", 1)[0])
+            ensure_dir(self._path.rsplit("/", 1)[0])
             self._handle = FileSystems.create(self._path, compression_type=CompressionTypes.UNCOMPRESSED)
             self._writer = pq.ParquetWriter(self._handle, self._schema, compression=COMPRESSION)
         self._writer.write_table(batch, row_group_size=len(self._buffer))
@@ -219,7 +217,7 @@ def move_into_place(staged: list[StagedFile], run: RunContext, resuming: bool = 
     if resuming:
         pairs = [(source, target) for source, target in pairs if not _already_moved(source, target)]
     for directory in sorted({target.rsplit("/", 1)[0] for _, target in pairs}):
-        _ensure_dir(directory)
+        ensure_dir(directory)
     if pairs:
         FileSystems.rename([source for source, _ in pairs], [target for _, target in pairs])
 
@@ -245,51 +243,6 @@ def run_record(staged: list[StagedFile], run: RunContext) -> dict:
     }
 
 
-def read_json(path: str) -> dict:
-    """A JSON file written by ``write_json_atomically`` (any file system)."""
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        return json.loads(handle.read())
-
-
-def write_json_atomically(path: str, value: dict) -> None:
-    write_bytes_atomically(path, json.dumps(value, indent=2, sort_keys=True).encode())
-
-
-def write_bytes_atomically(path: str, data: bytes) -> None:
-    """Replaces ``path`` with ``data`` so that readers see the old or the new content, never a part.
-
-    On S3 and GCS a single upload already is (the object appears when the upload completes, and a
-    rename would only be a copy); elsewhere the data goes to a hidden temporary name beside the
-    target and is renamed over it (atomic on local disks).
-    """
-    if FileSystems.get_scheme(path) in OBJECT_STORES:
-        with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            handle.write(data)
-        return
-    directory, name = path.rsplit("/", 1)
-    _ensure_dir(directory)
-    temporary = f"{directory}/.{name}.tmp-{uuid.uuid4().hex[:8]}"
-    with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        handle.write(data)
-    try:
-        FileSystems.rename([temporary], [path])
-    except OSError:  # a filesystem that won't rename over an existing file
-        FileSystems.delete([path])
-        FileSystems.rename([temporary], [path])
-
-
-def _ensure_dir(path: str) -> None:
-    """Creates a folder unless it exists; nothing on S3/GCS, which have no folders (and Beam's mkdirs there is a no-op)."""
-    if FileSystems.get_scheme(path) in OBJECT_STORES:
-        return
-    if not FileSystems.exists(path):
-        try:
-            FileSystems.mkdirs(path)
-        except OSError:
-            if not FileSystems.exists(path):  # lost a race with another worker: fine if it exists now
-                raise
-
-
 def merge_upserts(root: str, spec: TableSpec, run: RunContext) -> None:
     """Rewrites an upsert table as one file in which this run's rows replace older rows with the same key.
 
@@ -311,7 +264,7 @@ def merge_upserts(root: str, spec: TableSpec, run: RunContext) -> None:
     merged = merged.take(sorted(last.values()))
     name = f"{spec.name}/part-{run.run_id}-merged.parquet"
     staged = FileSystems.join(staging_dir(root, run.run_id), name)
-    _ensure_dir(staged.rsplit("/", 1)[0])
+    ensure_dir(staged.rsplit("/", 1)[0])
     with FileSystems.create(staged, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         pq.write_table(merged, handle, compression=COMPRESSION)
     target = FileSystems.join(root, name)
@@ -345,7 +298,7 @@ def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = 
     """
     output = output.rstrip("/")
     finished = []
-    for plan_path in _match(FileSystems.join(output, STAGING_PREFIX + "*", COMMIT_PLAN)):
+    for plan_path in match_paths(FileSystems.join(output, STAGING_PREFIX + "*", COMMIT_PLAN)):
         plan = read_json(plan_path)
         run = RunContext(run_id=plan["run_id"], started_at=dt.datetime.fromisoformat(plan["started_at"]))
         log.warning("finishing the commit of interrupted run %s", run.run_id)
@@ -363,24 +316,7 @@ def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = 
 
 def _staging_folders(root: str) -> list[str]:
     """Staging folders under ``root``, including empty ones on a local disk (Beam's match lists only files)."""
-    paths = _match(FileSystems.join(root, STAGING_PREFIX + "*", "**"))
+    paths = match_paths(FileSystems.join(root, STAGING_PREFIX + "*", "**"))
     if FileSystems.get_scheme(root) is None and os.path.isdir(root):
         paths += [FileSystems.join(root, name) for name in os.listdir(root) if name.startswith(STAGING_PREFIX)]
     return sorted({FileSystems.join(root, path[len(root) + 1 :].split("/", 1)[0]) for path in paths})
-
-
-def _match(pattern: str) -> list[str]:
-    return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
-
-
-def remove_folder(path: str) -> None:
-    """Deletes a folder and everything below it; nothing when there is none.
-
-    On S3 and GCS a folder is only a key prefix: ``exists`` is false for it, and Beam deletes the
-    objects below it only when the path ends with '/' (without it, a delete removes nothing).
-    """
-    path = path.rstrip("/")
-    if FileSystems.get_scheme(path) in OBJECT_STORES:
-        FileSystems.delete([path + "/"])  # lists the prefix and deletes what is there, if anything
-    elif FileSystems.exists(path):
-        FileSystems.delete([path])

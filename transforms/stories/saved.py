@@ -16,7 +16,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedup.near import NearDuplicateIndex
-from transforms.output.tables import write_bytes_atomically
+from transforms.output.files import write_bytes_atomically
 from transforms.stories.clusterer import CatalogStory, StoryClusterer
 
 INDEX_FILE = "story_index.json.gz"

@@ -38,7 +38,6 @@ from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import BytesCoder, PickleCoder, VarIntCoder
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.transforms.window import TimestampedValue
@@ -49,12 +48,12 @@ from schemas import Article, Story, StoryUpdate
 from transforms.dedup.near import NearDuplicateIndex
 from transforms.dedup.rules import NEAR
 from transforms.event_time.windows import MICROS, EventTime
+from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.stories.batch import StoryAssignment, StoryInput, assign_stories, story_input
 from transforms.stories.clusterer import CatalogStory
 from transforms.stories.saved import StoryIndex, load_story_index, save_story_index
 
-STAGE = "stories"
 CLUSTER_KEY = "all"
 UPDATES = "updates"
 MAX_WAITS = 2
@@ -285,12 +284,12 @@ class TagStoriesByWindow(beam.DoFn):
         self._catalog, self._times, self._run = catalog, times, run
         self._state_dir, self._snapshot_micros = state_dir, round(snapshot_seconds * MICROS)
         self._near_window = dt.timedelta(seconds=times.dedup_horizon_seconds)
-        self._tagged = Metrics.counter(STAGE, "articles_tagged")
-        self._without_original = Metrics.counter(STAGE, "duplicates_without_original")
-        self._touched = Metrics.counter(STAGE, "stories_touched")
-        self._near = Metrics.counter(STAGE, "near_duplicates")
-        self._snapshots = Metrics.counter(STAGE, "snapshots_written")
-        self._already_ingested = Metrics.counter(STAGE, "already_ingested")
+        self._tagged = counters.ARTICLES_TAGGED.metric()
+        self._without_original = counters.DUPLICATES_WITHOUT_ORIGINAL.metric()
+        self._touched = counters.STORIES_TOUCHED.metric()
+        self._near = counters.NEAR_DUPLICATES.metric()
+        self._snapshots = counters.STORY_SNAPSHOTS.metric()
+        self._already_ingested = counters.STREAM_ALREADY_IN_INDEX.metric()
 
     def setup(self) -> None:
         self._cached: tuple[str, WindowedStories] | None = None

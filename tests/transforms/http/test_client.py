@@ -20,6 +20,7 @@ import pytest
 
 from tests.http_server import LoopbackServer, RecordedRequest, Reply
 from tests.http_server import loopback_server as loopback_server_fixture  # noqa: F401 (registers the fixture)
+from transforms.http.addresses import host_of, is_public_address, redact_credentials
 from transforms.http.client import (
     CONNECTION_ERROR,
     DNS_ERROR,
@@ -29,9 +30,6 @@ from transforms.http.client import (
     INVALID_URL,
     PRIVATE_ADDRESS,
     REDIRECT_LOOP,
-    ROBOTS_MISSING,
-    ROBOTS_RULES,
-    ROBOTS_UNREACHABLE,
     TIMEOUT,
     TOO_LARGE,
     TOO_MANY_REDIRECTS,
@@ -40,14 +38,11 @@ from transforms.http.client import (
     BodyDecoder,
     FetchError,
     FetchPolicy,
-    HostPacer,
     HttpFetcher,
-    RobotsCache,
-    host_of,
-    is_public_address,
     parse_retry_after,
-    redact_credentials,
 )
+from transforms.http.pacing import HostPacer
+from transforms.http.robots import ROBOTS_MISSING, ROBOTS_RULES, ROBOTS_UNREACHABLE, RobotsCache
 
 FAST = FetchPolicy(connect_timeout=1.0, read_timeout=1.0, total_timeout=3.0, allow_private_network=True)
 

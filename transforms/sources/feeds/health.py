@@ -17,7 +17,6 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.transforms.window import TimestampedValue
@@ -27,10 +26,10 @@ from apache_beam.utils.timestamp import Timestamp
 from schemas import FeedPoll
 from transforms.event_time.windows import EventTime
 from transforms.http.client import redact_credentials
+from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.feeds import batch
 
-STAGE = "feeds"
 POLL, SEEN_BEFORE, ARTICLE, REJECT = "poll", "seen_before", "article", "reject"
 """What a feed-health event is: the poll itself, or the fate of one of its entries."""
 
@@ -114,7 +113,7 @@ class CompletePollRow(beam.DoFn):
 
     def __init__(self, run: RunContext, times: EventTime):
         self._run, self._times = run, times
-        self._incomplete = Metrics.counter(STAGE, "poll_rows_incomplete")
+        self._incomplete = counters.FEED_POLL_ROWS_INCOMPLETE.metric()
 
     def process(
         self,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.http.client import FetchResult
-from transforms.output.tables import read_json, write_json_atomically
+from transforms.output.files import read_json, write_json_atomically
 from transforms.run.context import stable_hash
 
 FEEDS_FILE = "feeds.json"

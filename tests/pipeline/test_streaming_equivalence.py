@@ -84,6 +84,8 @@ def bcubed_f1(left: dict[str, str], right: dict[str, str]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 @pytest.mark.skipif(not ALLSIDES.exists(), reason="needs ../shared/data/clustering/allsides_dev.jsonl")
 def test_the_same_dated_articles_give_the_same_stories_and_duplicates_in_batch_and_streaming(tmp_path):
     records = dated_articles_with_copies(ALLSIDES)

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 
 import duckdb
+import pytest
 from apache_beam.testing import test_stream
 
 from pipeline.streaming import streaming_stages
@@ -102,6 +103,7 @@ def test_an_exact_copy_waits_for_its_original_and_goes_out_without_a_story_when_
     assert second.given_up == 1 and MAX_WAITS == 2 and state.waiting == []
 
 
+@pytest.mark.slow
 def test_the_label_of_a_story_changes_in_a_later_window_and_the_current_state_shows_it(tmp_path):
     """A relabel: the label follows the headline closest to the story's terms, so updates carry the new one."""
     harbour = "harbour"
@@ -144,6 +146,7 @@ def test_the_label_of_a_story_changes_in_a_later_window_and_the_current_state_sh
     ]
 
 
+@pytest.mark.slow
 def test_a_relaunched_job_continues_the_story_ids_from_the_snapshot(tmp_path):
     """Restart continuity: job 1 snapshots the index to the state store; job 2 (new keyed state) loads it."""
     state = tmp_path / "state"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 import duckdb
+import pytest
 from apache_beam.testing import test_stream
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -33,6 +34,7 @@ def rss(server, numbers) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
 
 
+@pytest.mark.slow
 def test_feeds_are_polled_each_tick_with_their_validators_and_each_entry_is_fetched_once(loopback_server, tmp_path):
     validators = []
 
@@ -113,6 +115,7 @@ def test_feeds_are_polled_each_tick_with_their_validators_and_each_entry_is_fetc
     assert saved[feeds[0].feed_url].etag == '"v2"' and saved["https://gone.test/feed"] == GONE  # others kept
 
 
+@pytest.mark.slow
 def test_a_failing_feed_has_a_health_row_with_its_error_and_next_attempt(loopback_server, tmp_path):
     loopback_server.route("/broken.xml", lambda request: Reply(503, b"busy", {"Retry-After": "120"}))
     feeds = [FeedState.new(loopback_server.url("/broken.xml"))]

@@ -35,6 +35,7 @@ from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
 
 from schemas import Reject
 from transforms.dedup.streaming import DropRepeats
+from transforms.event_time.windows import MICROS
 from transforms.http.addresses import host_of
 from transforms.http.polite import FetchSession, FetchSettings
 from transforms.run import counters
@@ -214,7 +215,7 @@ class WriteFeedStates(beam.DoFn):
     SAVE = TimerSpec("save", TimeDomain.WATERMARK)
 
     def __init__(self, state_dir: str, known: dict[str, FeedState], snapshot_seconds: float):
-        self._state_dir, self._known, self._snapshot_micros = state_dir, known, round(snapshot_seconds * 1_000_000)
+        self._state_dir, self._known, self._snapshot_micros = state_dir, known, round(snapshot_seconds * MICROS)
         self._snapshots = counters.FEED_STATE_SNAPSHOTS.metric()
 
     def process(

@@ -2,14 +2,12 @@
 
 from schemas.tables import (
     ARTICLES,
-    FEED_POLLS,
     REJECTS,
     SEEN,
     STORIES,
     STORY_UPDATES,
     TABLES,
     Article,
-    FeedPoll,
     Reject,
     SeenKey,
     Story,
@@ -19,14 +17,12 @@ from schemas.tables import (
 
 __all__ = [
     "ARTICLES",
-    "FEED_POLLS",
     "REJECTS",
     "SEEN",
     "STORIES",
     "STORY_UPDATES",
     "TABLES",
     "Article",
-    "FeedPoll",
     "Reject",
     "SeenKey",
     "Story",

@@ -1,4 +1,4 @@
-"""The output tables: articles, stories, rejects; streaming story updates and feed polls.
+"""The three output tables: articles, stories and rejects; and the streaming story updates.
 
 Every column is declared here with its Arrow type, nullability and description. A table's
 Hive partition column (e.g. ``published_date``) lives in the directory name, not in the files.
@@ -151,37 +151,6 @@ class StoryUpdate:
 
 
 @dataclass(frozen=True, kw_only=True)
-class FeedPoll:
-    """One poll of one feed: what the server answered and what became of the entries."""
-
-    feed_url: str = column(pa.string(), "The feed URL as configured (credentials redacted).", nullable=False)
-    current_url: str = column(
-        pa.string(), "The URL polled: the configured one, or where permanent redirects moved it.", nullable=False
-    )
-    polled_at: dt.datetime = column(UTC_MICROS, "When the poll was made (UTC).", nullable=False)
-    run_id: str = column(pa.string(), "Id of the run or streaming job that polled.", nullable=False)
-    http_status: int | None = column(pa.int32(), "HTTP status of the last response; null when none came.")
-    not_modified: bool = column(pa.bool_(), "True when the server answered 304 to our validators.", nullable=False)
-    bytes: int = column(pa.int64(), "Bytes of the feed body received (decoded); 0 on 304 and errors.", nullable=False)
-    latency_seconds: float = column(pa.float64(), "Seconds the request took, redirects included.", nullable=False)
-    entries_seen: int = column(pa.int32(), "Entries the feed listed.", nullable=False)
-    new_entries: int = column(pa.int32(), "Entries not seen before (the rest were already ingested).", nullable=False)
-    articles: int = column(pa.int32(), "Articles made from this poll's new entries.", nullable=False)
-    rejects: int = column(
-        pa.int32(), "Rejects rows from this poll: the feed's own (fetch/parse) and its entries'.", nullable=False
-    )
-    error: str | None = column(
-        pa.string(), "Why the poll failed (e.g. 'timeout', 'http_404', 'not_a_feed'); null when it worked."
-    )
-    bozo_reason: str | None = column(
-        pa.string(), "Why feedparser found the feed malformed when its entries were still used; null when well-formed."
-    )
-    next_attempt_at: dt.datetime | None = column(
-        UTC_MICROS, "When the feed may be polled again after failures (backoff, Retry-After); null when due at once."
-    )
-
-
-@dataclass(frozen=True, kw_only=True)
 class Reject:
     """An input item that could not become an article, and why."""
 
@@ -284,11 +253,4 @@ STORY_UPDATES = TableSpec(
     lambda update: _utc_date(update.window_start),
     description="Streaming: one row per story per window (and pane) in which it changed; "
     "the latest row per story is its current state.",
-)
-FEED_POLLS = TableSpec(
-    "feed_polls",
-    FeedPoll,
-    ColumnSpec("polled_date", pa.date32(), False, "UTC date of polled_at (Hive partition)."),
-    lambda poll: _utc_date(poll.polled_at),
-    description="Feed health: one row per feed per poll.",
 )

@@ -42,7 +42,6 @@ class FeedPoll:
     state: FeedState
     entries: tuple[FeedEntry, ...] = ()
     reject: Reject | None = None
-    fetched: FetchResult | None = None  # the response (status, body, latency), for feed health rows
 
 
 class FeedOutputs(NamedTuple):
@@ -101,7 +100,7 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
     new_state = after_fetch(state, result, now)
     session.count(counters.FEED_STATUS.of(result.status or result.error))
     if result.not_modified and not unexpected_not_modified(state, result):
-        return FeedPoll(new_state, fetched=result)
+        return FeedPoll(new_state)
     if result.error or result.not_modified:
         reason = (
             "feed_gone" if result.status == 410 else fetch_reason(result) if result.error else "unexpected_not_modified"
@@ -112,7 +111,6 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
             reject=run.reject(
                 redact_credentials(state.feed_url), "fetch", reason, describe(result), result.body or reason
             ),
-            fetched=result,
         )
     # Relative links resolve against where the feed was served from (after redirects), unless it says otherwise.
     parsed = parse_feed(result.body, {"content-location": result.final_url, **result.headers}, state.feed_url)
@@ -127,12 +125,11 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
             reject=run.reject(
                 redact_credentials(state.feed_url), "parse", problem, redact_credentials(detail), result.body
             ),
-            fetched=result,
         )
     if parsed.bozo:
         session.count(counters.FEEDS_SALVAGED)
     session.count(counters.FEED_ENTRIES, len(parsed.entries))
-    return FeedPoll(dataclasses.replace(new_state, last_bozo=parsed.bozo), entries=parsed.entries, fetched=result)
+    return FeedPoll(dataclasses.replace(new_state, last_bozo=parsed.bozo), entries=parsed.entries)
 
 
 def entry_document(

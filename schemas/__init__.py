@@ -2,12 +2,14 @@
 
 from schemas.tables import (
     ARTICLES,
+    FEED_POLLS,
     REJECTS,
     SEEN,
     STORIES,
     STORY_UPDATES,
     TABLES,
     Article,
+    FeedPollRow,
     Reject,
     SeenKey,
     Story,
@@ -17,12 +19,14 @@ from schemas.tables import (
 
 __all__ = [
     "ARTICLES",
+    "FEED_POLLS",
     "REJECTS",
     "SEEN",
     "STORIES",
     "STORY_UPDATES",
     "TABLES",
     "Article",
+    "FeedPollRow",
     "Reject",
     "SeenKey",
     "Story",

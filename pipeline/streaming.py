@@ -16,7 +16,7 @@ event time and late data → dedup within a horizon (keyed state) → stories an
 and pane, in the batch layout (``OUTPUT/articles/published_date=…/``,
 ``OUTPUT/rejects/ingested_date=…/``, ``OUTPUT/story_updates/window_date=…/``,
 ``OUTPUT/feed_polls/polled_date=…/``). The semantics of each step are in its module:
-``transforms/sources/feeds/streaming.py`` and ``health.py``, ``event_time/windows.py``,
+``transforms/sources/feeds/streaming.py``, ``event_time/windows.py``,
 ``dedup/streaming.py``, ``stories/streaming.py``, ``output/panes.py``.
 
 The plan is the batch plan (``pipeline.plan.plan_run``: catalog, fetch settings, state store)
@@ -58,10 +58,10 @@ from transforms.event_time.windows import (
 from transforms.output.panes import WriteWindowedParquet
 from transforms.run import counters
 from transforms.run.context import RunContext
-from transforms.sources.feeds.health import CompletePollRows
 from transforms.sources.feeds.state import FeedState, reset
 from transforms.sources.feeds.streaming import (
     DEFAULT_POLL_INTERVAL,
+    CompletePollRows,
     ReadFeedsPeriodically,
     SnapshotFeedStates,
     StreamingFeedOutputs,

@@ -7,7 +7,9 @@ languages. Here:
 
 - spaced scripts (Latin, Cyrillic, Greek, Arabic, Hebrew, Devanagari, Hangul, …): a word is a
   run of letters, combining marks and digits (the ``regex`` module's Unicode ``\\w``, which,
-  unlike ``re``, keeps Devanagari vowel signs and Thai tone marks inside the word);
+  unlike ``re``, keeps Devanagari vowel signs and Thai tone marks inside the word), joined
+  across an inner apostrophe, hyphen or digit separator ("it's", "since-deleted", "3.5",
+  "1,200"), so a spaced text has as many words as a whitespace split finds;
 - unspaced scripts: one token per character (a grapheme: a base letter with its marks). This
   is the documented equivalence used instead of a dictionary segmenter: ``word_count`` turns
   characters into words with ``CHARACTERS_PER_WORD``, and ``terms`` pairs neighbouring
@@ -54,10 +56,11 @@ graphemes per word."""
 
 _CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\u30fc\u3005"  # + prolonged sound mark, iteration mark
 _SOUTHEAST_ASIAN = r"\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}"
+_WORD_PART = rf"(?:[\w--[{_CJK}{_SOUTHEAST_ASIAN}_]]|\p{{M}})+"
 _TOKEN = regex.compile(
     rf"(?P<cjk>[{_CJK}]\p{{M}}*)"
     rf"|(?P<southeast_asian>[{_SOUTHEAST_ASIAN}]\p{{M}}*)"
-    rf"|(?P<word>(?:[\w--[{_CJK}{_SOUTHEAST_ASIAN}_]]|\p{{M}})+)",
+    rf"|(?P<word>{_WORD_PART}(?:['’\-‐.,:/]{_WORD_PART})*)",
     regex.V1,
 )
 _UNSPACED = regex.compile(rf"[{_CJK}{_SOUTHEAST_ASIAN}]", regex.V1)

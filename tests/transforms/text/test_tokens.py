@@ -14,7 +14,15 @@ THAI = "ธนาคารแห่งประเทศไทยคาดว่
 
 
 def test_spaced_scripts_split_on_word_characters():
-    assert word_tokens("Hello, world! It's 3.5% — OK?") == ["Hello", "world", "It", "s", "3", "5", "OK"]
+    assert word_tokens("Hello, world! It's 3.5% — OK?") == ["Hello", "world", "It's", "3.5", "OK"]
+    assert word_tokens("A since-deleted post, 1,200 times (U.S.)") == [
+        "A",
+        "since-deleted",
+        "post",
+        "1,200",
+        "times",
+        "U.S",
+    ]
     assert word_tokens("Привет, мир") == ["Привет", "мир"]
     assert word_tokens("서울시는 3일 발표했다") == ["서울시는", "3일", "발표했다"]
 

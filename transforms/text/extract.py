@@ -23,6 +23,7 @@ from transforms.run import progress
 from transforms.run.context import REJECTS, RunContext, set_rejects_aside, stable_hash
 from transforms.sources.document import ENTRY, HTML, PAGE, SourceDocument
 from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
+from transforms.text.tokens import word_count
 
 STAGE = "extract"
 DEFAULT_MIN_WORDS = 20
@@ -115,7 +116,7 @@ class Content:
 
     @property
     def word_count(self) -> int:
-        return sum(len(p.split()) for p in self.paragraphs)
+        return sum(map(word_count, self.paragraphs))
 
 
 def extract_article(document: SourceDocument, run: RunContext, min_words: int = DEFAULT_MIN_WORDS) -> Article | Reject:
@@ -164,7 +165,7 @@ def extract_article(document: SourceDocument, run: RunContext, min_words: int = 
         feed_published_at=given,
         page_published_at=content.published,
         language=identify_language(text),
-        word_count=len(text.split()),
+        word_count=word_count(text),
         content_hash=content_hash,
         text_source=content.text_source,
         ingested_at=run.started_at,

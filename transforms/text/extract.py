@@ -23,6 +23,7 @@ from transforms.run import progress
 from transforms.run.context import REJECTS, RunContext, set_rejects_aside, stable_hash
 from transforms.sources.document import ENTRY, HTML, PAGE, SourceDocument
 from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
+from transforms.text.dates import DAY, PublicationTime, read_iso_time, within_window
 from transforms.text.tokens import word_count
 
 STAGE = "extract"
@@ -110,6 +111,9 @@ class Content:
     title: str | None = None
     published: dt.datetime | None = None
     date_source: str | None = None
+    published_precision: str | None = None
+    date_problem: str | None = None
+    """Why the date found in the content was refused (out of range, impossible)."""
     authors: tuple[str, ...] = ()
     source: str | None = None
     url: str | None = None
@@ -140,14 +144,19 @@ def extract_article(document: SourceDocument, run: RunContext, min_words: int = 
             f"{content.word_count} words after cleaning, fewer than {min_words}",
             document.body,
         )
-    given = parse_published(document.published)
-    if document.published and not given:
+    given = read_iso_time(document.published)
+    if given.problem:
         log.warning(
-            "%s: unreadable published %r; using the date found in the content, if any",
-            document.source_uri,
-            document.published,
+            "%s: published refused (%s); using the date found in the content, if any", document.item_uri, given.problem
         )
-    published, date_source = (given, document.published_by) if given else (content.published, content.date_source)
+    given_problem = given.problem or document.published_problem
+    problems = [f"{document.published_by}: {given_problem}"] if given_problem else []
+    if content.date_problem:
+        problems.append(f"{content.date_source}: {content.date_problem}")
+    if given.at:
+        published, date_source, precision = given.at, document.published_by, given.precision
+    else:
+        published, date_source, precision = content.published, content.date_source, content.published_precision
     text = "\n\n".join(content.paragraphs)
     content_hash = stable_hash(normalise_for_hash(text))
     url = canonical_url(content.url) or canonical_url(document.url)
@@ -162,7 +171,9 @@ def extract_article(document: SourceDocument, run: RunContext, min_words: int = 
         authors=document.authors or content.authors,
         published_at=published,
         date_source=date_source if published else None,
-        feed_published_at=given,
+        published_precision=precision if published else None,
+        date_problem="; ".join(problems) or None,
+        feed_published_at=given.at,
         page_published_at=content.published,
         language=identify_language(text),
         word_count=word_count(text),
@@ -184,8 +195,9 @@ def extract_content(document: SourceDocument) -> Content | str:
 
 def _from_plain_text(body: str) -> Content:
     parsed = parse_plain_text(body)
-    published = _midnight_utc(parsed.published) if parsed.published else None
-    return Content(parsed.paragraphs, "plain_text", title=parsed.title, published=published, date_source="text_header")
+    day = parsed.published
+    found = within_window(_midnight_utc(day), day.isoformat(), DAY) if day else PublicationTime()
+    return Content(parsed.paragraphs, "plain_text", title=parsed.title, date_source="text_header", **_dated(found))
 
 
 def _from_entry_text(text: str, text_source: str | None) -> Content:
@@ -219,8 +231,8 @@ def _from_html(body: str | bytes, url: str | None, text_source: str) -> Content 
         tuple(paragraphs),
         text_source,
         title=extracted.title,
-        published=parse_published(extracted.date),
         date_source="page_metadata",
+        **_dated(_page_time(extracted.date)),
         authors=split_authors(extracted.author),
         source=extracted.sitename,
         url=extracted.url,
@@ -254,16 +266,20 @@ def canonical_url(url: str | None) -> str | None:
 
 
 def parse_published(value: str | None) -> dt.datetime | None:
-    """ISO-8601 date or datetime → aware UTC datetime; a naive time is taken as UTC; None if invalid."""
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    """ISO-8601 date or datetime → aware UTC datetime; a naive time is taken as UTC; None if invalid or out of range."""
+    return read_iso_time(value).at
+
+
+def _page_time(value: str | None) -> PublicationTime:
+    """htmldate's date: a naive midnight is how it reports a page that gives only a day."""
+    if value and value.endswith("T00:00:00"):
+        return read_iso_time(value[:10])
+    return read_iso_time(value)
+
+
+def _dated(found: PublicationTime) -> dict:
+    """Content fields of a checked content date."""
+    return {"published": found.at, "published_precision": found.precision, "date_problem": found.problem}
 
 
 def _midnight_utc(day: dt.date) -> dt.datetime:

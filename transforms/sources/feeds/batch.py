@@ -80,7 +80,10 @@ class ReadFeeds(beam.PTransform):
             | "SkipSeenEntries" >> DropKnown(self._seen, ENTRY, lambda e: e.entry_id, (STAGE, "entries_already_seen"))
         )
         pages = new_entries | "FetchPages" >> FetchByHost(
-            lambda session, entry: [entry_document(session, entry, run, fetch_pages)], _page_url, self._settings, STAGE
+            lambda session, entry: [entry_document(session, entry, run, fetch_pages)],
+            lambda entry: entry.page_url,
+            self._settings,
+            STAGE,
         )
         feed_rejects = polls | "FeedRejects" >> beam.FlatMap(lambda poll: [poll.reject] if poll.reject else [])
         page_rejects = pages | "PageRejects" >> beam.Filter(lambda item: isinstance(item, Reject))
@@ -137,14 +140,14 @@ def entry_document(
     own_text, own_source = (
         (entry.content_text, "feed_content") if entry.content_text else (entry.summary_text, "feed_summary")
     )
-    published = entry.published or entry.updated
     fields = dict(
         source_uri=redact_credentials(entry.feed_url),
         url=entry.link,
         title=entry.title,
         source=entry.source,
         authors=entry.authors,
-        published=published.isoformat() if published else None,
+        published=entry.publication_iso,
+        published_problem=entry.date_problem,
         published_by="feed",
         entry_id=entry.entry_id,
         fallback_text=own_text,
@@ -188,7 +191,3 @@ def describe(result: FetchResult) -> str:
     return redact_credentials(
         f"{status} {result.error or ''}: {result.detail} ({result.final_url or result.url}){retry}".strip()
     )
-
-
-def _page_url(entry: FeedEntry) -> str:
-    return entry.link or entry.feed_url

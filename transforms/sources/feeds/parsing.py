@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ import lxml.html
 
 from transforms.run.context import stable_hash
 from transforms.text.cleaning import clean_paragraphs
+from transforms.text.dates import DAY, read_feed_time
 from transforms.text.extract import canonical_url
 
 __all__ = [
@@ -120,11 +120,28 @@ class FeedEntry:
     authors: tuple[str, ...]
     source: str | None
     """Outlet name: the item's own <source> title (aggregator feeds), else the feed's title."""
+    published_precision: str | None = None
+    """'day', 'minute' or 'second': what the feed's date of ``publication_time`` gave."""
+    date_problem: str | None = None
+    """Why a date of the entry was refused (impossible, out of range; see ``transforms.text.dates``)."""
 
     @property
     def publication_time(self) -> dt.datetime | None:
         """When the article appeared: ``published``, else ``updated``."""
         return self.published or self.updated
+
+    @property
+    def publication_iso(self) -> str | None:
+        """``publication_time`` as ISO-8601: a date alone when the feed gave only a day."""
+        at = self.publication_time
+        if at is None:
+            return None
+        return at.date().isoformat() if self.published_precision == DAY else at.isoformat()
+
+    @property
+    def page_url(self) -> str:
+        """Where the entry's article page is fetched from (its link), else the feed: the host that is paced."""
+        return self.link or self.feed_url
 
 
 @dataclass(frozen=True)
@@ -251,6 +268,9 @@ def _entry(raw: dict, feed_url: str, feed_title: str | None, inherited_authors: 
     raw_title = _string(_raw(raw, "title"))
     raw_content = next((value for item in contents if (value := _string(_raw(item, "value")))), None)
     raw_content = raw_content or _string(summary_value)
+    published = read_feed_time(_string(_raw(raw, "published")), _raw(raw, "published_parsed"))
+    updated = read_feed_time(_string(_raw(raw, "updated")), _raw(raw, "updated_parsed"))
+    problems = [f"{name} {t.problem}" for name, t in (("published", published), ("updated", updated)) if t.problem]
     return FeedEntry(
         feed_url=feed_url,
         entry_id=entry_id(feed_url, _string(_raw(raw, "id")), raw_link, raw_title, raw_content),
@@ -258,10 +278,12 @@ def _entry(raw: dict, feed_url: str, feed_title: str | None, inherited_authors: 
         title=_text_of(_raw(raw, "title_detail"), raw_title),
         content_text=content_text,
         summary_text=summary_text,
-        published=_utc_datetime(_raw(raw, "published_parsed")),
-        updated=_utc_datetime(_raw(raw, "updated_parsed")),
+        published=published.at,
+        updated=updated.at,
         authors=authors,
         source=source_title or feed_title,
+        published_precision=(published if published.at else updated).precision,
+        date_problem="; ".join(problems) or None,
     )
 
 
@@ -297,17 +319,6 @@ def _author_names(authors: Any) -> tuple[str, ...]:
         if name and name not in names:
             names.append(name)
     return tuple(names)
-
-
-def _utc_datetime(value: Any) -> dt.datetime | None:
-    """feedparser's UTC struct_time → aware UTC datetime; None if absent or impossible (e.g. year 10000)."""
-    if not isinstance(value, (time.struct_time, tuple)) or len(value) < 6:
-        return None
-    try:
-        year, month, day, hour, minute, second = (int(part) for part in value[:6])
-        return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
-    except (TypeError, ValueError, OverflowError):
-        return None
 
 
 # --- HTML -------------------------------------------------------------------

@@ -598,3 +598,31 @@ def test_feedparser_corpus_sweep():
     print(f"\nfeedparser corpus: {counts}")
     assert not unaccounted, unaccounted[:10]
     assert counts["with_entries"] > 1000 and counts["problems"] > 0
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        "<pubDate>Fri, 30 Feb 2024 10:00:00 GMT</pubDate>",
+        "<dc:date>2024-02-30T10:00:00Z</dc:date>",
+        "<dc:date>0001-01-01T00:00:00+05:00</dc:date>",
+        "<pubDate>Fri, 31 Dec 9999 23:00:00 -0500</pubDate>",
+    ],
+)
+def test_impossible_or_out_of_range_feed_dates_are_refused_with_a_reason(element):
+    body = (
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><item><title>t</title>'
+        f"{element}</item></channel></rss>"
+    )
+    (entry,) = parse_feed(body.encode(), RSS_HEADERS, RSS_URL).entries
+    assert entry.publication_time is None
+    assert entry.date_problem
+
+
+def test_a_date_only_feed_date_has_day_precision_and_is_passed_on_as_a_date():
+    body = (
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><item><title>t</title>'
+        "<dc:date>2024-03-05</dc:date></item></channel></rss>"
+    )
+    (entry,) = parse_feed(body.encode(), RSS_HEADERS, RSS_URL).entries
+    assert (entry.published_precision, entry.publication_iso) == ("day", "2024-03-05")

@@ -24,17 +24,26 @@ from transforms.run.context import REJECTS, RunContext, set_rejects_aside, stabl
 from transforms.sources.document import ENTRY, HTML, PAGE, SourceDocument
 from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
 from transforms.text.dates import DAY, PublicationTime, read_iso_time, within_window
+from transforms.text.html_worker import (
+    DEFAULT_BUDGET_S,
+    BudgetedExtractor,
+    TooSlow,
+    run_trafilatura,
+    strip_inert_markup,
+)
 from transforms.text.tokens import word_count
 
 STAGE = "extract"
 DEFAULT_MIN_WORDS = 20
+DEFAULT_EXTRACTION_BUDGET_S = DEFAULT_BUDGET_S
+"""Seconds one HTML page may take to extract (``--extraction-budget``); over it: a ``too_slow`` reject."""
 LANGUAGE_SAMPLE_CHARS = 2000
-MAX_HTML_BYTES = 2 * 2**20
-"""Largest HTML page or file handed to trafilatura (a text-dense 2 MiB page takes ~10 s on one busy core; time grows faster than size)."""
+MAX_HTML_BYTES = 4 * 2**20
+"""Largest markup handed to trafilatura, weighed after ``strip_inert_markup`` (the time budget bounds the cost)."""
+MAX_PAGE_BYTES = 32 * 2**20
+"""Largest HTML page or file read at all, before stripping (the same cap as a seed file)."""
 TOO_LARGE_HTML = "HTML too large to extract"
 VALID_HOST = re.compile(r"(?:[\w-]+\.)+[\w-]+|\[[0-9a-fA-F:.]+\]|[0-9.]+")
-DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
-"""htmldate output: the publication time with its UTC offset, not just the day."""
 log = logging.getLogger(__name__)
 
 
@@ -46,10 +55,13 @@ class ExtractArticles(beam.PTransform):
     holds raw pages between stages (a Flatten before extraction is a fusion break on FnApiRunner).
     """
 
-    def __init__(self, run: RunContext, min_words: int = DEFAULT_MIN_WORDS):
+    def __init__(
+        self, run: RunContext, min_words: int = DEFAULT_MIN_WORDS, budget_s: float = DEFAULT_EXTRACTION_BUDGET_S
+    ):
         super().__init__()
         self._run = run
         self._min_words = min_words
+        self._budget_s = budget_s
 
     def expand(self, documents):
         if not isinstance(documents, dict):
@@ -61,7 +73,7 @@ class ExtractArticles(beam.PTransform):
         )
 
     def _extract(self, documents, label: str):
-        return documents | label >> beam.ParDo(ExtractArticle(self._run, self._min_words)).with_outputs(
+        return documents | label >> beam.ParDo(ExtractArticle(self._run, self._min_words, self._budget_s)).with_outputs(
             REJECTS, main="articles"
         )
 
@@ -76,16 +88,23 @@ class ExtractOutputs(NamedTuple):
 class ExtractArticle(beam.DoFn):
     """Runs ``extract_article`` and routes rejects aside."""
 
-    def __init__(self, run: RunContext, min_words: int):
+    def __init__(self, run: RunContext, min_words: int, budget_s: float = DEFAULT_EXTRACTION_BUDGET_S):
         self._run = run
         self._min_words = min_words
+        self._budget_s = budget_s
         self._articles = Metrics.counter(STAGE, "articles")
+        self._extractor: BudgetedExtractor | None = None
 
     def setup(self) -> None:
         identify_language("warm up the language model once per worker")
+        self._extractor = BudgetedExtractor(self._budget_s)  # its process starts with the first HTML page
+
+    def teardown(self) -> None:
+        if self._extractor is not None:
+            self._extractor.close()
 
     def process(self, document: SourceDocument) -> Iterator:
-        result = extract_article(document, self._run, self._min_words)
+        result = extract_article(document, self._run, self._min_words, self._extractor)
         source = source_of(document)
         if isinstance(result, Article):
             self._articles.inc()
@@ -123,16 +142,24 @@ class Content:
         return sum(map(word_count, self.paragraphs))
 
 
-def extract_article(document: SourceDocument, run: RunContext, min_words: int = DEFAULT_MIN_WORDS) -> Article | Reject:
+def extract_article(
+    document: SourceDocument,
+    run: RunContext,
+    min_words: int = DEFAULT_MIN_WORDS,
+    extractor: BudgetedExtractor | None = None,
+) -> Article | Reject:
     """Clean text plus metadata for one document; a reject when too little text remains.
 
-    A fetched page that fails or yields fewer than ``min_words`` falls back to the feed entry's
-    own text (``text_source`` says which was used).
+    A fetched page that fails, runs over the time budget of ``extractor`` or yields fewer than
+    ``min_words`` falls back to the feed entry's own text (``text_source`` says which was used).
+    Without an ``extractor`` HTML is extracted in this process, with no time budget.
     """
-    content = extract_content(document)
-    use_fallback = document.fallback_text and (isinstance(content, str) or content.word_count < min_words)
+    content = extract_content(document, extractor)
+    use_fallback = document.fallback_text and (not isinstance(content, Content) or content.word_count < min_words)
     if use_fallback:
         content = _from_entry_text(document.fallback_text, document.fallback_source)
+    if isinstance(content, TooSlow):
+        return run.reject(document.item_uri, STAGE, "too_slow", str(content), document.body)
     if isinstance(content, str):
         reason = "too_large" if content.startswith(TOO_LARGE_HTML) else "extraction_failed"
         return run.reject(document.item_uri, STAGE, reason, content, document.body)
@@ -184,10 +211,10 @@ def extract_article(document: SourceDocument, run: RunContext, min_words: int = 
     )
 
 
-def extract_content(document: SourceDocument) -> Content | str:
+def extract_content(document: SourceDocument, extractor: BudgetedExtractor | None = None) -> Content | str | TooSlow:
     """The document's own text and metadata, or why there is none."""
     if document.kind in (HTML, PAGE):
-        return _from_html(document.body, document.url, "page" if document.kind == PAGE else "html")
+        return _from_html(document.body, document.url, "page" if document.kind == PAGE else "html", extractor)
     if document.kind == ENTRY:
         return _from_entry_text(document.body, document.fallback_source)
     return _from_plain_text(document.body)
@@ -204,38 +231,35 @@ def _from_entry_text(text: str, text_source: str | None) -> Content:
     return Content(tuple(clean_paragraphs(split_paragraphs(text))), text_source or "feed_content")
 
 
-def _from_html(body: str | bytes, url: str | None, text_source: str) -> Content | str:
-    import trafilatura
-    import trafilatura.settings
-
+def _from_html(
+    body: str | bytes, url: str | None, text_source: str, extractor: BudgetedExtractor | None
+) -> Content | str | TooSlow:
     size = len(body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body)
-    if size > MAX_HTML_BYTES:  # trafilatura's time grows faster than the page: cap it
-        return f"{TOO_LARGE_HTML}: {size} bytes of HTML, more than {MAX_HTML_BYTES}"
-
-    try:
-        extracted = trafilatura.bare_extraction(
-            body,
-            url=url,
-            include_comments=False,
-            with_metadata=True,
-            date_extraction_params={**trafilatura.settings.set_date_params(True), "outputformat": DATE_FORMAT},
+    if size > MAX_PAGE_BYTES:
+        return f"{TOO_LARGE_HTML}: {size} bytes of HTML, more than {MAX_PAGE_BYTES}"
+    markup = body if size <= MAX_HTML_BYTES else strip_inert_markup(body)  # weigh what extraction reads
+    markup_size = len(markup.encode("utf-8", "surrogatepass") if isinstance(markup, str) else markup)
+    if markup_size > MAX_HTML_BYTES:
+        return (
+            f"{TOO_LARGE_HTML}: {size} bytes of HTML, {markup_size} without scripts and styles, "
+            f"more than {MAX_HTML_BYTES}"
         )
-    except (ValueError, TypeError, RecursionError) as err:  # lxml/trafilatura on hostile markup
-        return f"trafilatura failed: {type(err).__name__}: {err}"
-    if extracted is None or not extracted.text:
-        return "trafilatura found no main text"
-    paragraphs = clean_paragraphs(split_paragraphs(extracted.text))
-    if paragraphs and extracted.title and normalise_for_hash(paragraphs[0]) == normalise_for_hash(extracted.title):
+    extracted = extractor.extract(markup, url) if extractor else run_trafilatura(markup, url)
+    if not isinstance(extracted, dict):
+        return extracted
+    paragraphs = clean_paragraphs(split_paragraphs(extracted["text"]))
+    title = extracted["title"]
+    if paragraphs and title and normalise_for_hash(paragraphs[0]) == normalise_for_hash(title):
         paragraphs = paragraphs[1:]  # the headline is the title, not body text (as for .txt files)
     return Content(
         tuple(paragraphs),
         text_source,
-        title=extracted.title,
+        title=title,
         date_source="page_metadata",
-        **_dated(_page_time(extracted.date)),
-        authors=split_authors(extracted.author),
-        source=extracted.sitename,
-        url=extracted.url,
+        **_dated(_page_time(extracted["date"])),
+        authors=split_authors(extracted["author"]),
+        source=extracted["sitename"],
+        url=extracted["url"],
     )
 
 

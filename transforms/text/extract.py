@@ -31,6 +31,7 @@ from transforms.text.html_worker import (
     run_trafilatura,
     strip_inert_markup,
 )
+from transforms.text.metadata import clean_authors, site_names, strip_site_name
 from transforms.text.tokens import word_count
 
 STAGE = "extract"
@@ -187,15 +188,16 @@ def extract_article(
     text = "\n\n".join(content.paragraphs)
     content_hash = stable_hash(normalise_for_hash(text))
     url = canonical_url(content.url) or canonical_url(document.url)
+    names = site_names(document.source, content.source, urls=(document.url, content.url))
     return Article(
         article_id=stable_hash("url", url) if url else stable_hash("text", content_hash),
         url=url,
         source_uri=document.source_uri,
         entry_id=document.entry_id,
         source=document.source or content.source,
-        title=document.title or content.title,
+        title=strip_site_name(document.title or content.title, names),
         text=text,
-        authors=document.authors or content.authors,
+        authors=clean_authors(document.authors or content.authors, names),
         published_at=published,
         date_source=date_source if published else None,
         published_precision=precision if published else None,

@@ -133,7 +133,9 @@ def wcxb(limit: int | None) -> Iterator[Page]:
         if limit is not None and number >= limit:
             return
         gt = json.loads(path.read_text())["ground_truth"]
-        author = gt.get("author")
+        if not gt.get("main_content"):
+            continue  # one page has no body ground truth: nothing to score
+        author = gt.get("author") if isinstance(gt.get("author"), str) else None
         authors = frozenset(_norm(a).casefold() for a in re.split(r"\s*(?:,|;|\band\b|&)\s*", author or "") if a)
         yield Page(
             f"wcxb_{path.stem}.html",

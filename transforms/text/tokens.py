@@ -63,6 +63,7 @@ _TOKEN = regex.compile(
     rf"|(?P<word>{_WORD_PART}(?:['’\-‐.,:/]{_WORD_PART})*)",
     regex.V1,
 )
+_JOINER = regex.compile(r"['’\-‐.,:/]")
 _UNSPACED = regex.compile(rf"[{_CJK}{_SOUTHEAST_ASIAN}]", regex.V1)
 
 
@@ -93,6 +94,10 @@ def word_count(text: str) -> int:
 def terms(text: str) -> list[str]:
     """Similarity terms: the words of spaced scripts; overlapping character bigrams inside each unspaced run.
 
+    Words are split at inner apostrophes, hyphens and digit separators ("since-deleted" →
+    "since", "deleted"), as the background word lists (wordfreq) are, so a compound is weighed
+    by its known parts rather than as an unknown, maximally rare word.
+
     A run of one unspaced character is kept as that character, so no non-empty text of letters
     has no terms. Callers normalise case first (e.g. NFKC + lower) if they want it.
     """
@@ -109,7 +114,7 @@ def terms(text: str) -> list[str]:
     for match in _TOKEN.finditer(text):
         if match.lastgroup == "word":
             close_run()
-            result.append(match.group())
+            result.extend(part for part in _JOINER.split(match.group()) if part)
         else:
             if run and match.start() != previous_end:  # punctuation or space between: a new run
                 close_run()

@@ -77,8 +77,9 @@ def test_a_single_character_run_is_a_term_of_its_own():
     assert terms("") == []
 
 
-def test_terms_of_spaced_text_are_its_words():
+def test_terms_of_spaced_text_are_its_words_split_at_inner_joiners():
     assert terms("Reuters reported 5 deaths") == word_tokens("Reuters reported 5 deaths")
+    assert terms("A since-deleted post, it's 1,200") == ["A", "since", "deleted", "post", "it", "s", "1", "200"]
 
 
 def test_has_unspaced_script():

@@ -88,7 +88,7 @@ def _idf(word: str, freqs: Mapping[str, float], cfg: VectorizerConfig) -> float:
 
 def _counts(text: str) -> Counter[str]:
     tokens = terms(unicodedata.normalize("NFKC", text).lower())
-    return Counter(t for t in tokens if len(t) > 1 and not t.isnumeric())
+    return Counter(t for t in tokens if len(t) > 1 and any(map(str.isalpha, t)))  # figures are entities
 
 
 def _sublinear(count: int) -> float:

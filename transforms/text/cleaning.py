@@ -25,6 +25,7 @@ from transforms.text.tokens import word_count
 __all__ = [
     "PlainTextDocument",
     "clean_paragraphs",
+    "is_sentence_like",
     "looks_like_headline",
     "normalise_for_hash",
     "parse_plain_text",
@@ -33,6 +34,8 @@ __all__ = [
 
 MAX_HEADLINE_WORDS = 20
 MAX_BOILERPLATE_WORDS = 25
+MAX_CAPTION_WORDS = 60
+"""A caption is a line or two: a longer unpunctuated paragraph with a cue ("Pictured: …") is text."""
 MIN_CROSS_HEADLINE_WORDS = 3
 CROSS_HEADLINE_UPPER_SHARE = 0.9
 
@@ -128,7 +131,11 @@ def split_paragraphs(text: str) -> list[str]:
 
 
 def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
-    """Drop exact duplicate paragraphs (compared after normalisation), photo captions and credit lines, wire credits, inserted all-caps cross-headlines; keep every real paragraph in order."""
+    """Drop repeated sentences, captions and credit lines, wire credits and all-caps cross-headlines.
+
+    Repeats are compared after normalisation; a repeated short unpunctuated line (a table row,
+    a list item) is kept. Every real paragraph is kept, in order.
+    """
     kept: list[str] = []
     seen: set[str] = set()
     for paragraph in paragraphs:
@@ -136,10 +143,16 @@ def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
         if not paragraph or _is_inserted_matter(paragraph):
             continue
         key = normalise_for_hash(paragraph)
-        if key not in seen:
-            seen.add(key)
-            kept.append(paragraph)
+        if key in seen and is_sentence_like(paragraph):
+            continue  # a repeated sentence (pull quote, teaser); repeated table rows and list items stay
+        seen.add(key)
+        kept.append(paragraph)
     return kept
+
+
+def is_sentence_like(paragraph: str) -> bool:
+    """Ends like a sentence or clause, or is longer than a headline: not a table row or list item."""
+    return bool(_ENDS_CLAUSE.search(paragraph)) or word_count(paragraph) > MAX_HEADLINE_WORDS
 
 
 def normalise_for_hash(text: str) -> str:
@@ -184,10 +197,22 @@ def _is_photo_caption(paragraph: str) -> bool:
     if (
         trailing
         and not _ENDS_WITH_INITIALISM.search(paragraph[: trailing.end("end")])
-        and (trailing.group("caps") is None or _cased_script(paragraph[: trailing.start("credit")]))
+        and (trailing.group("caps") is None or _ends_in_lower_case(paragraph[: trailing.start("credit")]))
     ):
         return True
-    return not _ENDS_SENTENCE.search(paragraph) and bool(_CAPTION_CUE.search(paragraph))
+    return (
+        not _ENDS_SENTENCE.search(paragraph)
+        and word_count(paragraph) <= MAX_CAPTION_WORDS
+        and bool(_CAPTION_CUE.search(paragraph))
+    )
+
+
+def _ends_in_lower_case(text: str) -> bool:
+    """The text before an all-caps credit reads as a sentence: a cased script, lower-case letters near its end.
+
+    "… said on Tuesday. AP" is a credit; "ACTUARIAL CONSULTING VS. INSURANCE" is one all-caps line.
+    """
+    return _cased_script(text) and any(c.islower() for c in " ".join(text.split()[-3:]))
 
 
 def _is_wire_credit(paragraph: str) -> bool:

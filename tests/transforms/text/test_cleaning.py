@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import REPO
 from transforms.text.cleaning import (
+    MAX_CAPTION_WORDS,
     PlainTextDocument,
     clean_paragraphs,
     looks_like_headline,
@@ -16,6 +17,7 @@ from transforms.text.cleaning import (
     parse_plain_text,
     split_paragraphs,
 )
+from transforms.text.tokens import word_count
 
 SEEDS = REPO / "seeds"
 
@@ -483,3 +485,33 @@ def test_a_chinese_text_file_gets_its_headline_as_title() -> None:
     document = parse_plain_text("国务院发布2024年政府工作报告\n\n新华社北京3月5日电 国务院总理作政府工作报告。")
     assert document.title == "国务院发布2024年政府工作报告"
     assert document.paragraphs == ("新华社北京3月5日电 国务院总理作政府工作报告。",)
+
+
+# --- rules fire only where their premise holds -------------------------------------------------
+
+
+def test_repeated_table_rows_and_list_items_are_kept_but_repeated_sentences_are_not() -> None:
+    rows = ["Week 1", "Rest day", "Easy jogging 10-20 minutes in zone 2", "Week 2", "Rest day"]
+    rows += ["Easy jogging 10-20 minutes in zone 2"]
+    assert clean_paragraphs(rows) == rows
+    quote = "“We will not back down,” the mayor said."
+    assert clean_paragraphs([quote, "Other text.", quote]) == [quote, "Other text."]
+
+
+def test_a_long_paragraph_with_a_caption_cue_is_text() -> None:
+    paragraph = (
+        "| 1. CORN PLANT Dracaena spp. Low to high light Corn plant is characterized by an upright habit and "
+        "strappy foliage in solid green or variegated patterns. It tolerates low light and irregular watering, "
+        "which makes it a good office plant. Keep it away from cold drafts and repot every two years. "
+        "Water when the top inch of soil is dry, and wipe the leaves now and then so they can breathe. "
+        "Pictured: Dracaena fragrans in a ceramic pot |"
+    )
+    assert word_count(paragraph) > MAX_CAPTION_WORDS
+    assert clean_paragraphs([paragraph]) == [paragraph]
+    assert clean_paragraphs(["Pictured: the new ferry at the harbour"]) == []  # a caption is short
+
+
+def test_an_all_caps_phrase_after_a_question_is_not_a_trailing_credit() -> None:
+    paragraph = "Do you want to work with clients? ACTUARIAL CONSULTING VS. INSURANCE"
+    assert clean_paragraphs([paragraph]) == [paragraph]
+    assert clean_paragraphs(["The minister spoke to reporters in Kyiv on Tuesday. REUTERS"]) == []

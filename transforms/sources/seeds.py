@@ -191,7 +191,7 @@ def _bounded_lines(stream) -> Iterator[bytes | int]:
 
 
 def record_to_document(source_uri: str, line: bytes, run: RunContext) -> SourceDocument | Reject:
-    """One JSON Lines record → a document; keys other than RECORD_KEYS are ignored."""
+    """One JSON Lines record → a document; keys other than RECORD_KEYS and ``authors`` are ignored."""
     try:
         record = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -203,12 +203,27 @@ def record_to_document(source_uri: str, line: bytes, run: RunContext) -> SourceD
     wrong = [k for k in RECORD_KEYS if record.get(k) is not None and not isinstance(record[k], str)]
     if wrong:
         return run.reject(source_uri, STAGE, "invalid_record", f"not a string: {', '.join(wrong)}", line)
+    authors = record_authors(record.get("authors"))
+    if authors is None:
+        return run.reject(source_uri, STAGE, "invalid_record", "not a string or a list of strings: authors", line)
     fields = {k: (record.get(k) or "").strip() or None for k in ("url", "title", "published", "source")}
     if record.get("text") and record["text"].strip():
-        return SourceDocument(source_uri, "text", record["text"], **fields)
+        return SourceDocument(source_uri, "text", record["text"], authors=authors, **fields)
     if record.get("html") and record["html"].strip():
-        return SourceDocument(source_uri, "html", record["html"], **fields)
+        return SourceDocument(source_uri, "html", record["html"], authors=authors, **fields)
     return run.reject(source_uri, STAGE, "missing_text", "record has neither 'text' nor 'html'", line)
+
+
+def record_authors(value: object) -> tuple[str, ...] | None:
+    """A record's ``authors``: a list of names, or one string (names separated by ';'); None when neither."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split(";")
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        return None
+    names = (" ".join(name.split()) for name in value)
+    return tuple(dict.fromkeys(name for name in names if name))
 
 
 def decode_text(data: bytes) -> str | None:

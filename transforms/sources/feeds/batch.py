@@ -29,7 +29,8 @@ from transforms.sources.feeds.state import FeedState, after_fetch, unexpected_no
 
 STAGE = "feeds"
 FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, application/xml;q=0.9, "
+    "text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -82,7 +83,9 @@ class ReadFeeds(beam.PTransform):
             >> DropKnown(self._seen, ENTRY, lambda e: e.entry_id, counters.FEED_ENTRIES_ALREADY_SEEN)
         )
         pages = new_entries | "FetchPages" >> FetchByHost(
-            lambda session, entry: [entry_document(session, entry, run, fetch_pages)], _page_url, self._settings
+            lambda session, entry: [entry_document(session, entry, run, fetch_pages)],
+            lambda entry: entry.page_url,
+            self._settings,
         )
         feed_rejects = polls | "FeedRejects" >> beam.FlatMap(lambda poll: [poll.reject] if poll.reject else [])
         page_rejects = pages | "PageRejects" >> beam.Filter(lambda item: isinstance(item, Reject))
@@ -139,14 +142,14 @@ def entry_document(
     own_text, own_source = (
         (entry.content_text, "feed_content") if entry.content_text else (entry.summary_text, "feed_summary")
     )
-    published = entry.published or entry.updated
     fields = dict(
         source_uri=redact_credentials(entry.feed_url),
         url=entry.link,
         title=entry.title,
         source=entry.source,
         authors=entry.authors,
-        published=published.isoformat() if published else None,
+        published=entry.publication_iso,
+        published_problem=entry.date_problem,
         published_by="feed",
         entry_id=entry.entry_id,
         fallback_text=own_text,
@@ -190,7 +193,3 @@ def describe(result: FetchResult) -> str:
     return redact_credentials(
         f"{status} {result.error or ''}: {result.detail} ({result.final_url or result.url}){retry}".strip()
     )
-
-
-def _page_url(entry: FeedEntry) -> str:
-    return entry.link or entry.feed_url

@@ -38,6 +38,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TableSpec
 from transforms.output.files import ensure_dir, match_paths, read_json, remove_folder, write_json_atomically
+from transforms.output.lease import verify_lease
 from transforms.run import progress
 from transforms.run.context import RunContext
 
@@ -183,6 +184,10 @@ def commit_run(staged: list[StagedFile], output: str, run: RunContext, tables: S
     Output tables move before the ledger, and the run record comes last (see the module docstring).
     """
     output = output.rstrip("/")
+    if run.lease_owner:  # fencing: a run whose lease was taken over must not move anything
+        for root in sorted({output, *(f.root for f in staged)}):
+            if root == output or not root.startswith(output + "/"):
+                verify_lease(root, run.lease_owner)
     record = run_record(staged, run)
     plan = {**record, "upsert_tables": [spec.name for spec in tables if spec.upsert_key]}
     write_json_atomically(FileSystems.join(staging_dir(output, run.run_id), COMMIT_PLAN), plan)

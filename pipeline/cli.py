@@ -111,7 +111,7 @@ def run_once(argv: list[str], lease_owner: str | None = None) -> dict:
     result.wait_until_finish()
     if not FileSystems.exists(record_path):
         raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, record_path))
-    return record_summary(read_json(record_path), counters(result), ours.output)
+    return record_summary(read_json(record_path), counters(result), ours.output, files_listed=len(plan.files))
 
 
 def print_help(command: str = "run") -> None:

@@ -105,6 +105,9 @@ def reconcile(summary: dict) -> list[str]:
             f"dedup: articles extracted {extracted} != article rows written {summary['articles']}"
             f" + already ingested {totals.get('dedup.already_ingested', 0)}"
         )
+    listed = summary.get("files_listed")
+    if listed is not None and totals.get("read.files", 0) != listed:
+        mismatches.append(f"seed files: listed {listed} != files read {totals.get('read.files', 0)}")
     feeds_failed = summary["sources"][FEEDS]["feeds_failed"]
     expected_rows = summary["rejects"] + feeds_failed - totals.get("dedup.repeated_rejects", 0)
     if summary["rejects_written"] != expected_rows:
@@ -115,7 +118,9 @@ def reconcile(summary: dict) -> list[str]:
     return mismatches
 
 
-def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool = True) -> dict:
+def summarise(
+    record: dict, totals: dict[str, int], output: str, *, strict: bool = True, files_listed: int | None = None
+) -> dict:
     """Run figures that reconcile: inputs = originals + duplicates + already ingested + rejects.
 
     Raises ``AccountingError`` when they don't (unless ``strict`` is False; ``reconciled`` and
@@ -141,6 +146,7 @@ def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool
         "feeds_failed": sources[FEEDS]["feeds_failed"],
         "stories_touched": totals.get("stories.stories_touched", 0),
         "files": len(record.get("files", [])),
+        "files_listed": files_listed,
         "output": output,
         "sources": sources,
         "counters": totals,
@@ -152,9 +158,9 @@ def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool
     return summary
 
 
-def record_summary(record: dict, totals: dict[str, int], output: str) -> dict:
+def record_summary(record: dict, totals: dict[str, int], output: str, files_listed: int | None = None) -> dict:
     """``summarise``, written to ``OUTPUT/_runs/<run_id>.summary.json``; raises AccountingError after writing."""
-    summary = summarise(record, totals, output, strict=False)
+    summary = summarise(record, totals, output, strict=False, files_listed=files_listed)
     path = FileSystems.join(output.rstrip("/"), RUNS_DIR, f"{summary['run_id']}{SUMMARY_SUFFIX}")
     write_json_atomically(path, json.loads(json.dumps(summary, default=str)))
     if summary["mismatches"]:
@@ -168,7 +174,7 @@ def format_summary(summary: dict) -> str:
     lines = [
         f"newsbeam run {summary['run_id']}",
         f"  inputs            {summary['inputs']} (feed entries: {summary['feed_entries']})",
-        f"  per source        seed files/records {seed['inputs']} = {seed['articles_extracted']} articles + {seed['rejects']} rejects; "
+        f"  per source        seed files/records {seed['inputs']}{_listed(summary)} = {seed['articles_extracted']} articles + {seed['rejects']} rejects; "
         f"feed entries {feeds['inputs']} = {feeds['articles_extracted']} articles + {feeds['already_seen']} already seen + {feeds['rejects']} rejects",
         f"  articles written  {summary['articles']} (originals: {summary['originals']}, duplicates marked: {summary['duplicates']})",
         f"  already ingested  {summary['already_ingested']} (handled by an earlier run, skipped)",
@@ -183,6 +189,11 @@ def format_summary(summary: dict) -> str:
         f"  duckdb -c \"SELECT story_label, count(*) AS articles FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) GROUP BY 1\"",
     ]
     return "\n".join(lines)
+
+
+def _listed(summary: dict) -> str:
+    listed = summary.get("files_listed")
+    return f" (from {listed} files listed)" if listed else ""
 
 
 def progress_line(summary: dict) -> str:

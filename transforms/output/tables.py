@@ -37,7 +37,14 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TableSpec
-from transforms.output.files import ensure_dir, match_paths, read_json, remove_folder, write_json_atomically
+from transforms.output.files import (
+    ensure_dir,
+    match_paths,
+    read_json,
+    remove_folder,
+    sweep_temporary_files,
+    write_json_atomically,
+)
 from transforms.output.lease import verify_lease
 from transforms.run import progress
 from transforms.run.context import RunContext
@@ -300,7 +307,9 @@ def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = 
 
     A staging folder holding a commit plan is a commit that had started: it is finished (roll
     forward). Any other staging folder, under ``output`` or the other ``roots`` (the state
-    store), is a run that committed nothing: it is removed.
+    store), is a run that committed nothing: it is removed, and so are the temporary files of
+    atomic writes those runs left (``sweep_temporary_files``). Call it while holding the lease
+    (``transforms/output/lease.py``): then no staging or temporary file there belongs to a live run.
     """
     output = output.rstrip("/")
     finished = []
@@ -311,7 +320,9 @@ def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = 
         upserts = [spec for spec in tables if spec.name in plan.get("upsert_tables", [])]
         finish_commit([StagedFile(**f) for f in plan["files"]], output, run, upserts, resuming=True)
         finished.append(run.run_id)
-    for root in (output, *(r.rstrip("/") for r in roots)):
+    roots = tuple(r.rstrip("/") for r in roots)
+    sweep_temporary_files(output, FileSystems.join(output, RUNS_DIR), *roots)
+    for root in (output, *roots):
         folders = _staging_folders(root)
         if folders:
             log.warning("removing staging left by interrupted runs: %s", ", ".join(folders))

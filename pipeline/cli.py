@@ -21,7 +21,7 @@ from pipeline.streaming import run_streaming  # also registers --poll-interval, 
 from pipeline.summary import AccountingError, counters, format_summary, record_summary
 from pipeline.watch import add_watch_arguments, watch
 from schemas import SEEN, TABLES
-from transforms.output.files import read_json
+from transforms.output.files import CORRUPT_STATE_EXIT, CorruptStateFile, read_json
 from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
 from transforms.output.tables import RUNS_DIR, clear_stale_staging
 from transforms.run.context import RunContext
@@ -66,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LeaseHeld as err:
         print(f"error: {err}", file=sys.stderr)
         return LEASE_HELD_EXIT
+    except CorruptStateFile as err:
+        print(f"error: {err}", file=sys.stderr)
+        return CORRUPT_STATE_EXIT
     except AccountingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 3

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import apache_beam as beam
+import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from schemas import Article, SeenKey
+from transforms.output.files import CorruptStateFile
 from transforms.run.context import RunContext
 
 ARTICLE, CONTENT, ENTRY, REJECT = "article", "content", "entry", "reject"
@@ -94,6 +96,32 @@ def entry_keys(article: Article, run_id: str) -> Iterable[SeenKey]:
 
 def read_seen_keys(path: str) -> Iterator[tuple[str, str]]:
     """(kind, key) pairs of one ledger file, read through Beam's FileSystems."""
-    with FileSystems.open(path) as handle:
-        table = pq.read_table(handle, columns=["kind", "key"])
+    try:
+        with FileSystems.open(path) as handle:
+            table = pq.read_table(handle, columns=["kind", "key"])
+    except (OSError, ValueError, KeyError, pa.ArrowException) as err:
+        raise _corrupt(path, err) from err
     yield from zip(table.column("kind").to_pylist(), table.column("key").to_pylist())
+
+
+def check_ledger_files(paths: Sequence[str]) -> None:
+    """Raises ``CorruptStateFile`` for a ledger file whose Parquet footer doesn't read or lacks kind/key."""
+    for path in paths:
+        try:
+            with FileSystems.open(path) as handle:
+                schema = pq.read_schema(handle)
+        except (OSError, ValueError, pa.ArrowException) as err:
+            raise _corrupt(path, err) from err
+        missing = {"kind", "key"} - set(schema.names)
+        if missing:
+            raise _corrupt(path, ValueError(f"no column {', '.join(sorted(missing))}"))
+
+
+def _corrupt(path: str, err: Exception) -> CorruptStateFile:
+    return CorruptStateFile(
+        path,
+        f"{type(err).__name__}: {err}",
+        f"Move it out of the ledger folder (mv {path} {path}.unreadable), or restore it from a backup."
+        " The items it recorded (its run id is in its name) are then no longer known: reading the same"
+        " inputs again writes them again.",
+    )

@@ -20,6 +20,21 @@ OBJECT_STORES = ("s3", "gs")
 """Schemes whose single upload is already atomic and which have no folders."""
 
 
+CORRUPT_STATE_EXIT = 5
+"""Exit code of a run stopped by a state file it can't read (``CorruptStateFile``)."""
+
+
+class CorruptStateFile(ValueError):
+    """A file of the state store that can't be read: names it, what is wrong and the way out.
+
+    Raised before anything is written, so the output tables are untouched.
+    """
+
+    def __init__(self, path: str, problem: str, way_out: str):
+        super().__init__(f"state file {path} is unreadable: {problem}. {way_out} Nothing was written.")
+        self.path, self.problem, self.way_out = path, problem, way_out
+
+
 def read_json(path: str) -> dict:
     """A JSON file written by ``write_json_atomically`` (any file system)."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.http.client import FetchResult
-from transforms.output.files import read_json, write_json_atomically
+from transforms.output.files import CorruptStateFile, read_json, write_json_atomically
 from transforms.run.context import stable_hash
 
+log = logging.getLogger(__name__)
 FEEDS_FILE = "feeds.json"
 BACKOFF_BASE = dt.timedelta(minutes=5)
 BACKOFF_CAP = dt.timedelta(days=1)
@@ -101,11 +103,25 @@ class FeedStateStore:
     def __init__(self, state_dir: str):
         self.path = FileSystems.join(state_dir.rstrip("/"), FEEDS_FILE)
 
-    def load(self) -> dict[str, FeedState]:
+    def load(self, ignore_corrupt: bool = False) -> dict[str, FeedState]:
+        """Every feed's state; raises ``CorruptStateFile`` for a file that doesn't parse, unless ``ignore_corrupt``
+        (``--reset-feeds``: start afresh; the file is replaced after the run's commit)."""
         if not FileSystems.exists(self.path):
             return {}
-        raw = read_json(self.path)
-        return {item["feed_url"]: _from_json(item) for item in raw["feeds"]}
+        try:
+            raw = read_json(self.path)
+            return {item["feed_url"]: _from_json(item) for item in raw["feeds"]}
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            if ignore_corrupt:
+                log.warning("ignoring the unreadable %s (--reset-feeds): %s: %s", self.path, type(err).__name__, err)
+                return {}
+            raise CorruptStateFile(
+                self.path,
+                f"{type(err).__name__}: {err}",
+                "Run again with --reset-feeds to start the feed states afresh (each feed is then fetched in full"
+                " once, without its ETag/Last-Modified; entries already ingested are still skipped), or restore"
+                " the file from a backup.",
+            ) from err
 
     def save(self, states: Iterable[FeedState]) -> None:
         ordered = sorted(states, key=lambda s: s.feed_url)

@@ -26,6 +26,7 @@ from apache_beam.runners.runner import PipelineResult
 
 from transforms.output.files import write_json_atomically
 from transforms.output.tables import RUNS_DIR
+from transforms.sources.feeds.state import POLICY_HINTS
 
 ITEM_REJECT_STAGES = ("read", "extract", "feeds", "window")
 """Counter namespaces whose ``rejected_*`` counters are input items (files, records, entries)."""
@@ -181,6 +182,7 @@ def format_summary(summary: dict) -> str:
         f"  rejects           {summary['rejects']} ({summary['rejects_written']} new rows)",
         f"  stories           {summary['stories']}",
         f"  feeds polled      {summary['feeds_polled']} (not modified: {summary['feeds_not_modified']}, failed: {summary['feeds_failed']})",
+        *refused_by_policy(summary["counters"]),
         f"  files committed   {summary['files']}",
         f"  reconciled        {'yes' if summary['reconciled'] else 'NO: ' + '; '.join(summary['mismatches'])}",
         f"  tables            {out}/articles  {out}/stories  {out}/rejects",
@@ -189,6 +191,16 @@ def format_summary(summary: dict) -> str:
         f"  duckdb -c \"SELECT story_label, count(*) AS articles FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) GROUP BY 1\"",
     ]
     return "\n".join(lines)
+
+
+def refused_by_policy(totals: dict[str, int]) -> list[str]:
+    """A summary line per kind of policy refusal (feeds and pages), saying what to do about it."""
+    lines = []
+    for reason, hint in POLICY_HINTS.items():
+        feeds, pages = totals.get(f"feeds.feed_rejected_{reason}", 0), totals.get(f"feeds.pages_{reason}", 0)
+        if feeds or pages:
+            lines.append(f"  refused           {feeds} feeds, {pages} pages: {reason} ({hint})")
+    return lines
 
 
 def _listed(summary: dict) -> str:

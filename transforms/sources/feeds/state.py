@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.http.client import FetchResult
+from transforms.http.client import PRIVATE_ADDRESS, UNSUPPORTED_SCHEME, FetchResult
 from transforms.output.files import CorruptStateFile, read_json, write_json_atomically
 from transforms.run.context import stable_hash
 
@@ -27,6 +27,12 @@ BACKOFF_BASE = dt.timedelta(minutes=5)
 BACKOFF_CAP = dt.timedelta(days=1)
 JITTER = 0.2
 """Backoff after n consecutive failures: BACKOFF_BASE * 2**(n-1), capped, ±20% jitter."""
+POLICY_HINTS = {
+    PRIVATE_ADDRESS: "refused by policy, not a failure: newsbeam fetches only public addresses;"
+    " pass --allow-private-network to fetch from loopback, private or link-local addresses",
+    UNSUPPORTED_SCHEME: "refused by policy, not a failure: newsbeam fetches only http and https URLs",
+}
+"""Fetch errors that are our own refusals, not the server's failures: no backoff, and what to do about them."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +56,10 @@ class FeedState:
         return cls(feed_url=feed_url, current_url=feed_url)
 
     def is_due(self, now: dt.datetime) -> bool:
-        """Not gone, and not waiting out a backoff or a Retry-After."""
-        return not self.gone and (self.next_attempt_at is None or self.next_attempt_at <= now)
+        """Not gone, and not waiting out a backoff or a Retry-After (a policy refusal never waits)."""
+        if self.gone:
+            return False
+        return self.next_attempt_at is None or self.next_attempt_at <= now or self.last_error in POLICY_HINTS
 
 
 def after_fetch(state: FeedState, result: FetchResult, now: dt.datetime) -> FeedState:
@@ -73,9 +81,16 @@ def after_fetch(state: FeedState, result: FetchResult, now: dt.datetime) -> Feed
             failures=0,
             next_attempt_at=None,
         )
+    if result.error in POLICY_HINTS:  # our own refusal: the options decide, so the next run tries again
+        return dataclasses.replace(polled, next_attempt_at=None)
     failures = state.failures + 1
     wait = retry_wait(state.feed_url, failures, result.retry_after)
     return dataclasses.replace(polled, failures=failures, next_attempt_at=now + wait)
+
+
+def policy_hint(error: str | None) -> str | None:
+    """What to do about a fetch refused by policy (``POLICY_HINTS``); None for other errors."""
+    return POLICY_HINTS.get(error or "")
 
 
 def unexpected_not_modified(state: FeedState, result: FetchResult) -> bool:

@@ -35,6 +35,10 @@ class StoryIndex:
     labels: dict[str, str] = field(default_factory=dict)
     """Last label of every story still referenced, for near-duplicates of stories no longer active."""
 
+    def story_of_article(self, article_id: str) -> str | None:
+        """The story of an article of an earlier run, while the near-duplicate window or its active story keeps it."""
+        return self.near_duplicates.story_of(article_id) or self.clusterer.story_of(article_id)
+
     @classmethod
     def new(cls, catalog: Sequence[CatalogStory]) -> StoryIndex:
         return cls(StoryClusterer(catalog), NearDuplicateIndex())

@@ -25,6 +25,7 @@ from transforms.output.files import CORRUPT_STATE_EXIT, CorruptStateFile, read_j
 from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
 from transforms.output.tables import RUNS_DIR, clear_stale_staging
 from transforms.run.context import RunContext
+from transforms.run.crash_points import crash_point
 from transforms.sources.seeds import InputNotFound
 
 log = logging.getLogger("newsbeam")
@@ -102,6 +103,7 @@ def run_once(argv: list[str], lease_owner: str | None = None) -> dict:
         clear_stale_staging(ours.output, ours.state_dir, tables=(*TABLES, SEEN))
     run_context = RunContext.start(lease_owner=lease_owner)
     plan = plan_run(ours, run_context)
+    crash_point("planned")
     log.info(
         "run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output
     )

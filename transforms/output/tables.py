@@ -48,6 +48,7 @@ from transforms.output.files import (
 from transforms.output.lease import verify_lease
 from transforms.run import progress
 from transforms.run.context import RunContext
+from transforms.run.crash_points import crash_point
 
 STAGE = "write"
 STAGING_PREFIX = "_staging-"
@@ -133,6 +134,7 @@ class StageParquetFiles(beam.DoFn):
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for target in self._open.values():
             rows = target.close()
+            crash_point("staging")
             staged = StagedFile(self._table.name, self._root, target.relative_path, rows)
             yield WindowedValue(staged, GlobalWindow().max_timestamp(), [GlobalWindow()])
         self._open = {}
@@ -191,6 +193,7 @@ def commit_run(staged: list[StagedFile], output: str, run: RunContext, tables: S
     Output tables move before the ledger, and the run record comes last (see the module docstring).
     """
     output = output.rstrip("/")
+    crash_point("staged")
     if run.lease_owner:  # fencing: a run whose lease was taken over must not move anything
         for root in sorted({output, *(f.root for f in staged)}):
             if root == output or not root.startswith(output + "/"):
@@ -198,6 +201,7 @@ def commit_run(staged: list[StagedFile], output: str, run: RunContext, tables: S
     record = run_record(staged, run)
     plan = {**record, "upsert_tables": [spec.name for spec in tables if spec.upsert_key]}
     write_json_atomically(FileSystems.join(staging_dir(output, run.run_id), COMMIT_PLAN), plan)
+    crash_point("commit_planned")
     return finish_commit(staged, output, run, tables)
 
 
@@ -206,13 +210,17 @@ def finish_commit(
 ) -> dict:
     """The commit's steps after its plan is written; ``resuming`` repeats them after a crash (moved files are skipped)."""
     move_into_place([f for f in staged if f.root == output], run, resuming)
+    crash_point("tables_moved")
     for spec in tables:
         roots = {f.root for f in staged if f.table == spec.name}
         if spec.upsert_key and roots:
             merge_upserts(roots.pop(), spec, run)
+    crash_point("stories_merged")
     move_into_place([f for f in staged if f.root != output], run, resuming)
+    crash_point("ledger_moved")
     record = run_record(staged, run)
     write_json_atomically(FileSystems.join(output, RUNS_DIR, f"{run.run_id}.json"), record)
+    crash_point("run_recorded")
     for root in sorted({output, *(f.root for f in staged)}):
         remove_folder(staging_dir(root, run.run_id))
     return record

@@ -18,6 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedup.near import NearDuplicateIndex
 from transforms.output.files import CorruptStateFile, write_bytes_atomically
+from transforms.run.crash_points import crash_point
 from transforms.stories.clusterer import CatalogStory, StoryClusterer
 
 INDEX_FILE = "story_index.json.gz"
@@ -117,6 +118,7 @@ def _corrupt(path: str, err: Exception) -> CorruptStateFile:
 
 def save_story_index(record: dict, state: dict | None, state_dir: str) -> dict:
     """After the run's commit: saves the exported index (when clustering ran); returns ``record``."""
+    crash_point("feeds_saved")
     if state is not None:
         write_bytes_atomically(
             index_path(state_dir), gzip.compress(json.dumps(state, sort_keys=True).encode(), mtime=0)

@@ -20,6 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.http.client import PRIVATE_ADDRESS, UNSUPPORTED_SCHEME, FetchResult
 from transforms.output.files import CorruptStateFile, read_json, write_json_atomically
 from transforms.run.context import stable_hash
+from transforms.run.crash_points import crash_point
 
 log = logging.getLogger(__name__)
 FEEDS_FILE = "feeds.json"
@@ -163,6 +164,7 @@ def _from_json(item: dict) -> FeedState:
 
 def save_polled_states(record: dict, polled: list[FeedState], state_dir: str, known: dict[str, FeedState]) -> dict:
     """After the run's commit: the store gets every polled feed's new state; returns ``record``."""
+    crash_point("committed")
     if polled:
         FeedStateStore(state_dir).save({**known, **{s.feed_url: s for s in polled}}.values())
     return record

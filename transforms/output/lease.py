@@ -393,13 +393,15 @@ def hold_leases(
     """Holds the lease of every folder (an output and its state store) for the block; yields the owner id.
 
     Folders below another one in the list share its lease. All or nothing: a refused folder
-    releases the ones already taken.
+    releases the ones already taken. A local folder created for the lease is removed again when
+    the run wrote nothing else into it (say its input matched nothing).
     """
     chosen: list[str] = []
     for folder in sorted({f.rstrip("/") for f in folders}):
         if not any(folder.startswith(parent + "/") for parent in chosen):
             chosen.append(folder)
     leases: list[Lease] = []
+    created = [f for f in chosen if FileSystems.get_scheme(f) is None and not os.path.exists(f)]
     try:
         for folder in chosen:
             if FileSystems.get_scheme(folder) is None:
@@ -413,6 +415,20 @@ def hold_leases(
     finally:
         for lease in reversed(leases):
             lease.release()
+        for folder in created:
+            _remove_if_only_the_lease(folder)
+
+
+def _remove_if_only_the_lease(folder: str) -> None:
+    names = {LEASE_FILE, LEASE_FILE + ".lock"}
+    try:
+        if set(os.listdir(folder)) <= names:
+            for name in names:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(os.path.join(folder, name))
+            os.rmdir(folder)
+    except OSError:  # someone else is using it now: leave it
+        pass
 
 
 def _now() -> dt.datetime:

@@ -122,6 +122,8 @@ def test_heartbeat_renews_and_a_taken_over_lease_is_lost_and_fails_the_commit_ch
 
 def test_hold_leases_covers_a_separate_state_store_with_one_owner_and_is_all_or_nothing(tmp_path):
     output, state, elsewhere = tmp_path / "out", tmp_path / "state", tmp_path / "other"
+    output.mkdir()
+    state.mkdir()
     with hold_leases([str(output), str(output / "_state"), str(state)]) as owner:
         assert not (output / "_state" / LEASE_FILE).exists()  # inside the output: covered by its lease
         for folder in (output, state):
@@ -129,6 +131,16 @@ def test_hold_leases_covers_a_separate_state_store_with_one_owner_and_is_all_or_
         with pytest.raises(LeaseHeld):  # a second run on another output but the same state store
             with hold_leases([str(elsewhere), str(state)]):
                 pass
-        assert json.loads((elsewhere / LEASE_FILE).read_text())["released_at"]  # given back
+        assert not elsewhere.exists()  # given back, and the folder it created for nothing removed
     for folder in (output, state):
         assert json.loads((folder / LEASE_FILE).read_text())["released_at"]
+
+
+def test_a_folder_created_for_the_lease_is_removed_when_the_run_wrote_nothing(tmp_path):
+    with pytest.raises(RuntimeError):
+        with hold_leases([str(tmp_path / "out")]):
+            raise RuntimeError("the input matched nothing")
+    assert list(tmp_path.iterdir()) == []
+    with hold_leases([str(tmp_path / "kept")]):
+        (tmp_path / "kept" / "articles").mkdir()
+    assert (tmp_path / "kept" / LEASE_FILE).exists()

@@ -109,7 +109,7 @@ def read_seen_keys(path: str) -> Iterator[tuple[str, str, str | None]]:
             table = pq.read_table(handle)
         kinds, keys = table.column("kind").to_pylist(), table.column("key").to_pylist()
     except (OSError, ValueError, KeyError, pa.ArrowException) as err:
-        raise _corrupt(path, err) from err
+        raise CorruptStateFile(path, err, LEDGER_WAY_OUT) from err
     ids = table.column("article_id").to_pylist() if "article_id" in table.column_names else [None] * len(keys)
     yield from zip(kinds, keys, ids)
 
@@ -121,17 +121,14 @@ def check_ledger_files(paths: Sequence[str]) -> None:
             with FileSystems.open(path) as handle:
                 schema = pq.read_schema(handle)
         except (OSError, ValueError, pa.ArrowException) as err:
-            raise _corrupt(path, err) from err
+            raise CorruptStateFile(path, err, LEDGER_WAY_OUT) from err
         missing = {"kind", "key"} - set(schema.names)
         if missing:
-            raise _corrupt(path, ValueError(f"no column {', '.join(sorted(missing))}"))
+            raise CorruptStateFile(path, f"no column {', '.join(sorted(missing))}", LEDGER_WAY_OUT)
 
 
-def _corrupt(path: str, err: Exception) -> CorruptStateFile:
-    return CorruptStateFile(
-        path,
-        f"{type(err).__name__}: {err}",
-        f"Move it out of the ledger folder (mv {path} {path}.unreadable), or restore it from a backup."
-        " The items it recorded (its run id is in its name) are then no longer known: reading the same"
-        " inputs again writes them again.",
-    )
+LEDGER_WAY_OUT = (
+    "Move it out of the ledger folder (mv {path} {path}.unreadable), or restore it from a backup."
+    " The items it recorded (its run id is in its name) are then no longer known: reading the same"
+    " inputs again writes them again."
+)

@@ -30,7 +30,10 @@ class CorruptStateFile(ValueError):
     Raised before anything is written, so the output tables are untouched.
     """
 
-    def __init__(self, path: str, problem: str, way_out: str):
+    def __init__(self, path: str, problem: Exception | str, way_out: str):
+        if isinstance(problem, Exception):
+            problem = f"{type(problem).__name__}: {problem}"
+        way_out = way_out.format(path=path)
         super().__init__(f"state file {path} is unreadable: {problem}. {way_out} Nothing was written.")
         self.path, self.problem, self.way_out = path, problem, way_out
 

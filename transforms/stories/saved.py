@@ -79,7 +79,7 @@ def load_story_index(state_dir: str, catalog: Sequence[CatalogStory]) -> StoryIn
     try:
         return StoryIndex.from_export(state, catalog)
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
-        raise _corrupt(index_path(state_dir), err) from err
+        raise CorruptStateFile(index_path(state_dir), err, INDEX_WAY_OUT) from err
 
 
 def check_story_index(state_dir: str) -> None:
@@ -88,8 +88,8 @@ def check_story_index(state_dir: str) -> None:
     if state is not None:
         missing = [key for key in ("clusterer", "near_duplicates", "duplicate_counts", "labels") if key not in state]
         if state.get("version") != VERSION or missing:
-            problem = ValueError(f"version {state.get('version')!r} (expected {VERSION}), missing {missing}")
-            raise _corrupt(index_path(state_dir), problem)
+            problem = f"version {state.get('version')!r} (expected {VERSION}), missing {missing}"
+            raise CorruptStateFile(index_path(state_dir), problem, INDEX_WAY_OUT)
 
 
 def _read_index(state_dir: str) -> dict | None:
@@ -100,20 +100,17 @@ def _read_index(state_dir: str) -> dict | None:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
             state = json.loads(gzip.decompress(handle.read()))
     except (OSError, EOFError, zlib.error, ValueError) as err:
-        raise _corrupt(path, err) from err
+        raise CorruptStateFile(path, err, INDEX_WAY_OUT) from err
     if not isinstance(state, dict):
-        raise _corrupt(path, ValueError(f"a JSON {type(state).__name__}, not an object"))
+        raise CorruptStateFile(path, f"a JSON {type(state).__name__}, not an object", INDEX_WAY_OUT)
     return state
 
 
-def _corrupt(path: str, err: Exception) -> CorruptStateFile:
-    return CorruptStateFile(
-        path,
-        f"{type(err).__name__}: {err}",
-        f"Move it aside (mv {path} {path}.unreadable) to start a new story index, or restore it from a backup."
-        " A new index costs continuity: later articles found new stories instead of joining earlier ones,"
-        " copies of earlier articles are no longer found as near-duplicates, and story counts restart.",
-    )
+INDEX_WAY_OUT = (
+    "Move it aside (mv {path} {path}.unreadable) to start a new story index, or restore it from a backup."
+    " A new index costs continuity: later articles found new stories instead of joining earlier ones,"
+    " copies of earlier articles are no longer found as near-duplicates, and story counts restart."
+)
 
 
 def save_story_index(record: dict, state: dict | None, state_dir: str) -> dict:

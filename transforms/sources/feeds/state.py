@@ -133,7 +133,7 @@ class FeedStateStore:
                 return {}
             raise CorruptStateFile(
                 self.path,
-                f"{type(err).__name__}: {err}",
+                err,
                 "Run again with --reset-feeds to start the feed states afresh (each feed is then fetched in full"
                 " once, without its ETag/Last-Modified; entries already ingested are still skipped), or restore"
                 " the file from a backup.",

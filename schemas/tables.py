@@ -156,6 +156,11 @@ class SeenKey:
     )
     key: str = column(pa.string(), "The id or hash.", nullable=False)
     run_id: str = column(pa.string(), "Id of the run that recorded it.", nullable=False)
+    article_id: str | None = column(
+        pa.string(),
+        "For 'content' keys: the article that text belongs to (the original a later copy is marked against);"
+        " null for other kinds and in ledger files written before it was recorded.",
+    )
 
 
 def _utc_date(value: dt.datetime | None) -> str:

@@ -78,6 +78,11 @@ class NearDuplicateIndex:
                 best = NearDuplicate(article_id, story_id, similarity)
         return best
 
+    def story_of(self, article_id: str) -> str | None:
+        """The story of an indexed article (one still in the window), else None."""
+        member = self._members.get(article_id)
+        return member[0] if member else None
+
     def add(self, article_id: str, story_id: str, signature: bytes, seen_at: dt.datetime) -> None:
         if article_id in self._members:
             return

@@ -25,7 +25,7 @@ from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.document import ENTRY_TEXT, PAGE, SourceDocument
 from transforms.sources.feeds.parsing import FeedEntry, feed_problem, parse_feed
-from transforms.sources.feeds.state import FeedState, after_fetch, unexpected_not_modified
+from transforms.sources.feeds.state import FeedState, after_fetch, policy_hint, unexpected_not_modified
 
 STAGE = "feeds"
 FEED_ACCEPT = (
@@ -190,6 +190,7 @@ def fetch_reason(result: FetchResult) -> str:
 def describe(result: FetchResult) -> str:
     status = f"HTTP {result.status}" if result.status else "no response"
     retry = f", retry after {result.retry_after:.0f}s" if result.retry_after is not None else ""
+    hint = f"; {policy_hint(result.error)}" if policy_hint(result.error) else ""
     return redact_credentials(
-        f"{status} {result.error or ''}: {result.detail} ({result.final_url or result.url}){retry}".strip()
+        f"{status} {result.error or ''}: {result.detail} ({result.final_url or result.url}){retry}{hint}".strip()
     )

@@ -160,7 +160,7 @@ def streaming_stages(
 ) -> StreamingOutputs:
     """Everything after reading: documents (timestamped with their arrival) → tables."""
     s, times = plan.settings, plan.times
-    extracted = documents | "ExtractArticles" >> ExtractArticles(s.run, s.min_words)
+    extracted = documents | "ExtractArticles" >> ExtractArticles(s.run, s.min_words, s.extraction_budget)
     windowed = extracted.articles | "WindowArticles" >> WindowArticles(times, s.run)
     deduped = windowed.articles | "DedupArticles" >> DedupWithinHorizon(times.dedup_horizon_seconds)
     stories = deduped.articles | "AssignStories" >> AssignStoriesOnline(

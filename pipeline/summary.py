@@ -27,6 +27,7 @@ from apache_beam.runners.runner import PipelineResult
 from transforms.output.files import write_json_atomically
 from transforms.output.tables import RUNS_DIR
 from transforms.run import counters
+from transforms.sources.feeds.state import POLICY_HINTS
 
 SEED, FEEDS = "seed", "feeds"
 """Sources in the per-source breakdown: seed files/records, and feed entries."""
@@ -108,6 +109,10 @@ def reconcile(summary: dict) -> list[str]:
             f"dedup: articles extracted {extracted} != article rows written {summary['articles']}"
             f" + already ingested {already_ingested}"
         )
+    listed = summary.get("files_listed")
+    files_read = counters.SEED_FILES_READ.read(totals)
+    if listed is not None and files_read != listed:
+        mismatches.append(f"seed files: listed {listed} != files read {files_read}")
     feeds_failed = summary["sources"][FEEDS]["feeds_failed"]
     expected_rows = summary["rejects"] + feeds_failed - repeated
     if summary["rejects_written"] != expected_rows:
@@ -118,7 +123,9 @@ def reconcile(summary: dict) -> list[str]:
     return mismatches
 
 
-def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool = True) -> dict:
+def summarise(
+    record: dict, totals: dict[str, int], output: str, *, strict: bool = True, files_listed: int | None = None
+) -> dict:
     """Run figures that reconcile: inputs = originals + duplicates + already ingested + rejects.
 
     Raises ``AccountingError`` when they don't (unless ``strict`` is False; ``reconciled`` and
@@ -144,6 +151,7 @@ def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool
         "feeds_failed": sources[FEEDS]["feeds_failed"],
         "stories_touched": counters.STORIES_TOUCHED.read(totals),
         "files": len(record.get("files", [])),
+        "files_listed": files_listed,
         "output": output,
         "sources": sources,
         "counters": totals,
@@ -155,9 +163,9 @@ def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool
     return summary
 
 
-def record_summary(record: dict, totals: dict[str, int], output: str) -> dict:
+def record_summary(record: dict, totals: dict[str, int], output: str, files_listed: int | None = None) -> dict:
     """``summarise``, written to ``OUTPUT/_runs/<run_id>.summary.json``; raises AccountingError after writing."""
-    summary = summarise(record, totals, output, strict=False)
+    summary = summarise(record, totals, output, strict=False, files_listed=files_listed)
     path = FileSystems.join(output.rstrip("/"), RUNS_DIR, f"{summary['run_id']}{SUMMARY_SUFFIX}")
     write_json_atomically(path, json.loads(json.dumps(summary, default=str)))
     if summary["mismatches"]:
@@ -171,13 +179,14 @@ def format_summary(summary: dict) -> str:
     lines = [
         f"newsbeam run {summary['run_id']}",
         f"  inputs            {summary['inputs']} (feed entries: {summary['feed_entries']})",
-        f"  per source        seed files/records {seed['inputs']} = {seed['articles_extracted']} articles + {seed['rejects']} rejects; "
+        f"  per source        seed files/records {seed['inputs']}{_listed(summary)} = {seed['articles_extracted']} articles + {seed['rejects']} rejects; "
         f"feed entries {feeds['inputs']} = {feeds['articles_extracted']} articles + {feeds['already_seen']} already seen + {feeds['rejects']} rejects",
         f"  articles written  {summary['articles']} (originals: {summary['originals']}, duplicates marked: {summary['duplicates']})",
         f"  already ingested  {summary['already_ingested']} (handled by an earlier run, skipped)",
         f"  rejects           {summary['rejects']} ({summary['rejects_written']} new rows)",
         f"  stories           {summary['stories']}",
         f"  feeds polled      {summary['feeds_polled']} (not modified: {summary['feeds_not_modified']}, failed: {summary['feeds_failed']})",
+        *refused_by_policy(summary["counters"]),
         f"  files committed   {summary['files']}",
         f"  reconciled        {'yes' if summary['reconciled'] else 'NO: ' + '; '.join(summary['mismatches'])}",
         f"  tables            {out}/articles  {out}/stories  {out}/rejects",
@@ -186,6 +195,22 @@ def format_summary(summary: dict) -> str:
         f"  duckdb -c \"SELECT story_label, count(*) AS articles FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) GROUP BY 1\"",
     ]
     return "\n".join(lines)
+
+
+def refused_by_policy(totals: dict[str, int]) -> list[str]:
+    """A summary line per kind of policy refusal (feeds and pages), saying what to do about it."""
+    lines = []
+    for reason, hint in POLICY_HINTS.items():
+        feeds = counters.FEEDS_FAILED.of(reason).read(totals)
+        pages = counters.FEED_PAGES.of(reason).read(totals)
+        if feeds or pages:
+            lines.append(f"  refused           {feeds} feeds, {pages} pages: {reason} ({hint})")
+    return lines
+
+
+def _listed(summary: dict) -> str:
+    listed = summary.get("files_listed")
+    return f" (from {listed} files listed)" if listed else ""
 
 
 def progress_line(summary: dict) -> str:

@@ -36,9 +36,18 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TableSpec
-from transforms.output.files import ensure_dir, match_paths, read_json, remove_folder, write_json_atomically
+from transforms.output.files import (
+    ensure_dir,
+    match_paths,
+    read_json,
+    remove_folder,
+    sweep_temporary_files,
+    write_json_atomically,
+)
+from transforms.output.lease import verify_lease
 from transforms.run import counters, progress
 from transforms.run.context import RunContext
+from transforms.run.crash_points import crash_point
 
 STAGE = "write"
 STAGING_PREFIX = "_staging-"
@@ -124,6 +133,7 @@ class StageParquetFiles(beam.DoFn):
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for target in self._open.values():
             rows = target.close()
+            crash_point("staging")
             staged = StagedFile(self._table.name, self._root, target.relative_path, rows)
             yield WindowedValue(staged, GlobalWindow().max_timestamp(), [GlobalWindow()])
         self._open = {}
@@ -182,9 +192,15 @@ def commit_run(staged: list[StagedFile], output: str, run: RunContext, tables: S
     Output tables move before the ledger, and the run record comes last (see the module docstring).
     """
     output = output.rstrip("/")
+    crash_point("staged")
+    if run.lease_owner:  # fencing: a run whose lease was taken over must not move anything
+        for root in sorted({output, *(f.root for f in staged)}):
+            if root == output or not root.startswith(output + "/"):
+                verify_lease(root, run.lease_owner)
     record = run_record(staged, run)
     plan = {**record, "upsert_tables": [spec.name for spec in tables if spec.upsert_key]}
     write_json_atomically(FileSystems.join(staging_dir(output, run.run_id), COMMIT_PLAN), plan)
+    crash_point("commit_planned")
     return finish_commit(staged, output, run, tables)
 
 
@@ -193,13 +209,17 @@ def finish_commit(
 ) -> dict:
     """The commit's steps after its plan is written; ``resuming`` repeats them after a crash (moved files are skipped)."""
     move_into_place([f for f in staged if f.root == output], run, resuming)
+    crash_point("tables_moved")
     for spec in tables:
         roots = {f.root for f in staged if f.table == spec.name}
         if spec.upsert_key and roots:
             merge_upserts(roots.pop(), spec, run)
+    crash_point("stories_merged")
     move_into_place([f for f in staged if f.root != output], run, resuming)
+    crash_point("ledger_moved")
     record = run_record(staged, run)
     write_json_atomically(FileSystems.join(output, RUNS_DIR, f"{run.run_id}.json"), record)
+    crash_point("run_recorded")
     for root in sorted({output, *(f.root for f in staged)}):
         remove_folder(staging_dir(root, run.run_id))
     return record
@@ -294,7 +314,9 @@ def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = 
 
     A staging folder holding a commit plan is a commit that had started: it is finished (roll
     forward). Any other staging folder, under ``output`` or the other ``roots`` (the state
-    store), is a run that committed nothing: it is removed.
+    store), is a run that committed nothing: it is removed, and so are the temporary files of
+    atomic writes those runs left (``sweep_temporary_files``). Call it while holding the lease
+    (``transforms/output/lease.py``): then no staging or temporary file there belongs to a live run.
     """
     output = output.rstrip("/")
     finished = []
@@ -305,7 +327,9 @@ def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = 
         upserts = [spec for spec in tables if spec.name in plan.get("upsert_tables", [])]
         finish_commit([StagedFile(**f) for f in plan["files"]], output, run, upserts, resuming=True)
         finished.append(run.run_id)
-    for root in (output, *(r.rstrip("/") for r in roots)):
+    roots = tuple(r.rstrip("/") for r in roots)
+    sweep_temporary_files(output, FileSystems.join(output, RUNS_DIR), *roots)
+    for root in (output, *roots):
         folders = _staging_folders(root)
         if folders:
             log.warning("removing staging left by interrupted runs: %s", ", ".join(folders))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -39,7 +39,7 @@ class StoryInput:
     article_id: str
     published_at: dt.datetime | None
     title: str | None
-    vector: ArticleVector | None  # None for an exact duplicate, which follows its original
+    vector: ArticleVector | None
     signature: bytes | None = None
     duplicate_of: str | None = None
 
@@ -103,25 +103,22 @@ class ClusterStories(beam.DoFn):
 
 
 def story_input(article: Article) -> StoryInput:
-    """The clustering view of an article; exact duplicates carry no features."""
+    """The clustering view of an article; exact duplicates carry no signature (they follow their original,
+    or are clustered on their own vector when it is an earlier run's article the index no longer holds)."""
+    vector = vectorize(article.title, article.text, article.language)
     if article.duplicate_of:
         return StoryInput(
-            article.article_id, article.published_at, article.title, None, duplicate_of=article.duplicate_of
+            article.article_id, article.published_at, article.title, vector, duplicate_of=article.duplicate_of
         )
-    vector = vectorize(article.title, article.text, article.language)
     return StoryInput(article.article_id, article.published_at, article.title, vector, text_signature(article.text))
 
 
 def assign_stories(
-    inputs: list[StoryInput], index: StoryIndex, run: RunContext, earlier: Mapping[str, str] | None = None
+    inputs: list[StoryInput], index: StoryIndex, run: RunContext
 ) -> tuple[dict[str, StoryAssignment], list[Story]]:
-    """Assign every input through the index (mutated) and summarise the stories it touched.
-
-    An exact duplicate follows its original, which is among ``inputs`` or, in streaming, in
-    ``earlier`` (article id → story id of originals assigned before).
-    """
+    """Assign every input through the index (mutated) and summarise the stories it touched."""
     originals = sorted(
-        (i for i in inputs if i.vector is not None), key=lambda i: publication_order_key(i.published_at, i.article_id)
+        (i for i in inputs if i.duplicate_of is None), key=lambda i: publication_order_key(i.published_at, i.article_id)
     )
     story_of: dict[str, str] = {}
     near: dict[str, tuple[str, str]] = {}  # article_id → (original article_id, story_id)
@@ -138,10 +135,15 @@ def assign_stories(
         story_of[item.article_id] = index.clusterer.add(item.article_id, item.vector, item.published_at, item.title)
         if item.signature:
             index.near_duplicates.add(item.article_id, story_of[item.article_id], item.signature, seen_at)
-    for item in inputs:
-        if item.vector is None:
-            story_of[item.article_id] = story_of.get(item.duplicate_of) or (earlier or {})[item.duplicate_of]
-            gained[story_of[item.article_id]] += 1
+    in_run = {i.article_id for i in inputs}
+    followers = sorted((i for i in inputs if i.duplicate_of is not None), key=lambda i: i.duplicate_of in in_run)
+    for item in followers:  # copies of earlier runs' articles first: a URL copy of such a copy follows it
+        story = story_of.get(item.duplicate_of) or index.story_of_article(item.duplicate_of)
+        if story is None:  # an earlier run's article the index no longer holds: clustered on its own
+            story_of[item.article_id] = index.clusterer.add(item.article_id, item.vector, item.published_at, item.title)
+            continue
+        story_of[item.article_id] = story
+        gained[story] += 1
     for story_id, n in gained.items():
         index.duplicate_counts[story_id] = index.duplicate_counts.get(story_id, 0) + n
     summaries = {s.story_id: s for s in index.clusterer.stories()}

@@ -3,7 +3,7 @@
 ``AssignStoriesOnline`` does what the batch ``AssignStories`` does, on an unbounded input:
 
 1. ``Features`` (parallel): each article becomes the batch step's small ``StoryInput`` (term
-   vectors and a MinHash signature; nothing for an exact duplicate), under one key.
+   vectors; a MinHash signature for originals), under one key.
 2. ``TagInWindowOrder`` (one key, stateful): the inputs wait in state until the watermark
    passes the end of their window; then the window's inputs, in publication order, go through
    ``stories.batch.assign_stories`` with the story index — the batch graph's clusterer,
@@ -11,7 +11,8 @@
    and counts. It emits one assignment per article (at the article's event time) and one
    ``StoryUpdate`` row per story the window touched (pane 0; later panes when late articles
    of a closed window come). Exact duplicates follow their original; one whose original has
-   not been tagged yet waits up to ``MAX_WAITS`` flushes, then goes out without a story
+   not been tagged yet waits up to ``MAX_WAITS`` flushes, then is clustered on its own, as
+   batch does with a copy of an article its index no longer holds
    (``stories.duplicates_without_original``).
 3. ``JoinStories`` (keyed by article id): each full article meets its assignment and is
    emitted with its story fields; whole articles never pass the single key.
@@ -22,8 +23,9 @@ bounded by the dedup horizon; the near-duplicate window is the dedup horizon too
 finds no keyed state loads ``STATE/story_index.json.gz`` (``load_story_index``: written by batch
 runs or by an earlier job), and every ``snapshot_seconds`` of watermark progress (and when the
 job is drained) writes the index back there, so a relaunched job continues the same story ids.
-An article the restored near-duplicate window already holds (the relaunched job fetched it
-again) goes to ``already_ingested`` instead of being written twice (``stories.already_ingested``).
+An article the restored index already holds (in its near-duplicate window or an active story:
+the relaunched job fetched it again) goes to ``already_ingested`` instead of being written
+twice (``stories.already_ingested``).
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from transforms.stories.saved import StoryIndex, load_story_index, save_story_in
 CLUSTER_KEY = "all"
 UPDATES = "updates"
 MAX_WAITS = 2
-"""Flushes an exact duplicate waits for its original before it goes out without a story."""
+"""Flushes an exact duplicate waits for its original before it is clustered on its own."""
 DEFAULT_SNAPSHOT_SECONDS = 3600.0
 
 
@@ -106,19 +108,13 @@ class WindowedStories:
 
 @dataclass(frozen=True)
 class Flushed:
-    """What one flush produced: assignments (event µs, article id, assignment), update rows, duplicates given up,
-    and articles the index already holds (event µs, article id): re-deliveries after a relaunch."""
+    """What one flush produced: assignments (event µs, article id, assignment), update rows, duplicates that
+    stopped waiting for their original, and articles the index already holds (event µs, article id)."""
 
     assignments: list[tuple[int, str, StoryAssignment]]
     updates: list[StoryUpdate]
     given_up: int
     already_ingested: list[tuple[int, str]] = field(default_factory=list)
-
-
-def indexed_story(index: StoryIndex, item: StoryInput) -> str | None:
-    """The story of this very article when the near-duplicate window already holds it (a re-delivery), else None."""
-    hit = index.near_duplicates.find(item.signature) if item.signature else None
-    return hit.story_id if hit is not None and hit.article_id == item.article_id else None
 
 
 def with_near_window(index: StoryIndex, window: dt.timedelta) -> StoryIndex:
@@ -135,44 +131,46 @@ def flush_window(
     run: RunContext,
     now_micros: int,
 ) -> Flushed:
-    """Tags ``ready`` (plus waiting duplicates) with the batch rules; mutates ``stories``."""
+    """Tags ``ready`` (plus waiting duplicates) with the batch rules; mutates ``stories``.
+
+    An exact duplicate whose original is neither in this flush nor known (to the links or the
+    index) waits; after ``MAX_WAITS`` flushes it goes to ``assign_stories`` anyway, which clusters
+    it on its own, as the batch graph does with a copy of an article the index no longer holds.
+    """
     candidates, known = [], []
     for pending in [*stories.waiting, *ready]:
-        story_id = indexed_story(stories.index, pending.item) if pending.item.vector is not None else None
+        item = pending.item
+        story_id = stories.index.story_of_article(item.article_id) if item.duplicate_of is None else None
         if story_id is None:
             candidates.append(pending)
         else:  # the job was relaunched and a feed delivered the article again: its copies follow its story
-            known.append((pending.event_micros, pending.item.article_id))
-            stories.links[pending.item.article_id] = Link(pending.item.article_id, story_id, pending.event_micros)
-    originals = {p.item.article_id for p in candidates if p.item.vector is not None}
-    in_batch_copies = {p.item.article_id: p.item.duplicate_of for p in candidates if p.item.vector is None}
-    batch, events, earlier, waiting, given_up = [], {}, {}, [], []
+            known.append((pending.event_micros, item.article_id))
+            stories.links[item.article_id] = Link(item.article_id, story_id, pending.event_micros)
+    originals = {p.item.article_id for p in candidates if p.item.duplicate_of is None}
+    in_batch_copies = {p.item.article_id: p.item.duplicate_of for p in candidates if p.item.duplicate_of}
+    batch, events, waiting, given_up = [], {}, [], 0
     for pending in candidates:
         item = pending.item
-        if item.vector is None:
+        if item.duplicate_of is not None:
             root = root_of(item.duplicate_of, in_batch_copies, stories.links)
-            if root in stories.links and root not in originals:
-                earlier[root] = stories.links[root].story_id
-            elif root not in originals:
-                if pending.waits + 1 >= MAX_WAITS:
-                    given_up.append(pending)
-                else:
-                    waiting.append(dataclasses.replace(pending, waits=pending.waits + 1))
+            known_root = root in originals or root in stories.links or bool(stories.index.story_of_article(root))
+            if not known_root and pending.waits + 1 < MAX_WAITS:
+                waiting.append(dataclasses.replace(pending, waits=pending.waits + 1))
                 continue
+            given_up += not known_root
             item = dataclasses.replace(item, duplicate_of=root)
         batch.append(item)
         events[item.article_id] = pending.event_micros
     at = Timestamp(micros=window_end).to_utc_datetime().replace(tzinfo=dt.UTC)
-    found, rows = assign_stories(batch, stories.index, RunContext(run.run_id, at), earlier) if batch else ({}, [])
+    found, rows = assign_stories(batch, stories.index, RunContext(run.run_id, at)) if batch else ({}, [])
     assignments = []
     for item in batch:
         assignment = found[item.article_id]
-        if item.vector is None:  # an exact duplicate: re-pointed at the root original
+        if item.duplicate_of is not None:  # an exact duplicate: re-pointed at the root original
             assignment = dataclasses.replace(assignment, duplicate_of=item.duplicate_of)
-        root = item.duplicate_of if item.vector is None else item.article_id
+        root = item.duplicate_of or item.article_id
         stories.links[item.article_id] = Link(root, assignment.story_id, events[item.article_id])
         assignments.append((events[item.article_id], item.article_id, assignment))
-    assignments += [(p.event_micros, p.item.article_id, StoryAssignment(None, None)) for p in given_up]
     stories.waiting = waiting
     stories.index.clusterer.pop_retired()  # their rows are out: keep memory bounded by the window
     forget_before = window_end - times.horizon_micros - times.lateness_micros - times.window_micros
@@ -182,7 +180,7 @@ def flush_window(
     stories.panes[window_end] = pane + 1
     stories.updated_at = max(now_micros, stories.updated_at + 1)
     updates = [story_update(row, times, window_end, pane, stories.updated_at) for row in rows]
-    return Flushed(assignments, updates, len(given_up), known)
+    return Flushed(assignments, updates, given_up, known)
 
 
 def root_of(article_id: str, in_batch_copies: dict[str, str | None], links: dict[str, Link]) -> str:
@@ -404,9 +402,9 @@ class TagStoriesByWindow(beam.DoFn):
 class JoinStories(beam.DoFn):
     """Per article id: the full article meets its assignment and goes out at its event time.
 
-    ``TagStoriesByWindow`` emits exactly one assignment per article it receives (a duplicate whose
-    original never came gets an empty one; a re-delivery the index holds gets ``ALREADY_INGESTED``
-    and goes to that output), so every key completes and its state is cleared. No
+    ``TagStoriesByWindow`` emits exactly one assignment per article it receives (a re-delivery the
+    index holds gets ``ALREADY_INGESTED`` and goes to that output), so every key completes and its
+    state is cleared. No
     event-time expiry here: a watermark jump past an article could fire it before the
     assignment that is on its way, and the article would go out without its story.
     """

@@ -45,7 +45,6 @@ from transforms.run import counters
 from transforms.run.context import REJECTED, RunContext
 from transforms.sources.feeds.batch import FeedPoll, entry_document, poll_feed
 from transforms.sources.feeds.health import ENTRY_MARK, feed_of, feed_poll_row
-from transforms.sources.feeds.parsing import FeedEntry
 from transforms.sources.feeds.state import FeedState, FeedStateStore
 
 DEFAULT_POLL_INTERVAL = 300.0
@@ -117,7 +116,7 @@ class PollFeeds(beam.PTransform):
         pages = (
             entries.items
             | "KeyByPageHost"
-            >> beam.Map(lambda entry: (host_of(page_url(entry)), entry)).with_output_types(KV[str, Any])
+            >> beam.Map(lambda entry: (host_of(entry.page_url), entry)).with_output_types(KV[str, Any])
             | "FetchPagesByHost"
             >> beam.ParDo(FetchHostPages(self._run, self._settings, self._fetch_pages)).with_outputs(
                 REJECTED, main="documents"
@@ -188,10 +187,6 @@ class FetchHostPages(_HostFetcher):
         yield (
             beam.pvalue.TaggedOutput(REJECTED, document) if isinstance(document, Reject) else document
         )  # counted by the session
-
-
-def page_url(entry: FeedEntry) -> str:
-    return entry.link or entry.feed_url
 
 
 class CompletePollRows(beam.PTransform):

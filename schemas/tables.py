@@ -351,7 +351,8 @@ FEED_POLLS = TableSpec(
     lambda poll: _utc_date(poll.polled_at),
     description="One row per feed per poll: the HTTP outcome, entries seen and new, articles and rejects it gave.",
 )
-TABLES = (ARTICLES, STORIES, REJECTS, FEED_POLLS)
+TABLES = (ARTICLES, STORIES, REJECTS)
+"""The tables the batch graph writes (feed_polls joins them when the batch graph writes it)."""
 SEEN = TableSpec(
     "seen", SeenKey, description="The seen-items ledger in the state store (STATE/seen/): keys earlier runs handled."
 )

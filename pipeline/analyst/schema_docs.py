@@ -11,10 +11,10 @@ import json
 import sys
 from collections.abc import Sequence
 
-from schemas import SEEN, STORY_UPDATES, TABLES, TableSpec
+from schemas import FEED_POLLS, SEEN, STORY_UPDATES, TABLES, TableSpec
 from schemas.columns import ColumnSpec
 
-DOCUMENTED_TABLES: tuple[TableSpec, ...] = (*TABLES, STORY_UPDATES, SEEN)
+DOCUMENTED_TABLES: tuple[TableSpec, ...] = (*TABLES, FEED_POLLS, STORY_UPDATES, SEEN)
 
 
 def table_location(table: TableSpec) -> str:

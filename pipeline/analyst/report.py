@@ -26,6 +26,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, run_command
+from pipeline.options import ReportOptions
 from pipeline.summary import SUMMARY_SUFFIX
 from schemas import ARTICLES, REJECTS, STORIES, TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
@@ -389,17 +391,17 @@ def write_report(output: str) -> str:
     return path
 
 
+COMMAND = Command("report", __doc__.splitlines()[0], (ReportOptions,))
+
+
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline report", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--output",
-        default="out/",
-        help="the pipeline's output folder (local, gs://, s3://); Beam's file system options (--s3_*, GCP) may follow",
-    )
-    args, filesystem_options = parser.parse_known_args(argv)
-    FileSystems.set_options(PipelineOptions(filesystem_options))  # e.g. --s3_endpoint_url, --s3_region_name
+    return run_command(COMMAND, argv, report_command)
+
+
+def report_command(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
+    FileSystems.set_options(filesystem_options)  # e.g. --s3_endpoint_url, --s3_region_name
     if not FileSystems.exists(args.output.rstrip("/")):
         print(f"error: {args.output} does not exist", file=sys.stderr)
-        return 2
+        return MISSING_OUTPUT_EXIT
     print(write_report(args.output))
     return 0

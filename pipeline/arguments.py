@@ -199,9 +199,12 @@ def unknown_arguments_message(parser: argparse.ArgumentParser, unknown: Iterable
     return f"{parser.prog}: " + "; ".join(problems) + f". See `{parser.prog} --help`."
 
 
+LOG_LEVEL_FLAGS = ("-v", "-vv", "-vvv", "--verbose", "-q", "--quiet")
+
+
 def pipeline_argv(argv: Sequence[str]) -> list[str]:
-    """``argv`` without the general flags (-v, -q), for Beam's PipelineOptions."""
-    return [a for a in argv if a not in ("-v", "-vv", "-vvv", "--verbose", "-q", "--quiet")]
+    """``argv`` without the log-level flags (-v, -q), for Beam's PipelineOptions."""
+    return [a for a in argv if a not in LOG_LEVEL_FLAGS]
 
 
 def format_help(command: Command, *, beam: bool = False) -> str:

@@ -18,7 +18,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import takedown
 from pipeline.analyst import compact, feed_health, query, report, schema_docs, story_explorer
-from pipeline.arguments import ARGUMENT_ERROR_EXIT, Command, run_command, version_line
+from pipeline.arguments import ARGUMENT_ERROR_EXIT, LOG_LEVEL_FLAGS, Command, run_command, version_line
 from pipeline.graph import build_graph
 from pipeline.options import NewsbeamOptions, StreamingOptions, WatchOptions, with_default_runner
 from pipeline.plan import PlanError, connect_filesystems, plan_run
@@ -56,8 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(version_line())
         return 0
     command = "run"
+    leading = []
+    while argv and argv[0] in LOG_LEVEL_FLAGS:  # `python -m pipeline -v stories …`
+        leading.append(argv.pop(0))
     if argv and not argv[0].startswith("-"):
         command = argv.pop(0)
+    argv = leading + argv
     entry = COMMANDS.get(command)
     if entry is None:
         close = [name for name in COMMANDS if name.startswith(command[:2])]
@@ -142,6 +146,7 @@ def run_once(argv: list[str]) -> RunSummary:
     log.info(
         "run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output
     )
+    log.debug("input files: %s; feeds due: %s", plan.files, [f.feed_url for f in plan.feeds])
     pipeline = beam.Pipeline(options=options)
     build_graph(pipeline, plan)
     result = pipeline.run()

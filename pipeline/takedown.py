@@ -98,8 +98,11 @@ def forget_command(args: argparse.Namespace, filesystem_options: PipelineOptions
             return 0
         print(f"error: {err}", file=sys.stderr)
         return NOT_FOUND_EXIT
-    removed = ", ".join(f"{n} {table} rows" for table, n in record.removed.items())
-    print(f"forgot {args.target}: removed {removed}; run record {record.run_id}")
+    articles, stories = record.removed.get(ARTICLES.name, 0), record.removed.get(STORIES.name, 0)
+    print(
+        f"forgot {args.target}: removed {articles} article row{'s' if articles != 1 else ''}"
+        f" ({stories} stories left without articles removed too); run record {record.run_id}"
+    )
     return 0
 
 
@@ -169,7 +172,7 @@ def stage_rewritten_articles(
     for path, rows in sorted(takedown.rows_by_file.items()):
         table = _read(path)
         drop = set(rows)
-        removed = table.take(sorted(drop))
+        removed = table.take(pa.array(sorted(drop), pa.int64()))
         for row in removed.select(["article_id", "content_hash", "entry_id"]).to_pylist():
             keys += [
                 SeenKey(kind=FORGOTTEN, key=row["article_id"], run_id=run.run_id),
@@ -178,9 +181,10 @@ def stage_rewritten_articles(
             ]
             if row["entry_id"]:
                 keys.append(SeenKey(kind=ENTRY, key=row["entry_id"], run_id=run.run_id))
-        kept = table.take([i for i in range(table.num_rows) if i not in drop])
-        if kept.num_rows:
-            partition = path[len(output) + 1 :].rsplit("/", 1)[0]  # e.g. articles/published_date=2024-05-01
+        kept = table.filter(pa.array([i not in drop for i in range(table.num_rows)], pa.bool_()))
+        partition = path[len(output) + 1 :].rsplit("/", 1)[0]  # e.g. articles/published_date=2024-05-01
+        last_file = not staged and len(committed_files(output, ARTICLES)) == len(takedown.rows_by_file)
+        if kept.num_rows or (last_file and path == max(takedown.rows_by_file)):  # a table never loses its last file
             staged.append(_stage(output, run, f"{partition}/part-{run.run_id}-{uuid.uuid4().hex[:12]}.parquet", kept))
     return staged, keys
 

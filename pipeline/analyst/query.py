@@ -44,12 +44,12 @@ def main(argv: Sequence[str]) -> int:
 
 
 def query_command(args: argparse.Namespace, _beam: object) -> int:
+    if args.sql is None:  # the views as a script (for any folder name: examples/views.sql uses OUTPUT)
+        print(views_sql(args.output.rstrip("/")), end="")
+        return 0
     if not os.path.isdir(args.output):
         print(f"error: {args.output} does not exist", file=sys.stderr)
         return MISSING_OUTPUT_EXIT
-    if args.sql is None:
-        print(views_sql(args.output.rstrip("/")), end="")
-        return 0
     import duckdb
 
     try:

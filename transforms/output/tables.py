@@ -242,8 +242,9 @@ def finish_commit(
     kill_point("commit.moved")
     for spec in tables:
         roots = {f.root for f in staged if f.table == spec.name}
-        if spec.upsert_key and roots:
-            merge_upserts(roots.pop(), spec, run, changes.dropped_keys.get(spec.name, ()))
+        dropped = changes.dropped_keys.get(spec.name, ())
+        if spec.upsert_key and (roots or dropped):
+            merge_upserts(roots.pop() if roots else output, spec, run, dropped)
     kill_point("commit.merged")
     move_into_place([f for f in staged if f.root != output], run, resuming)
     kill_point("commit.ledger")
@@ -320,7 +321,7 @@ def merge_upserts(root: str, spec: TableSpec, run: RunContext, dropped_keys: Seq
         last.pop(key, None)
     if len(files) == 1 and len(last) == len(keys):
         return  # nothing to drop (a resumed commit that already merged)
-    merged = merged.take(sorted(last.values()))
+    merged = merged.take(pa.array(sorted(last.values()), pa.int64()))
     name = f"{spec.name}/part-{run.run_id}-merged.parquet"
     staged = FileSystems.join(staging_dir(root, run.run_id), name)
     ensure_dir(staged.rsplit("/", 1)[0])

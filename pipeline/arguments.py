@@ -133,17 +133,17 @@ def run_command(command: Command, argv: Sequence[str], handler: Handler, *, beam
     (pipeline runs, whose options are Beam options), else a PipelineOptions holding only the Beam
     options given (e.g. ``--s3_endpoint_url`` for ``FileSystems.set_options``).
     """
+    if "-h" in argv or "--help" in argv or (command.beam_options and "--help-beam" in argv):
+        print(format_help(command, beam="-h" not in argv and "--help" not in argv), end="")
+        return 0  # before parsing: help needs no required argument
+    if "--version" in argv:
+        print(version_line())
+        return 0
     try:
         args = parse_command(command, argv)
     except ArgumentError as err:
         print(f"error: {err}", file=sys.stderr)
         return ARGUMENT_ERROR_EXIT
-    if args.help or getattr(args, "help_beam", False):
-        print(format_help(command, beam=not args.help), end="")
-        return 0
-    if args.version:
-        print(version_line())
-        return 0
     set_log_level(args.verbose, args.quiet)
     if beam_sees_ours:
         return handler(args, pipeline_argv(argv))

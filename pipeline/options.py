@@ -50,7 +50,8 @@ class NewsbeamOptions(PipelineOptions):
             dest="input",
             action="append",
             default=None,
-            help=f"Seed file, directory or glob (.txt, .html, .htm, .jsonl, optionally .gz); repeatable. Default {DEFAULT_INPUT}",
+            help="Seed file, directory or glob (.txt, .html, .htm, .jsonl, optionally .gz); repeatable."
+            f" Default {DEFAULT_INPUT}",
         )
         parser.add_argument(
             "--output",
@@ -86,7 +87,8 @@ class NewsbeamOptions(PipelineOptions):
             dest="host_delay",
             type=float,
             default=DEFAULT_HOST_DELAY,
-            help="Minimum seconds between two requests to the same host (one request in flight per host). Default %(default)s",
+            help="Minimum seconds between two requests to the same host (one request in flight per host)."
+            " Default %(default)s",
         )
         parser.add_argument(
             "--fetch-threads",
@@ -179,7 +181,8 @@ class StreamingOptions(PipelineOptions):
             dest="window_size",
             type=float,
             default=DEFAULT_WINDOW_SECONDS,
-            help="Streaming: seconds of publication time per output window (one file per window, partition and pane). Default %(default)s",
+            help="Streaming: seconds of publication time per output window (one file per window, partition"
+            " and pane). Default %(default)s",
         )
         parser.add_argument(
             "--allowed-lateness",
@@ -187,7 +190,8 @@ class StreamingOptions(PipelineOptions):
             dest="allowed_lateness",
             type=float,
             default=DEFAULT_ALLOWED_LATENESS_SECONDS,
-            help="Streaming: seconds after its window's end an article is still written (in a late pane); later ones become 'late' rejects. Default %(default)s",
+            help="Streaming: seconds after its window's end an article is still written (in a late pane);"
+            " later ones become 'late' rejects. Default %(default)s",
         )
         parser.add_argument(
             "--dedup-horizon",
@@ -195,7 +199,8 @@ class StreamingOptions(PipelineOptions):
             dest="dedup_horizon",
             type=float,
             default=DEFAULT_DEDUP_HORIZON_SECONDS,
-            help="Streaming: seconds of event time a URL, text or feed entry is remembered; must exceed window + lateness. Default %(default)s",
+            help="Streaming: seconds of event time a URL, text or feed entry is remembered; must exceed"
+            " window + lateness. Default %(default)s",
         )
 
 

@@ -3,10 +3,11 @@
     python -m pipeline run --streaming --feeds feeds.txt --output gs://BUCKET/news \\
         --runner=DataflowRunner --project=PROJECT --region=REGION --temp_location=gs://BUCKET/tmp \\
         [--poll-interval 300] [--window-size 600] [--allowed-lateness 86400] [--dedup-horizon 259200]
-    python -m pipeline run --streaming --feeds feeds.txt --output /data/news --runner=FlinkRunner --flink_master=HOST:8081
+    python -m pipeline run --streaming --feeds feeds.txt --output /data/news \\
+        --runner=FlinkRunner --flink_master=HOST:8081
     python -m pipeline run --streaming --feed URL --output /tmp/news --runner=DataflowRunner --dry_run=True \\
         --project=PROJECT --region=REGION --temp_location=gs://BUCKET/tmp   # validate the Dataflow job offline
-    python -c "from pipeline.streaming import streaming_labels; print(*streaming_labels(), sep='\\n')"   # the graph, not run
+    python -c "from pipeline.streaming import streaming_labels; print(*streaming_labels(), sep='\\n')"  # the graph
 
 Top to bottom, as the product reads: poll feeds every interval → extract (the batch stage) →
 event time and late data → dedup within a horizon (keyed state) → stories (one ordered,

@@ -7,6 +7,7 @@ import pytest
 from pipeline.arguments import ArgumentError, beam_options_given, format_help, parse_command
 from pipeline.cli import COMMANDS, RUN, WATCH
 from pipeline.options import DEFAULT_RUNNER, WatchOptions
+from tests.conftest import REPO
 
 
 @pytest.mark.parametrize(
@@ -72,3 +73,11 @@ def test_help_lists_ours_and_the_real_default_runner_and_keeps_beams_apart():
     beams = format_help(RUN, beam=True)
     assert "--direct_num_workers" in beams and "--input" not in beams
     assert f"Default {DEFAULT_RUNNER}" in beams and "defaults to DirectRunner" not in beams
+
+
+def test_the_command_line_does_not_import_duckdb_until_a_command_needs_it():
+    import subprocess
+    import sys
+
+    code = "import sys, pipeline.cli; assert 'duckdb' not in sys.modules, 'run would load duckdb'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

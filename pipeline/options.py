@@ -226,10 +226,6 @@ class WatchOptions(PipelineOptions):
         )
 
 
-PIPELINE_OPTIONS = (NewsbeamOptions, StreamingOptions, WatchOptions)
-"""Our Beam pipeline options, in the order ``--help`` lists them."""
-
-
 class OutputOptions:
     """``--output`` of the commands that read an output folder (plus Beam's file system options)."""
 

@@ -169,6 +169,21 @@ def beam_options_given(argv: Sequence[str]) -> PipelineOptions:
     return PipelineOptions([], **changed)
 
 
+def output_missing(output: str, filesystem_options: PipelineOptions | None = None) -> bool:
+    """Connects Beam's file systems (``--s3_endpoint_url``, …); True, with an error printed, when ``output`` is absent.
+
+    Every command that reads an output exits with ``MISSING_OUTPUT_EXIT`` then.
+    """
+    from apache_beam.io.filesystems import FileSystems
+
+    if filesystem_options is not None:
+        FileSystems.set_options(filesystem_options)
+    if FileSystems.exists(output.rstrip("/")):
+        return False
+    print(f"error: {output} does not exist", file=sys.stderr)
+    return True
+
+
 def set_log_level(verbose: int = 0, quiet: bool = False) -> None:
     """INFO by default; -v DEBUG (-vv also Beam's INFO); -q WARNING."""
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO

@@ -36,7 +36,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, run_command
+from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
 from pipeline.options import ForgetOptions, state_dir_of
 from pipeline.run_record import FORGET, RunRecord, read_record, record_paths
 from schemas import ARTICLES, SEEN, STORIES, TABLES, SeenKey
@@ -84,11 +84,9 @@ def main(argv: Sequence[str]) -> int:
 
 
 def forget_command(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
-    FileSystems.set_options(filesystem_options)
-    output = args.output.rstrip("/")
-    if not FileSystems.exists(output):
-        print(f"error: {args.output} does not exist", file=sys.stderr)
+    if output_missing(args.output, filesystem_options):
         return MISSING_OUTPUT_EXIT
+    output = args.output.rstrip("/")
     try:
         record = forget(output, state_dir_of(output, args.state), args.target, with_copies=args.with_copies)
     except NothingToForget as err:

@@ -49,7 +49,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, run_command
+from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
 from pipeline.options import DEFAULT_MIN_FILE_MB, CompactOptions
 from schemas import TABLES, TableSpec
 from transforms.output.files import read_json, remove_folder, write_json_atomically
@@ -299,9 +299,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 def compact_command(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
-    FileSystems.set_options(filesystem_options)  # e.g. --s3_endpoint_url, --s3_region_name
-    if not FileSystems.exists(args.output.rstrip("/")):
-        print(f"error: {args.output} does not exist", file=sys.stderr)
+    if output_missing(args.output, filesystem_options):
         return MISSING_OUTPUT_EXIT
     try:
         results = compact_output(args.output, args.min_file_mb)

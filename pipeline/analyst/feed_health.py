@@ -19,10 +19,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, run_command
+from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
 from pipeline.options import FeedsOptions, state_dir_of
 from transforms.sources.feeds.state import FeedState, FeedStateStore, reset
 
@@ -35,9 +34,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 def feeds_command(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
-    FileSystems.set_options(filesystem_options)
-    if not FileSystems.exists(args.output.rstrip("/")):
-        print(f"error: {args.output} does not exist", file=sys.stderr)
+    if output_missing(args.output, filesystem_options):
         return MISSING_OUTPUT_EXIT
     store = FeedStateStore(state_dir_of(args.output, args.state))
     states = store.load()

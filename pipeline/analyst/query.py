@@ -27,7 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, run_command
+from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
 from pipeline.options import QueryOptions
 from schemas import ARTICLES, STORIES, TABLES, TableSpec
 from transforms.output.tables import committed_files
@@ -47,8 +47,7 @@ def query_command(args: argparse.Namespace, _beam: object) -> int:
     if args.sql is None:  # the views as a script (for any folder name: examples/views.sql uses OUTPUT)
         print(views_sql(args.output.rstrip("/")), end="")
         return 0
-    if not os.path.isdir(args.output):
-        print(f"error: {args.output} does not exist", file=sys.stderr)
+    if output_missing(args.output):
         return MISSING_OUTPUT_EXIT
     import duckdb
 

@@ -14,7 +14,6 @@ import argparse
 import datetime as dt
 import html
 import math
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, run_command
+from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
 from pipeline.options import ReportOptions
 from pipeline.run_record import FORGET, RUN, SUMMARY_SUFFIX, RunRecord, read_record, record_paths
 from pipeline.summary import RunSummary
@@ -407,9 +406,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 def report_command(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
-    FileSystems.set_options(filesystem_options)  # e.g. --s3_endpoint_url, --s3_region_name
-    if not FileSystems.exists(args.output.rstrip("/")):
-        print(f"error: {args.output} does not exist", file=sys.stderr)
+    if output_missing(args.output, filesystem_options):
         return MISSING_OUTPUT_EXIT
     print(write_report(args.output))
     return 0

@@ -10,12 +10,11 @@ Read through the same DuckDB views as ``python -m pipeline query``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
 from pipeline.analyst.query import connect, format_table
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, run_command
+from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
 from pipeline.options import StoriesOptions
 
 UNKNOWN_STORY_EXIT = 1
@@ -29,8 +28,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 def stories_command(args: argparse.Namespace, _beam: object) -> int:
-    if not os.path.isdir(args.output):
-        print(f"error: {args.output} does not exist", file=sys.stderr)
+    if output_missing(args.output):
         return MISSING_OUTPUT_EXIT
     con = connect(args.output)
     if args.story_id:

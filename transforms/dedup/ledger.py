@@ -20,6 +20,8 @@ from transforms.run.context import RunContext
 from transforms.run.counters import Counter
 
 ARTICLE, CONTENT, ENTRY, REJECT = "article", "content", "entry", "reject"
+FORGOTTEN = "forgotten"
+"""An article id removed by a takedown (``python -m pipeline forget``); its article, content and entry keys stay."""
 
 
 class ReadSeenKeys(beam.PTransform):

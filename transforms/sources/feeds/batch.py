@@ -42,6 +42,10 @@ class FeedPoll:
     state: FeedState
     entries: tuple[FeedEntry, ...] = ()
     reject: Reject | None = None
+    bytes_received: int = 0
+    """Size of the decoded feed body (0 on 304 and on errors)."""
+    latency_seconds: float | None = None
+    """How long the GET took, redirects included (not the wait for the host's turn)."""
 
 
 class FeedOutputs(NamedTuple):
@@ -98,8 +102,9 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
     result = session.get(state.current_url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT)
     new_state = after_fetch(state, result, now)
     session.count(f"status_{result.status or result.error}")
+    measured = {"bytes_received": len(result.body), "latency_seconds": result.elapsed}
     if result.not_modified and not unexpected_not_modified(state, result):
-        return FeedPoll(new_state)
+        return FeedPoll(new_state, **measured)
     if result.error or result.not_modified:
         reason = (
             "feed_gone" if result.status == 410 else fetch_reason(result) if result.error else "unexpected_not_modified"
@@ -110,6 +115,7 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
             reject=run.reject(
                 redact_credentials(state.feed_url), "fetch", reason, describe(result), result.body or reason
             ),
+            **measured,
         )
     # Relative links resolve against where the feed was served from (after redirects), unless it says otherwise.
     parsed = parse_feed(result.body, {"content-location": result.final_url, **result.headers}, state.feed_url)
@@ -124,11 +130,12 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
             reject=run.reject(
                 redact_credentials(state.feed_url), "parse", problem, redact_credentials(detail), result.body
             ),
+            **measured,
         )
     if parsed.bozo:
         session.count("feeds_salvaged_bozo")
     session.count("entries", len(parsed.entries))
-    return FeedPoll(dataclasses.replace(new_state, last_bozo=parsed.bozo), entries=parsed.entries)
+    return FeedPoll(dataclasses.replace(new_state, last_bozo=parsed.bozo), entries=parsed.entries, **measured)
 
 
 def entry_document(

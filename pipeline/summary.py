@@ -4,7 +4,7 @@ Every summary reconciles (``reconcile``), per source, from the Beam counters eac
 
 - seed files and records: ``read.documents`` + ``read.rejected_*`` in; each document leaves
   extraction as ``extract.seed_articles`` or ``extract.seed_rejects``;
-- feeds: ``feeds.entries`` in; each entry is ``feeds.entries_already_seen``, ``feeds.rejected_no_text``,
+- feeds: ``feeds.entries`` in; each entry is ``feeds.entries_already_seen``, ``feeds.rejected_<reason>``,
   or a document that leaves extraction as ``extract.feed_articles`` or ``extract.feed_rejects``;
 - after extraction, sources meet in dedup: ``extract.articles`` = article rows written (originals
   + marked duplicates) + ``dedup.already_ingested``;
@@ -60,7 +60,7 @@ def source_breakdown(totals: dict[str, int]) -> dict[str, dict[str, int]]:
     """Per source: items in, and where each went up to extraction."""
     get = totals.get
     read_rejects = _sum(totals, ("read",), "rejected_")
-    no_text = get("feeds.rejected_no_text", 0)
+    no_text = _sum(totals, ("feeds",), "rejected_")  # entries with no usable text, by reason
     return {
         SEED: {
             "inputs": get("read.documents", 0) + read_rejects,

@@ -14,10 +14,10 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from schemas import Article, SeenKey
+from schemas import Article, Reject, SeenKey
 from transforms.run.context import RunContext
 
-ARTICLE, CONTENT, ENTRY, REJECT = "article", "content", "entry", "reject"
+ARTICLE, CONTENT, ENTRY, REJECT, ATTEMPT = "article", "content", "entry", "reject", "attempt"
 
 
 class ReadSeenKeys(beam.PTransform):
@@ -76,7 +76,7 @@ class RecordSeenKeys(beam.PTransform):
         return (
             written_articles | "ArticleKeys" >> beam.FlatMap(article_keys, run_id),
             skipped_articles | "SkippedEntryKeys" >> beam.FlatMap(entry_keys, run_id),
-            rejects | "RejectKeys" >> beam.Map(lambda r: SeenKey(kind=REJECT, key=r.reject_id, run_id=run_id)),
+            rejects | "RejectKeys" >> beam.FlatMap(reject_keys, run_id),
         ) | "AllSeenKeys" >> beam.Flatten()
 
 
@@ -85,6 +85,14 @@ def article_keys(article: Article, run_id: str) -> Iterable[SeenKey]:
     yield SeenKey(kind=ARTICLE, key=article.article_id, run_id=run_id)
     yield SeenKey(kind=CONTENT, key=article.content_hash, run_id=run_id)
     yield from entry_keys(article, run_id)
+
+
+def reject_keys(reject: Reject, run_id: str) -> Iterable[SeenKey]:
+    """A reject is known by its id; a failed try of a feed entry also counts as an attempt, or, on the
+    last try, marks the entry as handled so later runs skip it."""
+    yield SeenKey(kind=REJECT, key=reject.reject_id, run_id=run_id)
+    if reject.entry_id and reject.attempt is not None:
+        yield SeenKey(kind=ENTRY if reject.gave_up else ATTEMPT, key=reject.entry_id, run_id=run_id)
 
 
 def entry_keys(article: Article, run_id: str) -> Iterable[SeenKey]:

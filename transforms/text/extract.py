@@ -130,7 +130,7 @@ def extract_article(document: SourceDocument, run: RunContext, min_words: int = 
         content = _from_entry_text(document.fallback_text, document.fallback_source)
     if isinstance(content, str):
         reason = "too_large" if content.startswith(TOO_LARGE_HTML) else "extraction_failed"
-        return run.reject(document.item_uri, STAGE, reason, content, document.body)
+        return run.reject(document.item_uri, STAGE, reason, content, document.body, **document.reject_fields())
     if content.word_count < min_words:
         return run.reject(
             document.item_uri,
@@ -138,6 +138,7 @@ def extract_article(document: SourceDocument, run: RunContext, min_words: int = 
             "too_little_text",
             f"{content.word_count} words after cleaning, fewer than {min_words}",
             document.body,
+            **document.reject_fields(),
         )
     given = parse_published(document.published)
     if document.published and not given:

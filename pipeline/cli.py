@@ -16,7 +16,7 @@ from pipeline.options import NewsbeamOptions, with_default_runner
 from pipeline.plan import PlanError, connect_filesystems, plan_run
 from pipeline.remote_job import check_dry_run, is_dry_run, report_job_not_run_here, runs_here
 from pipeline.streaming import run_streaming  # also registers --poll-interval, --window-size, … for --help
-from pipeline.summary import AccountingError, counters, format_summary, record_summary
+from pipeline.summary import AccountingError, counter_totals, format_summary, record_summary
 from pipeline.watch import add_watch_arguments, watch
 from schemas import SEEN, TABLES
 from transforms.output.files import read_json
@@ -90,7 +90,7 @@ def run_once(argv: list[str]) -> dict:
     result.wait_until_finish()
     if not FileSystems.exists(record_path):
         raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, record_path))
-    return record_summary(read_json(record_path), counters(result), ours.output)
+    return record_summary(read_json(record_path), counter_totals(result), ours.output)
 
 
 def print_help(command: str = "run") -> None:

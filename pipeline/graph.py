@@ -12,6 +12,7 @@ from transforms.dedup.batch import MarkDuplicates
 from transforms.dedup.ledger import REJECT, DropKnown, ReadSeenKeys, RecordSeenKeys
 from transforms.http.polite import FetchSettings
 from transforms.output.tables import WriteTables, committed_files
+from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.feeds.batch import ReadFeeds
 from transforms.sources.feeds.health import FeedPollRows
@@ -55,7 +56,7 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
         (files.rejects, feeds.rejects, extracted.rejects)
         | "AllRejects" >> beam.Flatten()
         | "NumberEntryAttempts" >> NumberEntryAttempts(seen)
-        | "SkipKnownRejects" >> DropKnown(seen, REJECT, lambda r: r.reject_id, ("dedup", "repeated_rejects"))
+        | "SkipKnownRejects" >> DropKnown(seen, REJECT, lambda r: r.reject_id, counters.REPEATED_REJECTS)
     )
     handled = (articles, rejects, deduped.already_ingested) | "RecordSeen" >> RecordSeenKeys(run)
     polls = (feeds.polls, feeds.new_entries, articles, rejects) | "FeedPollRows" >> FeedPollRows(run)

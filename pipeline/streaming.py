@@ -37,7 +37,6 @@ from pipeline.options import NewsbeamOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
 from pipeline.remote_job import check_dry_run, report_job_not_run_here, runner_name, runs_here
 from schemas import ARTICLES, REJECTS
-from transforms.dedup.streaming import STAGE as DEDUP_STAGE
 from transforms.dedup.streaming import DedupWithinHorizon, DropRepeats
 from transforms.event_time.windows import (
     DEFAULT_ALLOWED_LATENESS_SECONDS,
@@ -48,6 +47,7 @@ from transforms.event_time.windows import (
 )
 from transforms.http.polite import FetchSettings
 from transforms.output.panes import WriteWindowedParquet
+from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.feeds.state import FeedState, reset
 from transforms.sources.feeds.streaming import DEFAULT_POLL_INTERVAL, ReadFeedsPeriodically
@@ -148,7 +148,7 @@ def streaming_stages(
         all_rejects
         | "AllRejects" >> beam.Flatten()
         | "SkipRepeatedRejects"
-        >> DropRepeats(lambda r: r.reject_id, times.dedup_horizon_seconds, (DEDUP_STAGE, "repeated_rejects"))
+        >> DropRepeats(lambda r: r.reject_id, times.dedup_horizon_seconds, counters.REPEATED_REJECTS)
     )
     files = (
         articles | "WriteArticles" >> WriteWindowedParquet(ARTICLES, plan.output, times),

@@ -26,9 +26,8 @@ from apache_beam.runners.runner import PipelineResult
 
 from transforms.output.files import write_json_atomically
 from transforms.output.tables import RUNS_DIR
+from transforms.run import counters
 
-ITEM_REJECT_STAGES = ("read", "extract", "feeds", "window")
-"""Counter namespaces whose ``rejected_*`` counters are input items (files, records, entries)."""
 SEED, FEEDS = "seed", "feeds"
 """Sources in the per-source breakdown: seed files/records, and feed entries."""
 SUMMARY_SUFFIX = ".summary.json"
@@ -43,7 +42,7 @@ class AccountingError(RuntimeError):
         self.summary = summary
 
 
-def counters(result: PipelineResult) -> dict[str, int]:
+def counter_totals(result: PipelineResult) -> dict[str, int]:
     """Beam counters as {'namespace.name': value}, summed over steps."""
     totals: dict[str, int] = defaultdict(int)
     for counter in result.metrics().query()["counters"]:
@@ -52,35 +51,37 @@ def counters(result: PipelineResult) -> dict[str, int]:
     return dict(sorted(totals.items()))
 
 
-def _sum(totals: dict[str, int], namespaces: tuple[str, ...], prefix: str) -> int:
-    return sum(v for k, v in totals.items() if k.split(".")[0] in namespaces and k.split(".", 1)[1].startswith(prefix))
-
-
 def source_breakdown(totals: dict[str, int]) -> dict[str, dict[str, int]]:
     """Per source: items in, and where each went up to extraction."""
-    get = totals.get
-    read_rejects = _sum(totals, ("read",), "rejected_")
-    no_text = _sum(totals, ("feeds",), "rejected_")  # entries with no usable text, by reason
+    read_rejects = counters.rejected(counters.READ).total(totals)
+    documents = counters.SEED_DOCUMENTS.read(totals)
+    seed_articles = counters.ARTICLES_EXTRACTED_FROM.of(SEED).read(totals)
+    seed_rejects = counters.REJECTS_AT_EXTRACTION_FROM.of(SEED).read(totals)
+    entries = counters.FEED_ENTRIES.read(totals)
+    already_seen = counters.FEED_ENTRIES_ALREADY_SEEN.read(totals)
+    no_text = counters.FEED_ENTRIES_WITHOUT_TEXT.total(totals)  # by reason
+    feed_articles = counters.ARTICLES_EXTRACTED_FROM.of("feed").read(totals)
+    feed_rejects = counters.REJECTS_AT_EXTRACTION_FROM.of("feed").read(totals)
     return {
         SEED: {
-            "inputs": get("read.documents", 0) + read_rejects,
-            "documents": get("read.documents", 0),
-            "articles_extracted": get("extract.seed_articles", 0),
+            "inputs": documents + read_rejects,
+            "documents": documents,
+            "articles_extracted": seed_articles,
             "already_seen": 0,
-            "rejects": read_rejects + get("extract.seed_rejects", 0),
+            "rejects": read_rejects + seed_rejects,
             "rejects_before_extraction": read_rejects,
-            "rejects_at_extraction": get("extract.seed_rejects", 0),
+            "rejects_at_extraction": seed_rejects,
         },
         FEEDS: {
-            "inputs": get("feeds.entries", 0),
-            "documents": get("feeds.entries", 0) - get("feeds.entries_already_seen", 0) - no_text,
-            "articles_extracted": get("extract.feed_articles", 0),
-            "already_seen": get("feeds.entries_already_seen", 0),
-            "rejects": no_text + get("extract.feed_rejects", 0),
+            "inputs": entries,
+            "documents": entries - already_seen - no_text,
+            "articles_extracted": feed_articles,
+            "already_seen": already_seen,
+            "rejects": no_text + feed_rejects,
             "rejects_before_extraction": no_text,
-            "rejects_at_extraction": get("extract.feed_rejects", 0),
-            "feeds_polled": _sum(totals, ("feeds",), "status_"),
-            "feeds_failed": _sum(totals, ("feeds",), "feed_rejected_"),
+            "rejects_at_extraction": feed_rejects,
+            "feeds_polled": counters.FEED_STATUS.total(totals),
+            "feeds_failed": counters.FEEDS_FAILED.total(totals),
         },
     }
 
@@ -96,21 +97,23 @@ def reconcile(summary: dict) -> list[str]:
                 f"source {name}: inputs {source['inputs']} != articles extracted {source['articles_extracted']}"
                 f" + already seen {source['already_seen']} + rejects {source['rejects']} (= {accounted})"
             )
-    extracted = totals.get("extract.articles", 0)
+    extracted = counters.ARTICLES_EXTRACTED.read(totals)
+    already_ingested = counters.ALREADY_INGESTED.read(totals)
+    repeated = counters.REPEATED_REJECTS.read(totals)
     by_source = sum(source["articles_extracted"] for source in summary["sources"].values())
     if extracted != by_source:
         mismatches.append(f"extraction: extract.articles {extracted} != sum over sources {by_source}")
-    if extracted != summary["articles"] + totals.get("dedup.already_ingested", 0):
+    if extracted != summary["articles"] + already_ingested:
         mismatches.append(
             f"dedup: articles extracted {extracted} != article rows written {summary['articles']}"
-            f" + already ingested {totals.get('dedup.already_ingested', 0)}"
+            f" + already ingested {already_ingested}"
         )
     feeds_failed = summary["sources"][FEEDS]["feeds_failed"]
-    expected_rows = summary["rejects"] + feeds_failed - totals.get("dedup.repeated_rejects", 0)
+    expected_rows = summary["rejects"] + feeds_failed - repeated
     if summary["rejects_written"] != expected_rows:
         mismatches.append(
             f"rejects table: rows written {summary['rejects_written']} != item rejects {summary['rejects']}"
-            f" + failed feeds {feeds_failed} - repeated {totals.get('dedup.repeated_rejects', 0)} (= {expected_rows})"
+            f" + failed feeds {feeds_failed} - repeated {repeated} (= {expected_rows})"
         )
     return mismatches
 
@@ -124,22 +127,22 @@ def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool
     rows = record.get("rows", {})
     sources = source_breakdown(totals)
     articles = rows.get("articles", 0)
-    duplicates = totals.get("dedup.duplicates", 0) + totals.get("stories.near_duplicates", 0)
+    duplicates = counters.DUPLICATES.read(totals) + counters.NEAR_DUPLICATES.read(totals)
     summary = {
         "run_id": record["run_id"],
         "inputs": sum(s["inputs"] for s in sources.values()),
-        "feed_entries": totals.get("feeds.entries", 0),
+        "feed_entries": counters.FEED_ENTRIES.read(totals),
         "articles": articles,
         "originals": articles - duplicates,
         "duplicates": duplicates,
-        "already_ingested": totals.get("dedup.already_ingested", 0) + totals.get("feeds.entries_already_seen", 0),
-        "rejects": _sum(totals, ITEM_REJECT_STAGES, "rejected_"),
+        "already_ingested": counters.ALREADY_INGESTED.read(totals) + counters.FEED_ENTRIES_ALREADY_SEEN.read(totals),
+        "rejects": counters.item_rejects(totals),
         "rejects_written": rows.get("rejects", 0),
         "stories": rows.get("stories", 0),
         "feeds_polled": sources[FEEDS]["feeds_polled"],
-        "feeds_not_modified": totals.get("feeds.status_304", 0),
+        "feeds_not_modified": counters.FEEDS_NOT_MODIFIED.read(totals),
         "feeds_failed": sources[FEEDS]["feeds_failed"],
-        "stories_touched": totals.get("stories.stories_touched", 0),
+        "stories_touched": counters.STORIES_TOUCHED.read(totals),
         "files": len(record.get("files", [])),
         "output": output,
         "sources": sources,

@@ -152,7 +152,7 @@ class StoryView:
 
     @property
     def outlets(self) -> Counter:
-        return Counter(a["source"] or origin_of(a["source_uri"]) for a in self.articles)
+        return Counter(a["source"] or source_host(a["source_uri"]) for a in self.articles)
 
 
 @dataclass
@@ -196,7 +196,7 @@ class ReportData:
 # --- reading -----------------------------------------------------------------------------------
 
 
-def origin_of(source_uri: str) -> str:
+def source_host(source_uri: str) -> str:
     """The host of a feed or page URI; every local file counts as one origin."""
     parts = urlsplit(source_uri)
     return parts.hostname if parts.scheme in ("http", "https") and parts.hostname else LOCAL_FILES
@@ -339,7 +339,7 @@ def gather(output: str) -> ReportData:
     sources: dict[str, SourceQuality] = {}
     totals = Counter()
     for row in articles:
-        quality = sources.setdefault(origin_of(row["source_uri"]), SourceQuality(origin_of(row["source_uri"])))
+        quality = sources.setdefault(source_host(row["source_uri"]), SourceQuality(source_host(row["source_uri"])))
         quality.articles += 1
         if row["source"]:
             quality.names[row["source"]] += 1
@@ -349,7 +349,7 @@ def gather(output: str) -> ReportData:
         totals.update(articles=1, duplicates=row["duplicate_of"] is not None, undated=undated)
     reasons = Counter()
     for row in rejects:
-        origin = origin_of(row["source_uri"])
+        origin = source_host(row["source_uri"])
         sources.setdefault(origin, SourceQuality(origin)).rejects[row["reason"]] += 1
         reasons[(row["stage"], row["reason"])] += 1
     return ReportData(
@@ -538,7 +538,7 @@ def story_section(story: StoryView) -> str:
         when = readable_time(article["published_at"]) if article["published_at"] else "undated"
         rows.append(
             f'<tr data-article-id="{_e(article["article_id"])}"><td class="txt">{_e(when)}</td>'
-            f'<td class="txt">{_e(article["source"] or origin_of(article["source_uri"]))}</td>'
+            f'<td class="txt">{_e(article["source"] or source_host(article["source_uri"]))}</td>'
             f'<td class="txt">{_link(article["url"], article["title"] or "(no headline)")}</td>'
             f'<td class="txt dup">{_e(mark)}</td></tr>'
         )

@@ -14,10 +14,10 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import Article
 from transforms.dedup.ledger import ARTICLE, CONTENT, keys_of_kind
+from transforms.run import counters
 from transforms.run.context import stable_hash
 
 STAGE = "dedup"
@@ -73,7 +73,7 @@ def _resolve_by_hash(element) -> Iterator:
         yield from _skip([a for original, copies in groups for a in (original, *copies)])
     elif groups:
         articles = mark_same_text(groups)
-        Metrics.counter(STAGE, "duplicates").inc(sum(1 for a in articles if a.duplicate_of))
+        counters.DUPLICATES.inc(sum(1 for a in articles if a.duplicate_of))
         yield from articles
 
 
@@ -83,7 +83,7 @@ def _split(element) -> tuple[list, bool]:
 
 
 def _skip(articles: list[Article]) -> Iterator:
-    Metrics.counter(STAGE, ALREADY_INGESTED).inc(len(articles))
+    counters.ALREADY_INGESTED.inc(len(articles))
     for article in articles:
         yield beam.pvalue.TaggedOutput(ALREADY_INGESTED, article)
 

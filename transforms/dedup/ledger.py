@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
 from schemas import Article, Reject, SeenKey
 from transforms.run.context import RunContext
+from transforms.run.counters import Counter
 
 ARTICLE, CONTENT, ENTRY, REJECT, ATTEMPT = "article", "content", "entry", "reject", "attempt"
 
@@ -32,9 +32,9 @@ class ReadSeenKeys(beam.PTransform):
 
 
 class DropKnown(beam.PTransform):
-    """Drops items whose key of ``kind`` is in the ledger; counts them as ``namespace.counter``."""
+    """Drops items whose key of ``kind`` is in the ledger; counts them with ``counter``."""
 
-    def __init__(self, known, kind: str, key_of: Callable, counter: tuple[str, str]):
+    def __init__(self, known, kind: str, key_of: Callable, counter: Counter):
         super().__init__()
         self._known, self._kind, self._key_of, self._counter = known, kind, key_of, counter
 
@@ -54,11 +54,11 @@ def keys_of_kind(known, kind: str):
     return known | f"Only{kind.title()}Keys" >> beam.FlatMap(lambda pair: [(pair[1], None)] if pair[0] == kind else [])
 
 
-def _unseen(element, counter: tuple[str, str]) -> Iterator:
+def _unseen(element, counter: Counter) -> Iterator:
     _, grouped = element
     new = list(grouped["new"])
     if new and any(True for _ in grouped["known"]):
-        Metrics.counter(*counter).inc(len(new))
+        counter.inc(len(new))
         return
     yield from new
 

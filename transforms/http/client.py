@@ -152,7 +152,8 @@ class HttpFetcher:
         deadline = started + self.policy.total_timeout
         headers = _request_headers(self.policy, etag=etag, last_modified=last_modified, accept=accept)
         redirects = _RedirectChain(url, self.policy.max_redirects)
-        current, status, response_headers, body = url, None, {}, b""
+        response_headers: dict[str, str] = {}
+        current, status, body = url, None, b""
         try:
             while True:
                 status, response_headers = None, {}  # until this hop answers

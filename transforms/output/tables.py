@@ -32,14 +32,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
 from transforms.output.files import ensure_dir, match_paths, read_json, remove_folder, write_json_atomically
-from transforms.run import progress
+from transforms.run import counters, progress
 from transforms.run.context import RunContext
 
 STAGE = "write"
@@ -110,7 +109,7 @@ class StageParquetFiles(beam.DoFn):
         self._root = root
         self._staging_dir = staging_dir(root, run_id)
         self._run_id = run_id
-        self._rows = Metrics.counter(STAGE, f"{table.name}_rows")
+        self._rows = counters.ROWS_WRITTEN.of(table.name).metric()
 
     def setup(self) -> None:
         self._schema = self._table.arrow_schema

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import Reject
+from transforms.run import counters
 
-REJECTS = "rejects"
+REJECTED = "rejects"
 """Tag of the rejects output of every stage that can reject."""
 
 
@@ -88,6 +88,6 @@ def stable_hash(*parts: str) -> str:
 def set_rejects_aside(item: Any, stage: str) -> Any:
     """In a DoFn: a Reject goes to the ``rejects`` output (counted per reason), anything else to the main one."""
     if isinstance(item, Reject):
-        Metrics.counter(stage, f"rejected_{item.reason}").inc()
-        return beam.pvalue.TaggedOutput(REJECTS, item)
+        counters.rejected(stage).of(item.reason).inc()
+        return beam.pvalue.TaggedOutput(REJECTED, item)
     return item

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-TEXT, HTML, PAGE, ENTRY = "text", "html", "page", "entry"
+TEXT, HTML, PAGE, ENTRY_TEXT = "text", "html", "page", "entry"
 """Kinds: a plain-text file or record; a seed HTML file; a fetched article page; a feed entry's own text."""
 
 
@@ -33,7 +33,7 @@ class SourceDocument:
         return {
             "entry_id": self.entry_id,
             "entry_title": self.title,
-            "entry_link": self.url if self.kind == ENTRY else None,
+            "entry_link": self.url if self.kind == ENTRY_TEXT else None,
             "page_url": self.url if self.kind == PAGE else None,
         }
 

@@ -16,11 +16,10 @@ from collections.abc import Iterable, Iterator
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
 from schemas import Reject
-from transforms.run import progress
-from transforms.run.context import REJECTS, RunContext, set_rejects_aside
+from transforms.run import counters, progress
+from transforms.run.context import REJECTED, RunContext, set_rejects_aside
 from transforms.sources.document import SourceDocument
 
 STAGE = "read"
@@ -47,7 +46,7 @@ class ReadSeedFiles(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(self._paths)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadFile" >> beam.ParDo(ReadSeedFile(self._run)).with_outputs(REJECTS, main="documents")
+            | "ReadFile" >> beam.ParDo(ReadSeedFile(self._run)).with_outputs(REJECTED, main="documents")
         )
 
 
@@ -56,7 +55,7 @@ class ReadSeedFile(beam.DoFn):
 
     def __init__(self, run: RunContext):
         self._run = run
-        self._documents = Metrics.counter(STAGE, "documents")
+        self._documents = counters.SEED_DOCUMENTS.metric()
 
     def process(self, path: str) -> Iterator:
         for item in read_seed_file(path, self._run):

@@ -16,12 +16,11 @@ from typing import NamedTuple
 from urllib.parse import urldefrag, urlsplit
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import Article, Reject
-from transforms.run import progress
-from transforms.run.context import REJECTS, RunContext, set_rejects_aside, stable_hash
-from transforms.sources.document import ENTRY, HTML, PAGE, SourceDocument
+from transforms.run import counters, progress
+from transforms.run.context import REJECTED, RunContext, set_rejects_aside, stable_hash
+from transforms.sources.document import ENTRY_TEXT, HTML, PAGE, SourceDocument
 from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
 
 STAGE = "extract"
@@ -55,12 +54,12 @@ class ExtractArticles(beam.PTransform):
         results = [self._extract(docs, f"ExtractText{name}") for name, docs in documents.items()]
         return ExtractOutputs(
             articles=[r.articles for r in results] | "AllArticles" >> beam.Flatten(),
-            rejects=[r[REJECTS] for r in results] | "AllExtractRejects" >> beam.Flatten(),
+            rejects=[r[REJECTED] for r in results] | "AllExtractRejects" >> beam.Flatten(),
         )
 
     def _extract(self, documents, label: str):
         return documents | label >> beam.ParDo(ExtractArticle(self._run, self._min_words)).with_outputs(
-            REJECTS, main="articles"
+            REJECTED, main="articles"
         )
 
 
@@ -77,7 +76,7 @@ class ExtractArticle(beam.DoFn):
     def __init__(self, run: RunContext, min_words: int):
         self._run = run
         self._min_words = min_words
-        self._articles = Metrics.counter(STAGE, "articles")
+        self._articles = counters.ARTICLES_EXTRACTED.metric()
 
     def setup(self) -> None:
         identify_language("warm up the language model once per worker")
@@ -87,17 +86,17 @@ class ExtractArticle(beam.DoFn):
         source = source_of(document)
         if isinstance(result, Article):
             self._articles.inc()
-            Metrics.counter(STAGE, f"{source}_articles").inc()
+            counters.ARTICLES_EXTRACTED_FROM.of(source).inc()
             progress.note("articles extracted")
         else:
-            Metrics.counter(STAGE, f"{source}_rejects").inc()
+            counters.REJECTS_AT_EXTRACTION_FROM.of(source).inc()
             progress.note("extraction rejects")
         yield set_rejects_aside(result, STAGE)
 
 
 def source_of(document: SourceDocument) -> str:
     """'feed' for feed entries and their pages, 'seed' for seed files and records (the summary's accounting)."""
-    return "feed" if document.kind in (PAGE, ENTRY) else "seed"
+    return "feed" if document.kind in (PAGE, ENTRY_TEXT) else "seed"
 
 
 @dataclass(frozen=True)
@@ -177,7 +176,7 @@ def extract_content(document: SourceDocument) -> Content | str:
     """The document's own text and metadata, or why there is none."""
     if document.kind in (HTML, PAGE):
         return _from_html(document.body, document.url, "page" if document.kind == PAGE else "html")
-    if document.kind == ENTRY:
+    if document.kind == ENTRY_TEXT:
         return _from_entry_text(document.body, document.fallback_source)
     return _from_plain_text(document.body)
 

@@ -32,9 +32,9 @@ from pipeline.analyst.report import (
     StoryView,
     axis_ticks,
     failing_since,
-    origin_of,
     readable_time,
     safe_href,
+    source_host,
     story_order,
     time_scale,
     timeline_days,
@@ -42,6 +42,8 @@ from pipeline.analyst.report import (
 from tests.conftest import run_cli, run_seeds_with_a_wire_copy
 from tests.e2e.test_feeds import HTML_TYPE, article_page, feed_reply, rss, run_feeds
 from tests.http_server import LoopbackServer, Reply
+
+pytestmark = pytest.mark.e2e
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -407,8 +409,8 @@ def test_rejects_by_reason_and_runs_match(page, output):
 
 
 def test_helpers():
-    assert origin_of("https://feeds.example.org/rss") == "feeds.example.org"
-    assert origin_of("/data/seeds/a.txt") == origin_of("file.jsonl#line=3") == LOCAL_FILES
+    assert source_host("https://feeds.example.org/rss") == "feeds.example.org"
+    assert source_host("/data/seeds/a.txt") == source_host("file.jsonl#line=3") == LOCAL_FILES
     days = timeline_days({"s": Counter({"2024-02-02": 2, "2024-01-30": 1, UNDATED: 1})})
     assert days == ["2024-01-30", "2024-02-02", UNDATED]
     x = time_scale(dt.date(2024, 1, 1), dt.date(2024, 1, 11), 0, 100)

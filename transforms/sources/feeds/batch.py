@@ -22,9 +22,9 @@ from transforms.http.addresses import redact_credentials
 from transforms.http.client import FetchResult
 from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
 from transforms.http.robots import ROBOTS_RULES
+from transforms.run import counters
 from transforms.run.context import RunContext
-from transforms.sources.document import ENTRY as ENTRY_TEXT
-from transforms.sources.document import PAGE, SourceDocument
+from transforms.sources.document import ENTRY_TEXT, PAGE, SourceDocument
 from transforms.sources.feeds.parsing import FeedEntry, feed_problem, parse_feed
 from transforms.sources.feeds.state import FeedState, after_fetch, unexpected_not_modified
 
@@ -79,16 +79,17 @@ class ReadFeeds(beam.PTransform):
             | "DueFeeds" >> beam.Create(self._feeds)
             | "PollFeeds"
             >> FetchByHost(
-                lambda session, state: [poll_feed(session, state, run)], lambda s: s.current_url, self._settings, STAGE
+                lambda session, state: [poll_feed(session, state, run)], lambda s: s.current_url, self._settings
             )
         )
         new_entries = (
             polls
             | "Entries" >> beam.FlatMap(lambda poll: poll.entries)
-            | "SkipSeenEntries" >> DropKnown(self._seen, ENTRY, lambda e: e.entry_id, (STAGE, "entries_already_seen"))
+            | "SkipSeenEntries"
+            >> DropKnown(self._seen, ENTRY, lambda e: e.entry_id, counters.FEED_ENTRIES_ALREADY_SEEN)
         )
         pages = new_entries | "FetchPages" >> FetchByHost(
-            lambda session, entry: [entry_document(session, entry, run, fetch_pages)], _page_url, self._settings, STAGE
+            lambda session, entry: [entry_document(session, entry, run, fetch_pages)], _page_url, self._settings
         )
         feed_rejects = polls | "FeedRejects" >> beam.FlatMap(lambda poll: [poll.reject] if poll.reject else [])
         page_rejects = pages | "PageRejects" >> beam.Filter(lambda item: isinstance(item, Reject))
@@ -106,7 +107,7 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
     now = now or dt.datetime.now(dt.UTC)
     result = session.get(state.current_url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT)
     new_state = after_fetch(state, result, now)
-    session.count(f"status_{result.status or result.error}")
+    session.count(counters.FEED_STATUS.of(result.status or result.error))
     measured = {"bytes_received": len(result.body), "latency_seconds": result.elapsed}
     if result.not_modified and not unexpected_not_modified(state, result):
         return FeedPoll(new_state, **measured)
@@ -114,7 +115,7 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
         reason = (
             "feed_gone" if result.status == 410 else fetch_reason(result) if result.error else "unexpected_not_modified"
         )
-        session.count(f"feed_rejected_{reason}")
+        session.count(counters.FEEDS_FAILED.of(reason))
         return FeedPoll(
             new_state,
             reject=run.reject(
@@ -129,7 +130,7 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
         # Forget the validators: a 304 next time must not hide a feed we could not read.
         unread = dataclasses.replace(new_state, etag=None, last_modified=None)
         detail = f"{parsed.bozo or 'no entries and no feed version'} (content-type {result.headers.get('content-type', '?')})"
-        session.count(f"feed_rejected_{problem}")
+        session.count(counters.FEEDS_FAILED.of(problem))
         return FeedPoll(
             unread,
             reject=run.reject(
@@ -138,8 +139,8 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
             **measured,
         )
     if parsed.bozo:
-        session.count("feeds_salvaged_bozo")
-    session.count("entries", len(parsed.entries))
+        session.count(counters.FEEDS_SALVAGED)
+    session.count(counters.FEED_ENTRIES, len(parsed.entries))
     return FeedPoll(dataclasses.replace(new_state, last_bozo=parsed.bozo), entries=parsed.entries, **measured)
 
 
@@ -176,21 +177,21 @@ def entry_document(
     elif not (robots := session.robots(entry.link)).allowed:
         reason = "robots_disallowed" if robots.reason == ROBOTS_RULES else robots.reason
         problem = robots.detail
-        session.count(f"pages_robots_{robots.reason}")
+        session.count(counters.FEED_PAGES.of(f"robots_{robots.reason}"))
     else:
         result = session.get(entry.link, accept=PAGE_ACCEPT)
         page_url = result.final_url or entry.link
         content_type = result.headers.get("content-type", "").split(";")[0].strip().lower()
         if not result.error and content_type in HTML_TYPES:
-            session.count("pages_fetched")
+            session.count(counters.FEED_PAGES_FETCHED)
             return SourceDocument(kind=PAGE, body=result.body, **{**fields, "url": page_url})
         reason = fetch_reason(result) if result.error else "not_html"
         problem = describe(result) if result.error else f"not an HTML page (content-type {content_type or 'missing'})"
-        session.count(f"pages_{reason}")
+        session.count(counters.FEED_PAGES.of(reason))
     if own_text:
-        session.count(f"entries_{own_source}")
+        session.count(counters.FEED_ENTRY_TEXT_FROM.of(own_source))
         return SourceDocument(kind=ENTRY_TEXT, body=own_text, **fields)
-    session.count(f"rejected_{reason}")
+    session.count(counters.FEED_ENTRIES_WITHOUT_TEXT.of(reason))
     return run.reject(
         redact_credentials(f"{entry.feed_url}#entry={entry.entry_id}"),
         "fetch",

@@ -567,6 +567,7 @@ def test_headers_of_reads_the_comment_lines():
     assert headers_of(body) == {"Content-type": 'text/xml;charset= "us-ascii"'}
 
 
+@pytest.mark.slow
 def test_feedparser_corpus_sweep():
     """Every file ends as entries or a feed_problem reason; no file raises; no entry is lost."""
     if not FEEDPARSER_TESTS.is_dir():

@@ -4,7 +4,7 @@ Every summary reconciles (``reconcile``), per source, from the Beam counters eac
 
 - seed files and records: ``read.documents`` + ``read.rejected_*`` in; each document leaves
   extraction as ``extract.seed_articles`` or ``extract.seed_rejects``;
-- feeds: ``feeds.entries`` in; each entry is ``feeds.entries_already_seen``, ``feeds.rejected_no_text``,
+- feeds: ``feeds.entries`` in; each entry is ``feeds.entries_already_seen``, ``feeds.rejected_<reason>``,
   or a document that leaves extraction as ``extract.feed_articles`` or ``extract.feed_rejects``;
 - after extraction, sources meet in dedup: ``extract.articles`` = article rows written (originals
   + marked duplicates) + ``dedup.already_ingested``;
@@ -133,7 +133,7 @@ def source_breakdown(totals: Mapping[str, int]) -> dict[str, SourceFigures]:
     seed_rejects = counters.REJECTS_AT_EXTRACTION_FROM.of(SEED).read(totals)
     entries = counters.FEED_ENTRIES.read(totals)
     already_seen = counters.FEED_ENTRIES_ALREADY_SEEN.read(totals)
-    no_text = counters.FEED_ENTRIES_WITHOUT_TEXT.read(totals)
+    no_text = counters.FEED_ENTRIES_WITHOUT_TEXT.total(totals)  # by reason
     feed_articles = counters.ARTICLES_EXTRACTED_FROM.of("feed").read(totals)
     feed_rejects = counters.REJECTS_AT_EXTRACTION_FROM.of("feed").read(totals)
     return {

@@ -37,6 +37,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TableSpec
+from schemas.tables import HIVE_NULL_PARTITION
 from transforms.output.files import (
     ensure_dir,
     match_paths,
@@ -99,7 +100,14 @@ class WriteTables(beam.PTransform):
             staged
             | "AllStagedFiles" >> beam.Flatten()
             | "CollectStaged" >> beam.combiners.ToList()
-            | "CommitRun" >> beam.Map(commit_run, self._output, self._run, list(self._tables.values()))
+            | "CommitRun"
+            >> beam.Map(
+                commit_run,
+                self._output,
+                self._run,
+                list(self._tables.values()),
+                always_present=[spec for name, spec in self._tables.items() if name not in self._roots],
+            )
         )
 
 
@@ -193,13 +201,17 @@ def commit_run(
     run: RunContext,
     tables: Sequence[TableSpec] = (),
     changes: CommitChanges | None = None,
+    always_present: Sequence[TableSpec] = (),
 ) -> dict:
     """Writes the commit plan, then moves every staged file into place, merges upsert tables, writes the run record.
 
     Output tables move before the ledger, and the run record comes last (see the module docstring).
-    ``changes`` (takedowns) adds files to delete, upsert keys to drop and fields of the run record.
+    ``changes`` (takedowns) adds files to delete, upsert keys to drop and fields of the run record. Each table of
+    ``always_present`` that has no file yet and gets no rows from this run gets a zero-row file
+    (``stage_empty_tables``), committed like any other.
     """
     output = output.rstrip("/")
+    staged = [*staged, *stage_empty_tables(staged, output, run, always_present)]
     crash_point("staged")
     if run.lease_owner:  # fencing: a run whose lease was taken over must not move anything
         for root in sorted({output, *(f.root for f in staged)}):
@@ -240,6 +252,39 @@ class CommitChanges:
             {k: tuple(v) for k, v in plan.get("dropped_keys", {}).items()},
             dict(plan.get("record", {})),
         )
+
+
+def stage_empty_tables(
+    staged: Sequence[StagedFile], output: str, run: RunContext, tables: Sequence[TableSpec]
+) -> list[StagedFile]:
+    """A staged zero-row file (the table's full schema) for every table with no file in ``output`` and none staged.
+
+    So every table exists after every run, and DuckDB, pyarrow, pandas, Polars and Spark read an
+    empty table instead of failing on a missing folder. A partitioned table's empty file sits in
+    the NULL partition when its partition column is nullable, else in the run's date.
+    """
+    have = {f.table for f in staged if f.root == output}
+    empty = []
+    for spec in tables:
+        if spec.name in have or committed_files(output, spec):
+            continue
+        relative = "/".join(
+            p for p in (spec.name, empty_partition_dir(spec, run), f"part-{run.run_id}-empty.parquet") if p
+        )
+        path = FileSystems.join(staging_dir(output, run.run_id), relative)
+        ensure_dir(path.rsplit("/", 1)[0])
+        with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            pq.write_table(spec.arrow_schema.empty_table(), handle, compression=COMPRESSION)
+        empty.append(StagedFile(spec.name, output, relative, 0))
+    return empty
+
+
+def empty_partition_dir(spec: TableSpec, run: RunContext) -> str:
+    """Where a table's zero-row file goes: '' (unpartitioned), the NULL partition, or the run's UTC date."""
+    if spec.partition is None:
+        return ""
+    value = HIVE_NULL_PARTITION if spec.partition.nullable else run.started_at.astimezone(dt.UTC).date().isoformat()
+    return f"{spec.partition.name}={value}"
 
 
 def finish_commit(

@@ -6,10 +6,17 @@ Every summary reconciles (``reconcile``), per source, from the Beam counters eac
   extraction as ``extract.seed_articles`` or ``extract.seed_rejects``;
 - feeds: ``feeds.entries`` in; each entry is ``feeds.entries_already_seen``, ``feeds.rejected_no_text``,
   or a document that leaves extraction as ``extract.feed_articles`` or ``extract.feed_rejects``;
+- WARC records: ``warc.records`` in; each is ``warc.skipped_<kind>`` (request, metadata, revisit,
+  not_html, http_404, truncated, …), ``warc.filtered_*``, ``warc.rejected_*`` or a document that
+  leaves extraction as ``extract.warc_articles`` or ``extract.warc_rejects``;
+- sitemap entries: ``sitemaps.entries`` in; each is ``sitemaps.entries_already_seen``,
+  ``sitemaps.filtered_*``, ``sitemaps.rejected_*`` or a document that leaves extraction as
+  ``extract.sitemap_articles`` or ``extract.sitemap_rejects``;
 - after extraction, sources meet in dedup: ``extract.articles`` = article rows written (originals
-  + marked duplicates) + ``dedup.already_ingested``;
-- the rejects table: item rejects + failed feeds (``feeds.feed_rejected_*``) = rejects rows written
-  + ``dedup.repeated_rejects``.
+  + marked duplicates) + ``dedup.already_ingested`` + ``filter.articles_*`` (``--language``, ``--since``);
+- the rejects table: item rejects + failed feeds (``feeds.feed_rejected_*``) + unreadable WARC slices
+  (``warc.file_rejected_*``) + failed sitemaps (``sitemaps.sitemap_rejected_*``) = rejects rows
+  written + ``dedup.repeated_rejects``.
 
 When any of these doesn't hold, ``AccountingError`` names the source and the figures.
 ``record_summary`` writes the summary as ``_runs/<run_id>.summary.json`` beside the run record
@@ -26,10 +33,10 @@ from apache_beam.runners.runner import PipelineResult
 
 from transforms.output.tables import RUNS_DIR, write_json_atomically
 
-ITEM_REJECT_STAGES = ("read", "extract", "feeds", "window")
+ITEM_REJECT_STAGES = ("read", "extract", "feeds", "window", "warc", "sitemaps")
 """Counter namespaces whose ``rejected_*`` counters are input items (files, records, entries)."""
-SEED, FEEDS = "seed", "feeds"
-"""Sources in the per-source breakdown: seed files/records, and feed entries."""
+SEED, FEEDS, WARC, SITEMAPS = "seed", "feeds", "warc", "sitemaps"
+"""Sources in the per-source breakdown: seed files/records, feed entries, WARC records, sitemap entries."""
 SUMMARY_SUFFIX = ".summary.json"
 
 
@@ -81,6 +88,31 @@ def source_breakdown(totals: dict[str, int]) -> dict[str, dict[str, int]]:
             "feeds_polled": _sum(totals, ("feeds",), "status_"),
             "feeds_failed": _sum(totals, ("feeds",), "feed_rejected_"),
         },
+        WARC: archive_source(totals, "warc", "warc"),
+        SITEMAPS: archive_source(totals, "sitemaps", "sitemap"),
+    }
+
+
+def archive_source(totals: dict[str, int], namespace: str, extract_source: str) -> dict:
+    """A WARC or sitemap breakdown: items in; not articles (by kind), already seen, filtered, rejected, extracted."""
+    get = totals.get
+    skipped = _sum(totals, (namespace,), "skipped_")
+    already_seen = get(f"{namespace}.entries_already_seen", 0)
+    filtered = _sum(totals, (namespace,), "filtered_")
+    rejected = _sum(totals, (namespace,), "rejected_")
+    inputs = get(f"{namespace}.records", 0) + get(f"{namespace}.entries", 0)
+    return {
+        "inputs": inputs,
+        "documents": inputs - skipped - already_seen - filtered - rejected,
+        "articles_extracted": get(f"extract.{extract_source}_articles", 0),
+        "already_seen": already_seen,
+        "skipped": skipped,
+        "filtered": filtered,
+        "rejects": rejected + get(f"extract.{extract_source}_rejects", 0),
+        "rejects_before_extraction": rejected,
+        "rejects_at_extraction": get(f"extract.{extract_source}_rejects", 0),
+        "by_kind": {k.split(".", 1)[1]: v for k, v in totals.items() if k.startswith(f"{namespace}.skipped_")},
+        "failed": _sum(totals, (namespace,), "file_rejected_") + _sum(totals, (namespace,), "sitemap_rejected_"),
     }
 
 
@@ -89,7 +121,13 @@ def reconcile(summary: dict) -> list[str]:
     mismatches = []
     totals = summary["counters"]
     for name, source in summary["sources"].items():
-        accounted = source["articles_extracted"] + source["already_seen"] + source["rejects"]
+        accounted = (
+            source["articles_extracted"]
+            + source["already_seen"]
+            + source["rejects"]
+            + source.get("skipped", 0)
+            + source.get("filtered", 0)
+        )
         if source["inputs"] != accounted:
             mismatches.append(
                 f"source {name}: inputs {source['inputs']} != articles extracted {source['articles_extracted']}"
@@ -99,17 +137,22 @@ def reconcile(summary: dict) -> list[str]:
     by_source = sum(source["articles_extracted"] for source in summary["sources"].values())
     if extracted != by_source:
         mismatches.append(f"extraction: extract.articles {extracted} != sum over sources {by_source}")
-    if extracted != summary["articles"] + totals.get("dedup.already_ingested", 0):
+    filtered = _sum(totals, ("filter",), "articles_")
+    if extracted != summary["articles"] + totals.get("dedup.already_ingested", 0) + filtered:
         mismatches.append(
             f"dedup: articles extracted {extracted} != article rows written {summary['articles']}"
-            f" + already ingested {totals.get('dedup.already_ingested', 0)}"
+            f" + already ingested {totals.get('dedup.already_ingested', 0)} + filtered {filtered}"
         )
     feeds_failed = summary["sources"][FEEDS]["feeds_failed"]
-    expected_rows = summary["rejects"] + feeds_failed - totals.get("dedup.repeated_rejects", 0)
+    archives_failed = sum(
+        summary["sources"][name].get("failed", 0) for name in (WARC, SITEMAPS) if name in summary["sources"]
+    )
+    expected_rows = summary["rejects"] + feeds_failed + archives_failed - totals.get("dedup.repeated_rejects", 0)
     if summary["rejects_written"] != expected_rows:
         mismatches.append(
             f"rejects table: rows written {summary['rejects_written']} != item rejects {summary['rejects']}"
-            f" + failed feeds {feeds_failed} - repeated {totals.get('dedup.repeated_rejects', 0)} (= {expected_rows})"
+            f" + failed feeds {feeds_failed} + unreadable WARC slices and failed sitemaps {archives_failed}"
+            f" - repeated {totals.get('dedup.repeated_rejects', 0)} (= {expected_rows})"
         )
     return mismatches
 
@@ -139,6 +182,7 @@ def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool
         "feeds_not_modified": totals.get("feeds.status_304", 0),
         "feeds_failed": sources[FEEDS]["feeds_failed"],
         "stories_touched": totals.get("stories.stories_touched", 0),
+        "filtered": _sum(totals, ("warc", "sitemaps"), "filtered_") + _sum(totals, ("filter",), "articles_"),
         "files": len(record.get("files", [])),
         "output": output,
         "sources": sources,
@@ -169,6 +213,7 @@ def format_summary(summary: dict) -> str:
         f"  inputs            {summary['inputs']} (feed entries: {summary['feed_entries']})",
         f"  per source        seed files/records {seed['inputs']} = {seed['articles_extracted']} articles + {seed['rejects']} rejects; "
         f"feed entries {feeds['inputs']} = {feeds['articles_extracted']} articles + {feeds['already_seen']} already seen + {feeds['rejects']} rejects",
+        *archive_lines(summary),
         f"  articles written  {summary['articles']} (originals: {summary['originals']}, duplicates marked: {summary['duplicates']})",
         f"  already ingested  {summary['already_ingested']} (handled by an earlier run, skipped)",
         f"  rejects           {summary['rejects']} ({summary['rejects_written']} new rows)",
@@ -190,3 +235,24 @@ def progress_line(summary: dict) -> str:
         f"run {summary['run_id']}: {summary['articles']} new articles, {summary['feeds_not_modified']} feeds not modified (304), "
         f"{summary['rejects']} rejects, {summary['stories_touched']} stories touched, {summary['already_ingested']} already ingested"
     )
+
+
+def archive_lines(summary: dict) -> list[str]:
+    """Summary lines for the WARC and sitemap sources, when the run read any."""
+    lines = []
+    warc, sitemaps = summary["sources"].get(WARC), summary["sources"].get(SITEMAPS)
+    if warc and warc["inputs"]:
+        kinds = ", ".join(f"{k.removeprefix('skipped_')} {v}" for k, v in sorted(warc["by_kind"].items()))
+        lines.append(
+            f"  WARC records      {warc['inputs']} = {warc['articles_extracted']} articles + {warc['rejects']} rejects"
+            f" + {warc['filtered']} filtered + {warc['skipped']} not articles ({kinds or 'none'})"
+        )
+    if sitemaps and (sitemaps["inputs"] or sitemaps["failed"]):
+        lines.append(
+            f"  sitemap entries   {sitemaps['inputs']} = {sitemaps['articles_extracted']} articles"
+            f" + {sitemaps['rejects']} rejects + {sitemaps['filtered']} filtered"
+            f" + {sitemaps['already_seen']} already seen (sitemaps failed: {sitemaps['failed']})"
+        )
+    if summary.get("filtered"):
+        lines.append(f"  filtered          {summary['filtered']} (--site, --since/--until, --language; not written)")
+    return lines

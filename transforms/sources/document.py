@@ -24,6 +24,8 @@ class SourceDocument:
     entry_id: str | None = None
     fallback_text: str | None = None  # a feed entry's own clean text, used when the page yields too little
     fallback_source: str | None = None  # 'feed_content' or 'feed_summary': the text_source of fallback_text
+    fetched_at: str | None = None  # ISO-8601: when an archived page was fetched (a WARC record's WARC-Date)
+    accounted_as: str | None = None  # the run summary's source ('warc', 'sitemap'); None: 'seed' or 'feed' by kind
 
     @property
     def item_uri(self) -> str:

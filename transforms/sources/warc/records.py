@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import io
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -27,7 +28,6 @@ from apache_beam.io.filesystems import FileSystems
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from schemas import Reject
-from transforms.http.client import BodyDecoder
 from transforms.run.context import RunContext
 from transforms.sources.archive_filters import ArchiveFilters
 from transforms.sources.document import PAGE, SourceDocument
@@ -89,7 +89,7 @@ def split_warc_file(path: str, records_per_slice: int = RECORDS_PER_SLICE) -> It
                     yield WarcSlice(path, start, offset)
                     start, count = offset, 0
                 last, count = offset, count + 1
-    except Exception:  # noqa: BLE001 - unreadable from here on: the slice's reader rejects it with the reason
+    except (OSError, ValueError):  # unreadable from here on: the slice's reader rejects it with the reason
         pass
     yield WarcSlice(path, start)
 
@@ -111,7 +111,7 @@ def read_warc_slice(
                 if piece.stop is not None and position >= piece.stop:
                     return
                 yield record_outcome(record, piece.path, run, filters)
-    except Exception as err:  # noqa: BLE001 - FastWARC raises OSError/ValueError on broken input; reported as data
+    except (OSError, ValueError) as err:  # broken or missing input (FastWARC, gzip, FileSystems): reported as data
         yield run.reject(
             f"{piece.path}#offset={position}",
             STAGE,
@@ -138,11 +138,9 @@ def record_outcome(record: WarcRecord, path: str, run: RunContext, filters: Arch
     encoding = (record.http_headers.get("Content-Encoding") or "").strip().lower()
     if encoding not in ("", "identity"):
         try:
-            decoder = BodyDecoder(encoding, MAX_HTML_BYTES * 5)
-            decoder.feed(body)
-            body = decoder.finish()
-        except Exception as err:  # noqa: BLE001 - any decoder failure is this page's problem, reported as data
-            return run.reject(source_uri, STAGE, "invalid_compression", f"{encoding}: {err}", body)
+            body = decode_content(body, encoding)
+        except ValueError as err:
+            return run.reject(source_uri, STAGE, "invalid_compression", str(err), body)
     return SourceDocument(
         source_uri=source_uri,
         kind=PAGE,
@@ -156,7 +154,7 @@ def record_outcome(record: WarcRecord, path: str, run: RunContext, filters: Arch
 def record_kind(record: WarcRecord) -> str | None:
     """None for a 200 HTML response; else what the record is: its WARC type, 'http_<status>', 'not_html', …"""
     if record.record_type != WarcRecordType.response:
-        return str(record.record_type.name or "unknown")
+        return str(record.record_type)  # 'request', 'metadata', 'revisit', 'warcinfo', …
     if record.headers.get("WARC-Truncated"):
         return TRUNCATED
     if not record.is_http or record.http_headers.status_code is None:
@@ -168,6 +166,26 @@ def record_kind(record: WarcRecord) -> str | None:
     if not record.headers.get("WARC-Target-URI"):
         return NO_TARGET_URI
     return None
+
+
+def decode_content(body: bytes, encoding: str, limit: int = 5 * MAX_HTML_BYTES) -> bytes:
+    """A payload stored with its HTTP Content-Encoding (gzip or deflate) decoded; ValueError otherwise."""
+    if encoding in ("gzip", "x-gzip"):
+        attempts = (16 + zlib.MAX_WBITS,)
+    elif encoding == "deflate":
+        attempts = (zlib.MAX_WBITS, -zlib.MAX_WBITS)  # servers often send raw deflate without the zlib header
+    else:
+        raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+    for wbits in attempts:
+        try:
+            decoded = zlib.decompressobj(wbits).decompress(body, limit + 1)
+        except zlib.error as err:
+            problem = f"{encoding} body does not decode: {err}"
+            continue
+        if len(decoded) > limit:
+            raise ValueError(f"{encoding} body decodes to more than {limit} bytes")
+        return decoded
+    raise ValueError(problem)
 
 
 def warc_date(value: str | None) -> dt.datetime | None:

@@ -141,7 +141,8 @@ def reconcile(summary: dict) -> list[str]:
     if extracted != summary["articles"] + totals.get("dedup.already_ingested", 0) + filtered:
         mismatches.append(
             f"dedup: articles extracted {extracted} != article rows written {summary['articles']}"
-            f" + already ingested {totals.get('dedup.already_ingested', 0)} + filtered {filtered}"
+            f" + already ingested {totals.get('dedup.already_ingested', 0)}"
+            + (f" + filtered {filtered}" if filtered else "")
         )
     feeds_failed = summary["sources"][FEEDS]["feeds_failed"]
     archives_failed = sum(
@@ -151,8 +152,9 @@ def reconcile(summary: dict) -> list[str]:
     if summary["rejects_written"] != expected_rows:
         mismatches.append(
             f"rejects table: rows written {summary['rejects_written']} != item rejects {summary['rejects']}"
-            f" + failed feeds {feeds_failed} + unreadable WARC slices and failed sitemaps {archives_failed}"
-            f" - repeated {totals.get('dedup.repeated_rejects', 0)} (= {expected_rows})"
+            f" + failed feeds {feeds_failed}"
+            + (f" + unreadable WARC slices and failed sitemaps {archives_failed}" if archives_failed else "")
+            + f" - repeated {totals.get('dedup.repeated_rejects', 0)} (= {expected_rows})"
         )
     return mismatches
 

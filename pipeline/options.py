@@ -31,7 +31,8 @@ class NewsbeamOptions(PipelineOptions):
             dest="input",
             action="append",
             default=None,
-            help=f"Seed file, directory or glob (.txt, .html, .htm, .jsonl, optionally .gz); repeatable. Default {DEFAULT_INPUT}",
+            help=f"Seed file, directory or glob (.txt, .html, .htm, .jsonl, optionally .gz) or WARC files (.warc, .warc.gz); "
+            f"repeatable. Default {DEFAULT_INPUT}",
         )
         parser.add_argument(
             "--output",

@@ -176,7 +176,9 @@ def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool
         "articles": articles,
         "originals": articles - duplicates,
         "duplicates": duplicates,
-        "already_ingested": totals.get("dedup.already_ingested", 0) + totals.get("feeds.entries_already_seen", 0),
+        "already_ingested": totals.get("dedup.already_ingested", 0)
+        + totals.get("feeds.entries_already_seen", 0)
+        + totals.get("sitemaps.entries_already_seen", 0),
         "rejects": _sum(totals, ITEM_REJECT_STAGES, "rejected_"),
         "rejects_written": rows.get("rejects", 0),
         "stories": rows.get("stories", 0),

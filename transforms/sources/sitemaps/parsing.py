@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zlib
 from dataclasses import dataclass
 
 from lxml import etree
+
+from transforms.text.extract import parse_published
 
 GZIP_MAGIC = b"\x1f\x8b"
 INDEX, URLSET, TEXT = "index", "urlset", "text"
@@ -148,14 +151,8 @@ def _text(element, localname: str) -> str | None:
 
 
 def parse_w3c_datetime(value: str | None) -> dt.datetime | None:
-    """A sitemap date (W3C datetime: YYYY, YYYY-MM-DD, or a full time with offset) in UTC; None if unreadable."""
-    if not value:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        parsed = (
-            dt.datetime.fromisoformat(text) if len(text) > 7 else dt.datetime(int(text[:4]), int(text[5:7] or 1), 1)
-        )
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    """A sitemap date (W3C datetime: YYYY, YYYY-MM, YYYY-MM-DD or a time with offset) in UTC; None if unreadable."""
+    text = (value or "").strip()
+    if re.fullmatch(r"\d{4}(-\d{2})?", text):
+        return dt.datetime(int(text[:4]), int(text[5:7] or 1), 1, tzinfo=dt.UTC) if int(text[5:7] or 1) <= 12 else None
+    return parse_published(text)

@@ -16,7 +16,6 @@ cannot be read yields one reject saying where reading stopped.
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 import io
 import zlib
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from transforms.run.context import RunContext
 from transforms.sources.archive_filters import ArchiveFilters
 from transforms.sources.document import PAGE, SourceDocument
 from transforms.sources.warc.remote import HttpRangeReader, is_http_url
-from transforms.text.extract import MAX_HTML_BYTES
+from transforms.text.extract import MAX_HTML_BYTES, parse_published
 
 STAGE = "read"
 SOURCE = "warc"
@@ -127,7 +126,7 @@ def record_outcome(record: WarcRecord, path: str, run: RunContext, filters: Arch
     if kind:
         return kind
     url = record.headers.get("WARC-Target-URI")
-    fetched_at = warc_date(record.headers.get("WARC-Date"))
+    fetched_at = parse_published(record.headers.get("WARC-Date"))  # ISO-8601 in UTC
     problem = filters.record_problem(url, fetched_at)
     if problem:
         return FILTERED + problem
@@ -186,17 +185,6 @@ def decode_content(body: bytes, encoding: str, limit: int = 5 * MAX_HTML_BYTES) 
             raise ValueError(f"{encoding} body decodes to more than {limit} bytes")
         return decoded
     raise ValueError(problem)
-
-
-def warc_date(value: str | None) -> dt.datetime | None:
-    """WARC-Date (ISO-8601, 'Z') as an aware UTC datetime; None if missing or unreadable."""
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
 def decode_with_charset(body: bytes, charset: str | None) -> str | bytes:

@@ -18,7 +18,6 @@ from transforms.sources.warc.records import (
     is_warc_file,
     read_warc_slice,
     split_warc_file,
-    warc_date,
 )
 
 
@@ -132,8 +131,6 @@ def test_filters_drop_records_before_extraction(tmp_path):
 
 def test_helpers():
     assert is_warc_file("a/CC-NEWS-2024.warc.gz") and is_warc_file("x.WARC") and not is_warc_file("x.html.gz")
-    assert warc_date("2024-03-05T10:00:00Z") == dt.datetime(2024, 3, 5, 10, tzinfo=dt.UTC)
-    assert warc_date("yesterday") is None and warc_date(None) is None
 
 
 def test_a_payload_stored_with_its_content_encoding_is_decoded_and_a_broken_one_rejected(tmp_path):

@@ -33,7 +33,7 @@ bench-full: install
 	$(BIN)/python -m benchmarks.run --full
 
 bench-warc: install
-	nice -n 5 $(BIN)/python -m benchmarks.warc
+	nice -n 5 $(BIN)/python -m benchmarks.warc --results benchmarks/RESULTS_WARC.md
 
 bench-clustering: install
 	$(BIN)/python benchmarks/clustering.py ../shared/data/clustering/allsides_dev.jsonl ../shared/data/clustering/googlenews_ts.jsonl ../shared/data/clustering/neus_titles.jsonl

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import sys
 from collections.abc import Sequence
@@ -16,11 +18,14 @@ from pipeline.options import NewsbeamOptions, with_default_runner
 from pipeline.plan import PlanError, connect_filesystems, plan_run
 from pipeline.remote_job import check_dry_run, is_dry_run, report_job_not_run_here, runs_here
 from pipeline.streaming import run_streaming  # also registers --poll-interval, --window-size, … for --help
-from pipeline.summary import AccountingError, counters, format_summary, record_summary
+from pipeline.summary import AccountingError, counter_totals, format_summary, record_summary
 from pipeline.watch import add_watch_arguments, watch
 from schemas import SEEN, TABLES
-from transforms.output.tables import RUNS_DIR, clear_stale_staging, read_json
+from transforms.output.files import CORRUPT_STATE_EXIT, CorruptStateFile, read_json
+from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
+from transforms.output.tables import RUNS_DIR, clear_stale_staging
 from transforms.run.context import RunContext
+from transforms.run.crash_points import crash_point
 from transforms.sources.seeds import InputNotFound
 
 log = logging.getLogger("newsbeam")
@@ -49,20 +54,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "watch":
             if streaming:
                 raise PlanError("watch runs batch runs back to back; `run --streaming` submits the streaming graph")
-            return watch(argv, run_once)
+            with hold_output_lease(argv, command) as owner:  # held across all the watch's runs
+                return watch(argv, functools.partial(run_once, lease_owner=owner))
         if streaming:
             return run_streaming(argv)
-        print(format_summary(run_once(argv)))
+        with hold_output_lease(argv, command) as owner:
+            print(format_summary(run_once(argv, lease_owner=owner)))
         return 0
     except (InputNotFound, PlanError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except LeaseHeld as err:
+        print(f"error: {err}", file=sys.stderr)
+        return LEASE_HELD_EXIT
+    except CorruptStateFile as err:
+        print(f"error: {err}", file=sys.stderr)
+        return CORRUPT_STATE_EXIT
     except AccountingError as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
 
 
-def run_once(argv: list[str]) -> dict:
+def hold_output_lease(argv: list[str], command: str) -> contextlib.AbstractContextManager[str | None]:
+    """The lease of the output and state store (see ``transforms/output/lease.py``) for a run that writes here.
+
+    A dry run or a template launch writes nothing from this process: no lease (yields None).
+    """
+    options = PipelineOptions(argv)
+    if not runs_here(options):
+        return contextlib.nullcontext(None)
+    connect_filesystems(options)
+    ours = options.view_as(NewsbeamOptions)
+    return hold_leases([ours.output, ours.state_dir], options, command=f"python -m pipeline {command}")
+
+
+def run_once(argv: list[str], lease_owner: str | None = None) -> dict:
     """Runs the batch pipeline once; returns the run summary.
 
     A job that does not finish here (a Dataflow dry run or template launch, a job still running
@@ -75,8 +101,9 @@ def run_once(argv: list[str]) -> dict:
     if not is_dry_run(options):  # before planning: a finished commit adds to the ledger the plan reads
         connect_filesystems(options)
         clear_stale_staging(ours.output, ours.state_dir, tables=(*TABLES, SEEN))
-    run_context = RunContext.start()
+    run_context = RunContext.start(lease_owner=lease_owner)
     plan = plan_run(ours, run_context)
+    crash_point("planned")
     log.info(
         "run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output
     )
@@ -89,7 +116,7 @@ def run_once(argv: list[str]) -> dict:
     result.wait_until_finish()
     if not FileSystems.exists(record_path):
         raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, record_path))
-    return record_summary(read_json(record_path), counters(result), ours.output)
+    return record_summary(read_json(record_path), counter_totals(result), ours.output, files_listed=len(plan.files))
 
 
 def print_help(command: str = "run") -> None:

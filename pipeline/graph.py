@@ -12,6 +12,7 @@ from transforms.dedup.batch import MarkDuplicates
 from transforms.dedup.ledger import REJECT, DropKnown, ReadSeenKeys, RecordSeenKeys
 from transforms.http.polite import FetchSettings
 from transforms.output.tables import WriteTables, committed_files
+from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.archive_filters import ArchiveFilters, FilterArticles
 from transforms.sources.feeds.batch import ReadFeeds
@@ -23,7 +24,7 @@ from transforms.sources.warc.batch import ReadWarcFiles
 from transforms.stories.batch import AssignStories
 from transforms.stories.clusterer import CatalogStory
 from transforms.stories.saved import save_story_index
-from transforms.text.extract import DEFAULT_MIN_WORDS, ExtractArticles
+from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WORDS, ExtractArticles
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class RunPlan:
     known_feeds: Mapping[str, FeedState] = field(default_factory=dict)  # every feed in the state store
     catalog: Sequence[CatalogStory] = ()
     min_words: int = DEFAULT_MIN_WORDS
+    extraction_budget: float = DEFAULT_EXTRACTION_BUDGET_S
     fetch: FetchSettings = field(default_factory=FetchSettings)
     fetch_pages: bool = True
     warc_files: Sequence[str] = ()
@@ -62,7 +64,7 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
         "Warc": warc.documents,
         "Sitemaps": sitemaps.documents,
     }
-    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words)
+    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words, plan.extraction_budget)
     wanted = extracted.articles | "FilterArticles" >> FilterArticles(plan.filters)
     deduped = wanted | "MarkDuplicates" >> MarkDuplicates(seen)
     tagged = deduped.articles | "AssignStories" >> AssignStories(plan.catalog, run, plan.state)
@@ -70,7 +72,7 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
     rejects = (
         (files.rejects, feeds.rejects, warc.rejects, sitemaps.rejects, extracted.rejects)
         | "AllRejects" >> beam.Flatten()
-        | "SkipKnownRejects" >> DropKnown(seen, REJECT, lambda r: r.reject_id, ("dedup", "repeated_rejects"))
+        | "SkipKnownRejects" >> DropKnown(seen, REJECT, lambda r: r.reject_id, counters.REPEATED_REJECTS)
     )
     handled = (articles, rejects, deduped.already_ingested) | "RecordSeen" >> RecordSeenKeys(run)
     tables = {"articles": articles, "stories": stories, "rejects": rejects, "seen": handled}

@@ -7,7 +7,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from transforms.http.client import FetchPolicy
 from transforms.http.polite import DEFAULT_FETCH_THREADS, DEFAULT_HOST_DELAY
 from transforms.sources.warc.cc_news import DEFAULT_BASE as CC_NEWS_BASE
-from transforms.text.extract import DEFAULT_MIN_WORDS
+from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WORDS
 
 DEFAULT_INPUT = "seeds/"
 DEFAULT_OUTPUT = "out/"
@@ -31,8 +31,8 @@ class NewsbeamOptions(PipelineOptions):
             dest="input",
             action="append",
             default=None,
-            help=f"Seed file, directory or glob (.txt, .html, .htm, .jsonl, optionally .gz) or WARC files (.warc, .warc.gz); "
-            f"repeatable. Default {DEFAULT_INPUT}",
+            help="Seed file, directory or glob (.txt, .html, .htm, .jsonl, optionally .gz) "
+            f"or WARC files (.warc, .warc.gz); repeatable. Default {DEFAULT_INPUT}",
         )
         parser.add_argument(
             "--output",
@@ -130,6 +130,15 @@ class NewsbeamOptions(PipelineOptions):
             type=int,
             default=DEFAULT_MIN_WORDS,
             help="Articles with fewer words after cleaning are rejected. Default %(default)s",
+        )
+        parser.add_argument(
+            "--extraction-budget",
+            "--extraction_budget",
+            dest="extraction_budget",
+            type=float,
+            default=DEFAULT_EXTRACTION_BUDGET_S,
+            help="Seconds one HTML page may take to extract; a page over it becomes a 'too_slow' reject. "
+            "Default %(default)s",
         )
         parser.add_argument(
             "--cc-news",

@@ -37,7 +37,6 @@ from pipeline.options import NewsbeamOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
 from pipeline.remote_job import check_dry_run, report_job_not_run_here, runner_name, runs_here
 from schemas import ARTICLES, REJECTS
-from transforms.dedup.streaming import STAGE as DEDUP_STAGE
 from transforms.dedup.streaming import DedupWithinHorizon, DropRepeats
 from transforms.event_time.windows import (
     DEFAULT_ALLOWED_LATENESS_SECONDS,
@@ -48,12 +47,13 @@ from transforms.event_time.windows import (
 )
 from transforms.http.polite import FetchSettings
 from transforms.output.panes import WriteWindowedParquet
+from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.feeds.state import FeedState, reset
 from transforms.sources.feeds.streaming import DEFAULT_POLL_INTERVAL, ReadFeedsPeriodically
 from transforms.stories.clusterer import CatalogStory, StoryClusterer
 from transforms.stories.streaming import AssignStoriesOnline
-from transforms.text.extract import DEFAULT_MIN_WORDS, ExtractArticles
+from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WORDS, ExtractArticles
 
 log = logging.getLogger("newsbeam")
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
@@ -108,6 +108,7 @@ class StreamingPlan:
     feeds: Sequence[FeedState] = ()  # every configured feed, with its stored state
     catalog: Sequence[CatalogStory] = ()
     min_words: int = DEFAULT_MIN_WORDS
+    extraction_budget: float = DEFAULT_EXTRACTION_BUDGET_S
     fetch: FetchSettings = field(default_factory=FetchSettings)
     fetch_pages: bool = True
     poll_interval: float = DEFAULT_POLL_INTERVAL
@@ -135,7 +136,7 @@ def streaming_stages(
 ) -> StreamingOutputs:
     """Everything after reading: documents (timestamped with their arrival) → tables."""
     times, run = plan.times, plan.run
-    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words)
+    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words, plan.extraction_budget)
     windowed = extracted.articles | "WindowArticles" >> WindowArticles(times, run)
     deduped = windowed.articles | "DedupArticles" >> DedupWithinHorizon(times.dedup_horizon_seconds)
     articles = deduped.articles | "AssignStories" >> AssignStoriesOnline(plan.catalog, times, plan.make_clusterer)
@@ -148,7 +149,7 @@ def streaming_stages(
         all_rejects
         | "AllRejects" >> beam.Flatten()
         | "SkipRepeatedRejects"
-        >> DropRepeats(lambda r: r.reject_id, times.dedup_horizon_seconds, (DEDUP_STAGE, "repeated_rejects"))
+        >> DropRepeats(lambda r: r.reject_id, times.dedup_horizon_seconds, counters.REPEATED_REJECTS)
     )
     files = (
         articles | "WriteArticles" >> WriteWindowedParquet(ARTICLES, plan.output, times),
@@ -182,6 +183,7 @@ def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:
         feeds=[reset(f) for f in feeds] if ours.reset_feeds else feeds,
         catalog=batch.catalog,
         min_words=batch.min_words,
+        extraction_budget=batch.extraction_budget,
         fetch=batch.fetch,
         fetch_pages=batch.fetch_pages,
         poll_interval=streaming.poll_interval,

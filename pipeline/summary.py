@@ -31,10 +31,11 @@ from collections import defaultdict
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.runners.runner import PipelineResult
 
-from transforms.output.tables import RUNS_DIR, write_json_atomically
+from transforms.output.files import write_json_atomically
+from transforms.output.tables import RUNS_DIR
+from transforms.run import counters
+from transforms.sources.feeds.state import POLICY_HINTS
 
-ITEM_REJECT_STAGES = ("read", "extract", "feeds", "window", "warc", "sitemaps")
-"""Counter namespaces whose ``rejected_*`` counters are input items (files, records, entries)."""
 SEED, FEEDS, WARC, SITEMAPS = "seed", "feeds", "warc", "sitemaps"
 """Sources in the per-source breakdown: seed files/records, feed entries, WARC records, sitemap entries."""
 SUMMARY_SUFFIX = ".summary.json"
@@ -49,7 +50,7 @@ class AccountingError(RuntimeError):
         self.summary = summary
 
 
-def counters(result: PipelineResult) -> dict[str, int]:
+def counter_totals(result: PipelineResult) -> dict[str, int]:
     """Beam counters as {'namespace.name': value}, summed over steps."""
     totals: dict[str, int] = defaultdict(int)
     for counter in result.metrics().query()["counters"]:
@@ -58,61 +59,86 @@ def counters(result: PipelineResult) -> dict[str, int]:
     return dict(sorted(totals.items()))
 
 
-def _sum(totals: dict[str, int], namespaces: tuple[str, ...], prefix: str) -> int:
-    return sum(v for k, v in totals.items() if k.split(".")[0] in namespaces and k.split(".", 1)[1].startswith(prefix))
-
-
 def source_breakdown(totals: dict[str, int]) -> dict[str, dict[str, int]]:
     """Per source: items in, and where each went up to extraction."""
-    get = totals.get
-    read_rejects = _sum(totals, ("read",), "rejected_")
-    no_text = get("feeds.rejected_no_text", 0)
+    read_rejects = counters.rejected(counters.READ).total(totals)
+    documents = counters.SEED_DOCUMENTS.read(totals)
+    seed_articles = counters.ARTICLES_EXTRACTED_FROM.of(SEED).read(totals)
+    seed_rejects = counters.REJECTS_AT_EXTRACTION_FROM.of(SEED).read(totals)
+    entries = counters.FEED_ENTRIES.read(totals)
+    already_seen = counters.FEED_ENTRIES_ALREADY_SEEN.read(totals)
+    no_text = counters.FEED_ENTRIES_WITHOUT_TEXT.read(totals)
+    feed_articles = counters.ARTICLES_EXTRACTED_FROM.of("feed").read(totals)
+    feed_rejects = counters.REJECTS_AT_EXTRACTION_FROM.of("feed").read(totals)
     return {
         SEED: {
-            "inputs": get("read.documents", 0) + read_rejects,
-            "documents": get("read.documents", 0),
-            "articles_extracted": get("extract.seed_articles", 0),
+            "inputs": documents + read_rejects,
+            "documents": documents,
+            "articles_extracted": seed_articles,
             "already_seen": 0,
-            "rejects": read_rejects + get("extract.seed_rejects", 0),
+            "rejects": read_rejects + seed_rejects,
             "rejects_before_extraction": read_rejects,
-            "rejects_at_extraction": get("extract.seed_rejects", 0),
+            "rejects_at_extraction": seed_rejects,
         },
         FEEDS: {
-            "inputs": get("feeds.entries", 0),
-            "documents": get("feeds.entries", 0) - get("feeds.entries_already_seen", 0) - no_text,
-            "articles_extracted": get("extract.feed_articles", 0),
-            "already_seen": get("feeds.entries_already_seen", 0),
-            "rejects": no_text + get("extract.feed_rejects", 0),
+            "inputs": entries,
+            "documents": entries - already_seen - no_text,
+            "articles_extracted": feed_articles,
+            "already_seen": already_seen,
+            "rejects": no_text + feed_rejects,
             "rejects_before_extraction": no_text,
-            "rejects_at_extraction": get("extract.feed_rejects", 0),
-            "feeds_polled": _sum(totals, ("feeds",), "status_"),
-            "feeds_failed": _sum(totals, ("feeds",), "feed_rejected_"),
+            "rejects_at_extraction": feed_rejects,
+            "feeds_polled": counters.FEED_STATUS.total(totals),
+            "feeds_failed": counters.FEEDS_FAILED.total(totals),
         },
-        WARC: archive_source(totals, "warc", "warc"),
-        SITEMAPS: archive_source(totals, "sitemaps", "sitemap"),
+        WARC: archive_source(
+            totals,
+            "warc",
+            counters.WARC_RECORDS.read(totals),
+            counters.WARC_NOT_ARTICLES,
+            0,
+            counters.WARC_FILTERED.total(totals),
+            counters.WARC_SLICES_UNREADABLE.total(totals),
+        ),
+        SITEMAPS: archive_source(
+            totals,
+            "sitemap",
+            counters.SITEMAP_ENTRIES.read(totals),
+            None,
+            counters.SITEMAP_ENTRIES_ALREADY_SEEN.read(totals),
+            counters.SITEMAP_FILTERED.total(totals),
+            counters.SITEMAPS_FAILED.total(totals),
+        ),
     }
 
 
-def archive_source(totals: dict[str, int], namespace: str, extract_source: str) -> dict:
+def archive_source(
+    totals: dict[str, int],
+    source: str,
+    inputs: int,
+    kinds: counters.CounterFamily | None,
+    already_seen: int,
+    filtered: int,
+    failed: int,
+) -> dict:
     """A WARC or sitemap breakdown: items in; not articles (by kind), already seen, filtered, rejected, extracted."""
-    get = totals.get
-    skipped = _sum(totals, (namespace,), "skipped_")
-    already_seen = get(f"{namespace}.entries_already_seen", 0)
-    filtered = _sum(totals, (namespace,), "filtered_")
-    rejected = _sum(totals, (namespace,), "rejected_")
-    inputs = get(f"{namespace}.records", 0) + get(f"{namespace}.entries", 0)
+    namespace = counters.WARC if source == "warc" else counters.SITEMAPS
+    skipped = kinds.total(totals) if kinds else 0
+    rejected = counters.rejected(namespace).total(totals)
+    at_extraction = counters.REJECTS_AT_EXTRACTION_FROM.of(source).read(totals)
+    head = f"{kinds.namespace}.{kinds.prefix}" if kinds else None
     return {
         "inputs": inputs,
         "documents": inputs - skipped - already_seen - filtered - rejected,
-        "articles_extracted": get(f"extract.{extract_source}_articles", 0),
+        "articles_extracted": counters.ARTICLES_EXTRACTED_FROM.of(source).read(totals),
         "already_seen": already_seen,
         "skipped": skipped,
         "filtered": filtered,
-        "rejects": rejected + get(f"extract.{extract_source}_rejects", 0),
+        "rejects": rejected + at_extraction,
         "rejects_before_extraction": rejected,
-        "rejects_at_extraction": get(f"extract.{extract_source}_rejects", 0),
-        "by_kind": {k.split(".", 1)[1]: v for k, v in totals.items() if k.startswith(f"{namespace}.skipped_")},
-        "failed": _sum(totals, (namespace,), "file_rejected_") + _sum(totals, (namespace,), "sitemap_rejected_"),
+        "rejects_at_extraction": at_extraction,
+        "by_kind": {k.split(".", 1)[1]: v for k, v in totals.items() if head and k.startswith(head)},
+        "failed": failed,
     }
 
 
@@ -133,33 +159,38 @@ def reconcile(summary: dict) -> list[str]:
                 f"source {name}: inputs {source['inputs']} != articles extracted {source['articles_extracted']}"
                 f" + already seen {source['already_seen']} + rejects {source['rejects']} (= {accounted})"
             )
-    extracted = totals.get("extract.articles", 0)
+    extracted = counters.ARTICLES_EXTRACTED.read(totals)
+    already_ingested = counters.ALREADY_INGESTED.read(totals)
+    repeated = counters.REPEATED_REJECTS.read(totals)
     by_source = sum(source["articles_extracted"] for source in summary["sources"].values())
     if extracted != by_source:
         mismatches.append(f"extraction: extract.articles {extracted} != sum over sources {by_source}")
-    filtered = _sum(totals, ("filter",), "articles_")
-    if extracted != summary["articles"] + totals.get("dedup.already_ingested", 0) + filtered:
+    filtered = counters.ARTICLES_FILTERED.total(totals)
+    if extracted != summary["articles"] + already_ingested + filtered:
         mismatches.append(
             f"dedup: articles extracted {extracted} != article rows written {summary['articles']}"
-            f" + already ingested {totals.get('dedup.already_ingested', 0)}"
-            + (f" + filtered {filtered}" if filtered else "")
+            f" + already ingested {already_ingested}" + (f" + filtered {filtered}" if filtered else "")
         )
+    listed = summary.get("files_listed")
+    files_read = counters.SEED_FILES_READ.read(totals)
+    if listed is not None and files_read != listed:
+        mismatches.append(f"seed files: listed {listed} != files read {files_read}")
     feeds_failed = summary["sources"][FEEDS]["feeds_failed"]
-    archives_failed = sum(
-        summary["sources"][name].get("failed", 0) for name in (WARC, SITEMAPS) if name in summary["sources"]
-    )
-    expected_rows = summary["rejects"] + feeds_failed + archives_failed - totals.get("dedup.repeated_rejects", 0)
+    archives_failed = sum(summary["sources"][name]["failed"] for name in (WARC, SITEMAPS))
+    expected_rows = summary["rejects"] + feeds_failed + archives_failed - repeated
     if summary["rejects_written"] != expected_rows:
         mismatches.append(
             f"rejects table: rows written {summary['rejects_written']} != item rejects {summary['rejects']}"
             f" + failed feeds {feeds_failed}"
             + (f" + unreadable WARC slices and failed sitemaps {archives_failed}" if archives_failed else "")
-            + f" - repeated {totals.get('dedup.repeated_rejects', 0)} (= {expected_rows})"
+            + f" - repeated {repeated} (= {expected_rows})"
         )
     return mismatches
 
 
-def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool = True) -> dict:
+def summarise(
+    record: dict, totals: dict[str, int], output: str, *, strict: bool = True, files_listed: int | None = None
+) -> dict:
     """Run figures that reconcile: inputs = originals + duplicates + already ingested + rejects.
 
     Raises ``AccountingError`` when they don't (unless ``strict`` is False; ``reconciled`` and
@@ -168,26 +199,29 @@ def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool
     rows = record.get("rows", {})
     sources = source_breakdown(totals)
     articles = rows.get("articles", 0)
-    duplicates = totals.get("dedup.duplicates", 0) + totals.get("stories.near_duplicates", 0)
+    duplicates = counters.DUPLICATES.read(totals) + counters.NEAR_DUPLICATES.read(totals)
     summary = {
         "run_id": record["run_id"],
         "inputs": sum(s["inputs"] for s in sources.values()),
-        "feed_entries": totals.get("feeds.entries", 0),
+        "feed_entries": counters.FEED_ENTRIES.read(totals),
         "articles": articles,
         "originals": articles - duplicates,
         "duplicates": duplicates,
-        "already_ingested": totals.get("dedup.already_ingested", 0)
-        + totals.get("feeds.entries_already_seen", 0)
-        + totals.get("sitemaps.entries_already_seen", 0),
-        "rejects": _sum(totals, ITEM_REJECT_STAGES, "rejected_"),
+        "already_ingested": counters.ALREADY_INGESTED.read(totals)
+        + counters.FEED_ENTRIES_ALREADY_SEEN.read(totals)
+        + counters.SITEMAP_ENTRIES_ALREADY_SEEN.read(totals),
+        "rejects": counters.item_rejects(totals),
         "rejects_written": rows.get("rejects", 0),
         "stories": rows.get("stories", 0),
         "feeds_polled": sources[FEEDS]["feeds_polled"],
-        "feeds_not_modified": totals.get("feeds.status_304", 0),
+        "feeds_not_modified": counters.FEEDS_NOT_MODIFIED.read(totals),
         "feeds_failed": sources[FEEDS]["feeds_failed"],
-        "stories_touched": totals.get("stories.stories_touched", 0),
-        "filtered": _sum(totals, ("warc", "sitemaps"), "filtered_") + _sum(totals, ("filter",), "articles_"),
+        "stories_touched": counters.STORIES_TOUCHED.read(totals),
+        "filtered": sources[WARC]["filtered"]
+        + sources[SITEMAPS]["filtered"]
+        + counters.ARTICLES_FILTERED.total(totals),
         "files": len(record.get("files", [])),
+        "files_listed": files_listed,
         "output": output,
         "sources": sources,
         "counters": totals,
@@ -199,9 +233,9 @@ def summarise(record: dict, totals: dict[str, int], output: str, *, strict: bool
     return summary
 
 
-def record_summary(record: dict, totals: dict[str, int], output: str) -> dict:
+def record_summary(record: dict, totals: dict[str, int], output: str, files_listed: int | None = None) -> dict:
     """``summarise``, written to ``OUTPUT/_runs/<run_id>.summary.json``; raises AccountingError after writing."""
-    summary = summarise(record, totals, output, strict=False)
+    summary = summarise(record, totals, output, strict=False, files_listed=files_listed)
     path = FileSystems.join(output.rstrip("/"), RUNS_DIR, f"{summary['run_id']}{SUMMARY_SUFFIX}")
     write_json_atomically(path, json.loads(json.dumps(summary, default=str)))
     if summary["mismatches"]:
@@ -215,7 +249,7 @@ def format_summary(summary: dict) -> str:
     lines = [
         f"newsbeam run {summary['run_id']}",
         f"  inputs            {summary['inputs']} (feed entries: {summary['feed_entries']})",
-        f"  per source        seed files/records {seed['inputs']} = {seed['articles_extracted']} articles + {seed['rejects']} rejects; "
+        f"  per source        seed files/records {seed['inputs']}{_listed(summary)} = {seed['articles_extracted']} articles + {seed['rejects']} rejects; "
         f"feed entries {feeds['inputs']} = {feeds['articles_extracted']} articles + {feeds['already_seen']} already seen + {feeds['rejects']} rejects",
         *archive_lines(summary),
         f"  articles written  {summary['articles']} (originals: {summary['originals']}, duplicates marked: {summary['duplicates']})",
@@ -223,6 +257,7 @@ def format_summary(summary: dict) -> str:
         f"  rejects           {summary['rejects']} ({summary['rejects_written']} new rows)",
         f"  stories           {summary['stories']}",
         f"  feeds polled      {summary['feeds_polled']} (not modified: {summary['feeds_not_modified']}, failed: {summary['feeds_failed']})",
+        *refused_by_policy(summary["counters"]),
         f"  files committed   {summary['files']}",
         f"  reconciled        {'yes' if summary['reconciled'] else 'NO: ' + '; '.join(summary['mismatches'])}",
         f"  tables            {out}/articles  {out}/stories  {out}/rejects",
@@ -231,6 +266,22 @@ def format_summary(summary: dict) -> str:
         f"  duckdb -c \"SELECT story_label, count(*) AS articles FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) GROUP BY 1\"",
     ]
     return "\n".join(lines)
+
+
+def refused_by_policy(totals: dict[str, int]) -> list[str]:
+    """A summary line per kind of policy refusal (feeds and pages), saying what to do about it."""
+    lines = []
+    for reason, hint in POLICY_HINTS.items():
+        feeds = counters.FEEDS_FAILED.of(reason).read(totals)
+        pages = counters.FEED_PAGES.of(reason).read(totals)
+        if feeds or pages:
+            lines.append(f"  refused           {feeds} feeds, {pages} pages: {reason} ({hint})")
+    return lines
+
+
+def _listed(summary: dict) -> str:
+    listed = summary.get("files_listed")
+    return f" (from {listed} files listed)" if listed else ""
 
 
 def progress_line(summary: dict) -> str:

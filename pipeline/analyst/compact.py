@@ -50,7 +50,8 @@ from apache_beam.io.localfilesystem import LocalFileSystem
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from schemas import TABLES, TableSpec
-from transforms.output.tables import COMPRESSION, STAGING_PREFIX, read_json, remove_folder, write_json_atomically
+from transforms.output.files import read_json, remove_folder, write_json_atomically
+from transforms.output.tables import COMPRESSION, STAGING_PREFIX
 
 WORK_DIR = "_compact"
 PLAN_FILE = "plan.json"

@@ -29,7 +29,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline.summary import SUMMARY_SUFFIX
 from schemas import ARTICLES, REJECTS, STORIES, TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
-from transforms.output.tables import RUNS_DIR, committed_files, read_json, write_bytes_atomically
+from transforms.output.files import read_json, write_bytes_atomically
+from transforms.output.tables import RUNS_DIR, committed_files
 
 REPORT_FILE = "report.html"
 UNDATED = "undated"
@@ -86,7 +87,7 @@ class ReportData:
     runs: list[dict]
 
 
-def origin_of(source_uri: str) -> str:
+def source_host(source_uri: str) -> str:
     """The host of a feed or page URI; every local file counts as one origin."""
     parts = urlsplit(source_uri)
     return parts.hostname if parts.scheme in ("http", "https") and parts.hostname else LOCAL_FILES
@@ -132,7 +133,7 @@ def gather(output: str) -> ReportData:
     labels: dict[str, str] = {}
     totals = Counter()
     for row in articles.to_pylist() if articles is not None else []:
-        quality = sources.setdefault(origin_of(row["source_uri"]), SourceQuality(origin_of(row["source_uri"])))
+        quality = sources.setdefault(source_host(row["source_uri"]), SourceQuality(source_host(row["source_uri"])))
         quality.articles += 1
         if row["source"]:
             quality.names[row["source"]] += 1
@@ -145,7 +146,7 @@ def gather(output: str) -> ReportData:
             labels[row["story_id"]] = row["story_label"] or row["story_id"]
     reasons = Counter()
     for row in rejects.to_pylist() if rejects is not None else []:
-        origin = origin_of(row["source_uri"])
+        origin = source_host(row["source_uri"])
         sources.setdefault(origin, SourceQuality(origin)).rejects[row["reason"]] += 1
         reasons[(row["stage"], row["reason"])] += 1
     story_rows = sorted(

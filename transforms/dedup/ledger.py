@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import apache_beam as beam
+import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
 from schemas import Article, SeenKey
+from transforms.output.files import CorruptStateFile
 from transforms.run.context import RunContext
+from transforms.run.counters import Counter
 
 ARTICLE, CONTENT, ENTRY, REJECT = "article", "content", "entry", "reject"
 
@@ -32,9 +34,9 @@ class ReadSeenKeys(beam.PTransform):
 
 
 class DropKnown(beam.PTransform):
-    """Drops items whose key of ``kind`` is in the ledger; counts them as ``namespace.counter``."""
+    """Drops items whose key of ``kind`` is in the ledger; counts them with ``counter``."""
 
-    def __init__(self, known, kind: str, key_of: Callable, counter: tuple[str, str]):
+    def __init__(self, known, kind: str, key_of: Callable, counter: Counter):
         super().__init__()
         self._known, self._kind, self._key_of, self._counter = known, kind, key_of, counter
 
@@ -50,15 +52,19 @@ class DropKnown(beam.PTransform):
 
 
 def keys_of_kind(known, kind: str):
-    """The ledger keys of one kind, shaped for a CoGroupByKey: (key, None)."""
-    return known | f"Only{kind.title()}Keys" >> beam.FlatMap(lambda pair: [(pair[1], None)] if pair[0] == kind else [])
+    """The ledger keys of one kind, shaped for a CoGroupByKey: (key, article_id or None)."""
+    return known | f"Only{kind.title()}Keys" >> beam.FlatMap(_key_of_kind, kind)
 
 
-def _unseen(element, counter: tuple[str, str]) -> Iterator:
+def _key_of_kind(row: tuple, kind: str) -> list[tuple[str, str | None]]:
+    return [(row[1], row[2] if len(row) > 2 else None)] if row[0] == kind else []
+
+
+def _unseen(element, counter: Counter) -> Iterator:
     _, grouped = element
     new = list(grouped["new"])
     if new and any(True for _ in grouped["known"]):
-        Metrics.counter(*counter).inc(len(new))
+        counter.inc(len(new))
         return
     yield from new
 
@@ -81,9 +87,10 @@ class RecordSeenKeys(beam.PTransform):
 
 
 def article_keys(article: Article, run_id: str) -> Iterable[SeenKey]:
-    """An article is known by its id, its text hash and (for feeds) its entry id."""
+    """An article is known by its id, its text hash (with the article that text is the original of) and its entry id."""
     yield SeenKey(kind=ARTICLE, key=article.article_id, run_id=run_id)
-    yield SeenKey(kind=CONTENT, key=article.content_hash, run_id=run_id)
+    original = article.duplicate_of if article.duplicate_kind == "text" else article.article_id
+    yield SeenKey(kind=CONTENT, key=article.content_hash, run_id=run_id, article_id=original)
     yield from entry_keys(article, run_id)
 
 
@@ -92,8 +99,36 @@ def entry_keys(article: Article, run_id: str) -> Iterable[SeenKey]:
         yield SeenKey(kind=ENTRY, key=article.entry_id, run_id=run_id)
 
 
-def read_seen_keys(path: str) -> Iterator[tuple[str, str]]:
-    """(kind, key) pairs of one ledger file, read through Beam's FileSystems."""
-    with FileSystems.open(path) as handle:
-        table = pq.read_table(handle, columns=["kind", "key"])
-    yield from zip(table.column("kind").to_pylist(), table.column("key").to_pylist())
+def read_seen_keys(path: str) -> Iterator[tuple[str, str, str | None]]:
+    """(kind, key, article_id) of every row of one ledger file, read through Beam's FileSystems.
+
+    ``article_id`` is None except for content keys (and for them too in files older than that column).
+    """
+    try:
+        with FileSystems.open(path) as handle:
+            table = pq.read_table(handle)
+        kinds, keys = table.column("kind").to_pylist(), table.column("key").to_pylist()
+    except (OSError, ValueError, KeyError, pa.ArrowException) as err:
+        raise CorruptStateFile(path, err, LEDGER_WAY_OUT) from err
+    ids = table.column("article_id").to_pylist() if "article_id" in table.column_names else [None] * len(keys)
+    yield from zip(kinds, keys, ids)
+
+
+def check_ledger_files(paths: Sequence[str]) -> None:
+    """Raises ``CorruptStateFile`` for a ledger file whose Parquet footer doesn't read or lacks kind/key."""
+    for path in paths:
+        try:
+            with FileSystems.open(path) as handle:
+                schema = pq.read_schema(handle)
+        except (OSError, ValueError, pa.ArrowException) as err:
+            raise CorruptStateFile(path, err, LEDGER_WAY_OUT) from err
+        missing = {"kind", "key"} - set(schema.names)
+        if missing:
+            raise CorruptStateFile(path, f"no column {', '.join(sorted(missing))}", LEDGER_WAY_OUT)
+
+
+LEDGER_WAY_OUT = (
+    "Move it out of the ledger folder (mv {path} {path}.unreadable), or restore it from a backup."
+    " The items it recorded (its run id is in its name) are then no longer known: reading the same"
+    " inputs again writes them again."
+)

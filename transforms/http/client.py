@@ -9,32 +9,34 @@ in ``FetchPolicy``:
   redirect hop; the connection goes to the address that was checked, so a second DNS answer
   cannot swap it (DNS rebinding);
 - redirects followed by hand, up to a cap, with loop detection and the permanent target reported;
-- connect, between-bytes and whole-response timeouts (a slow drip is cut off);
+- connect, between-bytes and whole-response timeouts; the whole-response deadline covers connect,
+  status line, headers and body alike: a watchdog shuts the socket down when it passes, so a
+  server that drips its headers a byte at a time is cut off like one that drips its body;
 - caps on the raw body and on the body after gzip/deflate decoding (zip bombs).
 
-``RobotsCache`` answers robots.txt questions per origin and ``HostPacer`` spaces the requests to
-each host. Neither imports Beam: the DoFns that fetch wrap these pieces.
+Beside it: ``addresses`` (SSRF rules, the politeness key, credential redaction), ``robots``
+(``RobotsCache``, robots.txt per origin) and ``pacing`` (``HostPacer``, requests spaced per host).
+None imports Beam: the DoFns in ``polite`` wrap these pieces.
 """
 
 from __future__ import annotations
 
 import email.utils
 import http.client
-import ipaddress
 import re
 import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Self
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
-from protego import Protego
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -43,6 +45,8 @@ from urllib3.exceptions import (
     ProtocolError,
     ReadTimeoutError,
 )
+
+from transforms.http.addresses import is_public_address, redact_credentials, resolve_host
 
 USER_AGENT = "newsbeam/0.1 (+https://github.com/newsbeam/newsbeam)"
 
@@ -68,7 +72,6 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _READ_CHUNK = 64 * 1024
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 Resolver = Callable[[str, int], Sequence[str]]
 """(host, port) → IP address strings; raises OSError (socket.gaierror) when the name doesn't resolve."""
@@ -146,6 +149,7 @@ class HttpFetcher:
         self._resolve = resolver or resolve_host
         self._address_allowed = address_allowed or is_public_address
         self._pools = urllib3.PoolManager(num_pools=32, maxsize=8, block=False, retries=False)
+        self._pools.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
     def get(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str | None = None
@@ -155,7 +159,9 @@ class HttpFetcher:
         deadline = started + self.policy.total_timeout
         headers = _request_headers(self.policy, etag=etag, last_modified=last_modified, accept=accept)
         redirects = _RedirectChain(url, self.policy.max_redirects)
-        current, status, response_headers, body = url, None, {}, b""
+        response_headers: dict[str, str] = {}
+        current, status, body = url, None, b""
+        watchdog = _Watchdog(deadline)
         try:
             while True:
                 status, response_headers = None, {}  # until this hop answers
@@ -166,14 +172,20 @@ class HttpFetcher:
                     target = redirects.follow(current, response.status, response.headers.get("location"))
                     if target is None:
                         body = self._final_body(response, deadline)
-                        complete = True
+                        complete = not watchdog.fired
                         break
                 finally:
                     _release(response, complete=complete)
                 current = target
+            if watchdog.fired:  # the body "ended" because the watchdog shut the socket
+                raise FetchError(TIMEOUT, f"exceeded total_timeout {self.policy.total_timeout}s reading the body")
             error, detail = None, ""
         except FetchError as failure:
+            if watchdog.fired and failure.reason != TIMEOUT:  # whatever the cut socket looked like
+                failure = FetchError(TIMEOUT, f"exceeded total_timeout {self.policy.total_timeout}s ({failure.detail})")
             body, error, detail = b"", failure.reason, redact_credentials(failure.detail)
+        finally:
+            watchdog.disarm()
         return FetchResult(
             url=url,
             final_url=current,
@@ -245,6 +257,95 @@ class HttpFetcher:
         if not 200 <= response.status < 300:
             raise FetchError(HTTP_STATUS, f"HTTP {response.status} {response.reason or ''}".rstrip())
         return _read_body(response, self.policy, deadline)
+
+
+_WATCHED = threading.local()
+"""The ``_Watchdog`` of the ``get`` running on this thread (fetch threads each run their own)."""
+
+
+class _Watchdog:
+    """The whole-response deadline of one ``get``: at the deadline it shuts down the socket in use.
+
+    Socket timeouts only bound each wait for the next bytes, so a server sending one byte of its
+    status line or headers every few seconds would never be cut. The connections of the pool
+    report to the watchdog of their thread whenever they connect, send or read a response head,
+    and a timer thread shuts their socket down at the deadline; the blocked read then fails and
+    ``get`` reports ``timeout``.
+    """
+
+    def __init__(self, deadline: float):
+        self.fired = False
+        self._connection: HTTPConnection | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+        self._previous = getattr(_WATCHED, "watchdog", None)
+        _WATCHED.watchdog = self
+
+    def watch(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            self._connection = connection
+            if self.fired:
+                _shut(connection)
+
+    def disarm(self) -> None:
+        self._timer.cancel()
+        _WATCHED.watchdog = self._previous
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            if self._connection is not None:
+                _shut(self._connection)
+
+
+def _shut(connection: HTTPConnection) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed
+            pass
+
+
+def _report_to_watchdog(connection: HTTPConnection) -> None:
+    watchdog = getattr(_WATCHED, "watchdog", None)
+    if watchdog is not None:
+        watchdog.watch(connection)
+
+
+class _WatchedConnectionMixin:
+    """Reports the connection to this thread's ``_Watchdog`` before each step that can block."""
+
+    def connect(self) -> None:
+        _report_to_watchdog(self)
+        super().connect()
+        _report_to_watchdog(self)  # the socket exists now: cut it at once if the deadline passed meanwhile
+
+    def request(self, *args, **kwargs):
+        _report_to_watchdog(self)
+        return super().request(*args, **kwargs)
+
+    def getresponse(self, *args, **kwargs):
+        _report_to_watchdog(self)
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPConnection(_WatchedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
 
 
 @dataclass
@@ -449,43 +550,6 @@ def _lowercase_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): headers[name] for name in headers}
 
 
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*:(?://|%2f%2f))[^/?#@\s]*@")
-
-
-def redact_credentials(text: str) -> str:
-    """``scheme://user:password@host`` → ``scheme://***@host`` anywhere in ``text`` (for logs, rejects, rows)."""
-    return _USERINFO.sub(r"\1***@", text) if "@" in text else text
-
-
-def resolve_host(host: str, port: int) -> list[str]:
-    """All addresses ``host`` resolves to, in the system's preference order (IP literals map to themselves)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def is_public_address(address: str) -> bool:
-    """False for loopback, private, link-local, multicast, reserved, unspecified and shared addresses,
-    also when wrapped in IPv6 (IPv4-mapped, 6to4, NAT64)."""
-    ip = ipaddress.ip_address(address.partition("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            return is_public_address(str(embedded))
-    blocked = ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
-    return ip.is_global and not (blocked or ip.is_unspecified)
-
-
-def host_of(url: str) -> str:
-    """The politeness key of a URL: lower-cased host and port as written ('' when there is none)."""
-    try:
-        netloc = urlsplit(url).netloc
-    except ValueError:
-        return ""
-    return netloc.rpartition("@")[2].lower()
-
-
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date); None when absent or invalid."""
     if value is None:
@@ -501,136 +565,3 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
-
-
-# robots.txt ----------------------------------------------------------------------------------
-
-ROBOTS_RULES = "robots_rules"
-"""The decision comes from the site's robots.txt rules."""
-ROBOTS_MISSING = "robots_missing"
-"""robots.txt answered 4xx (or redirected too often): everything is allowed."""
-ROBOTS_UNREACHABLE = "robots_unreachable"
-"""robots.txt answered 5xx or 429, or could not be fetched: nothing is allowed."""
-
-
-@dataclass(frozen=True)
-class RobotsDecision:
-    allowed: bool
-    reason: str
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class _RobotsFile:
-    """One origin's robots.txt: rules to consult, or a fixed decision when there are none."""
-
-    rules: Protego | None
-    fixed: RobotsDecision | None = None
-
-
-class RobotsCache:
-    """robots.txt per scheme://host:port, fetched once through the fetcher and kept for the object's life.
-
-    2xx: the rules for our product token; 4xx: allow all; 5xx, 429 and fetch errors: disallow.
-    Thread-safe: concurrent questions about one origin wait for a single fetch.
-    """
-
-    def __init__(self, fetcher: HttpFetcher):
-        self._fetcher = fetcher
-        self._agent = _product_token(fetcher.policy.user_agent)
-        self._files: dict[str, _RobotsFile] = {}
-        self._origin_locks: dict[str, threading.Lock] = {}
-        self._lock = threading.Lock()
-
-    def allowed(self, url: str) -> bool:
-        return self.decide(url).allowed
-
-    def decide(self, url: str) -> RobotsDecision:
-        """Whether ``url`` may be fetched, with the reason (``ROBOTS_*``) and a detail."""
-        origin = origin_of(url)
-        if origin is None:
-            return RobotsDecision(False, ROBOTS_UNREACHABLE, f"no http(s) origin in {url!r}")
-        robots = self._file_for(origin)
-        if robots.fixed is not None:
-            return robots.fixed
-        if robots.rules is not None and not robots.rules.can_fetch(url, self._agent):
-            return RobotsDecision(False, ROBOTS_RULES, f"disallowed for {self._agent} by {origin}/robots.txt")
-        return RobotsDecision(True, ROBOTS_RULES, f"allowed by {origin}/robots.txt")
-
-    def _file_for(self, origin: str) -> _RobotsFile:
-        with self._lock:
-            origin_lock = self._origin_locks.setdefault(origin, threading.Lock())
-        with origin_lock:
-            if origin not in self._files:
-                self._files[origin] = _robots_file(self._fetcher.get(f"{origin}/robots.txt", accept="text/plain"))
-            return self._files[origin]
-
-
-def _robots_file(result: FetchResult) -> _RobotsFile:
-    """Interpret a robots.txt fetch as RFC 9309 says: rules, allow-all (4xx) or disallow-all."""
-    if result.error is None:
-        return _RobotsFile(Protego.parse(result.body.decode("utf-8", errors="replace")))
-    if (
-        result.error == HTTP_STATUS
-        and result.status is not None
-        and 400 <= result.status < 500
-        and result.status != 429
-    ):
-        return _RobotsFile(None, RobotsDecision(True, ROBOTS_MISSING, f"robots.txt answered HTTP {result.status}"))
-    if result.error in (REDIRECT_LOOP, TOO_MANY_REDIRECTS):
-        return _RobotsFile(None, RobotsDecision(True, ROBOTS_MISSING, f"robots.txt: {result.detail}"))
-    what = f"HTTP {result.status}" if result.error == HTTP_STATUS else f"{result.error}: {result.detail}"
-    return _RobotsFile(None, RobotsDecision(False, ROBOTS_UNREACHABLE, f"robots.txt unreachable ({what})"))
-
-
-def origin_of(url: str) -> str | None:
-    """'scheme://host[:port]' with the default port left out; None for non-http(s) or host-less URLs."""
-    try:
-        target = _parse_target(url)
-    except FetchError:
-        return None
-    return f"{target.scheme}://{target.host_header}"
-
-
-def _product_token(user_agent: str) -> str:
-    """The name robots.txt groups match against: 'newsbeam' in 'newsbeam/0.1 (+https://…)'."""
-    words = user_agent.split()
-    return words[0].split("/", 1)[0] if words else ""
-
-
-# politeness ----------------------------------------------------------------------------------
-
-
-@dataclass
-class _HostTurn:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    last_start: float | None = None
-
-
-class HostPacer:
-    """At most one request in flight per host (netloc) and at least `delay` seconds between the start
-    of two requests to it; thread-safe; hosts independent."""
-
-    def __init__(
-        self, delay: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
-    ):
-        if delay < 0:
-            raise ValueError(f"delay must be >= 0, got {delay}")
-        self.delay = delay
-        self._clock = clock
-        self._sleep = sleep
-        self._hosts: dict[str, _HostTurn] = {}
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def slot(self, netloc: str) -> Iterator[None]:
-        """Hold the host's turn for the body of the ``with``: ``with pacer.slot(host_of(url)): ...``."""
-        with self._lock:
-            turn = self._hosts.setdefault(netloc.lower(), _HostTurn())
-        with turn.lock:
-            if turn.last_start is not None:
-                wait = turn.last_start + self.delay - self._clock()
-                if wait > 0:
-                    self._sleep(wait)
-            turn.last_start = self._clock()
-            yield

@@ -15,20 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.http.client import (
-    FetchPolicy,
-    FetchResult,
-    HostPacer,
-    HttpFetcher,
-    RobotsCache,
-    RobotsDecision,
-    host_of,
-)
-from transforms.run import progress
+from transforms.http.addresses import host_of
+from transforms.http.client import FetchPolicy, FetchResult, HttpFetcher
+from transforms.http.pacing import HostPacer
+from transforms.http.robots import RobotsCache, RobotsDecision
+from transforms.run import counters, progress
 
 DEFAULT_HOST_DELAY = 1.0
 DEFAULT_FETCH_THREADS = 16
@@ -51,15 +45,15 @@ class FetchSession:
         self._fetcher = HttpFetcher(settings.policy)
         self._pacer = shared_pacer(settings.host_delay)
         self._robots = RobotsCache(self)
-        self._counts: Counter[str] = Counter()
+        self._counts: Counter[counters.Counter] = Counter()
         self._counts_lock = threading.Lock()
 
-    def count(self, name: str, n: int = 1) -> None:
+    def count(self, counter: counters.Counter, n: int = 1) -> None:
         """Beam counters only work on the DoFn's own thread: fetch threads tally here instead."""
         with self._counts_lock:
-            self._counts[name] += n
+            self._counts[counter] += n
 
-    def take_counts(self) -> Counter[str]:
+    def take_counts(self) -> Counter[counters.Counter]:
         with self._counts_lock:
             counts, self._counts = self._counts, Counter()
         return counts
@@ -99,25 +93,24 @@ class FetchByHost(beam.PTransform):
         fetch_one: Callable[[FetchSession, Any], Iterable],
         url_of: Callable[[Any], str],
         settings: FetchSettings,
-        namespace: str,
     ):
         super().__init__()
-        self._fetch_one, self._url_of, self._settings, self._namespace = fetch_one, url_of, settings, namespace
+        self._fetch_one, self._url_of, self._settings = fetch_one, url_of, settings
 
     def expand(self, items):
         return (
             items
             | "KeyByHost" >> beam.Map(lambda item: (host_of(self._url_of(item)), item))
             | "GroupByHost" >> beam.GroupByKey()
-            | "FetchHosts" >> beam.ParDo(_FetchHostGroups(self._fetch_one, self._settings, self._namespace))
+            | "FetchHosts" >> beam.ParDo(_FetchHostGroups(self._fetch_one, self._settings))
         )
 
 
 class _FetchHostGroups(beam.DoFn):
     """Runs each host's items in sequence, several hosts at once on a thread pool."""
 
-    def __init__(self, fetch_one: Callable, settings: FetchSettings, namespace: str):
-        self._fetch_one, self._settings, self._namespace = fetch_one, settings, namespace
+    def __init__(self, fetch_one: Callable, settings: FetchSettings):
+        self._fetch_one, self._settings = fetch_one, settings
 
     def setup(self) -> None:
         self._session = FetchSession(self._settings)
@@ -150,7 +143,7 @@ class _FetchHostGroups(beam.DoFn):
             else:
                 still_running.append(future)
         self._pending = still_running
-        for name, n in self._session.take_counts().items():
-            Metrics.counter(self._namespace, name).inc(n)
-            if name == "pages_fetched":
+        for counter, n in self._session.take_counts().items():
+            counter.inc(n)
+            if counter == counters.FEED_PAGES_FETCHED:
                 progress.note("pages fetched", n)

@@ -20,7 +20,6 @@ once the next run starts, every input is in the tables exactly once.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import uuid
@@ -33,13 +32,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TableSpec
-from transforms.run import progress
+from transforms.output.files import (
+    ensure_dir,
+    match_paths,
+    read_json,
+    remove_folder,
+    sweep_temporary_files,
+    write_json_atomically,
+)
+from transforms.output.lease import verify_lease
+from transforms.run import counters, progress
 from transforms.run.context import RunContext
+from transforms.run.crash_points import crash_point
 
 STAGE = "write"
 STAGING_PREFIX = "_staging-"
@@ -49,7 +57,6 @@ COMMIT_PLAN = "_commit.json"
 BUFFER_BYTES = 32 * 1024 * 1024
 """Rows buffered per partition before they are written as one row group."""
 COMPRESSION = "zstd"
-OBJECT_STORES = ("s3", "gs")
 """Schemes where an object becomes visible only when its upload completes, and a rename is a copy."""
 log = logging.getLogger(__name__)
 
@@ -103,7 +110,7 @@ class StageParquetFiles(beam.DoFn):
         self._root = root
         self._staging_dir = staging_dir(root, run_id)
         self._run_id = run_id
-        self._rows = Metrics.counter(STAGE, f"{table.name}_rows")
+        self._rows = counters.ROWS_WRITTEN.of(table.name).metric()
 
     def setup(self) -> None:
         self._schema = self._table.arrow_schema
@@ -126,6 +133,7 @@ class StageParquetFiles(beam.DoFn):
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for target in self._open.values():
             rows = target.close()
+            crash_point("staging")
             staged = StagedFile(self._table.name, self._root, target.relative_path, rows)
             yield WindowedValue(staged, GlobalWindow().max_timestamp(), [GlobalWindow()])
         self._open = {}
@@ -161,7 +169,7 @@ class _PartitionFile:
             return
         batch = records_to_table(self._buffer, self._schema)
         if self._writer is None:
-            _ensure_dir(self._path.rsplit("/", 1)[0])
+            ensure_dir(self._path.rsplit("/", 1)[0])
             self._handle = FileSystems.create(self._path, compression_type=CompressionTypes.UNCOMPRESSED)
             self._writer = pq.ParquetWriter(self._handle, self._schema, compression=COMPRESSION)
         self._writer.write_table(batch, row_group_size=len(self._buffer))
@@ -184,9 +192,15 @@ def commit_run(staged: list[StagedFile], output: str, run: RunContext, tables: S
     Output tables move before the ledger, and the run record comes last (see the module docstring).
     """
     output = output.rstrip("/")
+    crash_point("staged")
+    if run.lease_owner:  # fencing: a run whose lease was taken over must not move anything
+        for root in sorted({output, *(f.root for f in staged)}):
+            if root == output or not root.startswith(output + "/"):
+                verify_lease(root, run.lease_owner)
     record = run_record(staged, run)
     plan = {**record, "upsert_tables": [spec.name for spec in tables if spec.upsert_key]}
     write_json_atomically(FileSystems.join(staging_dir(output, run.run_id), COMMIT_PLAN), plan)
+    crash_point("commit_planned")
     return finish_commit(staged, output, run, tables)
 
 
@@ -195,13 +209,17 @@ def finish_commit(
 ) -> dict:
     """The commit's steps after its plan is written; ``resuming`` repeats them after a crash (moved files are skipped)."""
     move_into_place([f for f in staged if f.root == output], run, resuming)
+    crash_point("tables_moved")
     for spec in tables:
         roots = {f.root for f in staged if f.table == spec.name}
         if spec.upsert_key and roots:
             merge_upserts(roots.pop(), spec, run)
+    crash_point("stories_merged")
     move_into_place([f for f in staged if f.root != output], run, resuming)
+    crash_point("ledger_moved")
     record = run_record(staged, run)
     write_json_atomically(FileSystems.join(output, RUNS_DIR, f"{run.run_id}.json"), record)
+    crash_point("run_recorded")
     for root in sorted({output, *(f.root for f in staged)}):
         remove_folder(staging_dir(root, run.run_id))
     return record
@@ -219,7 +237,7 @@ def move_into_place(staged: list[StagedFile], run: RunContext, resuming: bool = 
     if resuming:
         pairs = [(source, target) for source, target in pairs if not _already_moved(source, target)]
     for directory in sorted({target.rsplit("/", 1)[0] for _, target in pairs}):
-        _ensure_dir(directory)
+        ensure_dir(directory)
     if pairs:
         FileSystems.rename([source for source, _ in pairs], [target for _, target in pairs])
 
@@ -245,51 +263,6 @@ def run_record(staged: list[StagedFile], run: RunContext) -> dict:
     }
 
 
-def read_json(path: str) -> dict:
-    """A JSON file written by ``write_json_atomically`` (any file system)."""
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        return json.loads(handle.read())
-
-
-def write_json_atomically(path: str, value: dict) -> None:
-    write_bytes_atomically(path, json.dumps(value, indent=2, sort_keys=True).encode())
-
-
-def write_bytes_atomically(path: str, data: bytes) -> None:
-    """Replaces ``path`` with ``data`` so that readers see the old or the new content, never a part.
-
-    On S3 and GCS a single upload already is (the object appears when the upload completes, and a
-    rename would only be a copy); elsewhere the data goes to a hidden temporary name beside the
-    target and is renamed over it (atomic on local disks).
-    """
-    if FileSystems.get_scheme(path) in OBJECT_STORES:
-        with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            handle.write(data)
-        return
-    directory, name = path.rsplit("/", 1)
-    _ensure_dir(directory)
-    temporary = f"{directory}/.{name}.tmp-{uuid.uuid4().hex[:8]}"
-    with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        handle.write(data)
-    try:
-        FileSystems.rename([temporary], [path])
-    except OSError:  # a filesystem that won't rename over an existing file
-        FileSystems.delete([path])
-        FileSystems.rename([temporary], [path])
-
-
-def _ensure_dir(path: str) -> None:
-    """Creates a folder unless it exists; nothing on S3/GCS, which have no folders (and Beam's mkdirs there is a no-op)."""
-    if FileSystems.get_scheme(path) in OBJECT_STORES:
-        return
-    if not FileSystems.exists(path):
-        try:
-            FileSystems.mkdirs(path)
-        except OSError:
-            if not FileSystems.exists(path):  # lost a race with another worker: fine if it exists now
-                raise
-
-
 def merge_upserts(root: str, spec: TableSpec, run: RunContext) -> None:
     """Rewrites an upsert table as one file in which this run's rows replace older rows with the same key.
 
@@ -311,7 +284,7 @@ def merge_upserts(root: str, spec: TableSpec, run: RunContext) -> None:
     merged = merged.take(sorted(last.values()))
     name = f"{spec.name}/part-{run.run_id}-merged.parquet"
     staged = FileSystems.join(staging_dir(root, run.run_id), name)
-    _ensure_dir(staged.rsplit("/", 1)[0])
+    ensure_dir(staged.rsplit("/", 1)[0])
     with FileSystems.create(staged, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         pq.write_table(merged, handle, compression=COMPRESSION)
     target = FileSystems.join(root, name)
@@ -341,18 +314,22 @@ def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = 
 
     A staging folder holding a commit plan is a commit that had started: it is finished (roll
     forward). Any other staging folder, under ``output`` or the other ``roots`` (the state
-    store), is a run that committed nothing: it is removed.
+    store), is a run that committed nothing: it is removed, and so are the temporary files of
+    atomic writes those runs left (``sweep_temporary_files``). Call it while holding the lease
+    (``transforms/output/lease.py``): then no staging or temporary file there belongs to a live run.
     """
     output = output.rstrip("/")
     finished = []
-    for plan_path in _match(FileSystems.join(output, STAGING_PREFIX + "*", COMMIT_PLAN)):
+    for plan_path in match_paths(FileSystems.join(output, STAGING_PREFIX + "*", COMMIT_PLAN)):
         plan = read_json(plan_path)
         run = RunContext(run_id=plan["run_id"], started_at=dt.datetime.fromisoformat(plan["started_at"]))
         log.warning("finishing the commit of interrupted run %s", run.run_id)
         upserts = [spec for spec in tables if spec.name in plan.get("upsert_tables", [])]
         finish_commit([StagedFile(**f) for f in plan["files"]], output, run, upserts, resuming=True)
         finished.append(run.run_id)
-    for root in (output, *(r.rstrip("/") for r in roots)):
+    roots = tuple(r.rstrip("/") for r in roots)
+    sweep_temporary_files(output, FileSystems.join(output, RUNS_DIR), *roots)
+    for root in (output, *roots):
         folders = _staging_folders(root)
         if folders:
             log.warning("removing staging left by interrupted runs: %s", ", ".join(folders))
@@ -363,24 +340,7 @@ def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = 
 
 def _staging_folders(root: str) -> list[str]:
     """Staging folders under ``root``, including empty ones on a local disk (Beam's match lists only files)."""
-    paths = _match(FileSystems.join(root, STAGING_PREFIX + "*", "**"))
+    paths = match_paths(FileSystems.join(root, STAGING_PREFIX + "*", "**"))
     if FileSystems.get_scheme(root) is None and os.path.isdir(root):
         paths += [FileSystems.join(root, name) for name in os.listdir(root) if name.startswith(STAGING_PREFIX)]
     return sorted({FileSystems.join(root, path[len(root) + 1 :].split("/", 1)[0]) for path in paths})
-
-
-def _match(pattern: str) -> list[str]:
-    return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
-
-
-def remove_folder(path: str) -> None:
-    """Deletes a folder and everything below it; nothing when there is none.
-
-    On S3 and GCS a folder is only a key prefix: ``exists`` is false for it, and Beam deletes the
-    objects below it only when the path ends with '/' (without it, a delete removes nothing).
-    """
-    path = path.rstrip("/")
-    if FileSystems.get_scheme(path) in OBJECT_STORES:
-        FileSystems.delete([path + "/"])  # lists the prefix and deletes what is there, if anything
-    elif FileSystems.exists(path):
-        FileSystems.delete([path])

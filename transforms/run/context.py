@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import Reject
+from transforms.run import counters
 
-REJECTS = "rejects"
+REJECTED = "rejects"
 """Tag of the rejects output of every stage that can reject."""
 
 
@@ -23,13 +23,15 @@ class RunContext:
 
     run_id: str
     started_at: dt.datetime
+    lease_owner: str | None = None
+    """Who holds the output's lease for this run (``transforms/output/lease.py``); the commit checks it."""
 
     @classmethod
-    def start(cls, now: dt.datetime | None = None) -> RunContext:
+    def start(cls, now: dt.datetime | None = None, lease_owner: str | None = None) -> RunContext:
         """A new run id: UTC start time plus a random suffix, sortable by time."""
         now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        return cls(f"{now:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}", now)
+        return cls(f"{now:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}", now, lease_owner)
 
     def reject(self, source_uri: str, stage: str, reason: str, detail: str, evidence: bytes | str = b"") -> Reject:
         """A rejects row whose id is stable for the same item, stage, reason and input bytes."""
@@ -57,6 +59,6 @@ def stable_hash(*parts: str) -> str:
 def set_rejects_aside(item: Any, stage: str) -> Any:
     """In a DoFn: a Reject goes to the ``rejects`` output (counted per reason), anything else to the main one."""
     if isinstance(item, Reject):
-        Metrics.counter(stage, f"rejected_{item.reason}").inc()
-        return beam.pvalue.TaggedOutput(REJECTS, item)
+        counters.rejected(stage).of(item.reason).inc()
+        return beam.pvalue.TaggedOutput(REJECTED, item)
     return item

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import Article
+from transforms.run import counters
 
-STAGE = "filter"
 SITE, FETCH_DATE, PUBLISHED, LANGUAGE = "site", "fetch_date", "published", "language"
 """Why an item was filtered out: the counter suffixes."""
 
@@ -80,7 +79,7 @@ class FilterArticles(beam.PTransform):
 def _kept(article: Article, filters: ArchiveFilters) -> Iterator[Article]:
     problem = filters.article_problem(article)
     if problem:
-        Metrics.counter(STAGE, f"articles_{problem}").inc()
+        counters.ARTICLES_FILTERED.of(problem).inc()
         return
     yield article
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-TEXT, HTML, PAGE, ENTRY = "text", "html", "page", "entry"
+TEXT, HTML, PAGE, ENTRY_TEXT = "text", "html", "page", "entry"
 """Kinds: a plain-text file or record; a seed HTML file; a fetched article page; a feed entry's own text."""
 
 
@@ -24,6 +24,7 @@ class SourceDocument:
     entry_id: str | None = None
     fallback_text: str | None = None  # a feed entry's own clean text, used when the page yields too little
     fallback_source: str | None = None  # 'feed_content' or 'feed_summary': the text_source of fallback_text
+    published_problem: str | None = None  # why the input's own date was refused (then `published` is None)
     fetched_at: str | None = None  # ISO-8601: when an archived page was fetched (a WARC record's WARC-Date)
     accounted_as: str | None = None  # the run summary's source ('warc', 'sitemap'); None: 'seed' or 'feed' by kind
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import Article, Story
 from transforms.dedup.near import text_signature
+from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.stories.clusterer import ArticleVector, CatalogStory, StorySummary, publication_order_key, vectorize
 from transforms.stories.saved import StoryIndex, load_story_index
@@ -39,7 +39,7 @@ class StoryInput:
     article_id: str
     published_at: dt.datetime | None
     title: str | None
-    vector: ArticleVector | None  # None for an exact duplicate, which follows its original
+    vector: ArticleVector | None
     signature: bytes | None = None
     duplicate_of: str | None = None
 
@@ -94,10 +94,8 @@ class ClusterStories(beam.DoFn):
         _, inputs = element
         index = load_story_index(self._state_dir, self._catalog)
         assignments, stories = assign_stories(list(inputs), index, self._run)
-        Metrics.counter(STAGE, "stories_touched").inc(len(stories))
-        Metrics.counter(STAGE, "near_duplicates").inc(
-            sum(1 for a in assignments.values() if a.duplicate_kind == "near")
-        )
+        counters.STORIES_TOUCHED.inc(len(stories))
+        counters.NEAR_DUPLICATES.inc(sum(1 for a in assignments.values() if a.duplicate_kind == "near"))
         yield from assignments.items()
         for story in stories:
             yield beam.pvalue.TaggedOutput(STORIES, story)
@@ -105,12 +103,13 @@ class ClusterStories(beam.DoFn):
 
 
 def story_input(article: Article) -> StoryInput:
-    """The clustering view of an article; exact duplicates carry no features."""
+    """The clustering view of an article; exact duplicates carry no signature (they follow their original,
+    or are clustered on their own vector when it is an earlier run's article the index no longer holds)."""
+    vector = vectorize(article.title, article.text, article.language)
     if article.duplicate_of:
         return StoryInput(
-            article.article_id, article.published_at, article.title, None, duplicate_of=article.duplicate_of
+            article.article_id, article.published_at, article.title, vector, duplicate_of=article.duplicate_of
         )
-    vector = vectorize(article.title, article.text, article.language)
     return StoryInput(article.article_id, article.published_at, article.title, vector, text_signature(article.text))
 
 
@@ -119,7 +118,7 @@ def assign_stories(
 ) -> tuple[dict[str, StoryAssignment], list[Story]]:
     """Assign every input through the index (mutated) and summarise the stories it touched."""
     originals = sorted(
-        (i for i in inputs if i.vector is not None), key=lambda i: publication_order_key(i.published_at, i.article_id)
+        (i for i in inputs if i.duplicate_of is None), key=lambda i: publication_order_key(i.published_at, i.article_id)
     )
     story_of: dict[str, str] = {}
     near: dict[str, tuple[str, str]] = {}  # article_id → (original article_id, story_id)
@@ -136,10 +135,15 @@ def assign_stories(
         story_of[item.article_id] = index.clusterer.add(item.article_id, item.vector, item.published_at, item.title)
         if item.signature:
             index.near_duplicates.add(item.article_id, story_of[item.article_id], item.signature, seen_at)
-    for item in inputs:
-        if item.vector is None:
-            story_of[item.article_id] = story_of[item.duplicate_of]
-            gained[story_of[item.article_id]] += 1
+    in_run = {i.article_id for i in inputs}
+    followers = sorted((i for i in inputs if i.duplicate_of is not None), key=lambda i: i.duplicate_of in in_run)
+    for item in followers:  # copies of earlier runs' articles first: a URL copy of such a copy follows it
+        story = story_of.get(item.duplicate_of) or index.story_of_article(item.duplicate_of)
+        if story is None:  # an earlier run's article the index no longer holds: clustered on its own
+            story_of[item.article_id] = index.clusterer.add(item.article_id, item.vector, item.published_at, item.title)
+            continue
+        story_of[item.article_id] = story
+        gained[story] += 1
     for story_id, n in gained.items():
         index.duplicate_counts[story_id] = index.duplicate_counts.get(story_id, 0) + n
     summaries = {s.story_id: s for s in index.clusterer.stories()}

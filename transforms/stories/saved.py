@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +17,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedup.near import NearDuplicateIndex
-from transforms.output.tables import write_bytes_atomically
+from transforms.output.files import CorruptStateFile, write_bytes_atomically
+from transforms.run.crash_points import crash_point
 from transforms.stories.clusterer import CatalogStory, StoryClusterer
 
 INDEX_FILE = "story_index.json.gz"
@@ -33,6 +35,10 @@ class StoryIndex:
     """Duplicates (exact and near) each story gained, over all runs; the clusterer counts originals."""
     labels: dict[str, str] = field(default_factory=dict)
     """Last label of every story still referenced, for near-duplicates of stories no longer active."""
+
+    def story_of_article(self, article_id: str) -> str | None:
+        """The story of an article of an earlier run, while the near-duplicate window or its active story keeps it."""
+        return self.near_duplicates.story_of(article_id) or self.clusterer.story_of(article_id)
 
     @classmethod
     def new(cls, catalog: Sequence[CatalogStory]) -> StoryIndex:
@@ -66,17 +72,50 @@ def index_path(state_dir: str) -> str:
 
 
 def load_story_index(state_dir: str, catalog: Sequence[CatalogStory]) -> StoryIndex:
-    """The saved index, or a new one when there is none yet."""
+    """The saved index, or a new one when there is none yet; ``CorruptStateFile`` when it can't be read."""
+    state = _read_index(state_dir)
+    if state is None:
+        return StoryIndex.new(catalog)
+    try:
+        return StoryIndex.from_export(state, catalog)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+        raise CorruptStateFile(index_path(state_dir), err, INDEX_WAY_OUT) from err
+
+
+def check_story_index(state_dir: str) -> None:
+    """Raises ``CorruptStateFile`` unless the saved index (if any) decompresses, parses and has this version."""
+    state = _read_index(state_dir)
+    if state is not None:
+        missing = [key for key in ("clusterer", "near_duplicates", "duplicate_counts", "labels") if key not in state]
+        if state.get("version") != VERSION or missing:
+            problem = f"version {state.get('version')!r} (expected {VERSION}), missing {missing}"
+            raise CorruptStateFile(index_path(state_dir), problem, INDEX_WAY_OUT)
+
+
+def _read_index(state_dir: str) -> dict | None:
     path = index_path(state_dir)
     if not FileSystems.exists(path):
-        return StoryIndex.new(catalog)
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        state = json.loads(gzip.decompress(handle.read()))
-    return StoryIndex.from_export(state, catalog)
+        return None
+    try:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            state = json.loads(gzip.decompress(handle.read()))
+    except (OSError, EOFError, zlib.error, ValueError) as err:
+        raise CorruptStateFile(path, err, INDEX_WAY_OUT) from err
+    if not isinstance(state, dict):
+        raise CorruptStateFile(path, f"a JSON {type(state).__name__}, not an object", INDEX_WAY_OUT)
+    return state
+
+
+INDEX_WAY_OUT = (
+    "Move it aside (mv {path} {path}.unreadable) to start a new story index, or restore it from a backup."
+    " A new index costs continuity: later articles found new stories instead of joining earlier ones,"
+    " copies of earlier articles are no longer found as near-duplicates, and story counts restart."
+)
 
 
 def save_story_index(record: dict, state: dict | None, state_dir: str) -> dict:
     """After the run's commit: saves the exported index (when clustering ran); returns ``record``."""
+    crash_point("feeds_saved")
     if state is not None:
         write_bytes_atomically(
             index_path(state_dir), gzip.compress(json.dumps(state, sort_keys=True).encode(), mtime=0)

@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import REPO, SEEDS, run_seeds_with_a_wire_copy
 
+pytestmark = pytest.mark.e2e
+
 QUERIES_FILE = REPO / "examples" / "queries.sql"
 PLACEHOLDER = "OUTPUT"
 

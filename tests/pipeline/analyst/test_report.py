@@ -20,8 +20,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.analyst.report import LOCAL_FILES, UNDATED, origin_of, timeline_days
+from pipeline.analyst.report import LOCAL_FILES, UNDATED, source_host, timeline_days
 from tests.conftest import run_cli, run_seeds_with_a_wire_copy
+
+pytestmark = pytest.mark.e2e
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -191,8 +193,8 @@ def test_rejects_and_runs_match(page, output):
 
 
 def test_origin_and_timeline_days():
-    assert origin_of("https://feeds.example.org/rss") == "feeds.example.org"
-    assert origin_of("/data/seeds/a.txt") == origin_of("file.jsonl#line=3") == LOCAL_FILES
+    assert source_host("https://feeds.example.org/rss") == "feeds.example.org"
+    assert source_host("/data/seeds/a.txt") == source_host("file.jsonl#line=3") == LOCAL_FILES
     from collections import Counter
 
     days = timeline_days({"s": Counter({"2024-01-30": 1, "2024-02-02": 2, UNDATED: 1})})

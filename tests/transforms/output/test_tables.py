@@ -15,6 +15,7 @@ from apache_beam.io.filesystem import BeamIOError
 from schemas import ARTICLES, REJECTS, STORIES, TABLES
 from tests.builders import RUN, article, day
 from tests.conftest import fn_api_pipeline
+from transforms.output.files import write_json_atomically
 from transforms.output.tables import (
     StagedFile,
     WriteTables,
@@ -25,7 +26,6 @@ from transforms.output.tables import (
     records_to_table,
     run_record,
     staging_dir,
-    write_json_atomically,
 )
 from transforms.run.context import RunContext
 

@@ -18,17 +18,19 @@ import apache_beam as beam
 
 from schemas import Reject
 from transforms.dedup.ledger import ENTRY, DropKnown
-from transforms.http.client import FetchResult, redact_credentials
+from transforms.http.addresses import redact_credentials
+from transforms.http.client import FetchResult
 from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
+from transforms.run import counters
 from transforms.run.context import RunContext
-from transforms.sources.document import ENTRY as ENTRY_TEXT
-from transforms.sources.document import PAGE, SourceDocument
+from transforms.sources.document import ENTRY_TEXT, PAGE, SourceDocument
 from transforms.sources.feeds.parsing import FeedEntry, feed_problem, parse_feed
-from transforms.sources.feeds.state import FeedState, after_fetch, unexpected_not_modified
+from transforms.sources.feeds.state import FeedState, after_fetch, policy_hint, unexpected_not_modified
 
 STAGE = "feeds"
 FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, application/xml;q=0.9, "
+    "text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -71,16 +73,19 @@ class ReadFeeds(beam.PTransform):
             | "DueFeeds" >> beam.Create(self._feeds)
             | "PollFeeds"
             >> FetchByHost(
-                lambda session, state: [poll_feed(session, state, run)], lambda s: s.current_url, self._settings, STAGE
+                lambda session, state: [poll_feed(session, state, run)], lambda s: s.current_url, self._settings
             )
         )
         new_entries = (
             polls
             | "Entries" >> beam.FlatMap(lambda poll: poll.entries)
-            | "SkipSeenEntries" >> DropKnown(self._seen, ENTRY, lambda e: e.entry_id, (STAGE, "entries_already_seen"))
+            | "SkipSeenEntries"
+            >> DropKnown(self._seen, ENTRY, lambda e: e.entry_id, counters.FEED_ENTRIES_ALREADY_SEEN)
         )
         pages = new_entries | "FetchPages" >> FetchByHost(
-            lambda session, entry: [entry_document(session, entry, run, fetch_pages)], _page_url, self._settings, STAGE
+            lambda session, entry: [entry_document(session, entry, run, fetch_pages)],
+            lambda entry: entry.page_url,
+            self._settings,
         )
         feed_rejects = polls | "FeedRejects" >> beam.FlatMap(lambda poll: [poll.reject] if poll.reject else [])
         page_rejects = pages | "PageRejects" >> beam.Filter(lambda item: isinstance(item, Reject))
@@ -96,14 +101,14 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
     now = now or dt.datetime.now(dt.UTC)
     result = session.get(state.current_url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT)
     new_state = after_fetch(state, result, now)
-    session.count(f"status_{result.status or result.error}")
+    session.count(counters.FEED_STATUS.of(result.status or result.error))
     if result.not_modified and not unexpected_not_modified(state, result):
         return FeedPoll(new_state)
     if result.error or result.not_modified:
         reason = (
             "feed_gone" if result.status == 410 else fetch_reason(result) if result.error else "unexpected_not_modified"
         )
-        session.count(f"feed_rejected_{reason}")
+        session.count(counters.FEEDS_FAILED.of(reason))
         return FeedPoll(
             new_state,
             reject=run.reject(
@@ -117,7 +122,7 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
         # Forget the validators: a 304 next time must not hide a feed we could not read.
         unread = dataclasses.replace(new_state, etag=None, last_modified=None)
         detail = f"{parsed.bozo or 'no entries and no feed version'} (content-type {result.headers.get('content-type', '?')})"
-        session.count(f"feed_rejected_{problem}")
+        session.count(counters.FEEDS_FAILED.of(problem))
         return FeedPoll(
             unread,
             reject=run.reject(
@@ -125,8 +130,8 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
             ),
         )
     if parsed.bozo:
-        session.count("feeds_salvaged_bozo")
-    session.count("entries", len(parsed.entries))
+        session.count(counters.FEEDS_SALVAGED)
+    session.count(counters.FEED_ENTRIES, len(parsed.entries))
     return FeedPoll(dataclasses.replace(new_state, last_bozo=parsed.bozo), entries=parsed.entries)
 
 
@@ -137,14 +142,14 @@ def entry_document(
     own_text, own_source = (
         (entry.content_text, "feed_content") if entry.content_text else (entry.summary_text, "feed_summary")
     )
-    published = entry.published or entry.updated
     fields = dict(
         source_uri=redact_credentials(entry.feed_url),
         url=entry.link,
         title=entry.title,
         source=entry.source,
         authors=entry.authors,
-        published=published.isoformat() if published else None,
+        published=entry.publication_iso,
+        published_problem=entry.date_problem,
         published_by="feed",
         entry_id=entry.entry_id,
         fallback_text=own_text,
@@ -155,19 +160,19 @@ def entry_document(
         problem = "the entry has no link"
     elif fetch_pages and not (robots := session.robots(entry.link)).allowed:
         problem = robots.detail
-        session.count(f"pages_robots_{robots.reason}")
+        session.count(counters.FEED_PAGES.of(f"robots_{robots.reason}"))
     elif fetch_pages:
         result = session.get(entry.link, accept=PAGE_ACCEPT)
         content_type = result.headers.get("content-type", "").split(";")[0].strip().lower()
         if not result.error and content_type in HTML_TYPES:
-            session.count("pages_fetched")
+            session.count(counters.FEED_PAGES_FETCHED)
             return SourceDocument(kind=PAGE, body=result.body, **{**fields, "url": result.final_url or entry.link})
         problem = describe(result) if result.error else f"not an HTML page (content-type {content_type or 'missing'})"
-        session.count(f"pages_{fetch_reason(result) if result.error else 'not_html'}")
+        session.count(counters.FEED_PAGES.of(fetch_reason(result) if result.error else "not_html"))
     if own_text:
-        session.count(f"entries_{own_source}")
+        session.count(counters.FEED_ENTRY_TEXT_FROM.of(own_source))
         return SourceDocument(kind=ENTRY_TEXT, body=own_text, **fields)
-    session.count("rejected_no_text")
+    session.count(counters.FEED_ENTRIES_WITHOUT_TEXT)
     return run.reject(
         redact_credentials(f"{entry.feed_url}#entry={entry.entry_id}"),
         "fetch",
@@ -185,10 +190,7 @@ def fetch_reason(result: FetchResult) -> str:
 def describe(result: FetchResult) -> str:
     status = f"HTTP {result.status}" if result.status else "no response"
     retry = f", retry after {result.retry_after:.0f}s" if result.retry_after is not None else ""
+    hint = f"; {policy_hint(result.error)}" if policy_hint(result.error) else ""
     return redact_credentials(
-        f"{status} {result.error or ''}: {result.detail} ({result.final_url or result.url}){retry}".strip()
+        f"{status} {result.error or ''}: {result.detail} ({result.final_url or result.url}){retry}{hint}".strip()
     )
-
-
-def _page_url(entry: FeedEntry) -> str:
-    return entry.link or entry.feed_url

@@ -20,8 +20,10 @@ import apache_beam as beam
 from protego import Protego
 
 from schemas import Reject
-from transforms.http.client import origin_of, redact_credentials
+from transforms.http.addresses import redact_credentials
 from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
+from transforms.http.robots import origin_of
+from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.archive_filters import ArchiveFilters
 from transforms.sources.document import PAGE, SourceDocument
@@ -120,7 +122,7 @@ def crawl_sitemaps(
         visited.add(url)
         state = known.get(url) or SitemapState(url)
         if lastmod and state.lastmod == lastmod and state.last_error is None:
-            session.count("sitemaps_unchanged")
+            session.count(counters.SITEMAPS_UNCHANGED)
             continue
         robots = session.robots(url)
         if not robots.allowed:
@@ -129,14 +131,14 @@ def crawl_sitemaps(
         result = session.get(url, etag=state.etag, last_modified=state.last_modified, accept=SITEMAP_ACCEPT)
         new_state = after_fetch(state, result, lastmod, now)
         if result.not_modified:
-            session.count("sitemaps_not_modified")
+            session.count(counters.SITEMAPS_NOT_MODIFIED)
             out.append(new_state)
             continue
         if result.error:
             out.append(new_state)
             out.append(_sitemap_reject(session, run, url, fetch_reason(result), describe(result), result.body or url))
             continue
-        session.count("sitemaps_fetched")
+        session.count(counters.SITEMAPS_FETCHED)
         try:
             parsed = parse_sitemap(result.body, url, session.policy.max_decoded_bytes)
         except SitemapError as err:
@@ -149,7 +151,7 @@ def crawl_sitemaps(
                 pending.extend((child.url, child.lastmod, depth + 1) for child in parsed.children)
             continue
         for entry in parsed.entries:
-            session.count("entries")
+            session.count(counters.SITEMAP_ENTRIES)
             outcome = entry_outcome(entry, state, filters, listed)
             if outcome:
                 session.count(outcome)
@@ -158,13 +160,15 @@ def crawl_sitemaps(
     return out
 
 
-def entry_outcome(entry: SitemapEntry, state: SitemapState, filters: ArchiveFilters, listed: set[str]) -> str | None:
+def entry_outcome(
+    entry: SitemapEntry, state: SitemapState, filters: ArchiveFilters, listed: set[str]
+) -> counters.Counter | None:
     """None when the entry's page should be fetched; else the counter it is skipped under."""
     if entry.url in listed or state.knows(entry.url, entry.version):
-        return "entries_already_seen"
+        return counters.SITEMAP_ENTRIES_ALREADY_SEEN
     listed.add(entry.url)
     problem = filters.record_problem(entry.url, entry.listed_at)
-    return f"filtered_{problem}" if problem else None
+    return counters.SITEMAP_FILTERED.of(problem) if problem else None
 
 
 def discover_sitemaps(session: FetchSession, origin: str) -> list[str]:
@@ -172,7 +176,7 @@ def discover_sitemaps(session: FetchSession, origin: str) -> list[str]:
     base = origin_of(origin) or origin.rstrip("/")
     result = session.get(f"{base}/robots.txt", accept="text/plain")
     found = list(Protego.parse(result.body.decode("utf-8", "replace")).sitemaps) if not result.error else []
-    session.count("sites_discovered" if found else "sites_without_robots_sitemaps")
+    session.count(counters.SITES_DISCOVERED.of("discovered" if found else "without_robots_sitemaps"))
     return found or [f"{base}/sitemap.xml"]
 
 
@@ -185,7 +189,7 @@ def fetch_sitemap_page(session: FetchSession, entry: SitemapEntry, run: RunConte
         result = session.get(entry.url, accept=PAGE_ACCEPT)
         content_type = result.headers.get("content-type", "").split(";")[0].strip().lower()
         if not result.error and content_type in HTML_TYPES:
-            session.count("pages_fetched")
+            session.count(counters.SITEMAP_PAGES_FETCHED)
             document = SourceDocument(
                 source_uri=redact_credentials(entry.sitemap_url),
                 kind=PAGE,
@@ -201,7 +205,7 @@ def fetch_sitemap_page(session: FetchSession, entry: SitemapEntry, run: RunConte
             return [document, HandledPage(entry.sitemap_url, entry.url, entry.version)]
         reason = fetch_reason(result) if result.error else "not_html"
         detail = describe(result) if result.error else f"not an HTML page (content-type {content_type or 'missing'})"
-    session.count(f"rejected_{reason}")
+    session.count(counters.rejected(counters.SITEMAPS).of(reason))
     reject = run.reject(
         redact_credentials(entry.url), "fetch", reason, redact_credentials(detail), f"{entry.url}\n{entry.version}"
     )
@@ -210,7 +214,7 @@ def fetch_sitemap_page(session: FetchSession, entry: SitemapEntry, run: RunConte
 
 
 def _sitemap_reject(session: FetchSession, run: RunContext, url: str, reason: str, detail: str, evidence) -> Reject:
-    session.count(f"sitemap_rejected_{reason}")
+    session.count(counters.SITEMAPS_FAILED.of(reason))
     return run.reject(redact_credentials(url), "fetch", reason, redact_credentials(detail), evidence)
 
 

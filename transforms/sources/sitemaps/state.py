@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.http.client import FetchResult
-from transforms.output.tables import read_json, write_json_atomically
+from transforms.output.files import read_json, write_json_atomically
 
 SITEMAPS_FILE = "sitemaps.json"
 

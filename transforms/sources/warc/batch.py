@@ -14,24 +14,20 @@ from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import Reject
-from transforms.run import progress
-from transforms.run.context import REJECTS, RunContext
+from transforms.run import counters, progress
+from transforms.run.context import REJECTED, RunContext
 from transforms.sources.archive_filters import ArchiveFilters
 from transforms.sources.document import SourceDocument
 from transforms.sources.warc.records import (
     FILTERED,
     INVALID_WARC,
     RECORDS_PER_SLICE,
-    SOURCE,
     WarcSlice,
     read_warc_slice,
     split_warc_file,
 )
-
-NAMESPACE = SOURCE
 
 
 class WarcOutputs(NamedTuple):
@@ -60,9 +56,9 @@ class ReadWarcFiles(beam.PTransform):
             | "SliceByRecordOffsets" >> beam.FlatMap(split_warc_file, self._per_slice)
             | "SpreadSlices" >> beam.Reshuffle()
             | "ReadSlices"
-            >> beam.ParDo(ReadWarcSlice(self._run, self._filters)).with_outputs(REJECTS, main="documents")
+            >> beam.ParDo(ReadWarcSlice(self._run, self._filters)).with_outputs(REJECTED, main="documents")
         )
-        return WarcOutputs(read.documents, read[REJECTS])
+        return WarcOutputs(read.documents, read[REJECTED])
 
 
 class ReadWarcSlice(beam.DoFn):
@@ -70,9 +66,9 @@ class ReadWarcSlice(beam.DoFn):
 
     def __init__(self, run: RunContext, filters: ArchiveFilters):
         self._run, self._filters = run, filters
-        self._records = Metrics.counter(NAMESPACE, "records")
-        self._documents = Metrics.counter(NAMESPACE, "documents")
-        self._slices = Metrics.counter(NAMESPACE, "slices")
+        self._records = counters.WARC_RECORDS.metric()
+        self._documents = counters.WARC_DOCUMENTS.metric()
+        self._slices = counters.WARC_SLICES.metric()
 
     def process(self, piece: WarcSlice) -> Iterator:
         self._slices.inc()
@@ -84,12 +80,14 @@ class ReadWarcSlice(beam.DoFn):
                 yield outcome
             elif isinstance(outcome, Reject):
                 if outcome.reason == INVALID_WARC:
-                    Metrics.counter(NAMESPACE, f"file_rejected_{outcome.reason}").inc()
+                    counters.WARC_SLICES_UNREADABLE.of(outcome.reason).inc()
                 else:
                     self._records.inc()
-                    Metrics.counter(NAMESPACE, f"rejected_{outcome.reason}").inc()
-                yield beam.pvalue.TaggedOutput(REJECTS, outcome)
+                    counters.rejected(counters.WARC).of(outcome.reason).inc()
+                yield beam.pvalue.TaggedOutput(REJECTED, outcome)
             else:
                 self._records.inc()
-                name = outcome if outcome.startswith(FILTERED) else f"skipped_{outcome}"
-                Metrics.counter(NAMESPACE, name).inc()
+                if outcome.startswith(FILTERED):
+                    counters.WARC_FILTERED.of(outcome.removeprefix(FILTERED)).inc()
+                else:
+                    counters.WARC_NOT_ARTICLES.of(outcome).inc()

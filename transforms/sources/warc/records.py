@@ -31,7 +31,7 @@ from transforms.run.context import RunContext
 from transforms.sources.archive_filters import ArchiveFilters
 from transforms.sources.document import PAGE, SourceDocument
 from transforms.sources.warc.remote import HttpRangeReader, is_http_url
-from transforms.text.extract import MAX_HTML_BYTES, parse_published
+from transforms.text.extract import MAX_PAGE_BYTES, parse_published
 
 STAGE = "read"
 SOURCE = "warc"
@@ -130,8 +130,8 @@ def record_outcome(record: WarcRecord, path: str, run: RunContext, filters: Arch
     problem = filters.record_problem(url, fetched_at)
     if problem:
         return FILTERED + problem
-    body = record.reader.read(MAX_HTML_BYTES + 1)  # beyond the cap extraction rejects it as too large anyway
-    if len(body) < min(record.content_length, MAX_HTML_BYTES + 1):
+    body = record.reader.read(MAX_PAGE_BYTES + 1)  # beyond the cap extraction rejects it as too large anyway
+    if len(body) < min(record.content_length, MAX_PAGE_BYTES + 1):
         return TRUNCATED  # the file ends inside the record
     source_uri = f"{path}#offset={record.stream_pos}"
     encoding = (record.http_headers.get("Content-Encoding") or "").strip().lower()
@@ -167,7 +167,7 @@ def record_kind(record: WarcRecord) -> str | None:
     return None
 
 
-def decode_content(body: bytes, encoding: str, limit: int = 5 * MAX_HTML_BYTES) -> bytes:
+def decode_content(body: bytes, encoding: str, limit: int = 5 * MAX_PAGE_BYTES) -> bytes:
     """A payload stored with its HTTP Content-Encoding (gzip or deflate) decoded; ValueError otherwise."""
     if encoding in ("gzip", "x-gzip"):
         attempts = (16 + zlib.MAX_WBITS,)

@@ -10,6 +10,7 @@ from tests.http_server import Reply
 from tests.sitemap_site import NEWS, PLAIN, serve_site
 from transforms.http.client import FetchPolicy
 from transforms.http.polite import FetchSession, FetchSettings
+from transforms.run import counters
 from transforms.sources.archive_filters import ArchiveFilters
 from transforms.sources.document import SourceDocument
 from transforms.sources.sitemaps.batch import crawl_sitemaps, fetch_sitemap_page, sitemap_roots
@@ -42,7 +43,8 @@ def test_discovery_crawls_the_index_and_its_children(loopback_server):
     assert states[loopback_server.url("/sitemaps/pages.xml")].lastmod == "2024-02-21"
     assert states[loopback_server.url("/sitemaps/gone.xml")].last_error == "http_status"
     counts = s.take_counts()
-    assert counts["entries"] == 5 and counts["sitemaps_fetched"] == 3 and counts["sitemap_rejected_http_404"] == 1
+    assert counts[counters.SITEMAP_ENTRIES] == 5 and counts[counters.SITEMAPS_FETCHED] == 3
+    assert counts[counters.SITEMAPS_FAILED.of("http_404")] == 1
 
 
 def test_validators_make_a_second_fetch_conditional(loopback_server):
@@ -61,7 +63,7 @@ def test_validators_make_a_second_fetch_conditional(loopback_server):
     s = session()
     second = crawl_sitemaps(s, root, {state.url: state}, RUN, now=NOW)
     assert of(second, SitemapEntry) == [] and of(second, SitemapState)[0].etag == '"v1"'
-    assert s.take_counts()["sitemaps_not_modified"] == 1
+    assert s.take_counts()[counters.SITEMAPS_NOT_MODIFIED] == 1
 
 
 def test_pages_handled_before_are_not_listed_again_unless_their_lastmod_changed(loopback_server):
@@ -77,7 +79,9 @@ def test_pages_handled_before_are_not_listed_again_unless_their_lastmod_changed(
     s = session()
     out = crawl_sitemaps(s, sitemap_roots([url], [])[0], known, RUN, now=NOW)
     assert [e.url for e in of(out, SitemapEntry)] == ["https://a.example/2"]
-    assert s.take_counts()["entries_already_seen"] == 2  # the unchanged page, and the repeat in the same sitemap
+    assert (
+        s.take_counts()[counters.SITEMAP_ENTRIES_ALREADY_SEEN] == 2
+    )  # the unchanged page, and the repeat in the same sitemap
 
 
 def test_an_unreadable_sitemap_is_one_reject_and_forgets_its_validators(loopback_server):
@@ -93,7 +97,7 @@ def test_site_filter_drops_entries_of_other_hosts_before_fetching(loopback_serve
     s = session()
     filters = ArchiveFilters(sites=("elsewhere.example",))
     out = crawl_sitemaps(s, sitemap_roots([loopback_server.url("/sitemaps/pages.xml")], [])[0], {}, RUN, filters, NOW)
-    assert of(out, SitemapEntry) == [] and s.take_counts()["filtered_site"] == len(PLAIN)
+    assert of(out, SitemapEntry) == [] and s.take_counts()[counters.SITEMAP_FILTERED.of("site")] == len(PLAIN)
 
 
 def test_a_page_becomes_a_document_or_a_reject_and_is_handled_unless_a_retry_may_help(loopback_server):

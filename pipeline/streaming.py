@@ -120,6 +120,8 @@ def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:
     streaming = options.view_as(StreamingOptions)
     if ours.input:
         raise PlanError("--input files are read by batch runs; a streaming run polls --feed/--feeds")
+    if ours.cc_news or ours.sitemap or ours.site or ours.since or ours.until or ours.language:
+        raise PlanError("--cc-news, --sitemap, --site, --since, --until and --language are for batch runs")
     urls = configured_feeds(ours)
     if not urls:
         raise PlanError("a streaming run needs --feed or --feeds")

@@ -30,7 +30,7 @@ class Article:
     url: str | None = column(pa.string(), "Canonical article URL (courlan-normalised), when known.")
     source_uri: str = column(
         pa.string(),
-        "The file or feed the article came from; '#line=N' locates a record in a JSON Lines file.",
+        "The file, feed or sitemap the article came from; '#line=N' locates a record in a JSON Lines file, '#offset=N' a record in a WARC file.",
         nullable=False,
     )
     entry_id: str | None = column(
@@ -52,7 +52,7 @@ class Article:
     )
     date_source: str | None = column(
         pa.string(),
-        "Which date published_at uses: 'feed' (the feed entry's), 'record' (a JSON Lines record's), 'page_metadata' (found in the page by htmldate) or 'text_header' (a text file's date line); null when unknown.",
+        "Which date published_at uses: 'feed' (the feed entry's), 'record' (a JSON Lines record's), 'sitemap' (a Google News sitemap's publication date), 'page_metadata' (found in the page by htmldate) or 'text_header' (a text file's date line); null when unknown.",
     )
     published_precision: str | None = column(
         pa.string(),

@@ -49,7 +49,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from transforms.stories.active import ActiveStory, TermIndex
+from transforms.stories.active import ActiveStory, TermIndex, sparse_dot
 from transforms.stories.catalog import CatalogStory, load_catalog
 from transforms.stories.vectors import (
     DEFAULT_VECTORIZER,
@@ -92,6 +92,8 @@ class ClusteringConfig:
     window_days: float = 3.0  # further apart: not a candidate; a story quiet this long leaves the state
     max_active_stories: int = 20000  # least recently updated stories leave beyond this
     catalog_threshold: float = 0.30  # min cosine(story terms, catalog entry) for the entry's label
+    merge_threshold: float = 0.4  # second look: min cosine of two stories' term centroids to merge them (0: off)
+    merge_candidates: int = 8  # stories compared with a story an article just joined
     query_terms: int = 10  # heaviest article terms looked up in the index
     postings_per_term: int = 40  # most recently updated stories read per looked-up term
     candidates: int = 24  # stories scored in full, the best by summed query weight
@@ -115,6 +117,8 @@ class StorySummary:
     top_terms: tuple[str, ...]
     article_ids: tuple[str, ...]  # members added since the clusterer was created/imported
     touched: bool = True  # whether any article joined it since then
+    merged_into: str | None = None  # the story that absorbed this one (its articles now belong there)
+    merged: tuple[str, ...] = ()  # ids of the stories merged into this one
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -132,6 +136,13 @@ def publication_order_key(published_at: datetime | None, article_id: str) -> tup
     """Dated articles first, oldest first; then undated ones; ties by article id."""
     when = _utc(published_at)
     return (1, 0.0, article_id) if when is None else (0, when.timestamp(), article_id)
+
+
+def _spans_within(a: ActiveStory, b: ActiveStory, gap: float) -> bool:
+    """True unless both stories are dated and their spans are more than ``gap`` seconds apart."""
+    if a.first is None or b.first is None:
+        return True
+    return max(a.first - b.last, b.first - a.last) <= gap
 
 
 def story_id_for(article_id: str) -> str:
@@ -154,6 +165,7 @@ class StoryClusterer:
         self._expiry: list[tuple[float, str]] = []  # heap of (last published, story id); stale entries skipped
         self._assigned: dict[str, str] = {}  # article id -> story id, for members kept in the state
         self._label_holders: dict[str, str] = {}  # catalog label -> active story holding it
+        self._merged_into: dict[str, str] = {}  # absorbed story id -> active story that holds its articles
         self._retired: list[
             tuple[int, StorySummary]
         ] = []  # (founded, summary) of touched stories that left, until popped
@@ -180,6 +192,8 @@ class StoryClusterer:
                 story_id = story_id_for(story_id)
             story = ActiveStory(story_id, self._seq)
         self._join(story, article_id, vector, stamp, title)
+        if story.count > 1 and self.config.merge_threshold:
+            story = self._second_look(story)
         while len(self._active) > self.config.max_active_stories:
             self._retire(next(iter(self._active.values())))
         return story.story_id
@@ -266,6 +280,71 @@ class StoryClusterer:
         if story.label is None and self._catalog:
             self._decide_label(story, vector)
 
+    def _second_look(self, story: ActiveStory) -> ActiveStory:
+        """Merge ``story`` with the active story whose term centroid is closest to its own, when that
+        cosine reaches ``merge_threshold``; returns the story that now holds the article.
+
+        Reports of one event that founded two stories (the first few did not stand out enough to
+        join) pull both centroids toward the event as more reports join them; once they converge
+        the two are one story. Both centroids are weighted by the inverse story frequency (as
+        articles are in ``add``), so stories that only share a season's vocabulary stay apart, and
+        dated stories more than ``window_days`` apart never merge. The cost is bounded as for
+        ``add``: candidates come from the index under the story's top terms, at most
+        ``merge_candidates`` of them compared. The older story keeps its id and absorbs the other.
+        """
+        cfg = self.config
+        terms = story.terms
+        query = [(t, terms.weights[t] / terms.norm) for t in story.indexed[: cfg.query_terms]]
+        mine = self._story_idf_weighted(tuple(terms.weights.items()))
+        best, best_score, compared = None, cfg.merge_threshold, 0
+        for other_id in self._index.candidates(query, cfg.postings_per_term, cfg.merge_candidates + 1):
+            other = self._active[other_id]
+            if other is story or not _spans_within(story, other, cfg.window_days * _DAY):
+                continue
+            compared += 1
+            score = sparse_dot(mine, self._story_idf_weighted(tuple(other.terms.weights.items())))
+            if score >= best_score:
+                best, best_score = other, score
+        self.scored += compared
+        if best is None:
+            return story
+        older, newer = sorted((story, best), key=lambda s: (s.founded, s.story_id))
+        self._merge(older, newer)
+        return older
+
+    def _merge(self, older: ActiveStory, newer: ActiveStory) -> None:
+        cfg = self.config
+        self._index.unpost(newer.story_id, newer.indexed)
+        self._index.unpost(older.story_id, older.indexed)
+        del self._active[newer.story_id]
+        older.absorb(
+            newer, (cfg.centroid_terms, cfg.centroid_title_terms, cfg.centroid_entities), cfg.headline_candidates
+        )
+        for merged in older.absorbed:
+            self._merged_into[merged.story_id] = older.story_id
+        self._assigned.update((a, older.story_id) for a in newer.members)
+        if newer.label is not None:
+            if older.label is None:
+                older.label = newer.label
+                self._label_holders[older.label] = older.story_id
+            else:
+                self._label_holders.pop(newer.label, None)
+        if older.last is not None:
+            heapq.heappush(self._expiry, (older.last, older.story_id))
+        self._active[older.story_id] = older
+        self._active.move_to_end(older.story_id)
+        older.indexed = older.terms.top(cfg.index_terms)
+        self._index.post(older.story_id, older.indexed)
+
+    def resolve(self, story_id: str) -> str:
+        """The id that now holds the articles of ``story_id``: itself, or the active story that absorbed it."""
+        return self._merged_into.get(story_id, story_id)
+
+    @property
+    def merged_into(self) -> dict[str, str]:
+        """Absorbed story id -> the active story that absorbed it (directly or through another)."""
+        return dict(self._merged_into)
+
     def _decide_label(self, story: ActiveStory, vector: ArticleVector) -> None:
         """Give the story the closest free catalog label over ``catalog_threshold``, for good."""
         entries = {i for term, _ in vector.terms for i in self._catalog_index.get(term, ())}
@@ -290,7 +369,9 @@ class StoryClusterer:
 
     def _retire(self, story: ActiveStory) -> None:
         if story.touched:
-            self._retired.append((story.founded, self._summary(story)))
+            self._retired += [(story.founded, summary) for summary in self._summaries(story)]
+        for merged in story.absorbed:
+            self._merged_into.pop(merged.story_id, None)
         del self._active[story.story_id]
         self._index.unpost(story.story_id, story.indexed)
         for article_id in story.members:
@@ -303,7 +384,9 @@ class StoryClusterer:
     def stories(self) -> list[StorySummary]:
         """Every active story, plus the touched ones that left the state since the last
         ``pop_retired``; in founding order."""
-        founded = self._retired + [(s.founded, self._summary(s)) for s in self._active.values()]
+        founded = self._retired + [
+            (s.founded, summary) for s in self._active.values() for summary in self._summaries(s)
+        ]
         return [summary for _, summary in sorted(founded, key=lambda f: (f[0], f[1].story_id))]
 
     def touched_stories(self) -> list[StorySummary]:
@@ -315,6 +398,29 @@ class StoryClusterer:
         then forgotten: a long-running caller keeps memory bounded by the window this way."""
         retired, self._retired = self._retired, []
         return [summary for _, summary in retired]
+
+    def _summaries(self, story: ActiveStory) -> list[StorySummary]:
+        """The story's summary, then one per story merged into it (pointing at it, with its label)."""
+        summary = self._summary(story)
+        if not story.touched:
+            return [summary]
+        return [
+            summary,
+            *(
+                StorySummary(
+                    story_id=merged.story_id,
+                    story_label=summary.story_label,
+                    label_source=summary.label_source,
+                    first_published=_datetime(merged.first),
+                    last_published=_datetime(merged.last),
+                    article_count=merged.count,
+                    top_terms=merged.top_terms,
+                    article_ids=(),
+                    merged_into=story.story_id,
+                )
+                for merged in story.absorbed
+            ),
+        ]
 
     def _summary(self, story: ActiveStory) -> StorySummary:
         cfg = self.config
@@ -334,6 +440,7 @@ class StoryClusterer:
             top_terms=story.terms.top(cfg.summary_terms),
             article_ids=tuple(story.members[story.run_start :]),
             touched=story.touched,
+            merged=tuple(merged.story_id for merged in story.absorbed),
         )
 
     def _key_phrases(self, story: ActiveStory) -> list[str]:
@@ -391,4 +498,5 @@ class StoryClusterer:
                 heapq.heappush(clusterer._expiry, (story.last, story.story_id))
             if story.label is not None:
                 clusterer._label_holders[story.label] = story.story_id
+            clusterer._merged_into.update((merged.story_id, story.story_id) for merged in story.absorbed)
         return clusterer

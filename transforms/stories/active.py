@@ -72,7 +72,7 @@ class ActiveStory:
         "label",
         "last",
         "members",
-        "run_start",
+        "added",
         "story_id",
         "terms",
         "title",
@@ -89,7 +89,7 @@ class ActiveStory:
         self.last: float | None = None
         self.headlines: list[tuple[str, Weights]] = []  # (title, title vector) of the first titled members
         self.members: list[str] = []  # article ids of the members kept in the state
-        self.run_start = 0  # members[run_start:] were added since this clusterer was created/imported
+        self.added: list[str] = []  # the members added since this clusterer was created/imported (not state)
         self.label: str | None = None  # catalog label, decided once
         self.indexed: tuple[str, ...] = ()  # terms currently posted in the index
         self.absorbed: list[MergedStory] = []  # stories merged into this one, directly or not
@@ -107,18 +107,12 @@ class ActiveStory:
             self.first = other.first if self.first is None else min(self.first, other.first)
             self.last = other.last if self.last is None else max(self.last, other.last)
         self.headlines = (self.headlines + other.headlines)[:headlines]
-        # members of earlier runs first, then this run's: ``members[run_start:]`` stays this run's
-        self.members = (
-            self.members[: self.run_start]
-            + other.members[: other.run_start]
-            + self.members[self.run_start :]
-            + other.members[other.run_start :]
-        )
-        self.run_start += other.run_start
+        self.members += other.members
+        self.added += other.added
 
     @property
     def touched(self) -> bool:
-        return len(self.members) > self.run_start
+        return bool(self.added)
 
     def to_state(self) -> dict:
         return {
@@ -147,7 +141,6 @@ class ActiveStory:
         story.first, story.last = data["first"], data["last"]
         story.headlines = [(text, tuple((k, w) for k, w in vector)) for text, vector in data["headlines"]]
         story.members = list(data["members"])
-        story.run_start = len(story.members)
         story.label = data["label"]
         story.absorbed = [MergedStory.from_state(merged) for merged in data.get("absorbed", ())]  # absent before merges
         return story

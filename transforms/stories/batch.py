@@ -129,13 +129,17 @@ def assign_stories(
         index.near_duplicates.expire(seen_at)
         hit = index.near_duplicates.find(item.signature) if item.signature else None
         if hit:
-            near[item.article_id] = (hit.article_id, hit.story_id)
-            story_of[item.article_id] = hit.story_id
-            gained[hit.story_id] += 1
+            story_id = index.current_story(hit.story_id)
+            near[item.article_id] = (hit.article_id, story_id)
+            story_of[item.article_id] = story_id
+            gained[story_id] += 1
             continue
         story_of[item.article_id] = index.clusterer.add(item.article_id, item.vector, item.published_at, item.title)
         if item.signature:
             index.near_duplicates.add(item.article_id, story_of[item.article_id], item.signature, seen_at)
+    index.record_merges()  # stories merged while this run's articles were added: their ids point on
+    story_of = {article_id: index.current_story(story_id) for article_id, story_id in story_of.items()}
+    gained = Counter({index.current_story(story_id): n for story_id, n in gained.items()})
     for item in inputs:
         if item.vector is None:
             story_of[item.article_id] = story_of[item.duplicate_of]
@@ -153,12 +157,14 @@ def assign_stories(
         )
         for article_id, story_id in story_of.items()
     }
-    touched = sorted({story for story in story_of.values() if story in summaries})
-    return assignments, [story_row(summaries[s], index.duplicate_counts.get(s, 0), run) for s in touched]
+    touched = {story for story in story_of.values() if story in summaries}
+    touched |= {merged for story in touched for merged in summaries[story].merged}  # their rows carry the label
+    return assignments, [story_row(summaries[s], index.story_duplicates(summaries[s]), run) for s in sorted(touched)]
 
 
 def story_row(summary: StorySummary, duplicates: int, run: RunContext) -> Story:
-    """A stories-table row: all articles the story has gathered over all runs, duplicates included."""
+    """A stories-table row: all articles the story has gathered over all runs, duplicates included; for a
+    story merged into another, what it held when merged, with the other's id and current label."""
     return Story(
         story_id=summary.story_id,
         story_label=summary.story_label,
@@ -169,6 +175,7 @@ def story_row(summary: StorySummary, duplicates: int, run: RunContext) -> Story:
         top_terms=tuple(summary.top_terms),
         ingested_at=run.started_at,
         run_id=run.run_id,
+        merged_into=summary.merged_into,
     )
 
 

@@ -23,12 +23,24 @@ single ordered step. For each article it
    ``background_rank``-th best candidate by ``distinctness_margin``: among many
    similar stories (one topic covered for months, no dates to tell events apart) an article
    needs a story that stands out, not just shared vocabulary. Otherwise it founds a story
-   whose id derives from its own article id.
+   whose id derives from its own article id;
+4. takes a second look when the article joined a story (``_second_look``): reports of one
+   event that came before the event stood out may have founded two stories; as reports join
+   them their centroids converge. When the story's term centroid and another active story's,
+   both reweighted by the inverse story frequency, reach a cosine of ``merge_threshold``
+   (dated stories no more than ``window_days`` apart), the two become one: the older story
+   keeps its id and absorbs the other's centroids, span, headlines and members, and the other
+   id is recorded as merged into it (``StorySummary.merged_into``; ``resolve`` follows it).
+   At most ``merge_candidates`` stories, found through the same index, are compared, so the
+   cost per article stays bounded. The merge record lives in the absorbing story's state, so
+   stories split across runs merge the same way and later runs still resolve the old id.
 
-Labels: a story takes the closest catalog entry over ``catalog_threshold`` the first time it
-matches one that no other active story holds, and keeps it (across runs too); else its most
-representative headline (the member title closest to its terms); else its heaviest names
-and terms ("eirik lindqvist / rosenborg / eliteserien").
+This docstring is the one description of the algorithm (the README links here). Labels
+(``stories.labels``, shared with the streaming step): a story takes the closest catalog entry
+over ``catalog_threshold`` the first time it matches one that no other active story holds, and
+keeps it (across runs too); else its most representative headline (the member title closest to
+its terms, so it can change as articles join); else its heaviest names and terms ("eirik
+lindqvist / rosenborg / eliteserien"). The stories table holds the current label.
 
 Active stories: dated ones until the newest date seen passes their last article by
 ``window_days``; undated ones until ``max_active_stories`` forces out the least recently
@@ -51,6 +63,7 @@ from datetime import UTC, datetime
 
 from transforms.stories.active import ActiveStory, TermIndex, sparse_dot
 from transforms.stories.catalog import CatalogStory, load_catalog
+from transforms.stories.labels import StoryLabeller, story_label
 from transforms.stories.vectors import (
     DEFAULT_VECTORIZER,
     ArticleVector,
@@ -155,11 +168,7 @@ class StoryClusterer:
 
     def __init__(self, catalog: Sequence[CatalogStory] = (), config: ClusteringConfig = ClusteringConfig()) -> None:
         self.config = config
-        self._catalog = [(c.label, dict(vectorize(c.label, f"{c.description}\n{c.exemplar}").terms)) for c in catalog]
-        self._catalog_index: dict[str, list[int]] = {}
-        for i, (_, vector) in enumerate(self._catalog):
-            for term in vector:
-                self._catalog_index.setdefault(term, []).append(i)
+        self._labeller = StoryLabeller.for_catalog(tuple(catalog), config.catalog_threshold)
         self._active: OrderedDict[str, ActiveStory] = OrderedDict()  # least recently updated first
         self._index = TermIndex()
         self._expiry: list[tuple[float, str]] = []  # heap of (last published, story id); stale entries skipped
@@ -266,6 +275,7 @@ class StoryClusterer:
         story.count += 1
         story.updated = self._seq
         story.members.append(article_id)
+        story.added.append(article_id)
         self._assigned[article_id] = story.story_id
         if title and title.strip() and len(story.headlines) < cfg.headline_candidates:
             story.headlines.append((title.strip(), vector.title))
@@ -277,8 +287,10 @@ class StoryClusterer:
         self._active.move_to_end(story.story_id)
         story.indexed = story.terms.top(cfg.index_terms)
         self._index.post(story.story_id, story.indexed)
-        if story.label is None and self._catalog:
-            self._decide_label(story, vector)
+        if story.label is None and self._labeller:
+            story.label = self._labeller.catalog_label(vector.terms, story.terms, self._label_holders)
+            if story.label is not None:
+                self._label_holders[story.label] = story.story_id
 
     def _second_look(self, story: ActiveStory) -> ActiveStory:
         """Merge ``story`` with the active story whose term centroid is closest to its own, when that
@@ -344,19 +356,6 @@ class StoryClusterer:
     def merged_into(self) -> dict[str, str]:
         """Absorbed story id -> the active story that absorbed it (directly or through another)."""
         return dict(self._merged_into)
-
-    def _decide_label(self, story: ActiveStory, vector: ArticleVector) -> None:
-        """Give the story the closest free catalog label over ``catalog_threshold``, for good."""
-        entries = {i for term, _ in vector.terms for i in self._catalog_index.get(term, ())}
-        best, best_score = None, self.config.catalog_threshold
-        for i in sorted(entries):
-            label, entry = self._catalog[i]
-            score = story.terms.cosine(entry)
-            if label not in self._label_holders and score >= best_score:
-                best, best_score = label, score
-        if best is not None:
-            story.label = best
-            self._label_holders[best] = story.story_id
 
     def _expire(self) -> None:
         """Retire dated stories whose last article is ``window_days`` behind the watermark."""
@@ -424,12 +423,7 @@ class StoryClusterer:
 
     def _summary(self, story: ActiveStory) -> StorySummary:
         cfg = self.config
-        if story.label is not None:
-            label, source = story.label, "catalog"
-        elif story.headlines:  # the title closest to the story's terms, earliest on ties
-            label, source = max(story.headlines, key=lambda h: story.terms.cosine(dict(h[1])))[0], "headline"
-        else:
-            label, source = " / ".join(self._key_phrases(story)), "terms"
+        label, source = story_label(story.label, story.headlines, story.terms, story.entities, cfg.label_terms)
         return StorySummary(
             story_id=story.story_id,
             story_label=label,
@@ -438,25 +432,10 @@ class StoryClusterer:
             last_published=_datetime(story.last),
             article_count=story.count,
             top_terms=story.terms.top(cfg.summary_terms),
-            article_ids=tuple(story.members[story.run_start :]),
+            article_ids=tuple(story.added),
             touched=story.touched,
             merged=tuple(merged.story_id for merged in story.absorbed),
         )
-
-    def _key_phrases(self, story: ActiveStory) -> list[str]:
-        """The heaviest names, each in its fullest form ("lindqvist" -> "eirik lindqvist"),
-        then the heaviest terms; nothing that repeats a word already in the label."""
-        n = self.config.label_terms
-        names = [e for e in story.entities.top(30) if not e.startswith("#")]
-        spans = [e for e in names if " " in e]
-        phrases: list[str] = []
-        for key in [*names, *story.terms.top(n + 10)]:
-            if len(phrases) >= n:
-                break
-            phrase = key if " " in key else next((s for s in spans if key in s.split()), key)
-            if not set(phrase.split()) & {w for p in phrases for w in p.split()}:
-                phrases.append(phrase)
-        return phrases
 
     # -- state across runs -----------------------------------------------------------------
 
@@ -485,7 +464,7 @@ class StoryClusterer:
             raise ValueError(f"not a story clusterer state: format {state.get('format')!r}, expected {STATE_FORMAT!r}")
         clusterer = cls(catalog, config)
         clusterer._seq, clusterer._watermark = state["seq"], state["watermark"]
-        labels = {c.label for c in catalog}
+        labels = clusterer._labeller.labels
         for data_story in state["stories"]:
             story = ActiveStory.from_state(data_story)
             if story.label is not None and story.label not in labels:

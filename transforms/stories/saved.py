@@ -17,7 +17,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedup.near import NearDuplicateIndex
 from transforms.output.tables import write_bytes_atomically
-from transforms.stories.clusterer import CatalogStory, StoryClusterer
+from transforms.stories.clusterer import CatalogStory, StoryClusterer, StorySummary
 
 INDEX_FILE = "story_index.json.gz"
 VERSION = 1
@@ -33,6 +33,24 @@ class StoryIndex:
     """Duplicates (exact and near) each story gained, over all runs; the clusterer counts originals."""
     labels: dict[str, str] = field(default_factory=dict)
     """Last label of every story still referenced, for near-duplicates of stories no longer active."""
+    merged_into: dict[str, str] = field(default_factory=dict)
+    """Story id -> the story it was merged into, for every merged story still referenced (by the
+    near-duplicate window); always the end of the chain."""
+
+    def record_merges(self) -> None:
+        """Takes in the clusterer's merges (absorbed id -> absorbing active story); earlier merges
+        into a story that was absorbed since point at its absorber now."""
+        self.merged_into.update(self.clusterer.merged_into)
+        self.merged_into = {old: self.clusterer.resolve(new) for old, new in self.merged_into.items()}
+
+    def current_story(self, story_id: str) -> str:
+        """The story that holds the articles of ``story_id`` now (itself unless it was merged)."""
+        return self.clusterer.resolve(self.merged_into.get(story_id, story_id))
+
+    def story_duplicates(self, summary: StorySummary) -> int:
+        """Duplicates counted under the story, and under the stories merged into it while they were apart."""
+        ids = (summary.story_id,) if summary.merged_into else (summary.story_id, *summary.merged)
+        return sum(self.duplicate_counts.get(story_id, 0) for story_id in ids)
 
     @classmethod
     def new(cls, catalog: Sequence[CatalogStory]) -> StoryIndex:
@@ -40,13 +58,16 @@ class StoryIndex:
 
     def export(self) -> dict:
         near_duplicates = self.near_duplicates.export_state()
-        referenced = set(near_duplicates["story_ids"]) | {s.story_id for s in self.clusterer.stories()}
+        stories = self.clusterer.stories()
+        referenced = set(near_duplicates["story_ids"]) | {s.story_id for s in stories}
+        referenced |= {merged for s in stories for merged in s.merged}
         return {
             "version": VERSION,
             "clusterer": json.loads(self.clusterer.export_state()),
             "near_duplicates": near_duplicates,
             "duplicate_counts": {k: v for k, v in self.duplicate_counts.items() if k in referenced},
             "labels": {k: v for k, v in self.labels.items() if k in referenced},
+            "merged_into": {k: v for k, v in self.merged_into.items() if k in referenced},
         }
 
     @classmethod
@@ -58,6 +79,7 @@ class StoryIndex:
             NearDuplicateIndex.from_state(state["near_duplicates"]),
             dict(state["duplicate_counts"]),
             dict(state["labels"]),
+            dict(state.get("merged_into", {})),  # absent in indexes saved before merges existed
         )
 
 

@@ -418,3 +418,10 @@ def test_seed_real_paragraphs_survive() -> None:
     assert seed_003[-1].startswith("Phil Larson")
     assert load_seed("000").paragraphs[-1].startswith("NASA, meanwhile, announced")
     assert load_seed("001").paragraphs[-1].startswith("Later that month Russian cosmonaut")
+
+
+def test_a_text_of_one_paragraph_is_never_removed_as_inserted_matter():
+    """A snippet or one-line wire item with a caption cue is the article itself (not a caption around one)."""
+    snippet = "climate change refugee bid fails file photo resident republic kiribati build seawall block reef"
+    assert clean_paragraphs([snippet]) == [snippet]
+    assert clean_paragraphs([BODY, snippet, OTHER]) == [BODY, OTHER]  # beside other paragraphs: a caption

@@ -12,12 +12,13 @@ single ordered step. For each article it
    terms don't carry), minus ``decay_per_day`` per day between the article and the story's
    time span when both are dated (more than ``window_days`` apart: not a candidate at all).
    The article's terms are first reweighted by their *inverse story frequency* among the
-   active stories, ``ln((S + 1) / (n + 0.5)) ** novelty_power`` (S active stories, n of them
-   indexed under the term), and renormalised: a word that many current stories share
-   ("biden", "covid" in a season of such news) tells them apart less than the background
-   idf says, and a word no current story has marks the article as new. This is idf over the
-   stories rather than the articles, so a big story does not discount its own words, and it
-   is read from the index's posting lengths: bounded by the window, and rebuilt by
+   active stories, ``ln((S + P + 1) / (n + 0.5)) ** novelty_power`` (S active stories, n of
+   them indexed under the term, P = ``novelty_prior`` stories assumed without it, so that with
+   one or two active stories a shared word is not taken for a common one), and renormalised:
+   a word that many current stories share ("biden", "covid" in a season of such news) tells
+   them apart less than the background idf says, and a word no current story has marks the
+   article as new. This is idf over the stories rather than the articles, so a big story does
+   not discount its own words, and it is read from the index's posting lengths: bounded by the window, and rebuilt by
    ``from_state`` exactly as it was;
 3. joins the best story when its score clears ``similarity_threshold`` *and* beats the
    ``background_rank``-th best candidate by ``distinctness_margin``: among many
@@ -98,6 +99,7 @@ class ClusteringConfig:
     distinctness_margin: float = 0.10  # ... and by how much it must beat the background candidate
     background_rank: int = 5  # the background is the score of the N-th best candidate
     novelty_power: float = 1.5  # exponent of the inverse story frequency on article terms (0: off)
+    novelty_prior: float = 5.0  # stories without the term assumed besides the active ones: a handful says little
     terms_weight: float = 1.0  # weights of the three cosines in the score
     title_weight: float = 0.1
     entity_weight: float = 0.0  # measured neutral-to-harmful on the dev corpora (README); names still label stories
@@ -247,7 +249,8 @@ class StoryClusterer:
         if not power or not stories:
             return dict(terms)
         count = self._index.story_count
-        weighted = {t: w * math.log((stories + 1) / (count(t) + 0.5)) ** power for t, w in terms}
+        prior = self.config.novelty_prior
+        weighted = {t: w * math.log((stories + prior + 1) / (count(t) + 0.5)) ** power for t, w in terms}
         norm = math.sqrt(math.fsum(w * w for w in weighted.values())) or 1.0
         return {t: w / norm for t, w in weighted.items()}
 

@@ -113,3 +113,17 @@ def test_assign_stories_tags_every_article_and_emits_story_rows_and_the_index(tm
             equal_to([sorted(StoryIndex.new(CATALOG).export())]),
             label="index",
         )
+
+
+def test_an_index_saved_before_merges_existed_loads(tmp_path):
+    rover, rover_2, football, _ = _articles()
+    index = StoryIndex.new(CATALOG)
+    first, _ = assign_stories([story_input(rover), story_input(football)], index, RUN)
+    state = index.export()
+    del state["merged_into"]
+    for story in state["clusterer"]["stories"]:
+        del story["absorbed"]
+    save_story_index({}, state, str(tmp_path))
+    second, stories = assign_stories([story_input(rover_2)], load_story_index(str(tmp_path), CATALOG), RUN)
+    assert second[rover_2.article_id].story_id == first[rover.article_id].story_id
+    assert [s.merged_into for s in stories] == [None]

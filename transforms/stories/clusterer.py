@@ -99,7 +99,7 @@ class ClusteringConfig:
     distinctness_margin: float = 0.10  # ... and by how much it must beat the background candidate
     background_rank: int = 5  # the background is the score of the N-th best candidate
     novelty_power: float = 1.5  # exponent of the inverse story frequency on article terms (0: off)
-    novelty_prior: float = 5.0  # stories without the term assumed besides the active ones: a handful says little
+    novelty_prior: float = 2.0  # stories without the term assumed besides the active ones: a handful says little
     terms_weight: float = 1.0  # weights of the three cosines in the score
     title_weight: float = 0.1
     entity_weight: float = 0.0  # measured neutral-to-harmful on the dev corpora (README); names still label stories

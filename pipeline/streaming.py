@@ -43,18 +43,12 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.pipeline import PipelineVisitor
 
 from pipeline.graph import RunPlan
-from pipeline.options import NewsbeamOptions
+from pipeline.options import NewsbeamOptions, StreamingOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
 from pipeline.remote_job import check_dry_run, report_job_not_run_here, runner_name, runs_here
 from schemas import ARTICLES, FEED_POLLS, REJECTS, STORY_UPDATES
 from transforms.dedup.streaming import DedupWithinHorizon, DropRepeats
-from transforms.event_time.windows import (
-    DEFAULT_ALLOWED_LATENESS_SECONDS,
-    DEFAULT_DEDUP_HORIZON_SECONDS,
-    DEFAULT_WINDOW_SECONDS,
-    EventTime,
-    WindowArticles,
-)
+from transforms.event_time.windows import DEFAULT_SNAPSHOT_SECONDS, EventTime, WindowArticles
 from transforms.output.panes import WriteWindowedParquet
 from transforms.run import counters
 from transforms.run.context import RunContext
@@ -66,63 +60,12 @@ from transforms.sources.feeds.streaming import (
     SnapshotFeedStates,
     StreamingFeedOutputs,
 )
-from transforms.stories.streaming import DEFAULT_SNAPSHOT_SECONDS, AssignStoriesOnline
+from transforms.stories.streaming import AssignStoriesOnline
 from transforms.text.extract import ExtractArticles
 
 log = logging.getLogger("newsbeam")
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
 """Runners that cannot run this graph faithfully (see the module docstring)."""
-
-
-class StreamingOptions(PipelineOptions):
-    """Event time and polling of ``run --streaming`` (Beam's own ``--streaming`` flag selects it)."""
-
-    @classmethod
-    def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument(
-            "--poll-interval",
-            "--poll_interval",
-            dest="poll_interval",
-            type=float,
-            default=DEFAULT_POLL_INTERVAL,
-            help="Streaming: seconds between two polls of every feed. Default %(default)s",
-        )
-        parser.add_argument(
-            "--window-size",
-            "--window_size",
-            dest="window_size",
-            type=float,
-            default=DEFAULT_WINDOW_SECONDS,
-            help="Streaming: seconds of publication time per output window (one file per window, partition "
-            "and pane). Default %(default)s",
-        )
-        parser.add_argument(
-            "--allowed-lateness",
-            "--allowed_lateness",
-            dest="allowed_lateness",
-            type=float,
-            default=DEFAULT_ALLOWED_LATENESS_SECONDS,
-            help="Streaming: seconds after its window's end an article is still written (in a late pane); "
-            "later ones become 'late' rejects. Default %(default)s",
-        )
-        parser.add_argument(
-            "--snapshot-interval",
-            "--snapshot_interval",
-            dest="snapshot_interval",
-            type=float,
-            default=DEFAULT_SNAPSHOT_SECONDS,
-            help="Streaming: seconds of watermark progress between two snapshots of the story index and feed states "
-            "to the state store (also written when the job is drained). Default %(default)s",
-        )
-        parser.add_argument(
-            "--dedup-horizon",
-            "--dedup_horizon",
-            dest="dedup_horizon",
-            type=float,
-            default=DEFAULT_DEDUP_HORIZON_SECONDS,
-            help="Streaming: seconds of event time a URL, text or feed entry is remembered (and the "
-            "near-duplicate window); must exceed window + lateness. Default %(default)s",
-        )
 
 
 @dataclass(frozen=True)
@@ -198,6 +141,8 @@ def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:
     streaming = options.view_as(StreamingOptions)
     if ours.input:
         raise PlanError("--input files are read by batch runs; a streaming run polls --feed/--feeds")
+    if ours.cc_news or ours.sitemap or ours.site or ours.since or ours.until or ours.language:
+        raise PlanError("--cc-news, --sitemap, --site, --since, --until and --language are for batch runs")
     urls = configured_feeds(ours)
     if not urls:
         raise PlanError("a streaming run needs --feed or --feeds")

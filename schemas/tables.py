@@ -30,7 +30,7 @@ class Article:
     url: str | None = column(pa.string(), "Canonical article URL (courlan-normalised), when known.")
     source_uri: str = column(
         pa.string(),
-        "The file or feed the article came from; '#line=N' locates a record in a JSON Lines file.",
+        "The file, feed or sitemap the article came from; '#line=N' locates a record in a JSON Lines file, '#offset=N' a record in a WARC file.",
         nullable=False,
     )
     entry_id: str | None = column(
@@ -52,7 +52,7 @@ class Article:
     )
     date_source: str | None = column(
         pa.string(),
-        "Which date published_at uses: 'feed' (the feed entry's), 'record' (a JSON Lines record's), 'page_metadata' (found in the page by htmldate) or 'text_header' (a text file's date line); null when unknown.",
+        "Which date published_at uses: 'feed' (the feed entry's), 'record' (a JSON Lines record's), 'sitemap' (a Google News sitemap's publication date), 'page_metadata' (found in the page by htmldate) or 'text_header' (a text file's date line); null when unknown.",
     )
     published_precision: str | None = column(
         pa.string(),
@@ -102,7 +102,12 @@ class Story:
     """One story cluster row."""
 
     story_id: str = column(pa.string(), "Story cluster id.", nullable=False)
-    story_label: str = column(pa.string(), "Human-readable story label.", nullable=False)
+    story_label: str = column(
+        pa.string(),
+        "Current human-readable story label (articles.story_label keeps the label the story had when the article "
+        "was written; join on story_id for this one).",
+        nullable=False,
+    )
     label_source: str = column(
         pa.string(), "Where the label came from: 'catalog', 'headline' or 'terms'.", nullable=False
     )
@@ -118,6 +123,12 @@ class Story:
         UTC_MICROS, "Start time (UTC) of the run that last updated the story.", nullable=False
     )
     run_id: str = column(pa.string(), "Id of the run that last updated the story.", nullable=False)
+    merged_into: str | None = column(
+        pa.string(),
+        "story_id of the story this one was merged into (its articles now belong there, and story_label is that "
+        "story's label); null for a story in its own right. Always a story in its own right: follow it one step, "
+        "coalesce(merged_into, story_id).",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -351,8 +362,7 @@ FEED_POLLS = TableSpec(
     lambda poll: _utc_date(poll.polled_at),
     description="One row per feed per poll: the HTTP outcome, entries seen and new, articles and rejects it gave.",
 )
-TABLES = (ARTICLES, STORIES, REJECTS)
-"""The tables the batch graph writes (feed_polls joins them when the batch graph writes it)."""
+TABLES = (ARTICLES, STORIES, REJECTS, FEED_POLLS)
 SEEN = TableSpec(
     "seen", SeenKey, description="The seen-items ledger in the state store (STATE/seen/): keys earlier runs handled."
 )

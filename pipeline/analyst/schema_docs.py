@@ -11,10 +11,12 @@ import json
 import sys
 from collections.abc import Sequence
 
-from schemas import FEED_POLLS, SEEN, STORY_UPDATES, TABLES, TableSpec
+from pipeline.arguments import Command, run_command
+from pipeline.options import SchemaOptions
+from schemas import SEEN, STORY_UPDATES, TABLES, TableSpec
 from schemas.columns import ColumnSpec
 
-DOCUMENTED_TABLES: tuple[TableSpec, ...] = (*TABLES, FEED_POLLS, STORY_UPDATES, SEEN)
+DOCUMENTED_TABLES: tuple[TableSpec, ...] = (*TABLES, STORY_UPDATES, SEEN)
 
 
 def table_location(table: TableSpec) -> str:
@@ -77,9 +79,13 @@ def schema_markdown(tables: Sequence[TableSpec] = DOCUMENTED_TABLES) -> str:
     return "\n".join(lines)
 
 
+COMMAND = Command("schema", __doc__.splitlines()[0], (SchemaOptions,), beam_options=False)
+
+
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline schema", description=__doc__.splitlines()[0])
-    parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
-    args = parser.parse_args(argv)
+    return run_command(COMMAND, argv, print_schema)
+
+
+def print_schema(args: argparse.Namespace, _beam: object) -> int:
     sys.stdout.write((schema_json() if args.format == "json" else schema_markdown()) + "\n")
     return 0

@@ -19,7 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.dedup.near import NearDuplicateIndex
 from transforms.output.files import CorruptStateFile, write_bytes_atomically
 from transforms.run.crash_points import crash_point
-from transforms.stories.clusterer import CatalogStory, StoryClusterer
+from transforms.stories.clusterer import CatalogStory, StoryClusterer, StorySummary
 
 INDEX_FILE = "story_index.json.gz"
 VERSION = 1
@@ -35,10 +35,39 @@ class StoryIndex:
     """Duplicates (exact and near) each story gained, over all runs; the clusterer counts originals."""
     labels: dict[str, str] = field(default_factory=dict)
     """Last label of every story still referenced, for near-duplicates of stories no longer active."""
+    forgotten: dict[str, list[str]] = field(default_factory=dict)
+    """Per story, article ids removed by takedowns (``python -m pipeline forget``): not in its article count."""
+    merged_into: dict[str, str] = field(default_factory=dict)
+    """Story id -> the story it was merged into, for every merged story still referenced (by the
+    near-duplicate window); always the end of the chain."""
+
+    def forgotten_count(self, story_id: str) -> int:
+        return len(self.forgotten.get(story_id, ()))
+
+    def forget(self, story_id: str, article_id: str) -> None:
+        """Records a takedown; repeating it changes nothing."""
+        ids = self.forgotten.setdefault(story_id, [])
+        if article_id not in ids:
+            ids.append(article_id)
 
     def story_of_article(self, article_id: str) -> str | None:
         """The story of an article of an earlier run, while the near-duplicate window or its active story keeps it."""
         return self.near_duplicates.story_of(article_id) or self.clusterer.story_of(article_id)
+
+    def record_merges(self) -> None:
+        """Takes in the clusterer's merges (absorbed id -> absorbing active story); earlier merges
+        into a story that was absorbed since point at its absorber now."""
+        self.merged_into.update(self.clusterer.merged_into)
+        self.merged_into = {old: self.clusterer.resolve(new) for old, new in self.merged_into.items()}
+
+    def current_story(self, story_id: str) -> str:
+        """The story that holds the articles of ``story_id`` now (itself unless it was merged)."""
+        return self.clusterer.resolve(self.merged_into.get(story_id, story_id))
+
+    def story_duplicates(self, summary: StorySummary) -> int:
+        """Duplicates counted under the story, and under the stories merged into it while they were apart."""
+        ids = (summary.story_id,) if summary.merged_into else (summary.story_id, *summary.merged)
+        return sum(self.duplicate_counts.get(story_id, 0) for story_id in ids)
 
     @classmethod
     def new(cls, catalog: Sequence[CatalogStory]) -> StoryIndex:
@@ -46,13 +75,17 @@ class StoryIndex:
 
     def export(self) -> dict:
         near_duplicates = self.near_duplicates.export_state()
-        referenced = set(near_duplicates["story_ids"]) | {s.story_id for s in self.clusterer.stories()}
+        stories = self.clusterer.stories()
+        referenced = set(near_duplicates["story_ids"]) | {s.story_id for s in stories}
+        referenced |= {merged for s in stories for merged in s.merged}
         return {
             "version": VERSION,
             "clusterer": json.loads(self.clusterer.export_state()),
             "near_duplicates": near_duplicates,
             "duplicate_counts": {k: v for k, v in self.duplicate_counts.items() if k in referenced},
             "labels": {k: v for k, v in self.labels.items() if k in referenced},
+            "forgotten": {k: sorted(v) for k, v in self.forgotten.items() if k in referenced},
+            "merged_into": {k: v for k, v in self.merged_into.items() if k in referenced},
         }
 
     @classmethod
@@ -64,6 +97,8 @@ class StoryIndex:
             NearDuplicateIndex.from_state(state["near_duplicates"]),
             dict(state["duplicate_counts"]),
             dict(state["labels"]),
+            {k: list(v) for k, v in state.get("forgotten", {}).items()},
+            dict(state.get("merged_into", {})),  # absent in indexes saved before merges existed
         )
 
 
@@ -111,6 +146,23 @@ INDEX_WAY_OUT = (
     " A new index costs continuity: later articles found new stories instead of joining earlier ones,"
     " copies of earlier articles are no longer found as near-duplicates, and story counts restart."
 )
+
+
+def record_forgotten(state_dir: str, removed: dict[str, list[str]]) -> bool:
+    """Adds takedowns ({story_id: [article_id, …]}) to the saved index, in place; False when there is no index.
+
+    Works on the saved form, so no catalog is needed; repeating it changes nothing.
+    """
+    path = index_path(state_dir)
+    if not FileSystems.exists(path):
+        return False
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        state = json.loads(gzip.decompress(handle.read()))
+    forgotten = state.setdefault("forgotten", {})
+    for story_id, article_ids in removed.items():
+        forgotten[story_id] = sorted(set(forgotten.get(story_id, [])) | set(article_ids))
+    save_story_index({}, state, state_dir)
+    return True
 
 
 def save_story_index(record: dict, state: dict | None, state_dir: str) -> dict:

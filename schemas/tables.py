@@ -1,4 +1,4 @@
-"""The output tables: articles, stories, rejects and feed_polls.
+"""The output tables: articles, stories, rejects and feed_polls; and the streaming story updates.
 
 Every column is declared here with its Arrow type, nullability and description. A table's
 Hive partition column (e.g. ``published_date``) lives in the directory name, not in the files.
@@ -129,6 +129,49 @@ class Story:
         "story's label); null for a story in its own right. Always a story in its own right: follow it one step, "
         "coalesce(merged_into, story_id).",
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoryUpdate:
+    """A story's state after one event-time window of a streaming job (the streaming stories table)."""
+
+    story_id: str = column(pa.string(), "Story cluster id (the batch stories table's id).", nullable=False)
+    story_label: str = column(pa.string(), "The story's label after this update.", nullable=False)
+    label_source: str = column(
+        pa.string(), "Where the label came from: 'catalog', 'headline' or 'terms'.", nullable=False
+    )
+    first_published: dt.datetime | None = column(UTC_MICROS, "Earliest published_at among the story's dated articles.")
+    last_published: dt.datetime | None = column(UTC_MICROS, "Latest published_at among the story's dated articles.")
+    article_count: int = column(
+        pa.int64(),
+        "Articles (duplicates included) tagged with the story so far, over every job and batch run "
+        "sharing the state store.",
+        nullable=False,
+    )
+    top_terms: tuple[str, ...] = column(
+        pa.list_(pa.string()), "Highest-weighted terms of the story centroid.", nullable=False
+    )
+    merged_into: str | None = column(
+        pa.string(),
+        "The story this one was merged into (its articles are now that story's; label and counts are the other's); "
+        "NULL while it stands on its own.",
+    )
+    window_start: dt.datetime = column(
+        UTC_MICROS, "Start (UTC) of the event-time window whose articles made this update.", nullable=False
+    )
+    window_end: dt.datetime = column(UTC_MICROS, "Exclusive end (UTC) of that window.", nullable=False)
+    pane: int = column(
+        pa.int32(),
+        "0 for the window's on-time update; 1, 2, … for updates made by its late articles.",
+        nullable=False,
+    )
+    updated_at: dt.datetime = column(
+        UTC_MICROS,
+        "When the update was computed (UTC; strictly increasing within a job): "
+        "the latest row per story_id is its current state.",
+        nullable=False,
+    )
+    run_id: str = column(pa.string(), "Id of the streaming job that wrote the row.", nullable=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -329,3 +372,11 @@ SEEN = TableSpec(
     "seen", SeenKey, description="The seen-items ledger in the state store (STATE/seen/): keys earlier runs handled."
 )
 """The ledger of handled keys; lives in the state store, committed with the run's tables."""
+STORY_UPDATES = TableSpec(
+    "story_updates",
+    StoryUpdate,
+    ColumnSpec("window_date", pa.date32(), False, "UTC date of window_start (Hive partition)."),
+    lambda update: _utc_date(update.window_start),
+    description="Streaming: one row per story per window (and pane) in which it changed; "
+    "the latest row per story is its current state.",
+)

@@ -90,6 +90,8 @@ FEED_PAGES = CounterFamily(FEEDS, "pages_")
 FEED_ENTRY_TEXT_FROM = CounterFamily(FEEDS, "entries_")
 FEEDS_GONE_SKIPPED = Counter(FEEDS, "gone_feeds_skipped")
 FEEDS_BACKING_OFF = Counter(FEEDS, "feeds_backing_off")
+FEED_POLL_ROWS_INCOMPLETE = Counter(FEEDS, "poll_rows_incomplete")
+FEED_STATE_SNAPSHOTS = Counter(FEEDS, "state_snapshots_written")
 
 # WARC records: every record read is a document, a record of another kind, filtered, or a reject.
 WARC_RECORDS = Counter(WARC, "records")
@@ -136,6 +138,8 @@ STORIES_TOUCHED = Counter(STORIES, "stories_touched")
 NEAR_DUPLICATES = Counter(STORIES, "near_duplicates")
 ARTICLES_TAGGED = Counter(STORIES, "articles_tagged")
 DUPLICATES_WITHOUT_ORIGINAL = Counter(STORIES, "duplicates_without_original")
+STORY_SNAPSHOTS = Counter(STORIES, "snapshots_written")
+STREAM_ALREADY_IN_INDEX = Counter(STORIES, "already_ingested")
 
 # Writing, per table.
 ROWS_WRITTEN = CounterFamily(WRITE, "", "_rows")

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: install run lint test test-fast bench bench-full bench-clustering bench-clustering-scale clean
+.PHONY: install run lint test test-fast bench bench-full bench-clustering bench-clustering-scale bench-extraction clean
 
 install: $(INSTALLED)
 
@@ -39,6 +39,9 @@ bench-full: install
 
 bench-clustering: install
 	$(BIN)/python benchmarks/clustering.py ../shared/data/clustering/allsides_dev.jsonl ../shared/data/clustering/googlenews_ts.jsonl ../shared/data/clustering/neus_titles.jsonl
+
+bench-extraction: install
+	nice -n 5 $(BIN)/python benchmarks/extraction_quality.py --before main
 
 bench-clustering-scale: install
 	$(BIN)/python benchmarks/clustering.py --scale

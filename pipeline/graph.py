@@ -22,7 +22,7 @@ from transforms.sources.seeds import ReadSeedFiles
 from transforms.stories.batch import AssignStories
 from transforms.stories.clusterer import CatalogStory
 from transforms.stories.saved import save_story_index
-from transforms.text.extract import DEFAULT_MIN_WORDS, ExtractArticles
+from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WORDS, ExtractArticles
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class RunPlan:
     known_feeds: Mapping[str, FeedState] = field(default_factory=dict)  # every feed in the state store
     catalog: Sequence[CatalogStory] = ()
     min_words: int = DEFAULT_MIN_WORDS
+    extraction_budget: float = DEFAULT_EXTRACTION_BUDGET_S
     fetch: FetchSettings = field(default_factory=FetchSettings)
     fetch_pages: bool = True
 
@@ -48,7 +49,7 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
     files = p | "ReadSeedFiles" >> ReadSeedFiles(list(plan.files), run)
     feeds = p | "ReadFeeds" >> ReadFeeds(plan.feeds, seen, run, plan.fetch, plan.fetch_pages)
     documents = {"SeedFiles": files.documents, "Feeds": feeds.documents}
-    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words)
+    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words, plan.extraction_budget)
     deduped = extracted.articles | "MarkDuplicates" >> MarkDuplicates(seen)
     tagged = deduped.articles | "AssignStories" >> AssignStories(plan.catalog, run, plan.state)
     articles, stories = tagged.articles, tagged.stories

@@ -10,14 +10,18 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.graph import RunPlan
 from pipeline.options import DEFAULT_CATALOG, NewsbeamOptions
+from schemas import SEEN
+from transforms.dedup.ledger import check_ledger_files
 from transforms.http.addresses import redact_credentials
 from transforms.http.client import FetchPolicy
 from transforms.http.polite import FetchSettings
+from transforms.output.tables import committed_files
 from transforms.run.context import RunContext
 from transforms.sources.feeds.lists import read_feed_list
 from transforms.sources.feeds.state import FeedState, FeedStateStore, reset
 from transforms.sources.seeds import expand_inputs
 from transforms.stories.clusterer import CatalogStory, load_catalog
+from transforms.stories.saved import check_story_index
 
 log = logging.getLogger("newsbeam")
 
@@ -29,7 +33,8 @@ class PlanError(ValueError):
 def plan_run(options: NewsbeamOptions, run: RunContext) -> RunPlan:
     """Everything decided before the graph is built; raises PlanError or InputNotFound on bad options."""
     connect_filesystems(options)
-    known = FeedStateStore(options.state_dir).load()
+    known = FeedStateStore(options.state_dir).load(ignore_corrupt=options.reset_feeds)
+    check_state_store(options.state_dir)
     due = feeds_due(configured_feeds(options), known, run.started_at, options.reset_feeds)
     return RunPlan(
         output=options.output,
@@ -40,6 +45,7 @@ def plan_run(options: NewsbeamOptions, run: RunContext) -> RunPlan:
         known_feeds=known,
         catalog=read_catalog(options.catalog),
         min_words=options.min_words,
+        extraction_budget=options.extraction_budget,
         fetch=FetchSettings(
             host_delay=options.host_delay,
             threads=options.fetch_threads,
@@ -54,6 +60,12 @@ def plan_run(options: NewsbeamOptions, run: RunContext) -> RunPlan:
         ),
         fetch_pages=options.fetch_articles,
     )
+
+
+def check_state_store(state_dir: str) -> None:
+    """Raises ``CorruptStateFile`` for a story index or ledger file the run could not read, before anything runs."""
+    check_story_index(state_dir)
+    check_ledger_files(committed_files(state_dir, SEEN))
 
 
 def connect_filesystems(options: PipelineOptions) -> None:

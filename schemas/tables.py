@@ -54,6 +54,14 @@ class Article:
         pa.string(),
         "Which date published_at uses: 'feed' (the feed entry's), 'record' (a JSON Lines record's), 'page_metadata' (found in the page by htmldate) or 'text_header' (a text file's date line); null when unknown.",
     )
+    published_precision: str | None = column(
+        pa.string(),
+        "What the source of published_at gave: 'day' (a date only: the midnight UTC of published_at means 'time unknown'), 'minute' or 'second'; null when published_at is null.",
+    )
+    date_problem: str | None = column(
+        pa.string(),
+        "Why a date the input or page gave was not used, e.g. \"feed: out_of_range: '9999-12-31T23:00:00-05:00' is outside 1990-01-01 … 2026-12-06\" or \"record: impossible: '2024-02-30'\"; dates are used only between 1990-01-01 and two days after extraction; null when no date was refused.",
+    )
     feed_published_at: dt.datetime | None = column(
         UTC_MICROS, "Publication time the feed entry or JSON Lines record gave, in UTC."
     )
@@ -238,6 +246,11 @@ class SeenKey:
     )
     key: str = column(pa.string(), "The id or hash.", nullable=False)
     run_id: str = column(pa.string(), "Id of the run that recorded it.", nullable=False)
+    article_id: str | None = column(
+        pa.string(),
+        "For 'content' keys: the article that text belongs to (the original a later copy is marked against);"
+        " null for other kinds and in ledger files written before it was recorded.",
+    )
 
 
 def _utc_date(value: dt.datetime | None) -> str:

@@ -20,7 +20,6 @@ import argparse
 import datetime as dt
 import html
 import math
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,10 +31,13 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.summary import SUMMARY_SUFFIX
+from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
+from pipeline.options import ReportOptions
+from pipeline.run_record import FORGET, RUN, SUMMARY_SUFFIX, RunRecord, read_record, record_paths
+from pipeline.summary import RunSummary
 from schemas import ARTICLES, FEED_POLLS, REJECTS, STORIES, TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
-from transforms.output.files import read_json, write_bytes_atomically
+from transforms.output.files import match_paths, read_json, write_bytes_atomically
 from transforms.output.tables import RUNS_DIR, committed_files
 
 REPORT_FILE = "report.html"
@@ -190,7 +192,7 @@ class ReportData:
     rejects_by_reason: list[tuple[str, str, int]]  # (stage, reason, count)
     rejects: list[dict]  # newest first
     feeds: list[FeedHealth]
-    runs: list[dict]
+    runs: list[RecentRun]
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -225,16 +227,22 @@ def _rows(table: pa.Table | None) -> list[dict]:
     return table.to_pylist() if table is not None else []
 
 
-def read_runs(output: str, limit: int = RECENT_RUNS) -> list[dict]:
-    """The latest run records, newest first, each with its run summary under ``summary`` when there is one."""
-    paths = {m.path for m in FileSystems.match([FileSystems.join(output, RUNS_DIR, "*.json")])[0].metadata_list}
-    records = sorted((p for p in paths if not p.endswith(SUMMARY_SUFFIX)), reverse=True)[:limit]
+@dataclass(frozen=True)
+class RecentRun:
+    """A run (or takedown) record with its summary, when the run wrote one."""
+
+    record: RunRecord
+    summary: RunSummary | None = None
+
+
+def read_runs(output: str, limit: int = RECENT_RUNS) -> list[RecentRun]:
+    """The latest run records, newest first, each with its run summary when there is one."""
+    paths = set(match_paths(FileSystems.join(output, RUNS_DIR, "*.json")))
     runs = []
-    for path in records:
-        run = read_json(path)
+    for path in sorted(record_paths(output), reverse=True)[:limit]:
         summary_path = path[: -len(".json")] + SUMMARY_SUFFIX
-        run["summary"] = read_json(summary_path) if summary_path in paths else {}
-        runs.append(run)
+        summary = RunSummary.from_json(read_json(summary_path)) if summary_path in paths else None
+        runs.append(RecentRun(read_record(path), summary))
     return runs
 
 
@@ -733,21 +741,22 @@ def render(data: ReportData, generated_at: dt.datetime | None = None) -> str:
     rejects = _table("rejects", ["stage", "reason", "rejects"], data.rejects_by_reason, numeric={2})
     runs = _table(
         "runs",
-        ["run_id", "started at", "inputs", "articles", "already ingested", "stories", "rejects", "files"],
+        ["run_id", "kind", "started at", "inputs", "articles", "already ingested", "stories", "rejects", "files"],
         [
             (
-                r["run_id"],
-                readable_time(r.get("started_at")),
-                r["summary"].get("inputs", ""),
-                r.get("rows", {}).get("articles", 0),
-                r["summary"].get("already_ingested", ""),
-                r.get("rows", {}).get("stories", 0),
-                r.get("rows", {}).get("rejects", 0),
-                len(r.get("files", [])),
+                r.record.run_id,
+                r.record.kind if r.record.kind == RUN else f"{r.record.kind} {r.record.target}",
+                readable_time(r.record.started_at),
+                r.summary.inputs if r.summary else "",
+                -r.record.removed.get("articles", 0) if r.record.kind == FORGET else r.record.rows.get("articles", 0),
+                r.summary.already_ingested if r.summary else "",
+                r.record.rows.get("stories", 0),
+                r.record.rows.get("rejects", 0),
+                len(r.record.files),
             )
             for r in data.runs
         ],
-        numeric={2, 3, 4, 5, 6, 7},
+        numeric={3, 4, 5, 6, 7, 8},
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>newsbeam report: {_e(data.output)}</title>
@@ -795,17 +804,15 @@ def write_report(output: str) -> str:
     return path
 
 
+COMMAND = Command("report", __doc__.splitlines()[0], (ReportOptions,))
+
+
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline report", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--output",
-        default="out/",
-        help="the pipeline's output folder (local, gs://, s3://); Beam's file system options (--s3_*, GCP) may follow",
-    )
-    args, filesystem_options = parser.parse_known_args(argv)
-    FileSystems.set_options(PipelineOptions(filesystem_options))  # e.g. --s3_endpoint_url, --s3_region_name
-    if not FileSystems.exists(args.output.rstrip("/")):
-        print(f"error: {args.output} does not exist", file=sys.stderr)
-        return 2
+    return run_command(COMMAND, argv, report_command)
+
+
+def report_command(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
+    if output_missing(args.output, filesystem_options):
+        return MISSING_OUTPUT_EXIT
     print(write_report(args.output))
     return 0

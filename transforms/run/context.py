@@ -24,13 +24,15 @@ class RunContext:
 
     run_id: str
     started_at: dt.datetime
+    lease_owner: str | None = None
+    """Who holds the output's lease for this run (``transforms/output/lease.py``); the commit checks it."""
 
     @classmethod
-    def start(cls, now: dt.datetime | None = None) -> RunContext:
+    def start(cls, now: dt.datetime | None = None, lease_owner: str | None = None) -> RunContext:
         """A new run id: UTC start time plus a random suffix, sortable by time."""
         now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        return cls(f"{now:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}", now)
+        return cls(f"{now:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}", now, lease_owner)
 
     def reject(
         self,

@@ -66,6 +66,7 @@ class CounterFamily:
 
 # Seed files and records.
 SEED_DOCUMENTS = Counter(READ, "documents")
+SEED_FILES_READ = Counter(READ, "files")
 
 # Extraction, per source kind (``seed`` or ``feed``) and in all.
 ARTICLES_EXTRACTED = Counter(EXTRACT, "articles")
@@ -92,6 +93,7 @@ WINDOW_ARTICLES = Counter(WINDOW, "articles")
 
 # Deduplication.
 DUPLICATES = Counter(DEDUP, "duplicates")
+COPIES_OF_EARLIER_RUNS = Counter(DEDUP, "copies_of_earlier_runs")
 ALREADY_INGESTED = Counter(DEDUP, "already_ingested")
 REPEATED_REJECTS = Counter(DEDUP, "repeated_rejects")
 STREAM_ORIGINALS = Counter(DEDUP, "originals")

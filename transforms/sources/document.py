@@ -24,6 +24,7 @@ class SourceDocument:
     entry_id: str | None = None
     fallback_text: str | None = None  # a feed entry's own clean text, used when the page yields too little
     fallback_source: str | None = None  # 'feed_content' or 'feed_summary': the text_source of fallback_text
+    published_problem: str | None = None  # why the input's own date was refused (then `published` is None)
 
     def reject_fields(self) -> dict[str, str | None]:
         """What a reject of this document says about the item: for a feed entry, its id and title, and the

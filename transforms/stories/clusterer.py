@@ -163,6 +163,10 @@ class StoryClusterer:
 
     # -- the ordered step ------------------------------------------------------------------
 
+    def story_of(self, article_id: str) -> str | None:
+        """The story of an article that is a member of an active story, else None."""
+        return self._assigned.get(article_id)
+
     def add(self, article_id: str, vector: ArticleVector, published_at: datetime | None, title: str | None) -> str:
         """Join the best eligible story or found a new one; return the story id."""
         if article_id in self._assigned:  # re-delivered article: idempotent

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +17,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedup.near import NearDuplicateIndex
-from transforms.output.files import write_bytes_atomically
+from transforms.output.files import CorruptStateFile, write_bytes_atomically
+from transforms.run.crash_points import crash_point
 from transforms.stories.clusterer import CatalogStory, StoryClusterer
 
 INDEX_FILE = "story_index.json.gz"
@@ -33,6 +35,21 @@ class StoryIndex:
     """Duplicates (exact and near) each story gained, over all runs; the clusterer counts originals."""
     labels: dict[str, str] = field(default_factory=dict)
     """Last label of every story still referenced, for near-duplicates of stories no longer active."""
+    forgotten: dict[str, list[str]] = field(default_factory=dict)
+    """Per story, article ids removed by takedowns (``python -m pipeline forget``): not in its article count."""
+
+    def forgotten_count(self, story_id: str) -> int:
+        return len(self.forgotten.get(story_id, ()))
+
+    def forget(self, story_id: str, article_id: str) -> None:
+        """Records a takedown; repeating it changes nothing."""
+        ids = self.forgotten.setdefault(story_id, [])
+        if article_id not in ids:
+            ids.append(article_id)
+
+    def story_of_article(self, article_id: str) -> str | None:
+        """The story of an article of an earlier run, while the near-duplicate window or its active story keeps it."""
+        return self.near_duplicates.story_of(article_id) or self.clusterer.story_of(article_id)
 
     @classmethod
     def new(cls, catalog: Sequence[CatalogStory]) -> StoryIndex:
@@ -47,6 +64,7 @@ class StoryIndex:
             "near_duplicates": near_duplicates,
             "duplicate_counts": {k: v for k, v in self.duplicate_counts.items() if k in referenced},
             "labels": {k: v for k, v in self.labels.items() if k in referenced},
+            "forgotten": {k: sorted(v) for k, v in self.forgotten.items() if k in referenced},
         }
 
     @classmethod
@@ -58,6 +76,7 @@ class StoryIndex:
             NearDuplicateIndex.from_state(state["near_duplicates"]),
             dict(state["duplicate_counts"]),
             dict(state["labels"]),
+            {k: list(v) for k, v in state.get("forgotten", {}).items()},
         )
 
 
@@ -66,17 +85,67 @@ def index_path(state_dir: str) -> str:
 
 
 def load_story_index(state_dir: str, catalog: Sequence[CatalogStory]) -> StoryIndex:
-    """The saved index, or a new one when there is none yet."""
+    """The saved index, or a new one when there is none yet; ``CorruptStateFile`` when it can't be read."""
+    state = _read_index(state_dir)
+    if state is None:
+        return StoryIndex.new(catalog)
+    try:
+        return StoryIndex.from_export(state, catalog)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+        raise CorruptStateFile(index_path(state_dir), err, INDEX_WAY_OUT) from err
+
+
+def check_story_index(state_dir: str) -> None:
+    """Raises ``CorruptStateFile`` unless the saved index (if any) decompresses, parses and has this version."""
+    state = _read_index(state_dir)
+    if state is not None:
+        missing = [key for key in ("clusterer", "near_duplicates", "duplicate_counts", "labels") if key not in state]
+        if state.get("version") != VERSION or missing:
+            problem = f"version {state.get('version')!r} (expected {VERSION}), missing {missing}"
+            raise CorruptStateFile(index_path(state_dir), problem, INDEX_WAY_OUT)
+
+
+def _read_index(state_dir: str) -> dict | None:
     path = index_path(state_dir)
     if not FileSystems.exists(path):
-        return StoryIndex.new(catalog)
+        return None
+    try:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            state = json.loads(gzip.decompress(handle.read()))
+    except (OSError, EOFError, zlib.error, ValueError) as err:
+        raise CorruptStateFile(path, err, INDEX_WAY_OUT) from err
+    if not isinstance(state, dict):
+        raise CorruptStateFile(path, f"a JSON {type(state).__name__}, not an object", INDEX_WAY_OUT)
+    return state
+
+
+INDEX_WAY_OUT = (
+    "Move it aside (mv {path} {path}.unreadable) to start a new story index, or restore it from a backup."
+    " A new index costs continuity: later articles found new stories instead of joining earlier ones,"
+    " copies of earlier articles are no longer found as near-duplicates, and story counts restart."
+)
+
+
+def record_forgotten(state_dir: str, removed: dict[str, list[str]]) -> bool:
+    """Adds takedowns ({story_id: [article_id, …]}) to the saved index, in place; False when there is no index.
+
+    Works on the saved form, so no catalog is needed; repeating it changes nothing.
+    """
+    path = index_path(state_dir)
+    if not FileSystems.exists(path):
+        return False
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         state = json.loads(gzip.decompress(handle.read()))
-    return StoryIndex.from_export(state, catalog)
+    forgotten = state.setdefault("forgotten", {})
+    for story_id, article_ids in removed.items():
+        forgotten[story_id] = sorted(set(forgotten.get(story_id, [])) | set(article_ids))
+    save_story_index({}, state, state_dir)
+    return True
 
 
 def save_story_index(record: dict, state: dict | None, state_dir: str) -> dict:
     """After the run's commit: saves the exported index (when clustering ran); returns ``record``."""
+    crash_point("feeds_saved")
     if state is not None:
         write_bytes_atomically(
             index_path(state_dir), gzip.compress(json.dumps(state, sort_keys=True).encode(), mtime=0)

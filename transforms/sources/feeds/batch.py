@@ -26,11 +26,12 @@ from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.document import ENTRY_TEXT, PAGE, SourceDocument
 from transforms.sources.feeds.parsing import FeedEntry, feed_problem, parse_feed
-from transforms.sources.feeds.state import FeedState, after_fetch, unexpected_not_modified
+from transforms.sources.feeds.state import FeedState, after_fetch, policy_hint, unexpected_not_modified
 
 STAGE = "feeds"
 FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, application/xml;q=0.9, "
+    "text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -89,7 +90,9 @@ class ReadFeeds(beam.PTransform):
             >> DropKnown(self._seen, ENTRY, lambda e: e.entry_id, counters.FEED_ENTRIES_ALREADY_SEEN)
         )
         pages = new_entries | "FetchPages" >> FetchByHost(
-            lambda session, entry: [entry_document(session, entry, run, fetch_pages)], _page_url, self._settings
+            lambda session, entry: [entry_document(session, entry, run, fetch_pages)],
+            lambda entry: entry.page_url,
+            self._settings,
         )
         feed_rejects = polls | "FeedRejects" >> beam.FlatMap(lambda poll: [poll.reject] if poll.reject else [])
         page_rejects = pages | "PageRejects" >> beam.Filter(lambda item: isinstance(item, Reject))
@@ -156,14 +159,14 @@ def entry_document(
     own_text, own_source = (
         (entry.content_text, "feed_content") if entry.content_text else (entry.summary_text, "feed_summary")
     )
-    published = entry.published or entry.updated
     fields = dict(
         source_uri=redact_credentials(entry.feed_url),
         url=entry.link,
         title=entry.title,
         source=entry.source,
         authors=entry.authors,
-        published=published.isoformat() if published else None,
+        published=entry.publication_iso,
+        published_problem=entry.date_problem,
         published_by="feed",
         entry_id=entry.entry_id,
         fallback_text=own_text,
@@ -213,10 +216,7 @@ def fetch_reason(result: FetchResult) -> str:
 def describe(result: FetchResult) -> str:
     status = f"HTTP {result.status}" if result.status else "no response"
     retry = f", retry after {result.retry_after:.0f}s" if result.retry_after is not None else ""
+    hint = f"; {policy_hint(result.error)}" if policy_hint(result.error) else ""
     return redact_credentials(
-        f"{status} {result.error or ''}: {result.detail} ({result.final_url or result.url}){retry}".strip()
+        f"{status} {result.error or ''}: {result.detail} ({result.final_url or result.url}){retry}{hint}".strip()
     )
-
-
-def _page_url(entry: FeedEntry) -> str:
-    return entry.link or entry.feed_url

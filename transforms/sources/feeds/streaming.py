@@ -37,7 +37,6 @@ from transforms.http.polite import FetchSession, FetchSettings
 from transforms.run import counters
 from transforms.run.context import REJECTED, RunContext
 from transforms.sources.feeds.batch import entry_document, poll_feed
-from transforms.sources.feeds.parsing import FeedEntry
 from transforms.sources.feeds.state import FeedState
 
 DEFAULT_POLL_INTERVAL = 300.0
@@ -100,7 +99,7 @@ class PollFeeds(beam.PTransform):
             | "SkipSeenEntries"
             >> DropRepeats(lambda entry: entry.entry_id, self._horizon, counters.FEED_ENTRIES_ALREADY_SEEN)
             | "KeyByPageHost"
-            >> beam.Map(lambda entry: (host_of(page_url(entry)), entry)).with_output_types(KV[str, Any])
+            >> beam.Map(lambda entry: (host_of(entry.page_url), entry)).with_output_types(KV[str, Any])
             | "FetchPagesByHost"
             >> beam.ParDo(FetchHostPages(self._run, self._settings, self._fetch_pages)).with_outputs(
                 REJECTED, main="documents"
@@ -169,7 +168,3 @@ class FetchHostPages(_HostFetcher):
         yield (
             beam.pvalue.TaggedOutput(REJECTED, document) if isinstance(document, Reject) else document
         )  # counted by the session
-
-
-def page_url(entry: FeedEntry) -> str:
-    return entry.link or entry.feed_url

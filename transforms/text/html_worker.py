@@ -32,11 +32,14 @@ _INERT_PATTERN = (
     r"<script\b(?P<attrs>[^>]*)>.*?</script\s*>|<style\b[^>]*>.*?</style\s*>|<template\b[^>]*>.*?</template\s*>"
     r"|<!--.*?-->"
 )
-_INERT = {
+_INERT: dict[type, re.Pattern[Any]] = {
     bytes: re.compile(_INERT_PATTERN.encode(), re.IGNORECASE | re.DOTALL),
     str: re.compile(_INERT_PATTERN, re.IGNORECASE | re.DOTALL),
 }
-_JSON_LD = {bytes: re.compile(rb"application/ld\+json", re.I), str: re.compile(r"application/ld\+json", re.I)}
+_JSON_LD: dict[type, re.Pattern[Any]] = {
+    bytes: re.compile(rb"application/ld\+json", re.I),
+    str: re.compile(r"application/ld\+json", re.I),
+}
 _WARM_UP_PAGE = b"<html><body><article><p>Warm-up page for the extraction process.</p></article></body></html>"
 _START_TIMEOUT_S = 300.0
 MAX_JSON_LD_BYTES = 256 * 1024
@@ -85,7 +88,7 @@ def run_trafilatura(body: bytes | str, url: str | None) -> dict[str, Any] | str:
         )
     except (ValueError, TypeError, RecursionError) as err:  # lxml/trafilatura on hostile markup
         return f"trafilatura failed: {type(err).__name__}: {err}"
-    if extracted is None or not extracted.text:
+    if extracted is None or isinstance(extracted, dict) or not extracted.text:  # dict only with as_dict=True
         return "trafilatura found no main text"
     fields = ("text", "title", "date", "author", "sitename", "url")
     return {name: getattr(extracted, name, None) for name in fields}

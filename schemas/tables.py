@@ -61,7 +61,7 @@ class Article:
     )
     date_problem: str | None = column(
         pa.string(),
-        "Why a date the input or page gave was not used, e.g. \"feed: published out_of_range: "
+        'Why a date the input or page gave was not used, e.g. "feed: published out_of_range: '
         "'9999-12-31T23:00:00-05:00' …\" or \"record: impossible: '2024-02-30' …\"; dates are used only "
         "between 1990-01-01 and two days after extraction; null when no date was refused.",
     )

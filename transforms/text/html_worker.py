@@ -5,7 +5,11 @@ inside the process that reads it, and a thread left running would keep burning t
 CPU. ``BudgetedExtractor`` hands each page to a long-lived child process (started on first use,
 with the ``spawn`` method, so no Beam or gRPC thread is forked) and waits at most
 ``budget_s``: a page over budget kills the child, is reported as ``TooSlow`` with its size and
-time, and the next page gets a fresh child. A page within budget costs one pipe round trip.
+time, and the next page gets a fresh child. A page within budget costs one pipe round trip
+(measured: 60 WCXB pages alternating, 16.0 s through the child against 16.6 s in process).
+As with any ``spawn`` child, the parent's main module must be safe to import: ``python -m
+pipeline``, the ``newsbeam`` script and Beam's worker entry points are; a script of your own
+that uses ``BudgetedExtractor`` needs ``if __name__ == "__main__":``.
 
 Before the size rule, pages are weighed by what extraction reads: ``strip_inert_markup``
 removes scripts (except JSON-LD metadata), styles, inline JSON, templates and comments, which

@@ -56,11 +56,14 @@ class Article:
     )
     published_precision: str | None = column(
         pa.string(),
-        "What the source of published_at gave: 'day' (a date only: the midnight UTC of published_at means 'time unknown'), 'minute' or 'second'; null when published_at is null.",
+        "What the source of published_at gave: 'day' (a date only: the midnight UTC of published_at means "
+        "'time unknown'), 'minute' or 'second'; null when published_at is null.",
     )
     date_problem: str | None = column(
         pa.string(),
-        "Why a date the input or page gave was not used, e.g. \"feed: out_of_range: '9999-12-31T23:00:00-05:00' is outside 1990-01-01 … 2026-12-06\" or \"record: impossible: '2024-02-30'\"; dates are used only between 1990-01-01 and two days after extraction; null when no date was refused.",
+        'Why a date the input or page gave was not used, e.g. "feed: published out_of_range: '
+        "'9999-12-31T23:00:00-05:00' …\" or \"record: impossible: '2024-02-30' …\"; dates are used only "
+        "between 1990-01-01 and two days after extraction; null when no date was refused.",
     )
     feed_published_at: dt.datetime | None = column(
         UTC_MICROS, "Publication time the feed entry or JSON Lines record gave, in UTC."

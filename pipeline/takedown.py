@@ -40,7 +40,7 @@ from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run
 from pipeline.options import ForgetOptions, state_dir_of
 from pipeline.run_record import FORGET, RunRecord, read_record, record_paths
 from schemas import ARTICLES, SEEN, STORIES, TABLES, SeenKey
-from transforms.dedup.ledger import ARTICLE, CONTENT, ENTRY, FORGOTTEN
+from transforms.dedup.ledger import ARTICLE, CONTENT, ENTRY, FORGOTTEN, FORGOTTEN_CONTENT
 from transforms.output.files import ensure_dir
 from transforms.output.tables import (
     COMPRESSION,
@@ -176,6 +176,7 @@ def stage_rewritten_articles(
         for row in removed.select(["article_id", "content_hash", "entry_id"]).to_pylist():
             keys += [
                 SeenKey(kind=FORGOTTEN, key=row["article_id"], run_id=run.run_id),
+                SeenKey(kind=FORGOTTEN_CONTENT, key=row["content_hash"], run_id=run.run_id),
                 SeenKey(kind=ARTICLE, key=row["article_id"], run_id=run.run_id),
                 SeenKey(kind=CONTENT, key=row["content_hash"], run_id=run.run_id),
             ]

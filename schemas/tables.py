@@ -143,7 +143,8 @@ class SeenKey:
 
     kind: str = column(
         pa.string(),
-        "What the key identifies: 'article' (article_id), 'content' (content_hash), 'entry' (feed entry_id) or 'reject' (reject_id).",
+        "What the key identifies: 'article' (article_id), 'content' (content_hash), 'entry' (feed entry_id),"
+        " 'reject' (reject_id), or a takedown's 'forgotten' (article_id) and 'forgotten_content' (content_hash).",
         nullable=False,
     )
     key: str = column(pa.string(), "The id or hash.", nullable=False)

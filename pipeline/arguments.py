@@ -191,10 +191,19 @@ def output_missing(output: str, filesystem_options: PipelineOptions | None = Non
     return True
 
 
+OUR_LOGGERS = ("newsbeam", "pipeline", "transforms", "schemas")
+"""Loggers -v turns to DEBUG; other libraries (urllib3, trafilatura) stay at INFO."""
+
+
 def set_log_level(verbose: int = 0, quiet: bool = False) -> None:
-    """INFO by default; -v DEBUG (-vv also Beam's INFO); -q WARNING."""
-    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    """INFO by default; -v DEBUG for newsbeam's own loggers (-vv also Beam's INFO); -q WARNING."""
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    for name in OUR_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose and not quiet else logging.NOTSET)
     logging.getLogger("apache_beam").setLevel(logging.INFO if verbose >= 2 else logging.WARNING)
 
 

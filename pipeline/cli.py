@@ -8,6 +8,8 @@ a "did you mean" hint before anything is read or written.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -28,8 +30,11 @@ from pipeline.streaming import run_streaming
 from pipeline.summary import AccountingError, RunSummary, counter_totals, format_summary, record_summary
 from pipeline.watch import watch
 from schemas import SEEN, TABLES
+from transforms.output.files import CORRUPT_STATE_EXIT, CorruptStateFile
+from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
 from transforms.output.tables import clear_stale_staging
 from transforms.run.context import RunContext
+from transforms.run.crash_points import crash_point
 from transforms.sources.seeds import InputNotFound
 
 log = logging.getLogger("newsbeam")
@@ -101,7 +106,8 @@ def run_pipeline(args: argparse.Namespace, argv: list[str]) -> int:
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.streaming:
         return run_streaming(argv)
-    print(format_summary(run_once(argv), verbose=args.verbose > 0))
+    with hold_output_lease(argv, "run") as owner:
+        print(format_summary(run_once(argv, lease_owner=owner), verbose=args.verbose > 0))
     return 0
 
 
@@ -113,11 +119,17 @@ def watch_pipeline(args: argparse.Namespace, argv: list[str]) -> int:
         )
         return PLAN_ERROR_EXIT
     settings = PipelineOptions(argv).view_as(WatchOptions)
-    return _exit_code_of(lambda: watch(settings.interval, settings.max_runs, argv, run_once))
+
+    def watch_holding_the_lease() -> int:
+        with hold_output_lease(argv, "watch") as owner:  # held across all the watch's runs
+            return watch(settings.interval, settings.max_runs, argv, functools.partial(run_once, lease_owner=owner))
+
+    return _exit_code_of(watch_holding_the_lease)
 
 
 def _exit_code_of(body: Callable[[], int]) -> int:
-    """Runs ``body``; a bad plan or input is exit 2, a run that doesn't reconcile exit 3 (message on stderr)."""
+    """Runs ``body``; the message of a failure goes to stderr and its exit code is returned: a bad plan or input 2, a
+    run that doesn't reconcile 3, an output another run holds 4, an unreadable state file 5."""
     try:
         return body()
     except (InputNotFound, PlanError) as err:
@@ -126,9 +138,28 @@ def _exit_code_of(body: Callable[[], int]) -> int:
     except AccountingError as err:
         print(f"error: {err}", file=sys.stderr)
         return ACCOUNTING_ERROR_EXIT
+    except LeaseHeld as err:
+        print(f"error: {err}", file=sys.stderr)
+        return LEASE_HELD_EXIT
+    except CorruptStateFile as err:
+        print(f"error: {err}", file=sys.stderr)
+        return CORRUPT_STATE_EXIT
 
 
-def run_once(argv: list[str]) -> RunSummary:
+def hold_output_lease(argv: list[str], command: str) -> contextlib.AbstractContextManager[str | None]:
+    """The lease of the output and state store (see ``transforms/output/lease.py``) for a run that writes here.
+
+    A dry run or a template launch writes nothing from this process: no lease (yields None).
+    """
+    options = PipelineOptions(argv)
+    if not runs_here(options):
+        return contextlib.nullcontext(None)
+    connect_filesystems(options)
+    ours = options.view_as(NewsbeamOptions)
+    return hold_leases([ours.output, ours.state_dir], options, command=f"python -m pipeline {command}")
+
+
+def run_once(argv: list[str], lease_owner: str | None = None) -> RunSummary:
     """Runs the batch pipeline once; returns the run summary.
 
     A job that does not finish here (a Dataflow dry run or template launch, a job still running
@@ -141,8 +172,9 @@ def run_once(argv: list[str]) -> RunSummary:
     if not is_dry_run(options):  # before planning: a finished commit adds to the ledger the plan reads
         connect_filesystems(options)
         clear_stale_staging(ours.output, ours.state_dir, tables=(*TABLES, SEEN))
-    run_context = RunContext.start()
+    run_context = RunContext.start(lease_owner=lease_owner)
     plan = plan_run(ours, run_context)
+    crash_point("planned")
     log.info(
         "run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output
     )
@@ -156,7 +188,7 @@ def run_once(argv: list[str]) -> RunSummary:
     result.wait_until_finish()
     if not FileSystems.exists(path):
         raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, path))
-    return record_summary(read_record(path), counter_totals(result), ours.output)
+    return record_summary(read_record(path), counter_totals(result), ours.output, files_listed=len(plan.files))
 
 
 COMMANDS: dict[str, tuple[Command, Callable[[list[str]], int]]] = {

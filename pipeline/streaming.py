@@ -48,7 +48,7 @@ from transforms.sources.feeds.state import FeedState, reset
 from transforms.sources.feeds.streaming import DEFAULT_POLL_INTERVAL, ReadFeedsPeriodically
 from transforms.stories.clusterer import CatalogStory, StoryClusterer
 from transforms.stories.streaming import AssignStoriesOnline
-from transforms.text.extract import DEFAULT_MIN_WORDS, ExtractArticles
+from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WORDS, ExtractArticles
 
 log = logging.getLogger("newsbeam")
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
@@ -64,6 +64,7 @@ class StreamingPlan:
     feeds: Sequence[FeedState] = ()  # every configured feed, with its stored state
     catalog: Sequence[CatalogStory] = ()
     min_words: int = DEFAULT_MIN_WORDS
+    extraction_budget: float = DEFAULT_EXTRACTION_BUDGET_S
     fetch: FetchSettings = field(default_factory=FetchSettings)
     fetch_pages: bool = True
     poll_interval: float = DEFAULT_POLL_INTERVAL
@@ -91,7 +92,7 @@ def streaming_stages(
 ) -> StreamingOutputs:
     """Everything after reading: documents (timestamped with their arrival) → tables."""
     times, run = plan.times, plan.run
-    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words)
+    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words, plan.extraction_budget)
     windowed = extracted.articles | "WindowArticles" >> WindowArticles(times, run)
     deduped = windowed.articles | "DedupArticles" >> DedupWithinHorizon(times.dedup_horizon_seconds)
     articles = deduped.articles | "AssignStories" >> AssignStoriesOnline(plan.catalog, times, plan.make_clusterer)
@@ -119,6 +120,8 @@ def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:
     streaming = options.view_as(StreamingOptions)
     if ours.input:
         raise PlanError("--input files are read by batch runs; a streaming run polls --feed/--feeds")
+    if ours.cc_news or ours.sitemap or ours.site or ours.since or ours.until or ours.language:
+        raise PlanError("--cc-news, --sitemap, --site, --since, --until and --language are for batch runs")
     urls = configured_feeds(ours)
     if not urls:
         raise PlanError("a streaming run needs --feed or --feeds")
@@ -136,6 +139,7 @@ def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:
         feeds=[reset(f) for f in feeds] if ours.reset_feeds else feeds,
         catalog=batch.catalog,
         min_words=batch.min_words,
+        extraction_budget=batch.extraction_budget,
         fetch=batch.fetch,
         fetch_pages=batch.fetch_pages,
         poll_interval=streaming.poll_interval,

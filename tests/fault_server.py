@@ -81,6 +81,55 @@ def slow_drip(body: bytes, every: float = 0.2) -> RawHandler:
     return handler
 
 
+def header_drip(body: bytes, every: float = 0.2, hang_ups: list[float] | None = None) -> RawHandler:
+    """The status line and headers a byte at a time, each well within the read timeout, then the body.
+
+    Only a deadline that covers the response head stops it. When the client hangs up, the seconds
+    since the request arrived go to ``hang_ups``: the server's own measure of when it was cut off.
+    """
+    head = _head("200 OK", f"Content-Length: {len(body)}", "Content-Type: application/rss+xml")
+    return _dripping(head + body, every, hang_ups)
+
+
+def body_drip(body: bytes, every: float = 0.2, hang_ups: list[float] | None = None) -> RawHandler:
+    """Headers at once (no Content-Length: the body runs to the close), then the body a byte at a time."""
+
+    def handler(sock: socket.socket, request: RecordedRequest) -> None:
+        if _send(sock, _head("200 OK", "Content-Type: application/rss+xml", "Connection: close")):
+            _dripping(body, every, hang_ups)(sock, request)
+
+    return handler
+
+
+def _dripping(data: bytes, every: float, hang_ups: list[float] | None) -> RawHandler:
+    def handler(sock: socket.socket, request: RecordedRequest) -> None:
+        ends = time.monotonic() + MAX_FAULT_SECONDS
+        for byte in data:
+            if time.monotonic() > ends:
+                return
+            if not _send(sock, bytes([byte])) or _hung_up(sock):
+                if hang_ups is not None:
+                    hang_ups.append(time.monotonic() - request.time)
+                return
+            time.sleep(every)
+
+    return handler
+
+
+def _hung_up(sock: socket.socket) -> bool:
+    """True once the client has closed or shut down its side (it never sends more after the request)."""
+    try:
+        sock.setblocking(False)
+        try:
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        finally:
+            sock.setblocking(True)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
 def truncated(body: bytes) -> RawHandler:
     """The whole Content-Length announced, half the body sent, then the connection closed (FIN)."""
 

@@ -22,7 +22,7 @@ from pipeline.analyst.query import views_sql
 from tests.conftest import REPO, SEEDS, run_cli
 from tests.e2e.test_feeds import RSS_TYPE, long_text, rss
 from tests.http_server import LoopbackServer, Reply
-from transforms.run.faults import COMMIT_POINTS, KILL_AT_ENV
+from transforms.run.crash_points import COMMIT_POINTS, ENVIRONMENT_VARIABLE
 
 WORLD = [
     {
@@ -316,7 +316,7 @@ def test_forget_killed_at_any_commit_point_then_rerun_equals_a_clean_forget(worl
     shutil.copytree(world["out"], clean)
     shutil.copytree(world["out"], crashed)
     run_cli("forget", "--output", str(clean), target)
-    killed = run_pipeline_cli("forget", "--output", str(crashed), target, env={KILL_AT_ENV: point})
+    killed = run_pipeline_cli("forget", "--output", str(crashed), target, env={ENVIRONMENT_VARIABLE: point})
     assert killed.returncode == -9, f"the kill point {point} was not reached: {killed.stderr[-2000:]}"
     for path in crashed.rglob("*.parquet"):  # whatever a reader sees in between reads
         if not any(part.startswith(("_", ".")) for part in path.relative_to(crashed).parts):

@@ -1,11 +1,14 @@
-"""Crash safety: SIGKILL the CLI at seeded random points, check what readers see, then finish and compare.
+"""Crash safety: SIGKILL the CLI at every named point of a run and of its commit, then finish and compare.
 
-A clean reference run gives the expected rows and the run's duration T. Then, on a second
-output, the CLI is killed (SIGKILL, the whole process group) at seeded points spread over T, then
-once as soon as the commit has started; after every kill each visible Parquet file
-must read with pyarrow, DuckDB's glob sees no partial or temporary file, and the state files
-parse. A last run completes; its tables must hold exactly the reference rows: none missing, none
-twice.
+The run kills itself at the point ``NEWSBEAM_CRASH_AT`` names (``transforms/run/crash_points.py``),
+so every point is exercised every time, never by luck of timing. A clean reference run gives the
+expected rows. Then, for each point, on a fresh output: a run is killed there (the test fails if
+it exits any other way), every visible Parquet file must read, DuckDB's glob sees no partial or
+temporary file, the state files parse, and a kill before the commit's plan leaves no table row
+visible. The next run settles the killed one (finishes a planned commit, drops other staging)
+and completes: its tables must hold exactly the reference rows, none missing, none twice. One
+case is killed twice: after its tables moved, and again while the next run rolls that commit
+forward.
 """
 
 from __future__ import annotations
@@ -13,11 +16,9 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -27,9 +28,12 @@ import pytest
 from tests.conftest import REPO
 from tests.e2e.test_feeds import RSS_TYPE, long_text, paragraphs, rss
 from tests.http_server import LoopbackServer, Reply
+from transforms.run.crash_points import ENVIRONMENT_VARIABLE, POINTS
 
-SEED = 20240501
-KILLS = 6  # random points, plus one during the commit
+BEFORE_THE_COMMIT_PLAN = ("planned", "staging", "staged")
+"""Kills after which nothing may be visible in the tables."""
+KILLED_AGAIN_WHILE_SETTLING = {"tables_moved": "ledger_moved"}
+"""Point of the first kill → point at which the run that rolls its commit forward is killed too."""
 
 
 def write_seeds(folder: Path, count: int = 40) -> None:
@@ -45,8 +49,11 @@ def write_seeds(folder: Path, count: int = 40) -> None:
     (folder / "short.txt").write_text("Too short.\n")  # a reject
 
 
-def start_cli(out: Path, seeds: Path, feed: str) -> subprocess.Popen:
+def start_cli(out: Path, seeds: Path, feed: str, crash_at: str | None = None) -> subprocess.Popen:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    env.pop(ENVIRONMENT_VARIABLE, None)
+    if crash_at:
+        env[ENVIRONMENT_VARIABLE] = crash_at
     argv = [
         sys.executable,
         "-m",
@@ -132,6 +139,24 @@ def table_rows(out: Path, committed_only: bool = False) -> dict[str, list]:
     }
 
 
+def run_to_end(out: Path, seeds: Path, feed: str, crash_at: str | None = None) -> tuple[int, str]:
+    process = start_cli(out, seeds, feed, crash_at)
+    try:
+        output = process.communicate(timeout=600)[0].decode()
+    finally:
+        kill(process)  # anything the run started, if it left something behind
+    return process.returncode, output
+
+
+def killed_at(out: Path, seeds: Path, feed: str, point: str) -> str:
+    """Runs the CLI until it kills itself at ``point``; fails when it exits any other way."""
+    code, output = run_to_end(out, seeds, feed, crash_at=point)
+    assert code == -signal.SIGKILL and f"{ENVIRONMENT_VARIABLE}={point}" in output, (
+        f"the run was to be killed at {point!r} but exited {code}:\n{output[-3000:]}"
+    )
+    return output
+
+
 @pytest.fixture(scope="module")
 def crash_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("crash")
@@ -151,102 +176,47 @@ def crash_runs(tmp_path_factory):
     feed = server.url("/feed")
 
     reference = root / "reference"
-    started = time.monotonic()
-    process = start_cli(reference, seeds, feed)
-    output = process.communicate(timeout=600)[0].decode()
-    duration = time.monotonic() - started
-    assert process.returncode == 0, output
+    code, output = run_to_end(reference, seeds, feed)
+    assert code == 0, output
 
-    out = root / "crashed"
-    kills = []
-    # seeded points over the reference duration, in order, each on a run that still has all the work to do
-    rng = random.Random(SEED)
-    for at in sorted(rng.uniform(0.1, 0.9) * duration for _ in range(KILLS)):
-        process = start_cli(out, seeds, feed)
-        try:
-            process.wait(timeout=at)
-            finished = True
-        except subprocess.TimeoutExpired:
-            kill(process)
-            finished = False
-        kills.append({"at": round(at, 2), "finished_first": finished})
+    cases = {}
+    for point in POINTS:
+        out = root / point
+        killed_at(out, seeds, feed, point)
         assert_readable(out)
-    process = start_cli(out, seeds, feed)
-    final = process.communicate(timeout=600)[0].decode()
-    assert process.returncode == 0, final
-    assert_readable(out)
-
-    # on a fresh output, a kill as soon as the commit has started
-    commit_out = root / "crashed-in-commit"
-    process = start_cli(commit_out, seeds, feed)
-    while process.poll() is None and not list(commit_out.glob("_staging-*/_commit.json")):
-        time.sleep(0.001)  # the commit's plan is written just before its first move
-    caught = process.poll() is None
-    kill(process)
-    kills.append(
-        {
-            "at": "commit",
-            "finished_first": not caught,
-            "run_record": bool(list(commit_out.glob("_runs/*.json"))),
-            "ledger_moved": bool(list(commit_out.glob("_state/seen/**/*.parquet"))),
-        }
-    )
-    assert_readable(commit_out)
-    process = start_cli(commit_out, seeds, feed)
-    final_after_commit_kill = process.communicate(timeout=600)[0].decode()
-    assert process.returncode == 0, final_after_commit_kill
-    assert_readable(commit_out)
-    yield {
-        "reference": reference,
-        "out": out,
-        "kills": kills,
-        "duration": duration,
-        "final": final,
-        "commit_out": commit_out,
-    }
+        visible = table_rows(out)
+        again = KILLED_AGAIN_WHILE_SETTLING.get(point)
+        if again:
+            killed_at(out, seeds, feed, again)
+            assert_readable(out)
+        code, final = run_to_end(out, seeds, feed)
+        assert code == 0, final
+        assert_readable(out)
+        cases[point] = {"out": out, "visible_after_kill": visible, "final": final}
+    yield {"reference": reference, "cases": cases}
     server.close()
 
 
-def test_kills_were_spread_over_the_run(crash_runs):
-    kills = crash_runs["kills"]
-    assert len(kills) == KILLS + 1
-    killed = [k for k in kills if not k["finished_first"]]
-    print(f"reference run {crash_runs['duration']:.1f}s; kills: {kills}")
-    assert len(killed) >= 5, kills  # most points fall before the end of the run
+def test_every_point_was_reached(crash_runs):
+    assert list(crash_runs["cases"]) == list(POINTS)
 
 
-def test_no_row_lost_after_crashes(crash_runs):
-    expected, got = table_rows(crash_runs["reference"]), table_rows(crash_runs["out"])
-    assert expected["articles"] and expected["rejects"]
+@pytest.mark.parametrize("point", POINTS)
+def test_no_row_lost_or_doubled_after_a_kill(crash_runs, point):
+    expected, got = table_rows(crash_runs["reference"]), table_rows(crash_runs["cases"][point]["out"])
+    assert expected["articles"] and expected["rejects"] and expected["stories"]
+    for table in ("articles", "rejects", "stories"):
+        assert len(got[table]) == len(set(got[table])), f"{table} rows twice after a kill at {point}"
     assert got == expected  # none missing, none twice
 
 
-def _commit_kill_landed(crash_runs) -> dict:
-    first = crash_runs["kills"][-1]
-    if first["finished_first"] or first["run_record"]:
-        pytest.skip(f"the kill did not land inside the commit this time: {first}")
-    return first
+@pytest.mark.parametrize("point", BEFORE_THE_COMMIT_PLAN)
+def test_a_kill_before_the_commit_plan_shows_readers_nothing(crash_runs, point):
+    assert crash_runs["cases"][point]["visible_after_kill"] == {"articles": [], "rejects": [], "stories": []}
 
 
-def test_no_duplicate_rows_after_a_kill_during_the_commit(crash_runs):
-    """Killed inside its commit, before or after the ledger moved: the next run finishes that commit, nothing twice."""
-    _commit_kill_landed(crash_runs)
-    got = table_rows(crash_runs["commit_out"])
-    for table in ("articles", "rejects"):
-        assert len(got[table]) == len(set(got[table])), (
-            f"{len(got[table]) - len(set(got[table]))} duplicate {table} rows"
-        )
-    expected = table_rows(crash_runs["reference"])
-    assert got == expected
-
-
-def test_nothing_temporary_is_left_after_the_final_run(crash_runs):
-    for out in (crash_runs["out"], crash_runs["commit_out"]):
+def test_nothing_temporary_is_left_after_the_final_runs(crash_runs):
+    for case in crash_runs["cases"].values():
+        out = case["out"]
         leftovers = [p for p in out.rglob("*") if p.name.startswith("_staging") or ".tmp" in p.name]
         assert leftovers == []
-
-
-def test_no_partial_or_temporary_file_is_visible(crash_runs):
-    out = crash_runs["out"]
-    assert [p for p in out.rglob("*") if ".tmp" in p.name and not p.name.startswith(".")] == []
-    assert_readable(out)

@@ -9,6 +9,7 @@ dataset (DuckDB's own httpfs extension would be downloaded from the internet).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from tests.conftest import REPO, SEEDS
 from transforms.output.files import remove_folder, write_json_atomically
+from transforms.output.lease import LeaseHeld, LeaseHolder, acquire, lease_store, verify_lease
 from transforms.output.tables import clear_stale_staging
 
 BUCKET = "newsbeam-test"
@@ -262,3 +264,24 @@ def test_state_json_is_replaced_in_one_upload_without_temporary_objects(s3_endpo
     write_json_atomically(path, {"version": 1, "feeds": [{"feed_url": "https://example.org/rss"}]})
     assert _keys(s3_endpoint, "json/") == ["json/state/feeds.json"]
     assert _run_record(s3_endpoint, "json/state/feeds.json")["feeds"] == [{"feed_url": "https://example.org/rss"}]
+
+
+def test_the_lease_on_s3_is_exclusive_conditional_and_taken_over_when_stale(s3_endpoint, s3_filesystem_options):
+    options = PipelineOptions(_s3_options(s3_endpoint))
+    folder = f"s3://{BUCKET}/lease/news"
+    first = acquire(lease_store(folder, options), "python -m pipeline run")
+    with pytest.raises(LeaseHeld, match=re.escape(first.owner)):  # If-None-Match: * refuses the second create
+        acquire(lease_store(folder, options), "python -m pipeline run")
+    assert first.renew()  # If-Match on the ETag it read
+    verify_lease(folder, first.owner)
+    stolen = LeaseHolder(**{**json.loads(first.holder.to_bytes()), "owner": "someone-else"})
+    _client(s3_endpoint).put_object(Bucket=BUCKET, Key="lease/news/_lease.json", Body=stolen.to_bytes())
+    assert not first.renew()  # the ETag changed: the conditional write is refused, the lease is lost
+    first.release()
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)  # the stolen lease has expired by then
+    taken = acquire(lease_store(folder, options), now=later)
+    verify_lease(folder, taken.owner)
+    taken.release()
+    assert json.loads(_client(s3_endpoint).get_object(Bucket=BUCKET, Key="lease/news/_lease.json")["Body"].read())[
+        "released_at"
+    ]

@@ -440,6 +440,7 @@ def test_streaming_options_become_a_plan_and_local_runners_are_refused(tmp_path)
     refused = {
         "needs --feed": ["--output", str(tmp_path)],
         "--input files are read by batch runs": [*argv, "--input", "seeds/"],
+        "are for batch runs": [*argv, "--sitemap", "https://news.test/sitemap.xml"],
         "dedup horizon": [*argv, "--dedup-horizon", "3000"],
     }
     for message, bad_argv in refused.items():

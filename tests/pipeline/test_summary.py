@@ -33,6 +33,8 @@ RECORD = RunRecord.from_json(
 
 def with_rows(**rows: int) -> RunRecord:
     return dataclasses.replace(RECORD, rows={**RECORD.rows, **rows})
+
+
 TOTALS = {
     # seed: 6 documents + 1 empty file; 5 articles and 1 too short at extraction
     "read.documents": 6,
@@ -69,10 +71,7 @@ def test_inputs_are_originals_duplicates_already_ingested_and_rejects():
         2,
     )
     assert summary.rejects == 4 and summary.rejects_written == 4
-    assert (
-        summary.inputs
-        == summary.originals + summary.duplicates + summary.already_ingested + summary.rejects
-    )
+    assert summary.inputs == summary.originals + summary.duplicates + summary.already_ingested + summary.rejects
 
 
 def test_per_source_breakdown():

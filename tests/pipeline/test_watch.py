@@ -11,10 +11,13 @@ import sys
 import time
 
 import duckdb
+import pytest
 
 from pipeline.watch import next_run_line
 from tests.conftest import REPO, run_cli
 from tests.http_server import Reply
+
+pytestmark = pytest.mark.e2e
 
 PARAGRAPH = (
     "Officials at the harbour authority said on {day} that item {n} of the series had been published,"

@@ -2,8 +2,11 @@
 
 Two articles are exact duplicates when they share a canonical URL (hence a base article_id) or
 a content hash. The earliest published (then by source) is the original; the others are kept
-and marked ``duplicate_of``. Articles whose id or hash is in the seen-items ledger were written
-by an earlier run: they go to the ``already_ingested`` output instead, so reruns write nothing twice.
+and marked ``duplicate_of``. Articles whose id is in the seen-items ledger were written by an
+earlier run: they go to the ``already_ingested`` output instead, so reruns write nothing twice.
+An article with a new id whose text an earlier run wrote (a copy syndicated under a new URL) is
+a row: marked ``duplicate_of`` that earlier article (``duplicate_kind`` 'text'), so it joins its
+story. Only ledger files older than the content key's ``article_id`` leave such copies skipped.
 """
 
 from __future__ import annotations
@@ -68,10 +71,20 @@ def _resolve_by_id(element) -> Iterator:
 
 
 def _resolve_by_hash(element) -> Iterator:
-    groups, known = _split(element)
-    if known:
+    _, grouped = element
+    groups = list(grouped["new"])
+    known = list(grouped["known"])
+    if not groups:
+        return
+    earlier = sorted(article_id for article_id in known if article_id)
+    if earlier:  # an earlier run wrote this text: these are copies of that article
+        articles = mark_copies_of_earlier(groups, earlier[0])
+        counters.DUPLICATES.inc(sum(1 for a in articles if a.duplicate_of))
+        counters.COPIES_OF_EARLIER_RUNS.inc(len(groups))
+        yield from articles
+    elif known:  # a ledger file from before content keys named their article: the old rule
         yield from _skip([a for original, copies in groups for a in (original, *copies)])
-    elif groups:
+    else:
         articles = mark_same_text(groups)
         counters.DUPLICATES.inc(sum(1 for a in articles if a.duplicate_of))
         yield from articles
@@ -107,6 +120,15 @@ def mark_same_url(articles: Iterable[Article]) -> ArticleGroup:
         for copy in copies
     )
     return original, marked
+
+
+def mark_copies_of_earlier(groups: Iterable[ArticleGroup], earlier_id: str) -> list[Article]:
+    """Groups whose text an earlier run wrote as ``earlier_id``: each group's original points at it."""
+    result = []
+    for original, copies in groups:
+        result.append(dataclasses.replace(original, duplicate_of=earlier_id, duplicate_kind="text"))
+        result.extend(copies)
+    return result
 
 
 def mark_same_text(groups: Iterable[ArticleGroup]) -> list[Article]:

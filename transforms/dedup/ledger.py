@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import apache_beam as beam
+import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from schemas import Article, SeenKey
+from schemas import Article, Reject, SeenKey
+from transforms.output.files import CorruptStateFile
 from transforms.run.context import RunContext
 from transforms.run.counters import Counter
 
-ARTICLE, CONTENT, ENTRY, REJECT = "article", "content", "entry", "reject"
+ARTICLE, CONTENT, ENTRY, REJECT, ATTEMPT = "article", "content", "entry", "reject", "attempt"
 FORGOTTEN, FORGOTTEN_CONTENT = "forgotten", "forgotten_content"
 """Article ids and text hashes removed by a takedown (``python -m pipeline forget``); a later copy of the text
 must not bring it back. The article's own article, content and entry keys stay in the ledger too."""
@@ -53,8 +55,12 @@ class DropKnown(beam.PTransform):
 
 
 def keys_of_kind(known, kind: str):
-    """The ledger keys of one kind, shaped for a CoGroupByKey: (key, None)."""
-    return known | f"Only{kind.title()}Keys" >> beam.FlatMap(lambda pair: [(pair[1], None)] if pair[0] == kind else [])
+    """The ledger keys of one kind, shaped for a CoGroupByKey: (key, article_id or None)."""
+    return known | f"Only{kind.title()}Keys" >> beam.FlatMap(_key_of_kind, kind)
+
+
+def _key_of_kind(row: tuple, kind: str) -> list[tuple[str, str | None]]:
+    return [(row[1], row[2] if len(row) > 2 else None)] if row[0] == kind else []
 
 
 def _unseen(element, counter: Counter) -> Iterator:
@@ -79,15 +85,24 @@ class RecordSeenKeys(beam.PTransform):
         return (
             written_articles | "ArticleKeys" >> beam.FlatMap(article_keys, run_id),
             skipped_articles | "SkippedEntryKeys" >> beam.FlatMap(entry_keys, run_id),
-            rejects | "RejectKeys" >> beam.Map(lambda r: SeenKey(kind=REJECT, key=r.reject_id, run_id=run_id)),
+            rejects | "RejectKeys" >> beam.FlatMap(reject_keys, run_id),
         ) | "AllSeenKeys" >> beam.Flatten()
 
 
 def article_keys(article: Article, run_id: str) -> Iterable[SeenKey]:
-    """An article is known by its id, its text hash and (for feeds) its entry id."""
+    """An article is known by its id, its text hash (with the article that text is the original of) and its entry id."""
     yield SeenKey(kind=ARTICLE, key=article.article_id, run_id=run_id)
-    yield SeenKey(kind=CONTENT, key=article.content_hash, run_id=run_id)
+    original = article.duplicate_of if article.duplicate_kind == "text" else article.article_id
+    yield SeenKey(kind=CONTENT, key=article.content_hash, run_id=run_id, article_id=original)
     yield from entry_keys(article, run_id)
+
+
+def reject_keys(reject: Reject, run_id: str) -> Iterable[SeenKey]:
+    """A reject is known by its id; a failed try of a feed entry also counts as an attempt, or, on the
+    last try, marks the entry as handled so later runs skip it."""
+    yield SeenKey(kind=REJECT, key=reject.reject_id, run_id=run_id)
+    if reject.entry_id and reject.attempt is not None:
+        yield SeenKey(kind=ENTRY if reject.gave_up else ATTEMPT, key=reject.entry_id, run_id=run_id)
 
 
 def entry_keys(article: Article, run_id: str) -> Iterable[SeenKey]:
@@ -95,8 +110,36 @@ def entry_keys(article: Article, run_id: str) -> Iterable[SeenKey]:
         yield SeenKey(kind=ENTRY, key=article.entry_id, run_id=run_id)
 
 
-def read_seen_keys(path: str) -> Iterator[tuple[str, str]]:
-    """(kind, key) pairs of one ledger file, read through Beam's FileSystems."""
-    with FileSystems.open(path) as handle:
-        table = pq.read_table(handle, columns=["kind", "key"])
-    yield from zip(table.column("kind").to_pylist(), table.column("key").to_pylist())
+def read_seen_keys(path: str) -> Iterator[tuple[str, str, str | None]]:
+    """(kind, key, article_id) of every row of one ledger file, read through Beam's FileSystems.
+
+    ``article_id`` is None except for content keys (and for them too in files older than that column).
+    """
+    try:
+        with FileSystems.open(path) as handle:
+            table = pq.read_table(handle)
+        kinds, keys = table.column("kind").to_pylist(), table.column("key").to_pylist()
+    except (OSError, ValueError, KeyError, pa.ArrowException) as err:
+        raise CorruptStateFile(path, err, LEDGER_WAY_OUT) from err
+    ids = table.column("article_id").to_pylist() if "article_id" in table.column_names else [None] * len(keys)
+    yield from zip(kinds, keys, ids)
+
+
+def check_ledger_files(paths: Sequence[str]) -> None:
+    """Raises ``CorruptStateFile`` for a ledger file whose Parquet footer doesn't read or lacks kind/key."""
+    for path in paths:
+        try:
+            with FileSystems.open(path) as handle:
+                schema = pq.read_schema(handle)
+        except (OSError, ValueError, pa.ArrowException) as err:
+            raise CorruptStateFile(path, err, LEDGER_WAY_OUT) from err
+        missing = {"kind", "key"} - set(schema.names)
+        if missing:
+            raise CorruptStateFile(path, f"no column {', '.join(sorted(missing))}", LEDGER_WAY_OUT)
+
+
+LEDGER_WAY_OUT = (
+    "Move it out of the ledger folder (mv {path} {path}.unreadable), or restore it from a backup."
+    " The items it recorded (its run id is in its name) are then no longer known: reading the same"
+    " inputs again writes them again."
+)

@@ -9,7 +9,9 @@ in ``FetchPolicy``:
   redirect hop; the connection goes to the address that was checked, so a second DNS answer
   cannot swap it (DNS rebinding);
 - redirects followed by hand, up to a cap, with loop detection and the permanent target reported;
-- connect, between-bytes and whole-response timeouts (a slow drip is cut off);
+- connect, between-bytes and whole-response timeouts; the whole-response deadline covers connect,
+  status line, headers and body alike: a watchdog shuts the socket down when it passes, so a
+  server that drips its headers a byte at a time is cut off like one that drips its body;
 - caps on the raw body and on the body after gzip/deflate decoding (zip bombs).
 
 Beside it: ``addresses`` (SSRF rules, the politeness key, credential redaction), ``robots``
@@ -22,6 +24,8 @@ from __future__ import annotations
 import email.utils
 import http.client
 import re
+import socket
+import threading
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +35,8 @@ from typing import Self
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -143,6 +149,7 @@ class HttpFetcher:
         self._resolve = resolver or resolve_host
         self._address_allowed = address_allowed or is_public_address
         self._pools = urllib3.PoolManager(num_pools=32, maxsize=8, block=False, retries=False)
+        self._pools.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
     def get(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str | None = None
@@ -152,7 +159,9 @@ class HttpFetcher:
         deadline = started + self.policy.total_timeout
         headers = _request_headers(self.policy, etag=etag, last_modified=last_modified, accept=accept)
         redirects = _RedirectChain(url, self.policy.max_redirects)
-        current, status, response_headers, body = url, None, {}, b""
+        response_headers: dict[str, str] = {}
+        current, status, body = url, None, b""
+        watchdog = _Watchdog(deadline)
         try:
             while True:
                 status, response_headers = None, {}  # until this hop answers
@@ -163,14 +172,20 @@ class HttpFetcher:
                     target = redirects.follow(current, response.status, response.headers.get("location"))
                     if target is None:
                         body = self._final_body(response, deadline)
-                        complete = True
+                        complete = not watchdog.fired
                         break
                 finally:
                     _release(response, complete=complete)
                 current = target
+            if watchdog.fired:  # the body "ended" because the watchdog shut the socket
+                raise FetchError(TIMEOUT, f"exceeded total_timeout {self.policy.total_timeout}s reading the body")
             error, detail = None, ""
         except FetchError as failure:
+            if watchdog.fired and failure.reason != TIMEOUT:  # whatever the cut socket looked like
+                failure = FetchError(TIMEOUT, f"exceeded total_timeout {self.policy.total_timeout}s ({failure.detail})")
             body, error, detail = b"", failure.reason, redact_credentials(failure.detail)
+        finally:
+            watchdog.disarm()
         return FetchResult(
             url=url,
             final_url=current,
@@ -242,6 +257,95 @@ class HttpFetcher:
         if not 200 <= response.status < 300:
             raise FetchError(HTTP_STATUS, f"HTTP {response.status} {response.reason or ''}".rstrip())
         return _read_body(response, self.policy, deadline)
+
+
+_WATCHED = threading.local()
+"""The ``_Watchdog`` of the ``get`` running on this thread (fetch threads each run their own)."""
+
+
+class _Watchdog:
+    """The whole-response deadline of one ``get``: at the deadline it shuts down the socket in use.
+
+    Socket timeouts only bound each wait for the next bytes, so a server sending one byte of its
+    status line or headers every few seconds would never be cut. The connections of the pool
+    report to the watchdog of their thread whenever they connect, send or read a response head,
+    and a timer thread shuts their socket down at the deadline; the blocked read then fails and
+    ``get`` reports ``timeout``.
+    """
+
+    def __init__(self, deadline: float):
+        self.fired = False
+        self._connection: HTTPConnection | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+        self._previous = getattr(_WATCHED, "watchdog", None)
+        _WATCHED.watchdog = self
+
+    def watch(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            self._connection = connection
+            if self.fired:
+                _shut(connection)
+
+    def disarm(self) -> None:
+        self._timer.cancel()
+        _WATCHED.watchdog = self._previous
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            if self._connection is not None:
+                _shut(self._connection)
+
+
+def _shut(connection: HTTPConnection) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed
+            pass
+
+
+def _report_to_watchdog(connection: HTTPConnection) -> None:
+    watchdog = getattr(_WATCHED, "watchdog", None)
+    if watchdog is not None:
+        watchdog.watch(connection)
+
+
+class _WatchedConnectionMixin:
+    """Reports the connection to this thread's ``_Watchdog`` before each step that can block."""
+
+    def connect(self) -> None:
+        _report_to_watchdog(self)
+        super().connect()
+        _report_to_watchdog(self)  # the socket exists now: cut it at once if the deadline passed meanwhile
+
+    def request(self, *args, **kwargs):
+        _report_to_watchdog(self)
+        return super().request(*args, **kwargs)
+
+    def getresponse(self, *args, **kwargs):
+        _report_to_watchdog(self)
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPConnection(_WatchedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
 
 
 @dataclass

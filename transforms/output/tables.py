@@ -37,10 +37,19 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TableSpec
-from transforms.output.files import ensure_dir, match_paths, read_json, remove_folder, write_json_atomically
+from schemas.tables import HIVE_NULL_PARTITION
+from transforms.output.files import (
+    ensure_dir,
+    match_paths,
+    read_json,
+    remove_folder,
+    sweep_temporary_files,
+    write_json_atomically,
+)
+from transforms.output.lease import verify_lease
 from transforms.run import counters, progress
 from transforms.run.context import RunContext
-from transforms.run.faults import kill_point
+from transforms.run.crash_points import crash_point
 
 STAGE = "write"
 STAGING_PREFIX = "_staging-"
@@ -91,7 +100,14 @@ class WriteTables(beam.PTransform):
             staged
             | "AllStagedFiles" >> beam.Flatten()
             | "CollectStaged" >> beam.combiners.ToList()
-            | "CommitRun" >> beam.Map(commit_run, self._output, self._run, list(self._tables.values()))
+            | "CommitRun"
+            >> beam.Map(
+                commit_run,
+                self._output,
+                self._run,
+                list(self._tables.values()),
+                always_present=[spec for name, spec in self._tables.items() if name not in self._roots],
+            )
         )
 
 
@@ -126,6 +142,7 @@ class StageParquetFiles(beam.DoFn):
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for target in self._open.values():
             rows = target.close()
+            crash_point("staging")
             staged = StagedFile(self._table.name, self._root, target.relative_path, rows)
             yield WindowedValue(staged, GlobalWindow().max_timestamp(), [GlobalWindow()])
         self._open = {}
@@ -184,18 +201,27 @@ def commit_run(
     run: RunContext,
     tables: Sequence[TableSpec] = (),
     changes: CommitChanges | None = None,
+    always_present: Sequence[TableSpec] = (),
 ) -> dict:
     """Writes the commit plan, then moves every staged file into place, merges upsert tables, writes the run record.
 
     Output tables move before the ledger, and the run record comes last (see the module docstring).
-    ``changes`` (takedowns) adds files to delete, upsert keys to drop and fields of the run record.
+    ``changes`` (takedowns) adds files to delete, upsert keys to drop and fields of the run record. Each table of
+    ``always_present`` that has no file yet and gets no rows from this run gets a zero-row file
+    (``stage_empty_tables``), committed like any other.
     """
     output = output.rstrip("/")
+    staged = [*staged, *stage_empty_tables(staged, output, run, always_present)]
+    crash_point("staged")
+    if run.lease_owner:  # fencing: a run whose lease was taken over must not move anything
+        for root in sorted({output, *(f.root for f in staged)}):
+            if root == output or not root.startswith(output + "/"):
+                verify_lease(root, run.lease_owner)
     changes = changes or CommitChanges()
     record = run_record(staged, run)
     plan = {**record, "upsert_tables": [spec.name for spec in tables if spec.upsert_key], **changes.to_plan()}
     write_json_atomically(FileSystems.join(staging_dir(output, run.run_id), COMMIT_PLAN), plan)
-    kill_point("commit.planned")
+    crash_point("commit_planned")
     return finish_commit(staged, output, run, tables, changes=changes)
 
 
@@ -228,6 +254,39 @@ class CommitChanges:
         )
 
 
+def stage_empty_tables(
+    staged: Sequence[StagedFile], output: str, run: RunContext, tables: Sequence[TableSpec]
+) -> list[StagedFile]:
+    """A staged zero-row file (the table's full schema) for every table with no file in ``output`` and none staged.
+
+    So every table exists after every run, and DuckDB, pyarrow, pandas, Polars and Spark read an
+    empty table instead of failing on a missing folder. A partitioned table's empty file sits in
+    the NULL partition when its partition column is nullable, else in the run's date.
+    """
+    have = {f.table for f in staged if f.root == output}
+    empty = []
+    for spec in tables:
+        if spec.name in have or committed_files(output, spec):
+            continue
+        relative = "/".join(
+            p for p in (spec.name, empty_partition_dir(spec, run), f"part-{run.run_id}-empty.parquet") if p
+        )
+        path = FileSystems.join(staging_dir(output, run.run_id), relative)
+        ensure_dir(path.rsplit("/", 1)[0])
+        with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            pq.write_table(spec.arrow_schema.empty_table(), handle, compression=COMPRESSION)
+        empty.append(StagedFile(spec.name, output, relative, 0))
+    return empty
+
+
+def empty_partition_dir(spec: TableSpec, run: RunContext) -> str:
+    """Where a table's zero-row file goes: '' (unpartitioned), the NULL partition, or the run's UTC date."""
+    if spec.partition is None:
+        return ""
+    value = HIVE_NULL_PARTITION if spec.partition.nullable else run.started_at.astimezone(dt.UTC).date().isoformat()
+    return f"{spec.partition.name}={value}"
+
+
 def finish_commit(
     staged: list[StagedFile],
     output: str,
@@ -239,22 +298,22 @@ def finish_commit(
     """The commit's steps after its plan is written; ``resuming`` repeats them after a crash (moved files skipped)."""
     changes = changes or CommitChanges()
     move_into_place([f for f in staged if f.root == output], run, resuming)
-    kill_point("commit.moved")
+    crash_point("tables_moved")
     for spec in tables:
         roots = {f.root for f in staged if f.table == spec.name}
         dropped = changes.dropped_keys.get(spec.name, ())
         if spec.upsert_key and (roots or dropped):
             merge_upserts(roots.pop() if roots else output, spec, run, dropped)
-    kill_point("commit.merged")
+    crash_point("stories_merged")
     move_into_place([f for f in staged if f.root != output], run, resuming)
-    kill_point("commit.ledger")
+    crash_point("ledger_moved")
     gone = [path for path in changes.replaced_files if FileSystems.exists(path)]
     if gone:
         FileSystems.delete(gone)
-    kill_point("commit.replaced")
+    crash_point("replaced_deleted")
     record = {**run_record(staged, run), **changes.record}
     write_json_atomically(FileSystems.join(output, RUNS_DIR, f"{run.run_id}.json"), record)
-    kill_point("commit.recorded")
+    crash_point("run_recorded")
     for root in sorted({output, *(f.root for f in staged)}):
         remove_folder(staging_dir(root, run.run_id))
     return record
@@ -354,7 +413,9 @@ def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = 
 
     A staging folder holding a commit plan is a commit that had started: it is finished (roll
     forward). Any other staging folder, under ``output`` or the other ``roots`` (the state
-    store), is a run that committed nothing: it is removed.
+    store), is a run that committed nothing: it is removed, and so are the temporary files of
+    atomic writes those runs left (``sweep_temporary_files``). Call it while holding the lease
+    (``transforms/output/lease.py``): then no staging or temporary file there belongs to a live run.
     """
     output = output.rstrip("/")
     finished = []
@@ -366,7 +427,9 @@ def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = 
         changes = CommitChanges.from_plan(plan)
         finish_commit([StagedFile(**f) for f in plan["files"]], output, run, upserts, resuming=True, changes=changes)
         finished.append(run.run_id)
-    for root in (output, *(r.rstrip("/") for r in roots)):
+    roots = tuple(r.rstrip("/") for r in roots)
+    sweep_temporary_files(output, FileSystems.join(output, RUNS_DIR), *roots)
+    for root in (output, *roots):
         folders = _staging_folders(root)
         if folders:
             log.warning("removing staging left by interrupted runs: %s", ", ".join(folders))

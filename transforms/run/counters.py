@@ -21,6 +21,9 @@ WINDOW = "window"
 DEDUP = "dedup"
 STORIES = "stories"
 WRITE = "write"
+WARC = "warc"
+SITEMAPS = "sitemaps"
+FILTER = "filter"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class CounterFamily:
 
 # Seed files and records.
 SEED_DOCUMENTS = Counter(READ, "documents")
+SEED_FILES_READ = Counter(READ, "files")
 
 # Extraction, per source kind (``seed`` or ``feed``) and in all.
 ARTICLES_EXTRACTED = Counter(EXTRACT, "articles")
@@ -75,7 +79,8 @@ REJECTS_AT_EXTRACTION_FROM = CounterFamily(EXTRACT, "", "_rejects")
 # Feeds.
 FEED_ENTRIES = Counter(FEEDS, "entries")
 FEED_ENTRIES_ALREADY_SEEN = Counter(FEEDS, "entries_already_seen")
-FEED_ENTRIES_WITHOUT_TEXT = Counter(FEEDS, "rejected_no_text")
+FEED_ENTRIES_WITHOUT_TEXT = CounterFamily(FEEDS, "rejected_")
+"""Entries with no usable text, one counter per reason the page gave none (http_404, robots_disallowed, …)."""
 FEED_STATUS = CounterFamily(FEEDS, "status_")
 FEEDS_NOT_MODIFIED = FEED_STATUS.of(304)
 FEEDS_FAILED = CounterFamily(FEEDS, "feed_rejected_")
@@ -86,11 +91,37 @@ FEED_ENTRY_TEXT_FROM = CounterFamily(FEEDS, "entries_")
 FEEDS_GONE_SKIPPED = Counter(FEEDS, "gone_feeds_skipped")
 FEEDS_BACKING_OFF = Counter(FEEDS, "feeds_backing_off")
 
+# WARC records: every record read is a document, a record of another kind, filtered, or a reject.
+WARC_RECORDS = Counter(WARC, "records")
+WARC_DOCUMENTS = Counter(WARC, "documents")
+WARC_SLICES = Counter(WARC, "slices")
+WARC_NOT_ARTICLES = CounterFamily(WARC, "skipped_")
+"""Per record kind: request, metadata, revisit, warcinfo, not_html, http_404, truncated, …"""
+WARC_FILTERED = CounterFamily(WARC, "filtered_")
+WARC_SLICES_UNREADABLE = CounterFamily(WARC, "file_rejected_")
+"""A file or slice that could not be read on: one rejects row each (its unread records can't be counted)."""
+
+# Sitemaps: every entry listed is already seen, filtered, a failed page (a reject) or a document.
+SITEMAP_ENTRIES = Counter(SITEMAPS, "entries")
+SITEMAP_ENTRIES_ALREADY_SEEN = Counter(SITEMAPS, "entries_already_seen")
+SITEMAP_FILTERED = CounterFamily(SITEMAPS, "filtered_")
+SITEMAPS_FETCHED = Counter(SITEMAPS, "sitemaps_fetched")
+SITEMAPS_NOT_MODIFIED = Counter(SITEMAPS, "sitemaps_not_modified")
+SITEMAPS_UNCHANGED = Counter(SITEMAPS, "sitemaps_unchanged")
+"""Children whose <lastmod> in their index did not change: not fetched."""
+SITEMAPS_FAILED = CounterFamily(SITEMAPS, "sitemap_rejected_")
+SITEMAP_PAGES_FETCHED = Counter(SITEMAPS, "pages_fetched")
+SITES_DISCOVERED = CounterFamily(SITEMAPS, "sites_")
+
+# Archive filters after extraction (--language, the publication date of --since/--until).
+ARTICLES_FILTERED = CounterFamily(FILTER, "articles_")
+
 # Event-time windows (streaming).
 WINDOW_ARTICLES = Counter(WINDOW, "articles")
 
 # Deduplication.
 DUPLICATES = Counter(DEDUP, "duplicates")
+COPIES_OF_EARLIER_RUNS = Counter(DEDUP, "copies_of_earlier_runs")
 ALREADY_INGESTED = Counter(DEDUP, "already_ingested")
 REPEATED_REJECTS = Counter(DEDUP, "repeated_rejects")
 STREAM_ORIGINALS = Counter(DEDUP, "originals")
@@ -111,7 +142,7 @@ ROWS_WRITTEN = CounterFamily(WRITE, "", "_rows")
 FILES_WRITTEN = CounterFamily(WRITE, "", "_files")
 LATE_PANES = CounterFamily(WRITE, "", "_late_panes")
 
-ITEM_REJECT_STAGES = (READ, EXTRACT, FEEDS, WINDOW)
+ITEM_REJECT_STAGES = (READ, EXTRACT, FEEDS, WINDOW, WARC, SITEMAPS)
 """Namespaces whose ``rejected_*`` counters count input items (files, records, entries)."""
 
 

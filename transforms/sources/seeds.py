@@ -14,18 +14,21 @@ import zlib
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from schemas import Reject
 from transforms.run import counters, progress
-from transforms.run.context import REJECTS, RunContext, set_rejects_aside
+from transforms.run.context import REJECTED, RunContext, set_rejects_aside
 from transforms.sources.document import SourceDocument
+from transforms.sources.listing import UNREADABLE, InputProblem, list_inputs, open_regular_file
 
 STAGE = "read"
 MAX_FILE_BYTES = 32 * 1024 * 1024
 """Cap on one decompressed .txt/.html file or one JSON Lines record."""
-FORMATS = {".txt": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
+MAX_JSONL_BYTES = 64 * MAX_FILE_BYTES
+"""Cap on one decompressed JSON Lines file: 2 GiB."""
+FORMATS = {".txt": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".warc": "warc"}
+"""'warc' files are listed here but read by ``transforms.sources.warc``, not as seed files."""
 RECORD_KEYS = ("url", "title", "text", "html", "published", "source")
 
 
@@ -46,7 +49,7 @@ class ReadSeedFiles(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(self._paths)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadFile" >> beam.ParDo(ReadSeedFile(self._run)).with_outputs(REJECTS, main="documents")
+            | "ReadFile" >> beam.ParDo(ReadSeedFile(self._run)).with_outputs(REJECTED, main="documents")
         )
 
 
@@ -56,8 +59,10 @@ class ReadSeedFile(beam.DoFn):
     def __init__(self, run: RunContext):
         self._run = run
         self._documents = counters.SEED_DOCUMENTS.metric()
+        self._files = counters.SEED_FILES_READ.metric()
 
     def process(self, path: str) -> Iterator:
+        self._files.inc()  # reconciled against the files listed by the plan
         for item in read_seed_file(path, self._run):
             if isinstance(item, SourceDocument):
                 self._documents.inc()
@@ -66,29 +71,21 @@ class ReadSeedFile(beam.DoFn):
 
 
 def expand_inputs(patterns: Iterable[str]) -> list[str]:
-    """Expand directories (recursively) and globs to a sorted list of seed files.
+    """Expand directories (recursively) and globs to a sorted list of seed files (``listing.list_inputs``).
 
     Inside a directory only known formats count; a file named explicitly is read whatever its
-    suffix (an unknown suffix becomes a reject). Raises InputNotFound for a pattern with no match.
+    suffix (an unknown suffix becomes a reject); a path that exists is never read as a glob.
+    Raises InputNotFound for a pattern with no match.
     """
     found: set[str] = set()
     for pattern in map(_absolute, patterns):
-        directory = pattern.rstrip("/")
-        in_directory = [m.path for m in FileSystems.match([directory + "/**"])[0].metadata_list]
-        if in_directory:
-            chosen = [p for p in in_directory if _is_seed_file(p[len(directory) :])]
-        else:
-            matches = [m.path for m in FileSystems.match([pattern])[0].metadata_list if not _is_local_directory(m.path)]
-            has_glob = any(ch in pattern for ch in "*?[")
-            chosen = [p for p in matches if not has_glob or _is_seed_file(p.rsplit("/", 1)[-1])]
+        chosen = list_inputs(pattern, _is_seed_file)
         if not chosen:
-            raise InputNotFound(f"--input {pattern!r} matches no seed file (.txt, .html, .htm, .jsonl, optionally .gz)")
+            raise InputNotFound(
+                f"--input {pattern!r} matches no seed file (.txt, .html, .htm, .jsonl, .warc, optionally .gz)"
+            )
         found.update(chosen)
     return sorted(found)
-
-
-def _is_local_directory(path: str) -> bool:
-    return FileSystems.get_scheme(path) is None and os.path.isdir(path)
 
 
 def _absolute(pattern: str) -> str:
@@ -106,7 +103,7 @@ def _is_seed_file(relative_path: str) -> bool:
 
 
 def seed_format(path: str) -> str | None:
-    """'text', 'html' or 'jsonl' from the suffix (after an optional .gz), else None."""
+    """'text', 'html', 'jsonl' or 'warc' from the suffix (after an optional .gz), else None."""
     name = path.rsplit("/", 1)[-1].lower()
     if name.endswith(".gz"):
         name = name[:-3]
@@ -123,25 +120,37 @@ def read_seed_file(path: str, run: RunContext) -> Iterator[SourceDocument | Reje
         )
         return
     try:
-        raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-    except OSError as err:
-        yield run.reject(path, STAGE, "unreadable", f"{type(err).__name__}: {err}", path)
+        raw = open_regular_file(path)
+    except InputProblem as problem:
+        yield run.reject(path, STAGE, problem.reason, problem.detail, b"")
         return
     with raw:
-        stream = gzip.GzipFile(fileobj=raw) if path.lower().endswith(".gz") else raw
+        compressed = path.lower().endswith(".gz")
+        stream = gzip.GzipFile(fileobj=raw) if compressed else raw
+        done = 0  # items yielded: a failure after them rejects only the rest of the file
         try:
-            if fmt == "jsonl":
-                yield from _read_jsonl(path, stream, run)
-            else:
-                yield _read_whole_file(path, fmt, stream, run)
-        except (OSError, EOFError, zlib.error) as err:
-            yield run.reject(path, STAGE, "invalid_compression", f"{type(err).__name__}: {err}", _leading_bytes(path))
+            items = _read_jsonl(path, stream, run) if fmt == "jsonl" else [_read_whole_file(path, fmt, stream, run)]
+            for item in items:
+                done += 1
+                yield item
+        except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+            yield run.reject(path, STAGE, "invalid_compression", _after(done, err), _leading_bytes(path))
+        except OSError as err:  # a read error: the disk, the network file system, a file that vanished
+            yield run.reject(path, STAGE, UNREADABLE, _after(done, err), b"")
+
+
+def _after(items: int, err: Exception) -> str:
+    where = f" after {items} records" if items else ""
+    return f"{type(err).__name__}{where}: {err}"
 
 
 def _leading_bytes(path: str, limit: int = 65536) -> bytes:
-    """The start of the raw file, as evidence for a reject id."""
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-        return raw.read(limit)
+    """The start of the raw file, as evidence for a reject id (empty when it can't be read again)."""
+    try:
+        with open_regular_file(path) as raw:
+            return raw.read(limit)
+    except (InputProblem, OSError):
+        return b""
 
 
 def _read_whole_file(path: str, fmt: str, stream, run: RunContext) -> SourceDocument | Reject:
@@ -159,25 +168,47 @@ def _read_whole_file(path: str, fmt: str, stream, run: RunContext) -> SourceDocu
 
 
 def _read_jsonl(path: str, stream, run: RunContext) -> Iterator[SourceDocument | Reject]:
-    records = 0
-    for number, line in enumerate(_bounded_lines(stream), start=1):
-        if isinstance(line, int):
-            records += 1
-            yield run.reject(
-                f"{path}#line={number}", STAGE, "too_large", f"record longer than {MAX_FILE_BYTES} bytes", str(line)
-            )
-        elif line.strip():
-            records += 1
-            yield record_to_document(f"{path}#line={number}", line, run)
+    records = number = 0
+    try:
+        for number, line in enumerate(_bounded_lines(stream), start=1):
+            if isinstance(line, int):
+                records += 1
+                yield run.reject(
+                    f"{path}#line={number}", STAGE, "too_large", f"record longer than {MAX_FILE_BYTES} bytes", str(line)
+                )
+            elif line.strip():
+                records += 1
+                yield record_to_document(f"{path}#line={number}", line, run)
+    except FileTooLarge:
+        records += 1
+        yield run.reject(
+            f"{path}#line={number + 1}",
+            STAGE,
+            "too_large",
+            f"file longer than {MAX_JSONL_BYTES} bytes: records from line {number + 1} on are not read",
+            str(number),
+        )
     if records == 0:
         yield run.reject(path, STAGE, "empty_file", "no records", b"")
 
 
+class FileTooLarge(Exception):
+    """A JSON Lines file longer than ``MAX_JSONL_BYTES`` (decompressed)."""
+
+
 def _bounded_lines(stream) -> Iterator[bytes | int]:
-    """Lines of a binary stream; a line over the cap is skipped and yielded as its length."""
+    """Lines of a binary stream; a line over the cap is skipped and yielded as its length.
+
+    Stops with ``FileTooLarge`` after ``MAX_JSONL_BYTES``, so no file (a growing one, a
+    decompression bomb of newlines) can keep a worker reading forever.
+    """
     reader = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream
+    total = 0
     while True:
         line = reader.readline(MAX_FILE_BYTES + 1)
+        total += len(line)
+        if total > MAX_JSONL_BYTES:
+            raise FileTooLarge(total)
         if not line:
             return
         if len(line) > MAX_FILE_BYTES and not line.endswith(b"\n"):
@@ -191,7 +222,7 @@ def _bounded_lines(stream) -> Iterator[bytes | int]:
 
 
 def record_to_document(source_uri: str, line: bytes, run: RunContext) -> SourceDocument | Reject:
-    """One JSON Lines record → a document; keys other than RECORD_KEYS are ignored."""
+    """One JSON Lines record → a document; keys other than RECORD_KEYS and ``authors`` are ignored."""
     try:
         record = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -203,12 +234,27 @@ def record_to_document(source_uri: str, line: bytes, run: RunContext) -> SourceD
     wrong = [k for k in RECORD_KEYS if record.get(k) is not None and not isinstance(record[k], str)]
     if wrong:
         return run.reject(source_uri, STAGE, "invalid_record", f"not a string: {', '.join(wrong)}", line)
+    authors = record_authors(record.get("authors"))
+    if authors is None:
+        return run.reject(source_uri, STAGE, "invalid_record", "not a string or a list of strings: authors", line)
     fields = {k: (record.get(k) or "").strip() or None for k in ("url", "title", "published", "source")}
     if record.get("text") and record["text"].strip():
-        return SourceDocument(source_uri, "text", record["text"], **fields)
+        return SourceDocument(source_uri, "text", record["text"], authors=authors, **fields)
     if record.get("html") and record["html"].strip():
-        return SourceDocument(source_uri, "html", record["html"], **fields)
+        return SourceDocument(source_uri, "html", record["html"], authors=authors, **fields)
     return run.reject(source_uri, STAGE, "missing_text", "record has neither 'text' nor 'html'", line)
+
+
+def record_authors(value: object) -> tuple[str, ...] | None:
+    """A record's ``authors``: a list of names, or one string (names separated by ';'); None when neither."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split(";")
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        return None
+    names = (" ".join(name.split()) for name in value)
+    return tuple(dict.fromkeys(name for name in names if name))
 
 
 def decode_text(data: bytes) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,8 +17,9 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedup.near import NearDuplicateIndex
-from transforms.output.files import write_bytes_atomically
-from transforms.stories.clusterer import CatalogStory, StoryClusterer
+from transforms.output.files import CorruptStateFile, write_bytes_atomically
+from transforms.run.crash_points import crash_point
+from transforms.stories.clusterer import CatalogStory, StoryClusterer, StorySummary
 
 INDEX_FILE = "story_index.json.gz"
 VERSION = 1
@@ -35,6 +37,9 @@ class StoryIndex:
     """Last label of every story still referenced, for near-duplicates of stories no longer active."""
     forgotten: dict[str, list[str]] = field(default_factory=dict)
     """Per story, article ids removed by takedowns (``python -m pipeline forget``): not in its article count."""
+    merged_into: dict[str, str] = field(default_factory=dict)
+    """Story id -> the story it was merged into, for every merged story still referenced (by the
+    near-duplicate window); always the end of the chain."""
 
     def forgotten_count(self, story_id: str) -> int:
         return len(self.forgotten.get(story_id, ()))
@@ -45,13 +50,34 @@ class StoryIndex:
         if article_id not in ids:
             ids.append(article_id)
 
+    def story_of_article(self, article_id: str) -> str | None:
+        """The story of an article of an earlier run, while the near-duplicate window or its active story keeps it."""
+        return self.near_duplicates.story_of(article_id) or self.clusterer.story_of(article_id)
+
+    def record_merges(self) -> None:
+        """Takes in the clusterer's merges (absorbed id -> absorbing active story); earlier merges
+        into a story that was absorbed since point at its absorber now."""
+        self.merged_into.update(self.clusterer.merged_into)
+        self.merged_into = {old: self.clusterer.resolve(new) for old, new in self.merged_into.items()}
+
+    def current_story(self, story_id: str) -> str:
+        """The story that holds the articles of ``story_id`` now (itself unless it was merged)."""
+        return self.clusterer.resolve(self.merged_into.get(story_id, story_id))
+
+    def story_duplicates(self, summary: StorySummary) -> int:
+        """Duplicates counted under the story, and under the stories merged into it while they were apart."""
+        ids = (summary.story_id,) if summary.merged_into else (summary.story_id, *summary.merged)
+        return sum(self.duplicate_counts.get(story_id, 0) for story_id in ids)
+
     @classmethod
     def new(cls, catalog: Sequence[CatalogStory]) -> StoryIndex:
         return cls(StoryClusterer(catalog), NearDuplicateIndex())
 
     def export(self) -> dict:
         near_duplicates = self.near_duplicates.export_state()
-        referenced = set(near_duplicates["story_ids"]) | {s.story_id for s in self.clusterer.stories()}
+        stories = self.clusterer.stories()
+        referenced = set(near_duplicates["story_ids"]) | {s.story_id for s in stories}
+        referenced |= {merged for s in stories for merged in s.merged}
         return {
             "version": VERSION,
             "clusterer": json.loads(self.clusterer.export_state()),
@@ -59,6 +85,7 @@ class StoryIndex:
             "duplicate_counts": {k: v for k, v in self.duplicate_counts.items() if k in referenced},
             "labels": {k: v for k, v in self.labels.items() if k in referenced},
             "forgotten": {k: sorted(v) for k, v in self.forgotten.items() if k in referenced},
+            "merged_into": {k: v for k, v in self.merged_into.items() if k in referenced},
         }
 
     @classmethod
@@ -71,6 +98,7 @@ class StoryIndex:
             dict(state["duplicate_counts"]),
             dict(state["labels"]),
             {k: list(v) for k, v in state.get("forgotten", {}).items()},
+            dict(state.get("merged_into", {})),  # absent in indexes saved before merges existed
         )
 
 
@@ -79,13 +107,45 @@ def index_path(state_dir: str) -> str:
 
 
 def load_story_index(state_dir: str, catalog: Sequence[CatalogStory]) -> StoryIndex:
-    """The saved index, or a new one when there is none yet."""
+    """The saved index, or a new one when there is none yet; ``CorruptStateFile`` when it can't be read."""
+    state = _read_index(state_dir)
+    if state is None:
+        return StoryIndex.new(catalog)
+    try:
+        return StoryIndex.from_export(state, catalog)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+        raise CorruptStateFile(index_path(state_dir), err, INDEX_WAY_OUT) from err
+
+
+def check_story_index(state_dir: str) -> None:
+    """Raises ``CorruptStateFile`` unless the saved index (if any) decompresses, parses and has this version."""
+    state = _read_index(state_dir)
+    if state is not None:
+        missing = [key for key in ("clusterer", "near_duplicates", "duplicate_counts", "labels") if key not in state]
+        if state.get("version") != VERSION or missing:
+            problem = f"version {state.get('version')!r} (expected {VERSION}), missing {missing}"
+            raise CorruptStateFile(index_path(state_dir), problem, INDEX_WAY_OUT)
+
+
+def _read_index(state_dir: str) -> dict | None:
     path = index_path(state_dir)
     if not FileSystems.exists(path):
-        return StoryIndex.new(catalog)
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        state = json.loads(gzip.decompress(handle.read()))
-    return StoryIndex.from_export(state, catalog)
+        return None
+    try:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            state = json.loads(gzip.decompress(handle.read()))
+    except (OSError, EOFError, zlib.error, ValueError) as err:
+        raise CorruptStateFile(path, err, INDEX_WAY_OUT) from err
+    if not isinstance(state, dict):
+        raise CorruptStateFile(path, f"a JSON {type(state).__name__}, not an object", INDEX_WAY_OUT)
+    return state
+
+
+INDEX_WAY_OUT = (
+    "Move it aside (mv {path} {path}.unreadable) to start a new story index, or restore it from a backup."
+    " A new index costs continuity: later articles found new stories instead of joining earlier ones,"
+    " copies of earlier articles are no longer found as near-duplicates, and story counts restart."
+)
 
 
 def record_forgotten(state_dir: str, removed: dict[str, list[str]]) -> bool:
@@ -107,6 +167,7 @@ def record_forgotten(state_dir: str, removed: dict[str, list[str]]) -> bool:
 
 def save_story_index(record: dict, state: dict | None, state_dir: str) -> dict:
     """After the run's commit: saves the exported index (when clustering ran); returns ``record``."""
+    crash_point("feeds_saved")
     if state is not None:
         write_bytes_atomically(
             index_path(state_dir), gzip.compress(json.dumps(state, sort_keys=True).encode(), mtime=0)

@@ -68,3 +68,24 @@ def test_mark_duplicates_marks_within_the_run_and_skips_what_the_ledger_knows():
             equal_to(["/in/again.txt", "/in/mirror.txt"]),
             label="skipped",
         )
+
+
+def test_a_copy_of_an_earlier_runs_article_under_a_new_url_is_a_marked_row():
+    written = article("old", url="https://x.test/old")
+    syndicated = article("mirror", url="https://mirror.test/old", text=written.text, published=day(2))
+    mirror_of_mirror = article("mirror again", url="https://mirror.test/old", text=written.text, published=day(3))
+    rerun = article("old again", url="https://x.test/old")  # the same article id: already ingested
+
+    with fn_api_pipeline() as p:
+        known = p | "Ledger" >> beam.Create(
+            [(ARTICLE, written.article_id, None), (CONTENT, written.content_hash, written.article_id)]
+        )
+        out = p | beam.Create([syndicated, mirror_of_mirror, rerun]) | MarkDuplicates(known)
+        assert_that(
+            out.articles | beam.Map(lambda a: (a.source_uri, a.duplicate_of == written.article_id, a.duplicate_kind)),
+            equal_to([("/in/mirror.txt", True, "text"), ("/in/mirror again.txt", False, "url")]),
+            label="marked",
+        )
+        assert_that(
+            out.already_ingested | beam.Map(lambda a: a.source_uri), equal_to(["/in/old again.txt"]), label="skipped"
+        )

@@ -27,7 +27,26 @@ def test_article_keys_are_id_hash_and_entry():
 def test_ledger_file_round_trip(tmp_path):
     rows = [dataclasses.asdict(k) for k in article_keys(article("a"), RUN.run_id)]
     pq.write_table(records_to_table(rows, SEEN.arrow_schema), tmp_path / "seen.parquet")
-    assert list(read_seen_keys(str(tmp_path / "seen.parquet"))) == [(r["kind"], r["key"]) for r in rows]
+    assert list(read_seen_keys(str(tmp_path / "seen.parquet"))) == [
+        (r["kind"], r["key"], r["article_id"]) for r in rows
+    ]
+    assert [r["article_id"] for r in rows] == [None, article("a").article_id]  # the content key names its article
+
+
+def test_a_ledger_file_without_article_ids_still_reads(tmp_path):
+    rows = [dataclasses.asdict(k) for k in article_keys(article("a"), RUN.run_id)]
+    old = records_to_table(rows, SEEN.arrow_schema).drop_columns(["article_id"])
+    pq.write_table(old, tmp_path / "seen.parquet")
+    assert [row[2] for row in read_seen_keys(str(tmp_path / "seen.parquet"))] == [None, None]
+
+
+def test_a_text_copy_records_its_original_under_the_content_key():
+    original = article("a")
+    copy = dataclasses.replace(
+        article("b", text=original.text), duplicate_of=original.article_id, duplicate_kind="text"
+    )
+    content = [k for k in article_keys(copy, "r") if k.kind == "content"]
+    assert [(k.key, k.article_id) for k in content] == [(original.content_hash, original.article_id)]
 
 
 def test_drop_known_keeps_only_unseen_items_of_that_kind():

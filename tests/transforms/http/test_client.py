@@ -18,6 +18,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from tests.fault_server import body_drip, header_drip
 from tests.http_server import LoopbackServer, RecordedRequest, Reply
 from tests.http_server import loopback_server as loopback_server_fixture  # noqa: F401 (registers the fixture)
 from transforms.http.addresses import host_of, is_public_address, redact_credentials
@@ -238,6 +239,60 @@ def test_slow_drip_is_cut_off_by_the_total_timeout(loopback_server):
         result = client.get(loopback_server.url("/drip"))
     assert (result.error, result.status, result.body) == (TIMEOUT, 200, b"")
     assert "total_timeout" in result.detail and result.elapsed < 1.2
+
+
+# The whole-response deadline covers the head too: the read timeout is set far above the total
+# timeout, so only the deadline can cut these; every bound is a multiple of the total timeout.
+DEADLINE = dict(read_timeout=30.0, total_timeout=0.8)
+
+
+def test_a_header_drip_is_cut_at_the_total_timeout(loopback_server):
+    hang_ups: list[float] = []
+    loopback_server.raw("/head", header_drip(b"<rss/>", every=0.1, hang_ups=hang_ups))
+    with fetcher_with(**DEADLINE) as client:
+        result = client.get(loopback_server.url("/head"))
+    total = DEADLINE["total_timeout"]
+    assert (result.error, result.status, result.body) == (TIMEOUT, None, b"")
+    assert "total_timeout" in result.detail and result.elapsed < total * 1.5
+    deadline = time.monotonic() + total * 2
+    while not hang_ups and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hang_ups and hang_ups[0] < total * 2  # the server saw the client hang up
+
+
+def test_a_body_drip_without_content_length_is_a_timeout_not_a_short_body(loopback_server):
+    loopback_server.raw("/body", body_drip(b"<rss>" + b" " * 1000 + b"</rss>", every=0.05))
+    with fetcher_with(**DEADLINE) as client:
+        result = client.get(loopback_server.url("/body"))
+    assert (result.error, result.status, result.body) == (TIMEOUT, 200, b"")
+    assert result.elapsed < DEADLINE["total_timeout"] * 1.5
+
+
+def test_a_silent_accept_is_cut_at_the_total_timeout():
+    with socket.socket() as listener:  # the kernel completes the handshake; nobody ever reads or answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        with fetcher_with(**DEADLINE) as client:
+            result = client.get(f"http://127.0.0.1:{listener.getsockname()[1]}/feed")
+    assert (result.error, result.status) == (TIMEOUT, None)
+    assert result.elapsed < DEADLINE["total_timeout"] * 1.5
+
+
+def test_a_robots_txt_header_drip_is_cut_and_disallows(loopback_server):
+    loopback_server.raw("/robots.txt", header_drip(b"User-agent: *\nAllow: /\n", every=0.1))
+    with fetcher_with(**DEADLINE) as client:
+        started = time.monotonic()
+        decision = RobotsCache(client).decide(loopback_server.url("/news/1"))
+    assert (decision.allowed, decision.reason) == (False, ROBOTS_UNREACHABLE)
+    assert "timeout" in decision.detail and time.monotonic() - started < DEADLINE["total_timeout"] * 1.5
+
+
+def test_the_deadline_leaves_the_pool_usable(loopback_server):
+    loopback_server.raw("/head", header_drip(b"<rss/>", every=0.1))
+    loopback_server.route("/ok", Reply(200, b"fine"))
+    with fetcher_with(**DEADLINE) as client:
+        assert client.get(loopback_server.url("/head")).error == TIMEOUT
+        assert [client.get(loopback_server.url("/ok")).body for _ in range(3)] == [b"fine"] * 3
 
 
 def test_content_length_over_the_cap_is_refused_before_reading(loopback_server):

@@ -289,6 +289,7 @@ print(hashlib.sha256(clusterer.export_state() + "|".join(ids).encode()).hexdiges
 """
 
 
+@pytest.mark.slow
 def test_same_input_gives_the_same_stories_in_any_process():
     """Same stream, same ids and state, whatever the interpreter's string hash seed."""
     digests = set()
@@ -322,6 +323,7 @@ def _with_seeds(items, at: int, when: datetime):
     return items[:at] + seeds + items[at:]
 
 
+@pytest.mark.slow
 def test_export_then_import_gives_the_same_ids_as_one_run():
     items = _stream(2400, undated_every=7)  # ~8 days at 300 a day: stories retire on the way
     items = _with_seeds(items, 700, items[700][2] or datetime(2024, 1, 3, tzinfo=UTC))
@@ -338,6 +340,7 @@ def test_export_then_import_gives_the_same_ids_as_one_run():
     assert "ISS withdrawal" in {s.story_label for s in one_run.stories()}
 
 
+@pytest.mark.slow
 def test_state_holds_only_active_stories_and_stays_bounded():
     config = ClusteringConfig()
     clusterer = StoryClusterer(config=config)
@@ -411,6 +414,7 @@ def _probe_cost(articles: int, config: ClusteringConfig) -> tuple[float, float, 
     )
 
 
+@pytest.mark.slow
 def test_candidate_retrieval_does_not_scan_all_stories():
     config = ClusteringConfig()
     scored, reads, active = _probe_cost(3000, config)
@@ -438,6 +442,7 @@ def test_candidate_retrieval_cost_stays_flat_as_stories_grow():
     assert cost(300) == cost(3000) == (config.candidates, 3 * config.postings_per_term)
 
 
+@pytest.mark.slow
 def test_capacity_bounds_undated_stories():
     clusterer = StoryClusterer(config=ClusteringConfig(max_active_stories=40))
     items = [(a, v, None, t) for a, v, _, t in _stream(1200, per_day=1200)]
@@ -566,6 +571,7 @@ def test_bcubed_and_pairwise_metrics():
     assert bench.pairwise_f1(gold, {"a": "x", "b": "y", "c": "z"}) == 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not ALLSIDES.exists(), reason="shared dev data not available")
 def test_allsides_dev_quality_floor():
     import benchmarks.clustering as bench
@@ -580,6 +586,7 @@ def test_allsides_dev_quality_floor():
     assert first.b3_f1 >= 0.88 and second.b3_f1 >= 0.90
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not GOOGLENEWS.exists(), reason="shared dev data not available")
 def test_googlenews_quality_floor():
     import benchmarks.clustering as bench
@@ -592,3 +599,79 @@ def test_googlenews_quality_floor():
 def test_config_fields_are_plain_values():
     """The state records the configuration as JSON."""
     assert json.loads(json.dumps(dataclasses.asdict(ClusteringConfig()))) == dataclasses.asdict(ClusteringConfig())
+
+
+# -- second look: merging split stories ----------------------------------------------------
+
+
+def _split_event(clusterer: StoryClusterer, bridges: int) -> tuple[str, str, list[str]]:
+    """Six unrelated stories, then one event whose first two reports share no word (two stories),
+    then ``bridges`` reports using both reports' words; returns (first id, second id, bridge ids)."""
+    for i in range(6):
+        clusterer.add(f"other{i}", _unit({f"o{i}a": 1.0, f"o{i}b": 1.0}), None, f"Other story {i}")
+    first = clusterer.add("a", _unit({f"a{j}": 1.0 for j in range(4)}), None, "First report")
+    second = clusterer.add("b", _unit({f"b{j}": 1.0 for j in range(4)}), None, "Second report")
+    both = _unit({**{f"a{j}": 1.0 for j in range(4)}, **{f"b{j}": 1.0 for j in range(4)}})
+    return first, second, [clusterer.add(f"x{k}", both, None, None) for k in range(bridges)]
+
+
+def test_split_stories_merge_once_their_centroids_converge_and_the_older_id_stays():
+    clusterer = StoryClusterer()
+    first, second, bridges = _split_event(clusterer, 2)
+    assert first != second and clusterer.resolve(second) == second  # not yet close enough
+    _, _, later = _split_event(clusterer, 4)  # the same reports again (idempotent), then two more bridges
+    assert later[:2] == bridges and clusterer.resolve(second) == first and set(later) == {first}
+    by_id = {s.story_id: s for s in clusterer.stories()}
+    merged = by_id[second]
+    assert (merged.merged_into, merged.story_label, merged.article_count, merged.article_ids) == (
+        first,
+        by_id[first].story_label,
+        1,
+        (),
+    )
+    assert by_id[first].merged == (second,) and set(by_id[first].article_ids) == {"a", "b", "x0", "x1", "x2", "x3"}
+    assert clusterer.add("b", _unit({"b0": 1.0}), None, None) == first  # a re-delivered member follows its story
+    assert sum(s.merged_into is None for s in by_id.values()) == 7  # the six other stories did not merge
+
+
+def test_dated_stories_further_apart_than_the_window_never_merge():
+    clusterer = StoryClusterer()
+    day0 = datetime(2024, 5, 1, tzinfo=UTC)
+    clusterer.add("a", _unit({f"a{j}": 1.0 for j in range(4)}), day0, None)
+    late = clusterer.add("b", _unit({f"a{j}": 1.0 for j in range(4)}), day0 + timedelta(days=3.5), None)
+    clusterer.add("b2", _unit({f"a{j}": 1.0 for j in range(4)}), day0 + timedelta(days=3.6), None)
+    assert clusterer.resolve(late) == late and len({s.story_id for s in clusterer.stories()}) == 2
+
+
+def test_a_merge_carries_across_export_and_import():
+    one_run = StoryClusterer()
+    expected = _split_event(one_run, 5)
+    for cut in (0, 2, 4):  # before the merge, and after it
+        first = StoryClusterer()
+        ids = _split_event(first, cut)
+        second = StoryClusterer.from_state(first.export_state())
+        ids = (ids[0], ids[1], ids[2] + [second.add(f"x{k}", _bridge(), None, None) for k in range(cut, 5)])
+        assert ids == expected and second.resolve(ids[1]) == ids[0]
+        assert second.export_state() == one_run.export_state()
+        merged = {s.story_id: s.merged_into for s in second.touched_stories()}
+        assert merged[ids[1]] == ids[0]  # the merged story's row is rewritten whenever its absorber is
+
+
+def _bridge() -> ArticleVector:
+    return _unit({**{f"a{j}": 1.0 for j in range(4)}, **{f"b{j}": 1.0 for j in range(4)}})
+
+
+def test_a_state_saved_before_merges_existed_loads():
+    clusterer = StoryClusterer()
+    _split_event(clusterer, 1)
+    state = json.loads(clusterer.export_state())
+    for story in state["stories"]:
+        del story["absorbed"]
+    assert StoryClusterer.from_state(state).export_state() == clusterer.export_state()
+
+
+def test_the_second_look_compares_a_bounded_number_of_stories():
+    config = ClusteringConfig()
+    clusterer = StoryClusterer(config=config)
+    _feed(clusterer, _stream(3000))
+    assert clusterer.scored / 3000 <= config.candidates + config.merge_candidates

@@ -10,21 +10,30 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.http.client import FetchResult
-from transforms.output.files import read_json, write_json_atomically
+from transforms.http.client import PRIVATE_ADDRESS, UNSUPPORTED_SCHEME, FetchResult
+from transforms.output.files import CorruptStateFile, read_json, write_json_atomically
 from transforms.run.context import stable_hash
+from transforms.run.crash_points import crash_point
 
+log = logging.getLogger(__name__)
 FEEDS_FILE = "feeds.json"
 BACKOFF_BASE = dt.timedelta(minutes=5)
 BACKOFF_CAP = dt.timedelta(days=1)
 JITTER = 0.2
 """Backoff after n consecutive failures: BACKOFF_BASE * 2**(n-1), capped, ±20% jitter."""
+POLICY_HINTS = {
+    PRIVATE_ADDRESS: "refused by policy, not a failure: newsbeam fetches only public addresses;"
+    " pass --allow-private-network to fetch from loopback, private or link-local addresses",
+    UNSUPPORTED_SCHEME: "refused by policy, not a failure: newsbeam fetches only http and https URLs",
+}
+"""Fetch errors that are our own refusals, not the server's failures: no backoff, and what to do about them."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +57,10 @@ class FeedState:
         return cls(feed_url=feed_url, current_url=feed_url)
 
     def is_due(self, now: dt.datetime) -> bool:
-        """Not gone, and not waiting out a backoff or a Retry-After."""
-        return not self.gone and (self.next_attempt_at is None or self.next_attempt_at <= now)
+        """Not gone, and not waiting out a backoff or a Retry-After (a policy refusal never waits)."""
+        if self.gone:
+            return False
+        return self.next_attempt_at is None or self.next_attempt_at <= now or self.last_error in POLICY_HINTS
 
 
 def after_fetch(state: FeedState, result: FetchResult, now: dt.datetime) -> FeedState:
@@ -71,9 +82,16 @@ def after_fetch(state: FeedState, result: FetchResult, now: dt.datetime) -> Feed
             failures=0,
             next_attempt_at=None,
         )
+    if result.error in POLICY_HINTS:  # our own refusal: the options decide, so the next run tries again
+        return dataclasses.replace(polled, next_attempt_at=None)
     failures = state.failures + 1
     wait = retry_wait(state.feed_url, failures, result.retry_after)
     return dataclasses.replace(polled, failures=failures, next_attempt_at=now + wait)
+
+
+def policy_hint(error: str | None) -> str | None:
+    """What to do about a fetch refused by policy (``POLICY_HINTS``); None for other errors."""
+    return POLICY_HINTS.get(error or "")
 
 
 def unexpected_not_modified(state: FeedState, result: FetchResult) -> bool:
@@ -101,11 +119,25 @@ class FeedStateStore:
     def __init__(self, state_dir: str):
         self.path = FileSystems.join(state_dir.rstrip("/"), FEEDS_FILE)
 
-    def load(self) -> dict[str, FeedState]:
+    def load(self, ignore_corrupt: bool = False) -> dict[str, FeedState]:
+        """Every feed's state; raises ``CorruptStateFile`` for a file that doesn't parse, unless ``ignore_corrupt``
+        (``--reset-feeds``: start afresh; the file is replaced after the run's commit)."""
         if not FileSystems.exists(self.path):
             return {}
-        raw = read_json(self.path)
-        return {item["feed_url"]: _from_json(item) for item in raw["feeds"]}
+        try:
+            raw = read_json(self.path)
+            return {item["feed_url"]: _from_json(item) for item in raw["feeds"]}
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            if ignore_corrupt:
+                log.warning("ignoring the unreadable %s (--reset-feeds): %s: %s", self.path, type(err).__name__, err)
+                return {}
+            raise CorruptStateFile(
+                self.path,
+                err,
+                "Run again with --reset-feeds to start the feed states afresh (each feed is then fetched in full"
+                " once, without its ETag/Last-Modified; entries already ingested are still skipped), or restore"
+                " the file from a backup.",
+            ) from err
 
     def save(self, states: Iterable[FeedState]) -> None:
         ordered = sorted(states, key=lambda s: s.feed_url)
@@ -132,6 +164,7 @@ def _from_json(item: dict) -> FeedState:
 
 def save_polled_states(record: dict, polled: list[FeedState], state_dir: str, known: dict[str, FeedState]) -> dict:
     """After the run's commit: the store gets every polled feed's new state; returns ``record``."""
+    crash_point("committed")
     if polled:
         FeedStateStore(state_dir).save({**known, **{s.feed_url: s for s in polled}}.values())
     return record

@@ -35,9 +35,8 @@ from transforms.dedup.streaming import DropRepeats
 from transforms.http.addresses import host_of
 from transforms.http.polite import FetchSession, FetchSettings
 from transforms.run import counters
-from transforms.run.context import REJECTS, RunContext
+from transforms.run.context import REJECTED, RunContext
 from transforms.sources.feeds.batch import entry_document, poll_feed
-from transforms.sources.feeds.parsing import FeedEntry
 from transforms.sources.feeds.state import FeedState
 
 DEFAULT_POLL_INTERVAL = 300.0
@@ -100,16 +99,16 @@ class PollFeeds(beam.PTransform):
             | "SkipSeenEntries"
             >> DropRepeats(lambda entry: entry.entry_id, self._horizon, counters.FEED_ENTRIES_ALREADY_SEEN)
             | "KeyByPageHost"
-            >> beam.Map(lambda entry: (host_of(page_url(entry)), entry)).with_output_types(KV[str, Any])
+            >> beam.Map(lambda entry: (host_of(entry.page_url), entry)).with_output_types(KV[str, Any])
             | "FetchPagesByHost"
             >> beam.ParDo(FetchHostPages(self._run, self._settings, self._fetch_pages)).with_outputs(
-                REJECTS, main="documents"
+                REJECTED, main="documents"
             )
         )
         feed_rejects = polls | "FeedRejects" >> beam.FlatMap(lambda poll: [poll.reject] if poll.reject else [])
         return StreamingFeedOutputs(
             documents=pages.documents,
-            rejects=(feed_rejects, pages[REJECTS]) | "AllFeedRejects" >> beam.Flatten(),
+            rejects=(feed_rejects, pages[REJECTED]) | "AllFeedRejects" >> beam.Flatten(),
         )
 
 
@@ -167,9 +166,5 @@ class FetchHostPages(_HostFetcher):
         pages.write((pages.read() or 0) + 1)
         self._count()
         yield (
-            beam.pvalue.TaggedOutput(REJECTS, document) if isinstance(document, Reject) else document
+            beam.pvalue.TaggedOutput(REJECTED, document) if isinstance(document, Reject) else document
         )  # counted by the session
-
-
-def page_url(entry: FeedEntry) -> str:
-    return entry.link or entry.feed_url

@@ -84,3 +84,17 @@ def test_store_round_trip_and_merge(tmp_path):
 def test_nothing_polled_writes_nothing(tmp_path, polled):
     save_polled_states({}, polled, str(tmp_path), {})
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("error", ["private_address", "unsupported_scheme"])
+def test_a_policy_refusal_is_not_a_failure_and_never_backs_off(error):
+    failing = after_fetch(FeedState.new(FEED), result(status=None, error="timeout"), NOW)
+    refused = after_fetch(failing, result(status=None, error=error), NOW)
+    assert (refused.failures, refused.next_attempt_at, refused.last_error) == (1, None, error)
+    assert refused.is_due(NOW)
+
+
+def test_a_feed_backing_off_after_an_old_policy_refusal_is_due():
+    """States saved by earlier versions put refused feeds in a backoff: the options decide now."""
+    old = FeedState(FEED, FEED, failures=1, next_attempt_at=NOW + dt.timedelta(minutes=5), last_error="private_address")
+    assert old.is_due(NOW)

@@ -1,0 +1,31 @@
+"""A feed refused by policy (a loopback address without --allow-private-network) is not a failure.
+
+The refusal is a rejects row and a summary line that name the flag; the feed does not back off,
+so the rerun with ``--allow-private-network`` polls it at once and writes its articles.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.e2e.test_feeds import articles, feed_reply, rejects, run_feeds, simple_rss, summary_figure
+
+
+def test_a_loopback_feed_is_refused_with_the_way_out_then_polled_with_the_flag(loopback_server, tmp_path):
+    body, _ = simple_rss(loopback_server, "policy")
+    loopback_server.route("/feed.xml", feed_reply(body))
+    out, url = tmp_path / "out", loopback_server.url("/feed.xml")
+
+    refused = run_feeds(out, "--feed", url, private_ok=False)
+
+    (reject,) = rejects(out)
+    assert (reject["stage"], reject["reason"]) == ("fetch", "private_address")
+    assert "--allow-private-network" in reject["detail"] and "not a failure" in reject["detail"]
+    assert "--allow-private-network" in summary_figure(refused.stdout, "refused")
+    (state,) = json.loads((out / "_state" / "feeds.json").read_text())["feeds"]
+    assert state["next_attempt_at"] is None and state["failures"] == 0
+
+    allowed = run_feeds(out, "--feed", url)
+
+    assert summary_figure(allowed.stdout, "feeds polled").startswith("1 (not modified: 0, failed: 0)")
+    assert len(articles(out)) == 2

@@ -297,8 +297,8 @@ class SeenKey:
     kind: str = column(
         pa.string(),
         "What the key identifies: 'article' (article_id), 'content' (content_hash), 'entry' (feed entry_id), "
-        "'reject' (reject_id) or 'attempt' (entry_id of a feed entry that failed and will be tried again; one row "
-        "per failed try).",
+        "'reject' (reject_id), 'attempt' (entry_id of a feed entry that failed and will be tried again; one row "
+        "per failed try), or a takedown's 'forgotten' (article_id) and 'forgotten_content' (content_hash).",
         nullable=False,
     )
     key: str = column(pa.string(), "The id or hash.", nullable=False)

@@ -17,13 +17,13 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from transforms.event_time.windows import (
     DEFAULT_ALLOWED_LATENESS_SECONDS,
     DEFAULT_DEDUP_HORIZON_SECONDS,
-    DEFAULT_SNAPSHOT_SECONDS,
     DEFAULT_WINDOW_SECONDS,
 )
 from transforms.http.client import FetchPolicy
 from transforms.http.polite import DEFAULT_FETCH_THREADS, DEFAULT_HOST_DELAY
 from transforms.sources.feeds.streaming import DEFAULT_POLL_INTERVAL
 from transforms.sources.warc.cc_news import DEFAULT_BASE as CC_NEWS_BASE
+from transforms.stories.streaming import DEFAULT_SNAPSHOT_SECONDS
 from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WORDS
 
 DEFAULT_INPUT = "seeds/"
@@ -265,8 +265,8 @@ class StreamingOptions(PipelineOptions):
             dest="dedup_horizon",
             type=float,
             default=DEFAULT_DEDUP_HORIZON_SECONDS,
-            help="Streaming: seconds of event time a URL, text or feed entry is remembered; must exceed"
-            " window + lateness. Default %(default)s",
+            help="Streaming: seconds of event time a URL, text or feed entry is remembered (and the near-duplicate"
+            " window); must exceed window + lateness. Default %(default)s",
         )
         parser.add_argument(
             "--snapshot-interval",
@@ -274,8 +274,8 @@ class StreamingOptions(PipelineOptions):
             dest="snapshot_interval",
             type=float,
             default=DEFAULT_SNAPSHOT_SECONDS,
-            help="Streaming: seconds of watermark progress between two snapshots of the story index and feed"
-            " states to the state store (also written when the job is drained). Default %(default)s",
+            help="Streaming: seconds of watermark progress between two snapshots of the story index and feed states"
+            " to the state store (also written when the job is drained). Default %(default)s",
         )
 
 

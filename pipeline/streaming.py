@@ -48,7 +48,10 @@ from pipeline.plan import PlanError, configured_feeds, plan_run
 from pipeline.remote_job import check_dry_run, report_job_not_run_here, runner_name, runs_here
 from schemas import ARTICLES, FEED_POLLS, REJECTS, STORY_UPDATES
 from transforms.dedup.streaming import DedupWithinHorizon, DropRepeats
-from transforms.event_time.windows import DEFAULT_SNAPSHOT_SECONDS, EventTime, WindowArticles
+from transforms.event_time.windows import (
+    EventTime,
+    WindowArticles,
+)
 from transforms.output.panes import WriteWindowedParquet
 from transforms.run import counters
 from transforms.run.context import RunContext
@@ -60,7 +63,7 @@ from transforms.sources.feeds.streaming import (
     SnapshotFeedStates,
     StreamingFeedOutputs,
 )
-from transforms.stories.streaming import AssignStoriesOnline
+from transforms.stories.streaming import DEFAULT_SNAPSHOT_SECONDS, AssignStoriesOnline
 from transforms.text.extract import ExtractArticles
 
 log = logging.getLogger("newsbeam")

@@ -333,18 +333,19 @@ def format_summary(summary: RunSummary, *, verbose: bool = False) -> str:
     seed, feeds = summary.sources[SEED], summary.sources[FEEDS]
     lines = [
         f"newsbeam run {summary.run_id}",
-        f"  inputs            {summary.inputs}",
-        f"    seed files      {seed.inputs}{_listed(summary)} = {seed.articles_extracted} articles + {seed.rejects} rejected",
+        f"  inputs            {summary.inputs} (feed entries: {summary.feed_entries})",
+        f"    seed files      {seed.inputs}{_listed(summary)} = {seed.articles_extracted} articles"
+        f" + {seed.rejects} rejected",
         f"    feed entries    {feeds.inputs} = {feeds.articles_extracted} articles + {feeds.already_seen} seen before"
         f" + {feeds.rejects} rejected",
         *archive_lines(summary),
-        f"  articles written  {summary.articles} ({summary.originals} originals,"
-        f" {summary.duplicates} marked duplicates)",
+        f"  articles written  {summary.articles} (originals: {summary.originals},"
+        f" duplicates marked: {summary.duplicates})",
         f"  already ingested  {summary.already_ingested} (handled by an earlier run, skipped)",
         f"  rejected items    {summary.rejects}" + _reject_rows(summary),
         f"  stories           {summary.stories} rows written ({summary.stories_touched} stories touched)",
-        f"  feeds polled      {summary.feeds_polled} ({summary.feeds_not_modified} not modified,"
-        f" {summary.feeds_failed} failed)",
+        f"  feeds polled      {summary.feeds_polled} (not modified: {summary.feeds_not_modified},"
+        f" failed: {summary.feeds_failed})",
         *refused_by_policy(summary.counters),
         f"  files committed   {summary.files}",
         f"  reconciled        {'yes' if summary.reconciled else 'NO: ' + '; '.join(summary.mismatches)}",

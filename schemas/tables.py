@@ -56,11 +56,14 @@ class Article:
     )
     published_precision: str | None = column(
         pa.string(),
-        "What the source of published_at gave: 'day' (a date only: the midnight UTC of published_at means 'time unknown'), 'minute' or 'second'; null when published_at is null.",
+        "What the source of published_at gave: 'day' (a date only: the midnight UTC of published_at means "
+        "'time unknown'), 'minute' or 'second'; null when published_at is null.",
     )
     date_problem: str | None = column(
         pa.string(),
-        "Why a date the input or page gave was not used, e.g. \"feed: out_of_range: '9999-12-31T23:00:00-05:00' is outside 1990-01-01 … 2026-12-06\" or \"record: impossible: '2024-02-30'\"; dates are used only between 1990-01-01 and two days after extraction; null when no date was refused.",
+        'Why a date the input or page gave was not used, e.g. "feed: published out_of_range: '
+        "'9999-12-31T23:00:00-05:00' …\" or \"record: impossible: '2024-02-30' …\"; dates are used only "
+        "between 1990-01-01 and two days after extraction; null when no date was refused.",
     )
     feed_published_at: dt.datetime | None = column(
         UTC_MICROS, "Publication time the feed entry or JSON Lines record gave, in UTC."
@@ -150,6 +153,11 @@ class StoryUpdate:
     )
     top_terms: tuple[str, ...] = column(
         pa.list_(pa.string()), "Highest-weighted terms of the story centroid.", nullable=False
+    )
+    merged_into: str | None = column(
+        pa.string(),
+        "The story this one was merged into (its articles are now that story's; label and counts are the other's); "
+        "NULL while it stands on its own.",
     )
     window_start: dt.datetime = column(
         UTC_MICROS, "Start (UTC) of the event-time window whose articles made this update.", nullable=False
@@ -294,8 +302,8 @@ class SeenKey:
     kind: str = column(
         pa.string(),
         "What the key identifies: 'article' (article_id), 'content' (content_hash), 'entry' (feed entry_id), "
-        "'reject' (reject_id) or 'attempt' (entry_id of a feed entry that failed and will be tried again; one row "
-        "per failed try).",
+        "'reject' (reject_id), 'attempt' (entry_id of a feed entry that failed and will be tried again; one row "
+        "per failed try), or a takedown's 'forgotten' (article_id) and 'forgotten_content' (content_hash).",
         nullable=False,
     )
     key: str = column(pa.string(), "The id or hash.", nullable=False)

@@ -50,8 +50,6 @@ DEFAULT_WINDOW_SECONDS = 600.0
 DEFAULT_ALLOWED_LATENESS_SECONDS = 86_400.0
 """A day: feeds list items hours after their publication time, and a first poll returns a backlog."""
 DEFAULT_DEDUP_HORIZON_SECONDS = 3 * 86_400.0
-DEFAULT_SNAPSHOT_SECONDS = 3600.0
-"""Watermark progress between two snapshots of the streaming job's state to the state store."""
 
 
 @dataclass(frozen=True)

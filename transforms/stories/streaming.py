@@ -49,7 +49,7 @@ from apache_beam.utils.timestamp import Timestamp
 from schemas import Article, Story, StoryUpdate
 from transforms.dedup.near import NearDuplicateIndex
 from transforms.dedup.rules import NEAR
-from transforms.event_time.windows import DEFAULT_SNAPSHOT_SECONDS, MICROS, EventTime
+from transforms.event_time.windows import MICROS, EventTime
 from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.stories.batch import StoryAssignment, StoryInput, assign_stories, story_input
@@ -60,6 +60,7 @@ CLUSTER_KEY = "all"
 UPDATES = "updates"
 MAX_WAITS = 2
 """Flushes an exact duplicate waits for its original before it is clustered on its own."""
+DEFAULT_SNAPSHOT_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)

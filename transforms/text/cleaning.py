@@ -58,6 +58,7 @@ _FULL_STOPS = ".!?…。！？｡؟۔।॥။።"  # Latin, CJK, Arabic/Urdu, D
 _CLAUSE_MARKS = ",;:、，；：،؛"
 _ENDS_SENTENCE = re.compile(rf"[{_FULL_STOPS}][{_CLOSERS}]*$")
 _ENDS_CLAUSE = re.compile(rf"[{_FULL_STOPS}{_CLAUSE_MARKS}][{_CLOSERS}]*$")
+_LIST_ITEM = re.compile(r"[-*•‣◦▪–]\s")
 _ENDS_WITH_INITIALISM = re.compile(r"(?:\b[A-Za-z]\.){2,}$")  # U.S.  p.m.  D.C.
 
 _AGENCY = (
@@ -153,7 +154,13 @@ def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
 
 
 def is_sentence_like(paragraph: str) -> bool:
-    """Ends like a sentence or clause, or is longer than a headline: not a table row or list item."""
+    """Ends like a sentence or clause, or is longer than a headline: not a table row or list item.
+
+    A bulleted line ("- Warm up. 10 minutes easy jogging", as trafilatura writes list items) is a
+    list item whatever its punctuation.
+    """
+    if _LIST_ITEM.match(paragraph):
+        return False
     return bool(_ENDS_CLAUSE.search(paragraph)) or word_count(paragraph) > MAX_HEADLINE_WORDS
 
 

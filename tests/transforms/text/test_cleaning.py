@@ -494,6 +494,12 @@ def test_repeated_table_rows_and_list_items_are_kept_but_repeated_sentences_are_
     rows = ["Week 1", "Rest day", "Easy jogging 10-20 minutes in zone 2", "Week 2", "Rest day"]
     rows += ["Easy jogging 10-20 minutes in zone 2"]
     assert clean_paragraphs(rows) == rows
+    bullets = [
+        "- Tuesday. Intense run (60-80 mins):",
+        "- Warm up. Easy jogging.",
+        "- Tuesday. Intense run (60-80 mins):",
+    ]
+    assert clean_paragraphs(bullets) == bullets
     quote = "“We will not back down,” the mayor said."
     assert clean_paragraphs([quote, "Other text.", quote]) == [quote, "Other text."]
 

@@ -175,6 +175,11 @@ class StoryUpdate:
         nullable=False,
     )
     run_id: str = column(pa.string(), "Id of the streaming job that wrote the row.", nullable=False)
+    merged_into: str | None = column(
+        pa.string(),
+        "story_id of the story this one was merged into (as in the stories table); null for a story in its own "
+        "right. Read stories through coalesce(merged_into, story_id).",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -154,11 +154,6 @@ class StoryUpdate:
     top_terms: tuple[str, ...] = column(
         pa.list_(pa.string()), "Highest-weighted terms of the story centroid.", nullable=False
     )
-    merged_into: str | None = column(
-        pa.string(),
-        "The story this one was merged into (its articles are now that story's; label and counts are the other's); "
-        "NULL while it stands on its own.",
-    )
     window_start: dt.datetime = column(
         UTC_MICROS, "Start (UTC) of the event-time window whose articles made this update.", nullable=False
     )

@@ -319,9 +319,9 @@ class _WatchedConnectionMixin:
     """Reports the connection to this thread's ``_Watchdog`` before each step that can block."""
 
     def connect(self) -> None:
-        _report_to_watchdog(self)
-        super().connect()
-        _report_to_watchdog(self)  # the socket exists now: cut it at once if the deadline passed meanwhile
+        _report_to_watchdog(self)  # type: ignore[arg-type]  # mixed into an HTTPConnection
+        super().connect()  # type: ignore[misc]
+        _report_to_watchdog(self)  # type: ignore[arg-type]  # the socket exists now: cut it at once if the deadline passed meanwhile
 
     def request(self, *args, **kwargs):
         _report_to_watchdog(self)

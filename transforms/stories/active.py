@@ -103,7 +103,7 @@ class ActiveStory:
         self.absorbed += [MergedStory.of(other), *other.absorbed]
         self.count += other.count
         self.updated = max(self.updated, other.updated)
-        if other.first is not None:
+        if other.first is not None and other.last is not None:  # set together
             self.first = other.first if self.first is None else min(self.first, other.first)
             self.last = other.last if self.last is None else max(self.last, other.last)
         self.headlines = (self.headlines + other.headlines)[:headlines]
@@ -150,7 +150,7 @@ class MergedStory(NamedTuple):
     """A story merged into another: what its stories-table row keeps of it (its id, its own articles)."""
 
     story_id: str
-    count: int
+    count: int  # type: ignore[assignment]  # a field, shadowing tuple.count
     first: float | None
     last: float | None
     top_terms: tuple[str, ...]

@@ -155,7 +155,7 @@ def publication_order_key(published_at: datetime | None, article_id: str) -> tup
 
 def _spans_within(a: ActiveStory, b: ActiveStory, gap: float) -> bool:
     """True unless both stories are dated and their spans are more than ``gap`` seconds apart."""
-    if a.first is None or b.first is None:
+    if a.first is None or b.first is None or a.last is None or b.last is None:
         return True
     return max(a.first - b.last, b.first - a.last) <= gap
 

@@ -34,6 +34,7 @@ the same output: it refuses when a ``_staging-*`` folder exists.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import hashlib
 import logging
@@ -51,6 +52,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from schemas import TABLES, TableSpec
 from transforms.output.files import read_json, remove_folder, write_json_atomically
+from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
 from transforms.output.tables import COMPRESSION, STAGING_PREFIX
 
 WORK_DIR = "_compact"
@@ -290,6 +292,13 @@ def exchange_directories(a: str, b: str) -> None:
         raise OSError(errno, f"cannot exchange {a} and {b}: {os.strerror(errno)}")
 
 
+def _output_lease(output: str, options: PipelineOptions) -> contextlib.AbstractContextManager:
+    """The output's lease (``transforms/output/lease.py``); none for a local folder that doesn't exist."""
+    if FileSystems.get_scheme(output) is None and not os.path.isdir(output):
+        return contextlib.nullcontext()
+    return hold_leases([output], options, command="python -m pipeline compact")
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline compact", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -306,10 +315,14 @@ def main(argv: Sequence[str]) -> int:
     args, filesystem_options = parser.parse_known_args(argv)
     FileSystems.set_options(PipelineOptions(filesystem_options))  # e.g. --s3_endpoint_url, --s3_region_name
     try:
-        results = compact_output(args.output, args.min_file_mb)
+        with _output_lease(args.output, PipelineOptions(filesystem_options)):  # a run can't write meanwhile
+            results = compact_output(args.output, args.min_file_mb)
     except CompactionRefused as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except LeaseHeld as err:
+        print(f"error: {err}", file=sys.stderr)
+        return LEASE_HELD_EXIT
     for r in results:
         print(f"{r.directory}: {r.files_before} files → {r.files_after} ({r.rows} rows merged, {r.method})")
     print(f"compacted {len(results)} partition(s) of {args.output}")

@@ -26,7 +26,7 @@ from apache_beam.runners.runner import PipelineResult
 
 from transforms.output.files import write_json_atomically
 from transforms.output.tables import RUNS_DIR
-from transforms.sources.feeds.state import POLICY_HINTS
+from transforms.sources.feeds.state import POLICY_HINTS, ROBOTS_HINT
 
 ITEM_REJECT_STAGES = ("read", "extract", "feeds", "window")
 """Counter namespaces whose ``rejected_*`` counters are input items (files, records, entries)."""
@@ -200,6 +200,9 @@ def refused_by_policy(totals: dict[str, int]) -> list[str]:
         feeds, pages = totals.get(f"feeds.feed_rejected_{reason}", 0), totals.get(f"feeds.pages_{reason}", 0)
         if feeds or pages:
             lines.append(f"  refused           {feeds} feeds, {pages} pages: {reason} ({hint})")
+    robots = totals.get("feeds.pages_robots_robots_rules", 0)
+    if robots:
+        lines.append(f"  refused           {robots} pages: robots.txt ({ROBOTS_HINT})")
     return lines
 
 

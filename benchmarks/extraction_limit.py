@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import trafilatura  # noqa: E402
 import trafilatura.settings  # noqa: E402
 
-from transforms.text.extract import DATE_FORMAT  # noqa: E402
+from transforms.text.html_worker import DATE_FORMAT  # noqa: E402
 
 
 def trafilatura_kwargs(url: str | None = None) -> dict:

@@ -12,14 +12,17 @@ from transforms.dedup.batch import MarkDuplicates
 from transforms.dedup.ledger import REJECT, DropKnown, ReadSeenKeys, RecordSeenKeys
 from transforms.http.polite import FetchSettings
 from transforms.output.tables import WriteTables, committed_files
+from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.feeds.batch import ReadFeeds
+from transforms.sources.feeds.health import FeedPollRows
+from transforms.sources.feeds.retries import NumberEntryAttempts
 from transforms.sources.feeds.state import FeedState, save_polled_states
 from transforms.sources.seeds import ReadSeedFiles
 from transforms.stories.batch import AssignStories
 from transforms.stories.clusterer import CatalogStory
 from transforms.stories.saved import save_story_index
-from transforms.text.extract import DEFAULT_MIN_WORDS, ExtractArticles
+from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WORDS, ExtractArticles
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class RunPlan:
     known_feeds: Mapping[str, FeedState] = field(default_factory=dict)  # every feed in the state store
     catalog: Sequence[CatalogStory] = ()
     min_words: int = DEFAULT_MIN_WORDS
+    extraction_budget: float = DEFAULT_EXTRACTION_BUDGET_S
     fetch: FetchSettings = field(default_factory=FetchSettings)
     fetch_pages: bool = True
 
@@ -45,17 +49,19 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
     files = p | "ReadSeedFiles" >> ReadSeedFiles(list(plan.files), run)
     feeds = p | "ReadFeeds" >> ReadFeeds(plan.feeds, seen, run, plan.fetch, plan.fetch_pages)
     documents = {"SeedFiles": files.documents, "Feeds": feeds.documents}
-    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words)
+    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words, plan.extraction_budget)
     deduped = extracted.articles | "MarkDuplicates" >> MarkDuplicates(seen)
     tagged = deduped.articles | "AssignStories" >> AssignStories(plan.catalog, run, plan.state)
     articles, stories = tagged.articles, tagged.stories
     rejects = (
         (files.rejects, feeds.rejects, extracted.rejects)
         | "AllRejects" >> beam.Flatten()
-        | "SkipKnownRejects" >> DropKnown(seen, REJECT, lambda r: r.reject_id, ("dedup", "repeated_rejects"))
+        | "NumberEntryAttempts" >> NumberEntryAttempts(seen)
+        | "SkipKnownRejects" >> DropKnown(seen, REJECT, lambda r: r.reject_id, counters.REPEATED_REJECTS)
     )
     handled = (articles, rejects, deduped.already_ingested) | "RecordSeen" >> RecordSeenKeys(run)
-    tables = {"articles": articles, "stories": stories, "rejects": rejects, "seen": handled}
+    polls = (feeds.polls, feeds.new_entries, articles, rejects) | "FeedPollRows" >> FeedPollRows(run)
+    tables = {"articles": articles, "stories": stories, "rejects": rejects, "seen": handled, "feed_polls": polls}
     record = tables | "WriteTables" >> WriteTables(plan.output, run, (*TABLES, SEEN), roots={"seen": plan.state})
     return (
         record

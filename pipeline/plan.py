@@ -45,6 +45,7 @@ def plan_run(options: NewsbeamOptions, run: RunContext) -> RunPlan:
         known_feeds=known,
         catalog=read_catalog(options.catalog),
         min_words=options.min_words,
+        extraction_budget=options.extraction_budget,
         fetch=FetchSettings(
             host_delay=options.host_delay,
             threads=options.fetch_threads,

@@ -3,10 +3,11 @@
     python -m pipeline run --streaming --feeds feeds.txt --output gs://BUCKET/news \\
         --runner=DataflowRunner --project=PROJECT --region=REGION --temp_location=gs://BUCKET/tmp \\
         [--poll-interval 300] [--window-size 600] [--allowed-lateness 86400] [--dedup-horizon 259200]
-    python -m pipeline run --streaming --feeds feeds.txt --output /data/news --runner=FlinkRunner --flink_master=HOST:8081
+    python -m pipeline run --streaming --feeds feeds.txt --output /data/news \\
+        --runner=FlinkRunner --flink_master=HOST:8081
     python -m pipeline run --streaming --feed URL --output /tmp/news --runner=DataflowRunner --dry_run=True \\
         --project=PROJECT --region=REGION --temp_location=gs://BUCKET/tmp   # validate the Dataflow job offline
-    python -c "from pipeline.streaming import streaming_labels; print(*streaming_labels(), sep='\\n')"   # the graph, not run
+    python -c "from pipeline.streaming import streaming_labels; print(*streaming_labels(), sep='\\n')"  # the graph
 
 Top to bottom, as the product reads: poll feeds every interval → extract (the batch stage) →
 event time and late data → dedup within a horizon (keyed state) → stories (one ordered,
@@ -33,70 +34,25 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.pipeline import PipelineVisitor
 
-from pipeline.options import NewsbeamOptions
+from pipeline.options import NewsbeamOptions, StreamingOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
 from pipeline.remote_job import check_dry_run, report_job_not_run_here, runner_name, runs_here
 from schemas import ARTICLES, REJECTS
-from transforms.dedup.streaming import STAGE as DEDUP_STAGE
 from transforms.dedup.streaming import DedupWithinHorizon, DropRepeats
-from transforms.event_time.windows import (
-    DEFAULT_ALLOWED_LATENESS_SECONDS,
-    DEFAULT_DEDUP_HORIZON_SECONDS,
-    DEFAULT_WINDOW_SECONDS,
-    EventTime,
-    WindowArticles,
-)
+from transforms.event_time.windows import EventTime, WindowArticles
 from transforms.http.polite import FetchSettings
 from transforms.output.panes import WriteWindowedParquet
+from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.feeds.state import FeedState, reset
 from transforms.sources.feeds.streaming import DEFAULT_POLL_INTERVAL, ReadFeedsPeriodically
 from transforms.stories.clusterer import CatalogStory, StoryClusterer
 from transforms.stories.streaming import AssignStoriesOnline
-from transforms.text.extract import DEFAULT_MIN_WORDS, ExtractArticles
+from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WORDS, ExtractArticles
 
 log = logging.getLogger("newsbeam")
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
 """Runners that cannot run this graph faithfully (see the module docstring)."""
-
-
-class StreamingOptions(PipelineOptions):
-    """Event time and polling of ``run --streaming`` (Beam's own ``--streaming`` flag selects it)."""
-
-    @classmethod
-    def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument(
-            "--poll-interval",
-            "--poll_interval",
-            dest="poll_interval",
-            type=float,
-            default=DEFAULT_POLL_INTERVAL,
-            help="Streaming: seconds between two polls of every feed. Default %(default)s",
-        )
-        parser.add_argument(
-            "--window-size",
-            "--window_size",
-            dest="window_size",
-            type=float,
-            default=DEFAULT_WINDOW_SECONDS,
-            help="Streaming: seconds of publication time per output window (one file per window, partition and pane). Default %(default)s",
-        )
-        parser.add_argument(
-            "--allowed-lateness",
-            "--allowed_lateness",
-            dest="allowed_lateness",
-            type=float,
-            default=DEFAULT_ALLOWED_LATENESS_SECONDS,
-            help="Streaming: seconds after its window's end an article is still written (in a late pane); later ones become 'late' rejects. Default %(default)s",
-        )
-        parser.add_argument(
-            "--dedup-horizon",
-            "--dedup_horizon",
-            dest="dedup_horizon",
-            type=float,
-            default=DEFAULT_DEDUP_HORIZON_SECONDS,
-            help="Streaming: seconds of event time a URL, text or feed entry is remembered; must exceed window + lateness. Default %(default)s",
-        )
 
 
 @dataclass(frozen=True)
@@ -108,6 +64,7 @@ class StreamingPlan:
     feeds: Sequence[FeedState] = ()  # every configured feed, with its stored state
     catalog: Sequence[CatalogStory] = ()
     min_words: int = DEFAULT_MIN_WORDS
+    extraction_budget: float = DEFAULT_EXTRACTION_BUDGET_S
     fetch: FetchSettings = field(default_factory=FetchSettings)
     fetch_pages: bool = True
     poll_interval: float = DEFAULT_POLL_INTERVAL
@@ -135,7 +92,7 @@ def streaming_stages(
 ) -> StreamingOutputs:
     """Everything after reading: documents (timestamped with their arrival) → tables."""
     times, run = plan.times, plan.run
-    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words)
+    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words, plan.extraction_budget)
     windowed = extracted.articles | "WindowArticles" >> WindowArticles(times, run)
     deduped = windowed.articles | "DedupArticles" >> DedupWithinHorizon(times.dedup_horizon_seconds)
     articles = deduped.articles | "AssignStories" >> AssignStoriesOnline(plan.catalog, times, plan.make_clusterer)
@@ -148,7 +105,7 @@ def streaming_stages(
         all_rejects
         | "AllRejects" >> beam.Flatten()
         | "SkipRepeatedRejects"
-        >> DropRepeats(lambda r: r.reject_id, times.dedup_horizon_seconds, (DEDUP_STAGE, "repeated_rejects"))
+        >> DropRepeats(lambda r: r.reject_id, times.dedup_horizon_seconds, counters.REPEATED_REJECTS)
     )
     files = (
         articles | "WriteArticles" >> WriteWindowedParquet(ARTICLES, plan.output, times),
@@ -180,6 +137,7 @@ def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:
         feeds=[reset(f) for f in feeds] if ours.reset_feeds else feeds,
         catalog=batch.catalog,
         min_words=batch.min_words,
+        extraction_budget=batch.extraction_budget,
         fetch=batch.fetch,
         fetch_pages=batch.fetch_pages,
         poll_interval=streaming.poll_interval,

@@ -1,4 +1,10 @@
-"""Shared test helpers: the seed folder, a FnApiRunner test pipeline, the CLI as a subprocess."""
+"""Shared test helpers: the seed folder, a FnApiRunner test pipeline, the CLI as a subprocess; the test tiers.
+
+Tiers (``make test-fast`` runs neither marker; ``make test`` runs everything):
+- ``e2e``: runs the CLI as a subprocess or a whole deployment path. Every test under ``tests/e2e/`` and
+  ``tests/deploy/`` has it; elsewhere a test that calls ``run_cli`` must be marked, or ``run_cli`` fails.
+- ``slow``: a unit test that takes seconds (shared data sets, several processes).
+"""
 
 from __future__ import annotations
 
@@ -23,8 +29,28 @@ def fn_api_pipeline() -> TestPipeline:
     return TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
 
 
+E2E_FOLDERS = ("e2e", "deploy")
+_E2E_TESTS: set[str] = set()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Everything under tests/e2e/ and tests/deploy/ is end to end; remember which tests are."""
+    for item in items:
+        if Path(str(item.fspath)).relative_to(REPO / "tests").parts[0] in E2E_FOLDERS:
+            item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("e2e"):
+            _E2E_TESTS.add(item.nodeid)
+
+
+def _current_test_is_e2e() -> bool:
+    current = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
+    return not current or current in _E2E_TESTS  # outside pytest (a script importing this): no check
+
+
 def run_cli(*args: str, cwd: Path = REPO, check: bool = True) -> subprocess.CompletedProcess:
-    """``python -m pipeline ARGS`` in a subprocess, as a user would run it."""
+    """``python -m pipeline ARGS`` in a subprocess, as a user would run it (only from tests marked ``e2e``)."""
+    if not _current_test_is_e2e():
+        raise AssertionError("a test that runs the CLI must be marked e2e (pytestmark = pytest.mark.e2e)")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     result = subprocess.run(
         [sys.executable, "-m", "pipeline", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from schemas import ARTICLES, REJECTS, Article, Reject
 from transforms.output.tables import StageParquetFiles, staging_dir
 from transforms.sources.feeds.parsing import entry_id, parse_feed
-from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, split_paragraphs
+from transforms.text.cleaning import clean_paragraphs, is_sentence_like, normalise_for_hash, split_paragraphs
 from transforms.text.extract import canonical_url
 
 PROPERTIES = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -50,8 +50,9 @@ def test_cleaned_text_has_no_control_characters_and_no_empty_or_padded_paragraph
 
 @PROPERTIES
 @given(TEXT)
-def test_cleaning_keeps_no_two_paragraphs_with_the_same_hash_form(text):
-    keys = [normalise_for_hash(p) for p in cleaned(text)]
+def test_cleaning_keeps_no_two_sentences_with_the_same_hash_form(text):
+    # Short unpunctuated lines (table rows, list items) may repeat; sentences may not.
+    keys = [normalise_for_hash(p) for p in cleaned(text) if is_sentence_like(p)]
     assert len(keys) == len(set(keys))
 
 

@@ -34,7 +34,6 @@ the same output: it refuses when a ``_staging-*`` folder exists.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ctypes
 import hashlib
 import logging
@@ -50,6 +49,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
+from pipeline.options import DEFAULT_MIN_FILE_MB, CompactOptions
 from schemas import TABLES, TableSpec
 from transforms.output.files import read_json, remove_folder, write_json_atomically
 from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
@@ -57,7 +58,6 @@ from transforms.output.tables import COMPRESSION, STAGING_PREFIX
 
 WORK_DIR = "_compact"
 PLAN_FILE = "plan.json"
-DEFAULT_MIN_FILE_MB = 64.0
 ROW_GROUP_BYTES = 128 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 1_000_000
 COMPACTED_PREFIX = "part-compacted-"
@@ -292,30 +292,18 @@ def exchange_directories(a: str, b: str) -> None:
         raise OSError(errno, f"cannot exchange {a} and {b}: {os.strerror(errno)}")
 
 
-def _output_lease(output: str, options: PipelineOptions) -> contextlib.AbstractContextManager:
-    """The output's lease (``transforms/output/lease.py``); none for a local folder that doesn't exist."""
-    if FileSystems.get_scheme(output) is None and not os.path.isdir(output):
-        return contextlib.nullcontext()
-    return hold_leases([output], options, command="python -m pipeline compact")
+COMMAND = Command("compact", __doc__.splitlines()[0], (CompactOptions,))
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline compact", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--output",
-        default="out/",
-        help="the pipeline's output folder (local, gs://, s3://); Beam's file system options (--s3_*, GCP) may follow",
-    )
-    parser.add_argument(
-        "--min-file-mb",
-        type=float,
-        default=DEFAULT_MIN_FILE_MB,
-        help="files smaller than this are merged (default %(default)s)",
-    )
-    args, filesystem_options = parser.parse_known_args(argv)
-    FileSystems.set_options(PipelineOptions(filesystem_options))  # e.g. --s3_endpoint_url, --s3_region_name
+    return run_command(COMMAND, argv, compact_command)
+
+
+def compact_command(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
+    if output_missing(args.output, filesystem_options):
+        return MISSING_OUTPUT_EXIT
     try:
-        with _output_lease(args.output, PipelineOptions(filesystem_options)):  # a run can't write meanwhile
+        with hold_leases([args.output], filesystem_options, command="python -m pipeline compact"):  # no run meanwhile
             results = compact_output(args.output, args.min_file_mb)
     except CompactionRefused as err:
         print(f"error: {err}", file=sys.stderr)

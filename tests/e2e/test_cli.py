@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -143,11 +144,15 @@ def test_bad_input_becomes_rejects_and_nothing_vanishes(tmp_path):
     shutil.copy(SEEDS / "003_af398259dd468702.txt", inputs)
     (inputs / "empty.txt").write_bytes(b"")
     (inputs / "short.txt").write_text("Too short to be an article.\n")
-    (inputs / "records.jsonl").write_text(
-        '{"url": "https://news.test/bank", "title": "Rates on hold", "text": %s, "published": "2024-05-02T09:00:00Z", "source": "News Test"}\n'
-        '{"url": "https://news.test/broken", "text": \n'
-        '["not", "an", "object"]\n' % __import__("json").dumps(UNRELATED)
-    )
+    good = {
+        "url": "https://news.test/bank",
+        "title": "Rates on hold",
+        "text": UNRELATED,
+        "published": "2024-05-02T09:00:00Z",
+        "source": "News Test",
+    }
+    broken = '{"url": "https://news.test/broken", "text": \n["not", "an", "object"]\n'
+    (inputs / "records.jsonl").write_text(json.dumps(good) + "\n" + broken)
     result = run_cli("run", "--input", str(inputs), "--output", str(tmp_path / "out"))
     rejects = duckdb.sql(
         f"SELECT reason, source_uri FROM read_parquet('{tmp_path}/out/rejects/*/*.parquet', hive_partitioning=true) ORDER BY 1"
@@ -167,11 +172,12 @@ def test_bare_command_runs_seeds_into_out(tmp_path):
     assert duckdb.sql(f"SELECT count(*) FROM {articles_sql(tmp_path / 'out')}").fetchall()[0] == (5,)
 
 
-def test_help_lists_our_options_beside_beams():
+def test_help_lists_our_options_and_beams_behind_help_beam():
     result = run_cli("run", "--help", check=False)
     assert result.returncode == 0
-    for option in ("--input", "--output", "--catalog", "--min-words", "--runner", "--direct_num_workers"):
+    for option in ("--input", "--output", "--catalog", "--min-words", "--runner"):
         assert option in result.stdout
+    assert "--direct_num_workers" in run_cli("run", "--help-beam").stdout
 
 
 def test_missing_input_is_a_clear_error(tmp_path):

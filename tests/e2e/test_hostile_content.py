@@ -29,7 +29,7 @@ from transforms.text.extract import MAX_HTML_BYTES, extract_article
 
 RUN = RunContext.start()
 SECRET = "TOPSECRET-7f3a9c"
-LAUGHS = "".join(f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10))
+LAUGHS = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
 BILLION_LAUGHS = (
     f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol0 "lol">{LAUGHS}]>'
     '<rss version="2.0"><channel><title>&lol9;</title><item><title>laughs &lol9;</title>'

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import Article
 from transforms.dedup.ledger import ARTICLE, CONTENT, keys_of_kind
+from transforms.run import counters
 from transforms.run.context import stable_hash
 
 STAGE = "dedup"
@@ -79,14 +79,14 @@ def _resolve_by_hash(element) -> Iterator:
     earlier = sorted(article_id for article_id in known if article_id)
     if earlier:  # an earlier run wrote this text: these are copies of that article
         articles = mark_copies_of_earlier(groups, earlier[0])
-        Metrics.counter(STAGE, "duplicates").inc(sum(1 for a in articles if a.duplicate_of))
-        Metrics.counter(STAGE, "copies_of_earlier_runs").inc(len(groups))
+        counters.DUPLICATES.inc(sum(1 for a in articles if a.duplicate_of))
+        counters.COPIES_OF_EARLIER_RUNS.inc(len(groups))
         yield from articles
     elif known:  # a ledger file from before content keys named their article: the old rule
         yield from _skip([a for original, copies in groups for a in (original, *copies)])
     else:
         articles = mark_same_text(groups)
-        Metrics.counter(STAGE, "duplicates").inc(sum(1 for a in articles if a.duplicate_of))
+        counters.DUPLICATES.inc(sum(1 for a in articles if a.duplicate_of))
         yield from articles
 
 
@@ -96,7 +96,7 @@ def _split(element) -> tuple[list, bool]:
 
 
 def _skip(articles: list[Article]) -> Iterator:
-    Metrics.counter(STAGE, ALREADY_INGESTED).inc(len(articles))
+    counters.ALREADY_INGESTED.inc(len(articles))
     for article in articles:
         yield beam.pvalue.TaggedOutput(ALREADY_INGESTED, article)
 

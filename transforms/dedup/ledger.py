@@ -13,13 +13,15 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
-from schemas import Article, SeenKey
+from schemas import Article, Reject, SeenKey
 from transforms.output.files import CorruptStateFile
 from transforms.run.context import RunContext
+from transforms.run.counters import Counter
 
-ARTICLE, CONTENT, ENTRY, REJECT = "article", "content", "entry", "reject"
+ARTICLE, CONTENT, ENTRY, REJECT, ATTEMPT = "article", "content", "entry", "reject", "attempt"
+FORGOTTEN = "forgotten"
+"""An article id removed by a takedown (``python -m pipeline forget``); its article, content and entry keys stay."""
 
 
 class ReadSeenKeys(beam.PTransform):
@@ -34,9 +36,9 @@ class ReadSeenKeys(beam.PTransform):
 
 
 class DropKnown(beam.PTransform):
-    """Drops items whose key of ``kind`` is in the ledger; counts them as ``namespace.counter``."""
+    """Drops items whose key of ``kind`` is in the ledger; counts them with ``counter``."""
 
-    def __init__(self, known, kind: str, key_of: Callable, counter: tuple[str, str]):
+    def __init__(self, known, kind: str, key_of: Callable, counter: Counter):
         super().__init__()
         self._known, self._kind, self._key_of, self._counter = known, kind, key_of, counter
 
@@ -60,11 +62,11 @@ def _key_of_kind(row: tuple, kind: str) -> list[tuple[str, str | None]]:
     return [(row[1], row[2] if len(row) > 2 else None)] if row[0] == kind else []
 
 
-def _unseen(element, counter: tuple[str, str]) -> Iterator:
+def _unseen(element, counter: Counter) -> Iterator:
     _, grouped = element
     new = list(grouped["new"])
     if new and any(True for _ in grouped["known"]):
-        Metrics.counter(*counter).inc(len(new))
+        counter.inc(len(new))
         return
     yield from new
 
@@ -82,7 +84,7 @@ class RecordSeenKeys(beam.PTransform):
         return (
             written_articles | "ArticleKeys" >> beam.FlatMap(article_keys, run_id),
             skipped_articles | "SkippedEntryKeys" >> beam.FlatMap(entry_keys, run_id),
-            rejects | "RejectKeys" >> beam.Map(lambda r: SeenKey(kind=REJECT, key=r.reject_id, run_id=run_id)),
+            rejects | "RejectKeys" >> beam.FlatMap(reject_keys, run_id),
         ) | "AllSeenKeys" >> beam.Flatten()
 
 
@@ -92,6 +94,14 @@ def article_keys(article: Article, run_id: str) -> Iterable[SeenKey]:
     original = article.duplicate_of if article.duplicate_kind == "text" else article.article_id
     yield SeenKey(kind=CONTENT, key=article.content_hash, run_id=run_id, article_id=original)
     yield from entry_keys(article, run_id)
+
+
+def reject_keys(reject: Reject, run_id: str) -> Iterable[SeenKey]:
+    """A reject is known by its id; a failed try of a feed entry also counts as an attempt, or, on the
+    last try, marks the entry as handled so later runs skip it."""
+    yield SeenKey(kind=REJECT, key=reject.reject_id, run_id=run_id)
+    if reject.entry_id and reject.attempt is not None:
+        yield SeenKey(kind=ENTRY if reject.gave_up else ATTEMPT, key=reject.entry_id, run_id=run_id)
 
 
 def entry_keys(article: Article, run_id: str) -> Iterable[SeenKey]:

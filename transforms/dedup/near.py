@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from transforms.text.cleaning import normalise_for_hash
+from transforms.text.tokens import word_tokens
 
 NUM_PERM = 64
 SHINGLE_WORDS = 5
@@ -30,10 +31,13 @@ _SCHEME = "affine32"  # datasketch 2 default; signatures are 32-bit values
 
 
 def text_signature(text: str) -> bytes | None:
-    """MinHash of the text's word 5-gram shingles (normalised), as bytes; None for very short texts."""
+    """MinHash of the text's 5-token shingles (normalised; CJK/Thai tokens are characters), as bytes.
+
+    None for very short texts.
+    """
     from datasketch import MinHash
 
-    words = normalise_for_hash(text).split()
+    words = word_tokens(normalise_for_hash(text))
     if len(words) < SHINGLE_WORDS * 4:
         return None
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)}

@@ -26,7 +26,6 @@ from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder, VarIntCoder
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (
     BagStateSpec,
@@ -39,6 +38,7 @@ from apache_beam.utils.timestamp import Timestamp
 
 from schemas import Article
 from transforms.event_time.windows import MICROS
+from transforms.run import counters
 from transforms.run.context import stable_hash
 
 STAGE = "dedup"
@@ -80,9 +80,9 @@ class MarkSameUrl(beam.DoFn):
 
     def __init__(self, horizon_micros: int):
         self._horizon_micros = horizon_micros
-        self._originals = Metrics.counter(STAGE, "originals")
-        self._duplicates = Metrics.counter(STAGE, "duplicates_url")
-        self._already_seen = Metrics.counter(STAGE, ALREADY_SEEN)
+        self._originals = counters.STREAM_ORIGINALS.metric()
+        self._duplicates = counters.STREAM_DUPLICATES_BY_URL.metric()
+        self._already_seen = counters.STREAM_ALREADY_SEEN.metric()
 
     def process(
         self,
@@ -116,7 +116,7 @@ class MarkSameUrl(beam.DoFn):
     ) -> None:
         original_state.clear()
         sightings_state.clear()
-        Metrics.counter(STAGE, "urls_forgotten").inc()
+        counters.STREAM_URLS_FORGOTTEN.inc()
 
 
 class MarkSameText(beam.DoFn):
@@ -127,7 +127,7 @@ class MarkSameText(beam.DoFn):
 
     def __init__(self, horizon_micros: int):
         self._horizon_micros = horizon_micros
-        self._duplicates = Metrics.counter(STAGE, "duplicates_text")
+        self._duplicates = counters.STREAM_DUPLICATES_BY_TEXT.metric()
 
     def process(
         self,
@@ -151,7 +151,7 @@ class MarkSameText(beam.DoFn):
     @on_timer(EXPIRE)
     def forget(self, owner_state=beam.DoFn.StateParam(OWNER)) -> None:
         owner_state.clear()
-        Metrics.counter(STAGE, "texts_forgotten").inc()
+        counters.STREAM_TEXTS_FORGOTTEN.inc()
 
 
 def sighting_id(original_id: str, article: Article) -> str:
@@ -170,9 +170,9 @@ def same_text_duplicate(article: Article, owner_id: str) -> Article:
 
 
 class DropRepeats(beam.PTransform):
-    """Items → the first item per key; repeats within the horizon are dropped and counted as ``namespace.name``."""
+    """Items → the first item per key; repeats within the horizon are dropped and counted with ``counter``."""
 
-    def __init__(self, key_of: Callable[[Any], str], horizon_seconds: float, counter: tuple[str, str]):
+    def __init__(self, key_of: Callable[[Any], str], horizon_seconds: float, counter: counters.Counter):
         super().__init__()
         self._key_of, self._horizon_micros, self._counter = key_of, round(horizon_seconds * MICROS), counter
 
@@ -189,9 +189,9 @@ class KeepFirstSighting(beam.DoFn):
     EXPIRES_AT = ReadModifyWriteStateSpec("expires_at", VarIntCoder())
     EXPIRE = TimerSpec("expire", TimeDomain.WATERMARK)
 
-    def __init__(self, horizon_micros: int, counter: tuple[str, str]):
+    def __init__(self, horizon_micros: int, counter: counters.Counter):
         self._horizon_micros = horizon_micros
-        self._repeats = Metrics.counter(*counter)
+        self._repeats = counter.metric()
 
     def process(
         self,

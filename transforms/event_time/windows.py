@@ -28,7 +28,6 @@ from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder, VarIntCoder
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (
     ReadModifyWriteStateSpec,
@@ -40,6 +39,7 @@ from apache_beam.typehints import KV
 from apache_beam.utils.timestamp import Timestamp
 
 from schemas import Article, Reject
+from transforms.run import counters
 from transforms.run.context import RunContext
 
 STAGE = "window"
@@ -141,8 +141,8 @@ class RouteLate(beam.DoFn):
 
     def __init__(self, times: EventTime, run: RunContext):
         self._times, self._run = times, run
-        self._late = Metrics.counter(STAGE, f"rejected_{LATE}")
-        self._accepted = Metrics.counter(STAGE, "articles")
+        self._late = counters.rejected(STAGE).of(LATE).metric()
+        self._accepted = counters.WINDOW_ARTICLES.metric()
 
     def process(
         self,

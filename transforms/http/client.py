@@ -159,7 +159,8 @@ class HttpFetcher:
         deadline = started + self.policy.total_timeout
         headers = _request_headers(self.policy, etag=etag, last_modified=last_modified, accept=accept)
         redirects = _RedirectChain(url, self.policy.max_redirects)
-        current, status, response_headers, body = url, None, {}, b""
+        response_headers: dict[str, str] = {}
+        current, status, body = url, None, b""
         watchdog = _Watchdog(deadline)
         try:
             while True:

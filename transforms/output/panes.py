@@ -26,7 +26,6 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.coders import PickleCoder, VarIntCoder
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (
     BagStateSpec,
@@ -41,6 +40,7 @@ from schemas import TableSpec
 from transforms.event_time.windows import EventTime, utc_label
 from transforms.output.files import write_bytes_atomically
 from transforms.output.tables import COMPRESSION, records_to_table
+from transforms.run import counters
 from transforms.run.context import stable_hash
 
 STAGE = "write"
@@ -94,9 +94,9 @@ class WritePanes(beam.DoFn):
 
     def __init__(self, table: TableSpec, output: str, times: EventTime):
         self._table, self._output, self._times = table, output, times
-        self._rows = Metrics.counter(STAGE, f"{table.name}_rows")
-        self._files = Metrics.counter(STAGE, f"{table.name}_files")
-        self._late_panes = Metrics.counter(STAGE, f"{table.name}_late_panes")
+        self._rows = counters.ROWS_WRITTEN.of(table.name).metric()
+        self._files = counters.FILES_WRITTEN.of(table.name).metric()
+        self._late_panes = counters.LATE_PANES.of(table.name).metric()
 
     def setup(self) -> None:
         self._schema = self._table.arrow_schema

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-TEXT, HTML, PAGE, ENTRY = "text", "html", "page", "entry"
+TEXT, HTML, PAGE, ENTRY_TEXT = "text", "html", "page", "entry"
 """Kinds: a plain-text file or record; a seed HTML file; a fetched article page; a feed entry's own text."""
 
 
@@ -24,6 +24,19 @@ class SourceDocument:
     entry_id: str | None = None
     fallback_text: str | None = None  # a feed entry's own clean text, used when the page yields too little
     fallback_source: str | None = None  # 'feed_content' or 'feed_summary': the text_source of fallback_text
+    published_problem: str | None = None  # why the input's own date was refused (then `published` is None)
+
+    def reject_fields(self) -> dict[str, str | None]:
+        """What a reject of this document says about the item: for a feed entry, its id and title, and the
+        page fetched for it (``page``) or the link it carries (``entry``: the page gave nothing)."""
+        if not self.entry_id:
+            return {}
+        return {
+            "entry_id": self.entry_id,
+            "entry_title": self.title,
+            "entry_link": self.url if self.kind == ENTRY_TEXT else None,
+            "page_url": self.url if self.kind == PAGE else None,
+        }
 
     @property
     def item_uri(self) -> str:

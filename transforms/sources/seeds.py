@@ -15,11 +15,10 @@ from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 
 from schemas import Reject
-from transforms.run import progress
-from transforms.run.context import REJECTS, RunContext, set_rejects_aside
+from transforms.run import counters, progress
+from transforms.run.context import REJECTED, RunContext, set_rejects_aside
 from transforms.sources.document import SourceDocument
 from transforms.sources.listing import UNREADABLE, InputProblem, list_inputs, open_regular_file
 
@@ -49,7 +48,7 @@ class ReadSeedFiles(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(self._paths)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadFile" >> beam.ParDo(ReadSeedFile(self._run)).with_outputs(REJECTS, main="documents")
+            | "ReadFile" >> beam.ParDo(ReadSeedFile(self._run)).with_outputs(REJECTED, main="documents")
         )
 
 
@@ -58,8 +57,8 @@ class ReadSeedFile(beam.DoFn):
 
     def __init__(self, run: RunContext):
         self._run = run
-        self._documents = Metrics.counter(STAGE, "documents")
-        self._files = Metrics.counter(STAGE, "files")
+        self._documents = counters.SEED_DOCUMENTS.metric()
+        self._files = counters.SEED_FILES_READ.metric()
 
     def process(self, path: str) -> Iterator:
         self._files.inc()  # reconciled against the files listed by the plan
@@ -220,7 +219,7 @@ def _bounded_lines(stream) -> Iterator[bytes | int]:
 
 
 def record_to_document(source_uri: str, line: bytes, run: RunContext) -> SourceDocument | Reject:
-    """One JSON Lines record → a document; keys other than RECORD_KEYS are ignored."""
+    """One JSON Lines record → a document; keys other than RECORD_KEYS and ``authors`` are ignored."""
     try:
         record = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -232,12 +231,27 @@ def record_to_document(source_uri: str, line: bytes, run: RunContext) -> SourceD
     wrong = [k for k in RECORD_KEYS if record.get(k) is not None and not isinstance(record[k], str)]
     if wrong:
         return run.reject(source_uri, STAGE, "invalid_record", f"not a string: {', '.join(wrong)}", line)
+    authors = record_authors(record.get("authors"))
+    if authors is None:
+        return run.reject(source_uri, STAGE, "invalid_record", "not a string or a list of strings: authors", line)
     fields = {k: (record.get(k) or "").strip() or None for k in ("url", "title", "published", "source")}
     if record.get("text") and record["text"].strip():
-        return SourceDocument(source_uri, "text", record["text"], **fields)
+        return SourceDocument(source_uri, "text", record["text"], authors=authors, **fields)
     if record.get("html") and record["html"].strip():
-        return SourceDocument(source_uri, "html", record["html"], **fields)
+        return SourceDocument(source_uri, "html", record["html"], authors=authors, **fields)
     return run.reject(source_uri, STAGE, "missing_text", "record has neither 'text' nor 'html'", line)
+
+
+def record_authors(value: object) -> tuple[str, ...] | None:
+    """A record's ``authors``: a list of names, or one string (names separated by ';'); None when neither."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split(";")
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        return None
+    names = (" ".join(name.split()) for name in value)
+    return tuple(dict.fromkeys(name for name in names if name))
 
 
 def decode_text(data: bytes) -> str | None:

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import Article, Story
 from transforms.dedup.near import text_signature
+from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.stories.clusterer import ArticleVector, CatalogStory, StorySummary, publication_order_key, vectorize
 from transforms.stories.saved import StoryIndex, load_story_index
@@ -94,10 +94,8 @@ class ClusterStories(beam.DoFn):
         _, inputs = element
         index = load_story_index(self._state_dir, self._catalog)
         assignments, stories = assign_stories(list(inputs), index, self._run)
-        Metrics.counter(STAGE, "stories_touched").inc(len(stories))
-        Metrics.counter(STAGE, "near_duplicates").inc(
-            sum(1 for a in assignments.values() if a.duplicate_kind == "near")
-        )
+        counters.STORIES_TOUCHED.inc(len(stories))
+        counters.NEAR_DUPLICATES.inc(sum(1 for a in assignments.values() if a.duplicate_kind == "near"))
         yield from assignments.items()
         for story in stories:
             yield beam.pvalue.TaggedOutput(STORIES, story)
@@ -160,11 +158,15 @@ def assign_stories(
         for article_id, story_id in story_of.items()
     }
     touched = sorted({story for story in story_of.values() if story in summaries})
-    return assignments, [story_row(summaries[s], index.duplicate_counts.get(s, 0), run) for s in touched]
+    counts = {s: index.duplicate_counts.get(s, 0) - index.forgotten_count(s) for s in touched}
+    return assignments, [story_row(summaries[s], counts[s], run) for s in touched]
 
 
 def story_row(summary: StorySummary, duplicates: int, run: RunContext) -> Story:
-    """A stories-table row: all articles the story has gathered over all runs, duplicates included."""
+    """A stories-table row: all articles the story has gathered over all runs, duplicates included.
+
+    ``duplicates`` is net of the story's articles removed by takedowns.
+    """
     return Story(
         story_id=summary.story_id,
         story_label=summary.story_label,

@@ -196,7 +196,7 @@ class StoryClusterer:
         for story_id in self._index.candidates(query, cfg.postings_per_term, cfg.candidates):
             story = self._active[story_id]
             penalty = 0.0
-            if stamp is not None and story.last is not None:
+            if stamp is not None and story.first is not None and story.last is not None:
                 gap = max(story.first - stamp, stamp - story.last, 0.0) / _DAY
                 if gap > cfg.window_days:
                     continue
@@ -285,6 +285,8 @@ class StoryClusterer:
 
     def _expire(self) -> None:
         """Retire dated stories whose last article is ``window_days`` behind the watermark."""
+        if self._watermark is None:
+            return
         horizon = self._watermark - self.config.window_days * _DAY
         while self._expiry and self._expiry[0][0] < horizon:
             last, story_id = heapq.heappop(self._expiry)

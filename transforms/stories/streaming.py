@@ -30,7 +30,6 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import BytesCoder, PickleCoder, VarIntCoder
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (
     BagStateSpec,
@@ -44,6 +43,7 @@ from apache_beam.utils.timestamp import Timestamp
 
 from schemas import Article
 from transforms.event_time.windows import EventTime
+from transforms.run import counters
 from transforms.stories.batch import story_input
 from transforms.stories.clusterer import CatalogStory, ClusteringConfig, StoryClusterer, vectorize
 
@@ -190,8 +190,8 @@ class TagStoriesInOrder(beam.DoFn):
 
     def __init__(self, catalog: tuple[CatalogStory, ...], times: EventTime, make_clusterer: Callable):
         self._catalog, self._times, self._make_clusterer = catalog, times, make_clusterer
-        self._tagged = Metrics.counter(STAGE, "articles_tagged")
-        self._without_original = Metrics.counter(STAGE, "duplicates_without_original")
+        self._tagged = counters.ARTICLES_TAGGED.metric()
+        self._without_original = counters.DUPLICATES_WITHOUT_ORIGINAL.metric()
 
     def setup(self) -> None:
         self._cached: tuple[str, OnlineStories] | None = None  # (version token, live state)

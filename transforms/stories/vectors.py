@@ -25,9 +25,10 @@ from functools import lru_cache
 
 import wordfreq
 
+from transforms.text.tokens import terms
+
 Weights = tuple[tuple[str, float], ...]
 
-_TOKEN = re.compile(r"\w+")
 # A word of the original-case text: letters with inner apostrophes/hyphens, or a number.
 _CASED_TOKEN = re.compile(r"[^\W\d_](?:[\w'’\-]*\w)?|\d[\d,.:\-/]*\d|\d")
 _SENTENCE_END = re.compile(r"[.!?:;]['\"’”)\]]*$")
@@ -86,8 +87,8 @@ def _idf(word: str, freqs: Mapping[str, float], cfg: VectorizerConfig) -> float:
 
 
 def _counts(text: str) -> Counter[str]:
-    tokens = _TOKEN.findall(unicodedata.normalize("NFKC", text).lower())
-    return Counter(t for t in tokens if len(t) > 1 and not t.isnumeric())
+    tokens = terms(unicodedata.normalize("NFKC", text).lower())
+    return Counter(t for t in tokens if len(t) > 1 and any(map(str.isalpha, t)))  # figures are entities
 
 
 def _sublinear(count: int) -> float:

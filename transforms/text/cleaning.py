@@ -4,6 +4,12 @@ Everything here is a pure function over strings. The rules remove what news
 pages insert around the story: photo captions and credit lines, wire credits
 and syndication notes, all-caps cross-headlines that link to other stories,
 and paragraphs repeated verbatim. Real paragraphs are kept in order.
+
+Rules whose evidence is letter case (all-caps cross-headlines, a trailing all-caps credit)
+fire only where their premise holds: they count cased letters only, and a letter of a script
+without case (Arabic, Hebrew, Devanagari, CJK, Thai, …) counts against them, so a Hindi or
+Arabic paragraph quoting "NASA" and "ISS" is text, not a headline. Sentence ends include the
+full stops of other scripts (。！？ ؟ । ။ ።).
 """
 
 from __future__ import annotations
@@ -14,9 +20,12 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from transforms.text.tokens import word_count
+
 __all__ = [
     "PlainTextDocument",
     "clean_paragraphs",
+    "is_sentence_like",
     "looks_like_headline",
     "normalise_for_hash",
     "parse_plain_text",
@@ -25,6 +34,8 @@ __all__ = [
 
 MAX_HEADLINE_WORDS = 20
 MAX_BOILERPLATE_WORDS = 25
+MAX_CAPTION_WORDS = 60
+"""A caption is a line or two: a longer unpunctuated paragraph with a cue ("Pictured: …") is text."""
 MIN_CROSS_HEADLINE_WORDS = 3
 CROSS_HEADLINE_UPPER_SHARE = 0.9
 
@@ -42,9 +53,11 @@ class PlainTextDocument:
 
 _DATE_HEADER = re.compile(r"\A\s*date[ \t]+(\d{4})-(\d{2})-(\d{2})(?=\s|\Z)[ \t]*")
 
-_CLOSERS = "\"'”’»)\\]"
-_ENDS_SENTENCE = re.compile(rf"[.!?…][{_CLOSERS}]*$")
-_ENDS_CLAUSE = re.compile(rf"[.!?…,;:][{_CLOSERS}]*$")
+_CLOSERS = "\"'”’»)\\]」』）】"
+_FULL_STOPS = ".!?…。！？｡؟۔।॥။።"  # Latin, CJK, Arabic/Urdu, Devanagari, Burmese, Ethiopic
+_CLAUSE_MARKS = ",;:、，；：،؛"
+_ENDS_SENTENCE = re.compile(rf"[{_FULL_STOPS}][{_CLOSERS}]*$")
+_ENDS_CLAUSE = re.compile(rf"[{_FULL_STOPS}{_CLAUSE_MARKS}][{_CLOSERS}]*$")
 _ENDS_WITH_INITIALISM = re.compile(r"(?:\b[A-Za-z]\.){2,}$")  # U.S.  p.m.  D.C.
 
 _AGENCY = (
@@ -64,7 +77,7 @@ _PARENS = rf"\(\s*(?:{_LABELLED}|{_BY_AGENCY})\s*\)"  # (Photo: Getty Images)
 _CAPS_GROUP = rf"{_CAPS_WORD}(?:\s+{_CAPS_WORD}){{0,3}}(?:/{_NAME}(?:\s+{_NAME}){{0,3}})?"  # AP, REUTERS/Jane Doe
 
 _TRAILING_CREDIT = re.compile(
-    rf"(?P<end>[.!?…][{_CLOSERS}]*)\s+(?:{_CAPS_GROUP}|{_VIA}|{_BY_AGENCY}|{_LABELLED}|{_PARENS})\s*$"
+    rf"(?P<end>[.!?…][{_CLOSERS}]*)\s+(?P<credit>(?P<caps>{_CAPS_GROUP})|{_VIA}|{_BY_AGENCY}|{_LABELLED}|{_PARENS})\s*$"
 )
 _CREDIT_LINE = re.compile(rf"(?:{_VIA}|{_BY_AGENCY}|{_LABELLED})\s*$|.*{_PARENS}\s*$")
 
@@ -118,7 +131,11 @@ def split_paragraphs(text: str) -> list[str]:
 
 
 def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
-    """Drop exact duplicate paragraphs (compared after normalisation), photo captions and credit lines, wire credits, inserted all-caps cross-headlines; keep every real paragraph in order."""
+    """Drop repeated sentences, captions and credit lines, wire credits and all-caps cross-headlines.
+
+    Repeats are compared after normalisation; a repeated short unpunctuated line (a table row,
+    a list item) is kept. Every real paragraph is kept, in order.
+    """
     kept: list[str] = []
     seen: set[str] = set()
     for paragraph in paragraphs:
@@ -126,10 +143,16 @@ def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
         if not paragraph or _is_inserted_matter(paragraph):
             continue
         key = normalise_for_hash(paragraph)
-        if key not in seen:
-            seen.add(key)
-            kept.append(paragraph)
+        if key in seen and is_sentence_like(paragraph):
+            continue  # a repeated sentence (pull quote, teaser); repeated table rows and list items stay
+        seen.add(key)
+        kept.append(paragraph)
     return kept
+
+
+def is_sentence_like(paragraph: str) -> bool:
+    """Ends like a sentence or clause, or is longer than a headline: not a table row or list item."""
+    return bool(_ENDS_CLAUSE.search(paragraph)) or word_count(paragraph) > MAX_HEADLINE_WORDS
 
 
 def normalise_for_hash(text: str) -> str:
@@ -141,7 +164,9 @@ def normalise_for_hash(text: str) -> str:
 def looks_like_headline(line: str) -> bool:
     """True for a short line with no closing punctuation that is not all lower-case."""
     line = line.strip()
-    return 0 < len(line.split()) <= MAX_HEADLINE_WORDS and not _ENDS_CLAUSE.search(line) and line != line.lower()
+    if not 0 < word_count(line) <= MAX_HEADLINE_WORDS or _ENDS_CLAUSE.search(line):
+        return False
+    return line != line.lower() or not _cased_script(line)  # case is evidence only in a script that has it
 
 
 # --- rules ------------------------------------------------------------------
@@ -169,9 +194,25 @@ def _is_photo_caption(paragraph: str) -> bool:
     if _CREDIT_LINE.fullmatch(paragraph):
         return True
     trailing = _TRAILING_CREDIT.search(paragraph)
-    if trailing and not _ENDS_WITH_INITIALISM.search(paragraph[: trailing.end("end")]):
+    if (
+        trailing
+        and not _ENDS_WITH_INITIALISM.search(paragraph[: trailing.end("end")])
+        and (trailing.group("caps") is None or _ends_in_lower_case(paragraph[: trailing.start("credit")]))
+    ):
         return True
-    return not _ENDS_SENTENCE.search(paragraph) and bool(_CAPTION_CUE.search(paragraph))
+    return (
+        not _ENDS_SENTENCE.search(paragraph)
+        and word_count(paragraph) <= MAX_CAPTION_WORDS
+        and bool(_CAPTION_CUE.search(paragraph))
+    )
+
+
+def _ends_in_lower_case(text: str) -> bool:
+    """The text before an all-caps credit reads as a sentence: a cased script, lower-case letters near its end.
+
+    "… said on Tuesday. AP" is a credit; "ACTUARIAL CONSULTING VS. INSURANCE" is one all-caps line.
+    """
+    return _cased_script(text) and any(c.islower() for c in " ".join(text.split()[-3:]))
 
 
 def _is_wire_credit(paragraph: str) -> bool:
@@ -180,14 +221,24 @@ def _is_wire_credit(paragraph: str) -> bool:
 
 
 def _is_cross_headline(paragraph: str) -> bool:
-    """A run of at least three words set (nearly) all in capitals, e.g. a link to another story."""
+    """A run of at least three words set (nearly) all in capitals, e.g. a link to another story.
+
+    Only cased letters can be capitals; letters of a script without case count as not capital,
+    so Latin acronyms inside Arabic, Hindi or Chinese text never make it a headline.
+    """
     upper = sum(map(str.isupper, paragraph))
-    lower = sum(map(str.islower, paragraph))
-    return (
-        len(paragraph.split()) >= MIN_CROSS_HEADLINE_WORDS
-        and upper >= MIN_CROSS_HEADLINE_WORDS
-        and upper / (upper + lower) >= CROSS_HEADLINE_UPPER_SHARE
-    )
+    if upper < MIN_CROSS_HEADLINE_WORDS:
+        return False
+    letters = sum(map(str.isalpha, paragraph))
+    cased_words = sum(1 for word in paragraph.split() if any(c.isupper() or c.islower() for c in word))
+    return cased_words >= MIN_CROSS_HEADLINE_WORDS and upper / letters >= CROSS_HEADLINE_UPPER_SHARE
+
+
+def _cased_script(text: str) -> bool:
+    """True when most letters of ``text`` belong to a script with letter case (Latin, Cyrillic, Greek, …)."""
+    letters = sum(map(str.isalpha, text))
+    cased = sum(1 for c in text if c.isupper() or c.islower())
+    return letters > 0 and cased * 2 > letters
 
 
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")

@@ -16,23 +16,34 @@ from typing import NamedTuple
 from urllib.parse import urldefrag, urlsplit
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from schemas import Article, Reject
-from transforms.run import progress
-from transforms.run.context import REJECTS, RunContext, set_rejects_aside, stable_hash
-from transforms.sources.document import ENTRY, HTML, PAGE, SourceDocument
+from transforms.run import counters, progress
+from transforms.run.context import REJECTED, RunContext, set_rejects_aside, stable_hash
+from transforms.sources.document import ENTRY_TEXT, HTML, PAGE, SourceDocument
 from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
+from transforms.text.dates import DAY, PublicationTime, read_iso_time, within_window
+from transforms.text.html_worker import (
+    DEFAULT_BUDGET_S,
+    BudgetedExtractor,
+    TooSlow,
+    run_trafilatura,
+    strip_inert_markup,
+)
+from transforms.text.metadata import clean_authors, site_names, strip_site_name
+from transforms.text.tokens import word_count
 
 STAGE = "extract"
 DEFAULT_MIN_WORDS = 20
+DEFAULT_EXTRACTION_BUDGET_S = DEFAULT_BUDGET_S
+"""Seconds one HTML page may take to extract (``--extraction-budget``); over it: a ``too_slow`` reject."""
 LANGUAGE_SAMPLE_CHARS = 2000
-MAX_HTML_BYTES = 2 * 2**20
-"""Largest HTML page or file handed to trafilatura (a text-dense 2 MiB page takes ~10 s on one busy core; time grows faster than size)."""
+MAX_HTML_BYTES = 4 * 2**20
+"""Largest markup handed to trafilatura, weighed after ``strip_inert_markup`` (the time budget bounds the cost)."""
+MAX_PAGE_BYTES = 32 * 2**20
+"""Largest HTML page or file read at all, before stripping (the same cap as a seed file)."""
 TOO_LARGE_HTML = "HTML too large to extract"
 VALID_HOST = re.compile(r"(?:[\w-]+\.)+[\w-]+|\[[0-9a-fA-F:.]+\]|[0-9.]+")
-DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
-"""htmldate output: the publication time with its UTC offset, not just the day."""
 log = logging.getLogger(__name__)
 
 
@@ -44,10 +55,13 @@ class ExtractArticles(beam.PTransform):
     holds raw pages between stages (a Flatten before extraction is a fusion break on FnApiRunner).
     """
 
-    def __init__(self, run: RunContext, min_words: int = DEFAULT_MIN_WORDS):
+    def __init__(
+        self, run: RunContext, min_words: int = DEFAULT_MIN_WORDS, budget_s: float = DEFAULT_EXTRACTION_BUDGET_S
+    ):
         super().__init__()
         self._run = run
         self._min_words = min_words
+        self._budget_s = budget_s
 
     def expand(self, documents):
         if not isinstance(documents, dict):
@@ -55,12 +69,12 @@ class ExtractArticles(beam.PTransform):
         results = [self._extract(docs, f"ExtractText{name}") for name, docs in documents.items()]
         return ExtractOutputs(
             articles=[r.articles for r in results] | "AllArticles" >> beam.Flatten(),
-            rejects=[r[REJECTS] for r in results] | "AllExtractRejects" >> beam.Flatten(),
+            rejects=[r[REJECTED] for r in results] | "AllExtractRejects" >> beam.Flatten(),
         )
 
     def _extract(self, documents, label: str):
-        return documents | label >> beam.ParDo(ExtractArticle(self._run, self._min_words)).with_outputs(
-            REJECTS, main="articles"
+        return documents | label >> beam.ParDo(ExtractArticle(self._run, self._min_words, self._budget_s)).with_outputs(
+            REJECTED, main="articles"
         )
 
 
@@ -74,30 +88,37 @@ class ExtractOutputs(NamedTuple):
 class ExtractArticle(beam.DoFn):
     """Runs ``extract_article`` and routes rejects aside."""
 
-    def __init__(self, run: RunContext, min_words: int):
+    def __init__(self, run: RunContext, min_words: int, budget_s: float = DEFAULT_EXTRACTION_BUDGET_S):
         self._run = run
         self._min_words = min_words
-        self._articles = Metrics.counter(STAGE, "articles")
+        self._budget_s = budget_s
+        self._articles = counters.ARTICLES_EXTRACTED.metric()
+        self._extractor: BudgetedExtractor | None = None
 
     def setup(self) -> None:
         identify_language("warm up the language model once per worker")
+        self._extractor = BudgetedExtractor(self._budget_s)  # its process starts with the first HTML page
+
+    def teardown(self) -> None:
+        if self._extractor is not None:
+            self._extractor.close()
 
     def process(self, document: SourceDocument) -> Iterator:
-        result = extract_article(document, self._run, self._min_words)
+        result = extract_article(document, self._run, self._min_words, self._extractor)
         source = source_of(document)
         if isinstance(result, Article):
             self._articles.inc()
-            Metrics.counter(STAGE, f"{source}_articles").inc()
+            counters.ARTICLES_EXTRACTED_FROM.of(source).inc()
             progress.note("articles extracted")
         else:
-            Metrics.counter(STAGE, f"{source}_rejects").inc()
+            counters.REJECTS_AT_EXTRACTION_FROM.of(source).inc()
             progress.note("extraction rejects")
         yield set_rejects_aside(result, STAGE)
 
 
 def source_of(document: SourceDocument) -> str:
     """'feed' for feed entries and their pages, 'seed' for seed files and records (the summary's accounting)."""
-    return "feed" if document.kind in (PAGE, ENTRY) else "seed"
+    return "feed" if document.kind in (PAGE, ENTRY_TEXT) else "seed"
 
 
 @dataclass(frozen=True)
@@ -109,28 +130,39 @@ class Content:
     title: str | None = None
     published: dt.datetime | None = None
     date_source: str | None = None
+    published_precision: str | None = None
+    date_problem: str | None = None
+    """Why the date found in the content was refused (out of range, impossible)."""
     authors: tuple[str, ...] = ()
     source: str | None = None
     url: str | None = None
 
     @property
     def word_count(self) -> int:
-        return sum(len(p.split()) for p in self.paragraphs)
+        return sum(map(word_count, self.paragraphs))
 
 
-def extract_article(document: SourceDocument, run: RunContext, min_words: int = DEFAULT_MIN_WORDS) -> Article | Reject:
+def extract_article(
+    document: SourceDocument,
+    run: RunContext,
+    min_words: int = DEFAULT_MIN_WORDS,
+    extractor: BudgetedExtractor | None = None,
+) -> Article | Reject:
     """Clean text plus metadata for one document; a reject when too little text remains.
 
-    A fetched page that fails or yields fewer than ``min_words`` falls back to the feed entry's
-    own text (``text_source`` says which was used).
+    A fetched page that fails, runs over the time budget of ``extractor`` or yields fewer than
+    ``min_words`` falls back to the feed entry's own text (``text_source`` says which was used).
+    Without an ``extractor`` HTML is extracted in this process, with no time budget.
     """
-    content = extract_content(document)
-    use_fallback = document.fallback_text and (isinstance(content, str) or content.word_count < min_words)
+    content = extract_content(document, extractor)
+    use_fallback = document.fallback_text and (not isinstance(content, Content) or content.word_count < min_words)
     if use_fallback:
         content = _from_entry_text(document.fallback_text, document.fallback_source)
+    if isinstance(content, TooSlow):
+        return run.reject(document.item_uri, STAGE, "too_slow", str(content), document.body)
     if isinstance(content, str):
         reason = "too_large" if content.startswith(TOO_LARGE_HTML) else "extraction_failed"
-        return run.reject(document.item_uri, STAGE, reason, content, document.body)
+        return run.reject(document.item_uri, STAGE, reason, content, document.body, **document.reject_fields())
     if content.word_count < min_words:
         return run.reject(
             document.item_uri,
@@ -138,33 +170,42 @@ def extract_article(document: SourceDocument, run: RunContext, min_words: int = 
             "too_little_text",
             f"{content.word_count} words after cleaning, fewer than {min_words}",
             document.body,
+            **document.reject_fields(),
         )
-    given = parse_published(document.published)
-    if document.published and not given:
+    given = read_iso_time(document.published)
+    if given.problem:
         log.warning(
-            "%s: unreadable published %r; using the date found in the content, if any",
-            document.source_uri,
-            document.published,
+            "%s: published refused (%s); using the date found in the content, if any", document.item_uri, given.problem
         )
-    published, date_source = (given, document.published_by) if given else (content.published, content.date_source)
+    given_problem = given.problem or document.published_problem
+    problems = [f"{document.published_by}: {given_problem}"] if given_problem else []
+    if content.date_problem:
+        problems.append(f"{content.date_source}: {content.date_problem}")
+    if given.at:
+        published, date_source, precision = given.at, document.published_by, given.precision
+    else:
+        published, date_source, precision = content.published, content.date_source, content.published_precision
     text = "\n\n".join(content.paragraphs)
     content_hash = stable_hash(normalise_for_hash(text))
     url = canonical_url(content.url) or canonical_url(document.url)
+    names = site_names(document.source, content.source, urls=(document.url, content.url))
     return Article(
         article_id=stable_hash("url", url) if url else stable_hash("text", content_hash),
         url=url,
         source_uri=document.source_uri,
         entry_id=document.entry_id,
         source=document.source or content.source,
-        title=document.title or content.title,
+        title=strip_site_name(document.title or content.title, names),
         text=text,
-        authors=document.authors or content.authors,
+        authors=clean_authors(document.authors or content.authors, names),
         published_at=published,
         date_source=date_source if published else None,
-        feed_published_at=given,
+        published_precision=precision if published else None,
+        date_problem="; ".join(problems) or None,
+        feed_published_at=given.at,
         page_published_at=content.published,
         language=identify_language(text),
-        word_count=len(text.split()),
+        word_count=word_count(text),
         content_hash=content_hash,
         text_source=content.text_source,
         ingested_at=run.started_at,
@@ -172,57 +213,55 @@ def extract_article(document: SourceDocument, run: RunContext, min_words: int = 
     )
 
 
-def extract_content(document: SourceDocument) -> Content | str:
+def extract_content(document: SourceDocument, extractor: BudgetedExtractor | None = None) -> Content | str | TooSlow:
     """The document's own text and metadata, or why there is none."""
     if document.kind in (HTML, PAGE):
-        return _from_html(document.body, document.url, "page" if document.kind == PAGE else "html")
-    if document.kind == ENTRY:
+        return _from_html(document.body, document.url, "page" if document.kind == PAGE else "html", extractor)
+    if document.kind == ENTRY_TEXT:
         return _from_entry_text(document.body, document.fallback_source)
     return _from_plain_text(document.body)
 
 
 def _from_plain_text(body: str) -> Content:
     parsed = parse_plain_text(body)
-    published = _midnight_utc(parsed.published) if parsed.published else None
-    return Content(parsed.paragraphs, "plain_text", title=parsed.title, published=published, date_source="text_header")
+    day = parsed.published
+    found = within_window(_midnight_utc(day), day.isoformat(), DAY) if day else PublicationTime()
+    return Content(parsed.paragraphs, "plain_text", title=parsed.title, date_source="text_header", **_dated(found))
 
 
 def _from_entry_text(text: str, text_source: str | None) -> Content:
     return Content(tuple(clean_paragraphs(split_paragraphs(text))), text_source or "feed_content")
 
 
-def _from_html(body: str | bytes, url: str | None, text_source: str) -> Content | str:
-    import trafilatura
-    import trafilatura.settings
-
+def _from_html(
+    body: str | bytes, url: str | None, text_source: str, extractor: BudgetedExtractor | None
+) -> Content | str | TooSlow:
     size = len(body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body)
-    if size > MAX_HTML_BYTES:  # trafilatura's time grows faster than the page: cap it
-        return f"{TOO_LARGE_HTML}: {size} bytes of HTML, more than {MAX_HTML_BYTES}"
-
-    try:
-        extracted = trafilatura.bare_extraction(
-            body,
-            url=url,
-            include_comments=False,
-            with_metadata=True,
-            date_extraction_params={**trafilatura.settings.set_date_params(True), "outputformat": DATE_FORMAT},
+    if size > MAX_PAGE_BYTES:
+        return f"{TOO_LARGE_HTML}: {size} bytes of HTML, more than {MAX_PAGE_BYTES}"
+    markup = body if size <= MAX_HTML_BYTES else strip_inert_markup(body)  # weigh what extraction reads
+    markup_size = len(markup.encode("utf-8", "surrogatepass") if isinstance(markup, str) else markup)
+    if markup_size > MAX_HTML_BYTES:
+        return (
+            f"{TOO_LARGE_HTML}: {size} bytes of HTML, {markup_size} without scripts and styles, "
+            f"more than {MAX_HTML_BYTES}"
         )
-    except (ValueError, TypeError, RecursionError) as err:  # lxml/trafilatura on hostile markup
-        return f"trafilatura failed: {type(err).__name__}: {err}"
-    if extracted is None or not extracted.text:
-        return "trafilatura found no main text"
-    paragraphs = clean_paragraphs(split_paragraphs(extracted.text))
-    if paragraphs and extracted.title and normalise_for_hash(paragraphs[0]) == normalise_for_hash(extracted.title):
+    extracted = extractor.extract(markup, url) if extractor else run_trafilatura(markup, url)
+    if not isinstance(extracted, dict):
+        return extracted
+    paragraphs = clean_paragraphs(split_paragraphs(extracted["text"]))
+    title = extracted["title"]
+    if paragraphs and title and normalise_for_hash(paragraphs[0]) == normalise_for_hash(title):
         paragraphs = paragraphs[1:]  # the headline is the title, not body text (as for .txt files)
     return Content(
         tuple(paragraphs),
         text_source,
-        title=extracted.title,
-        published=parse_published(extracted.date),
+        title=title,
         date_source="page_metadata",
-        authors=split_authors(extracted.author),
-        source=extracted.sitename,
-        url=extracted.url,
+        **_dated(_page_time(extracted["date"])),
+        authors=split_authors(extracted["author"]),
+        source=extracted["sitename"],
+        url=extracted["url"],
     )
 
 
@@ -253,16 +292,20 @@ def canonical_url(url: str | None) -> str | None:
 
 
 def parse_published(value: str | None) -> dt.datetime | None:
-    """ISO-8601 date or datetime → aware UTC datetime; a naive time is taken as UTC; None if invalid."""
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    """ISO-8601 date or datetime → aware UTC datetime; a naive time is taken as UTC; None if invalid or out of range."""
+    return read_iso_time(value).at
+
+
+def _page_time(value: str | None) -> PublicationTime:
+    """htmldate's date: a naive midnight is how it reports a page that gives only a day."""
+    if value and value.endswith("T00:00:00"):
+        return read_iso_time(value[:10])
+    return read_iso_time(value)
+
+
+def _dated(found: PublicationTime) -> dict:
+    """Content fields of a checked content date."""
+    return {"published": found.at, "published_precision": found.precision, "date_problem": found.problem}
 
 
 def _midnight_utc(day: dt.date) -> dt.datetime:

@@ -37,6 +37,8 @@ from tests.conftest import SEEDS, run_cli
 from transforms.output.tables import committed_files, records_to_table
 from transforms.run.context import RunContext
 
+pytestmark = pytest.mark.e2e
+
 FRESH_TEXT = (
     "Roscosmos engineers said on Tuesday that the Russian orbital station will be assembled from modules launched "
     "from Vostochny, after the country leaves the International Space Station. Yuri Borisov told Vladimir Putin that "

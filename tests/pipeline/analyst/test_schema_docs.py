@@ -3,6 +3,7 @@
 import json
 
 import pyarrow as pa
+import pytest
 
 from pipeline.analyst.schema_docs import DOCUMENTED_TABLES, schema_json, schema_markdown, table_doc
 from schemas import ARTICLES, SEEN, STORIES, TABLES
@@ -48,6 +49,7 @@ def test_markdown_has_a_row_per_column():
     assert f"| `authors` | `{pa.list_(pa.string())}` | no |" in markdown
 
 
+@pytest.mark.e2e
 def test_cli_prints_markdown_and_json():
     markdown = run_cli("schema").stdout
     assert markdown.startswith("# newsbeam output tables") and "| `story_label` |" in markdown

@@ -11,6 +11,7 @@ from tests.builders import RUN, article
 from tests.conftest import fn_api_pipeline
 from transforms.dedup.ledger import ENTRY, REJECT, DropKnown, RecordSeenKeys, article_keys, read_seen_keys
 from transforms.output.tables import records_to_table
+from transforms.run.counters import Counter
 
 
 def test_article_keys_are_id_hash_and_entry():
@@ -51,7 +52,11 @@ def test_a_text_copy_records_its_original_under_the_content_key():
 def test_drop_known_keeps_only_unseen_items_of_that_kind():
     with fn_api_pipeline() as p:
         known = p | "Known" >> beam.Create([(REJECT, "r1"), (ENTRY, "r2")])
-        kept = p | "Items" >> beam.Create(["r1", "r2", "r3"]) | DropKnown(known, REJECT, lambda x: x, ("t", "dropped"))
+        kept = (
+            p
+            | "Items" >> beam.Create(["r1", "r2", "r3"])
+            | DropKnown(known, REJECT, lambda x: x, Counter("t", "dropped"))
+        )
         assert_that(kept, equal_to(["r2", "r3"]))
 
 

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from collections import Counter
 
+import pytest
+
 from tests.conftest import REPO, SEEDS
 from transforms.run.progress import Progress, progress_message
 
@@ -42,6 +44,7 @@ def test_kinds_are_listed_in_pipeline_order_and_zeros_left_out():
     )
 
 
+@pytest.mark.e2e
 def test_a_cli_run_logs_progress_lines(tmp_path):
     env = {**os.environ, "NEWSBEAM_PROGRESS_SECONDS": "0", "PYTHONPATH": str(REPO)}
     out = subprocess.run(

@@ -116,6 +116,7 @@ def test_json_lines_reading_is_bounded(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.e2e
 def test_a_run_over_odd_files_ends_reconciles_and_names_each(tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()

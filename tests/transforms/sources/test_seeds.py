@@ -397,3 +397,25 @@ def test_read_seed_files_routes_documents_and_rejects(tmp_path):
             ),
             label="rejects",
         )
+
+
+@pytest.mark.parametrize(
+    ("authors", "expected"),
+    [
+        ("Jane Doe", ("Jane Doe",)),
+        ("Jane Doe; John  Roe", ("Jane Doe", "John Roe")),
+        (["李明", "Jane Doe", "Jane Doe", " "], ("李明", "Jane Doe")),
+        ([], ()),
+        (None, ()),
+    ],
+)
+def test_jsonl_authors_as_a_string_or_a_list_are_read(tmp_path, authors, expected):
+    path = write(tmp_path, "r.jsonl", jsonl({"text": BODY, "authors": authors}))
+    assert only(read(path)).authors == expected
+
+
+@pytest.mark.parametrize("authors", [7, ["Jane Doe", 3], {"name": "Jane Doe"}])
+def test_jsonl_authors_of_another_type_are_an_invalid_record(tmp_path, authors):
+    path = write(tmp_path, "r.jsonl", jsonl({"text": BODY, "authors": authors}))
+    reject = only(read(path))
+    assert (reject.reason, reject.detail) == ("invalid_record", "not a string or a list of strings: authors")

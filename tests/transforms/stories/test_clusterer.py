@@ -289,6 +289,7 @@ print(hashlib.sha256(clusterer.export_state() + "|".join(ids).encode()).hexdiges
 """
 
 
+@pytest.mark.slow
 def test_same_input_gives_the_same_stories_in_any_process():
     """Same stream, same ids and state, whatever the interpreter's string hash seed."""
     digests = set()
@@ -322,6 +323,7 @@ def _with_seeds(items, at: int, when: datetime):
     return items[:at] + seeds + items[at:]
 
 
+@pytest.mark.slow
 def test_export_then_import_gives_the_same_ids_as_one_run():
     items = _stream(2400, undated_every=7)  # ~8 days at 300 a day: stories retire on the way
     items = _with_seeds(items, 700, items[700][2] or datetime(2024, 1, 3, tzinfo=UTC))
@@ -338,6 +340,7 @@ def test_export_then_import_gives_the_same_ids_as_one_run():
     assert "ISS withdrawal" in {s.story_label for s in one_run.stories()}
 
 
+@pytest.mark.slow
 def test_state_holds_only_active_stories_and_stays_bounded():
     config = ClusteringConfig()
     clusterer = StoryClusterer(config=config)
@@ -411,6 +414,7 @@ def _probe_cost(articles: int, config: ClusteringConfig) -> tuple[float, float, 
     )
 
 
+@pytest.mark.slow
 def test_candidate_retrieval_does_not_scan_all_stories():
     config = ClusteringConfig()
     scored, reads, active = _probe_cost(3000, config)
@@ -438,6 +442,7 @@ def test_candidate_retrieval_cost_stays_flat_as_stories_grow():
     assert cost(300) == cost(3000) == (config.candidates, 3 * config.postings_per_term)
 
 
+@pytest.mark.slow
 def test_capacity_bounds_undated_stories():
     clusterer = StoryClusterer(config=ClusteringConfig(max_active_stories=40))
     items = [(a, v, None, t) for a, v, _, t in _stream(1200, per_day=1200)]
@@ -566,6 +571,7 @@ def test_bcubed_and_pairwise_metrics():
     assert bench.pairwise_f1(gold, {"a": "x", "b": "y", "c": "z"}) == 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not ALLSIDES.exists(), reason="shared dev data not available")
 def test_allsides_dev_quality_floor():
     import benchmarks.clustering as bench
@@ -580,6 +586,7 @@ def test_allsides_dev_quality_floor():
     assert first.b3_f1 >= 0.88 and second.b3_f1 >= 0.90
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not GOOGLENEWS.exists(), reason="shared dev data not available")
 def test_googlenews_quality_floor():
     import benchmarks.clustering as bench

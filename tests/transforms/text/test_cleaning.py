@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import REPO
 from transforms.text.cleaning import (
+    MAX_CAPTION_WORDS,
     PlainTextDocument,
     clean_paragraphs,
     looks_like_headline,
@@ -16,6 +17,7 @@ from transforms.text.cleaning import (
     parse_plain_text,
     split_paragraphs,
 )
+from transforms.text.tokens import word_count
 
 SEEDS = REPO / "seeds"
 
@@ -418,3 +420,98 @@ def test_seed_real_paragraphs_survive() -> None:
     assert seed_003[-1].startswith("Phil Larson")
     assert load_seed("000").paragraphs[-1].startswith("NASA, meanwhile, announced")
     assert load_seed("001").paragraphs[-1].startswith("Later that month Russian cosmonaut")
+
+
+# --- clean_paragraphs: every script, Latin acronyms and numbers inside -------------------
+
+PARAGRAPHS_WITH_LATIN_ACRONYMS = {
+    "arabic": "وقالت وكالة NASA إن مهمة ISS ستستمر حتى عام 2030 بتكلفة 4 مليارات دولار",
+    "hebrew": "לפי דיווח של NATO ו-EU, כ-1,200 חיילים יוצבו בגבול עד 2025",
+    "hindi": "ISRO और NASA ने 2024 में 3 संयुक्त मिशन की घोषणा की, जिसमें GPS उपग्रह शामिल हैं।",
+    "chinese": "美国 NASA 与中国 CNSA 在 2024 年签署了 3 项合作协议 WHO 表示欢迎。",
+    "japanese": "日本の JAXA と米国の NASA は 2025 年に ISS での共同実験を 3 件行うと発表した。",
+    "korean": "삼성전자는 3일 AI 반도체 HBM 생산을 2025년까지 2배로 늘리겠다고 밝혔다 CEO 발표",
+    "thai": "ธนาคาร BOT และ IMF คาดว่า GDP ของไทยจะเติบโต 2.8 เปอร์เซ็นต์ ในปี 2024",
+    "russian": "По данным МВФ и IMF, ВВП России в 2024 году вырос на 3,6%, сообщает ТАСС со ссылкой на NASA.",
+    "greek": "Σύμφωνα με την ΕΛΣΤΑΤ και τον ΟΟΣΑ, το ΑΕΠ αυξήθηκε κατά 2,3% το 2024, ανακοίνωσε η EU.",
+}
+
+
+@pytest.mark.parametrize("script", sorted(PARAGRAPHS_WITH_LATIN_ACRONYMS))
+def test_paragraphs_in_every_script_with_latin_acronyms_and_numbers_are_kept(script: str) -> None:
+    paragraph = PARAGRAPHS_WITH_LATIN_ACRONYMS[script]
+    assert clean_paragraphs([paragraph]) == [paragraph]
+
+
+def test_issue_example_arabic_paragraph_with_two_acronyms_is_kept() -> None:
+    assert clean_paragraphs(["وقالت وكالة NASA إن مهمة ISS ستستمر"]) == ["وقالت وكالة NASA إن مهمة ISS ستستمر"]
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    ["ΕΚΤΑΚΤΟ: ΣΕΙΣΜΟΣ 5,2 ΡΙΧΤΕΡ ΣΤΗΝ ΚΡΗΤΗ", "СРОЧНО: ВЗРЫВ В ЦЕНТРЕ МОСКВЫ 2024", "READ MORE: FIVE THINGS TO KNOW"],
+)
+def test_all_caps_headlines_of_cased_scripts_are_still_dropped(paragraph: str) -> None:
+    assert clean_paragraphs([paragraph]) == []
+
+
+def test_a_trailing_latin_acronym_after_an_uncased_sentence_is_not_a_credit() -> None:
+    paragraph = "وقالت الوكالة إن المهمة ستستمر حتى عام 2030. NASA"
+    assert clean_paragraphs([paragraph]) == [paragraph]
+    assert clean_paragraphs(["The mission will go on until 2030. NASA"]) == []  # cased script: a credit
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "東京都で新型ウイルスの感染者を確認",
+        "国务院发布2024年政府工作报告",
+        "مهمة ناسا تستمر حتى 2030",
+        "इसरो का नया मिशन",
+    ],
+)
+def test_headlines_in_scripts_without_case_are_recognised(line: str) -> None:
+    assert looks_like_headline(line)
+
+
+@pytest.mark.parametrize(
+    "line", ["東京都で新型ウイルスの感染者を確認した。", "مهمة ناسا تستمر حتى 2030؟", "इसरो का नया मिशन।"]
+)
+def test_sentences_ending_in_other_scripts_full_stops_are_not_headlines(line: str) -> None:
+    assert not looks_like_headline(line)
+
+
+def test_a_chinese_text_file_gets_its_headline_as_title() -> None:
+    document = parse_plain_text("国务院发布2024年政府工作报告\n\n新华社北京3月5日电 国务院总理作政府工作报告。")
+    assert document.title == "国务院发布2024年政府工作报告"
+    assert document.paragraphs == ("新华社北京3月5日电 国务院总理作政府工作报告。",)
+
+
+# --- rules fire only where their premise holds -------------------------------------------------
+
+
+def test_repeated_table_rows_and_list_items_are_kept_but_repeated_sentences_are_not() -> None:
+    rows = ["Week 1", "Rest day", "Easy jogging 10-20 minutes in zone 2", "Week 2", "Rest day"]
+    rows += ["Easy jogging 10-20 minutes in zone 2"]
+    assert clean_paragraphs(rows) == rows
+    quote = "“We will not back down,” the mayor said."
+    assert clean_paragraphs([quote, "Other text.", quote]) == [quote, "Other text."]
+
+
+def test_a_long_paragraph_with_a_caption_cue_is_text() -> None:
+    paragraph = (
+        "| 1. CORN PLANT Dracaena spp. Low to high light Corn plant is characterized by an upright habit and "
+        "strappy foliage in solid green or variegated patterns. It tolerates low light and irregular watering, "
+        "which makes it a good office plant. Keep it away from cold drafts and repot every two years. "
+        "Water when the top inch of soil is dry, and wipe the leaves now and then so they can breathe. "
+        "Pictured: Dracaena fragrans in a ceramic pot |"
+    )
+    assert word_count(paragraph) > MAX_CAPTION_WORDS
+    assert clean_paragraphs([paragraph]) == [paragraph]
+    assert clean_paragraphs(["Pictured: the new ferry at the harbour"]) == []  # a caption is short
+
+
+def test_an_all_caps_phrase_after_a_question_is_not_a_trailing_credit() -> None:
+    paragraph = "Do you want to work with clients? ACTUARIAL CONSULTING VS. INSURANCE"
+    assert clean_paragraphs([paragraph]) == [paragraph]
+    assert clean_paragraphs(["The minister spoke to reporters in Kyiv on Tuesday. REUTERS"]) == []

@@ -123,7 +123,8 @@ def test_seed_002_metadata():
 
 def test_seed_002_word_count_and_text_based_id():
     article = extract(seed("002"))
-    assert article.word_count == len(article.text.split()) == 495
+    # Words, not whitespace-separated chunks: a free-standing "—" is not a word.
+    assert article.word_count == sum(any(c.isalnum() for c in w) for w in article.text.split()) == 493
     assert article.article_id == stable_hash("text", article.content_hash)
     assert "\n\n" in article.text
 
@@ -278,6 +279,26 @@ def test_too_little_text_is_rejected():
     assert reject.detail == "5 words after cleaning, fewer than 20"
 
 
+def test_a_feed_page_with_too_little_text_names_the_entry_and_the_page():
+    page = SourceDocument(
+        "https://news.example.kr/rss",
+        "page",
+        b"<html><body><p>\xeb\x8b\xa8\xec\x8b\xa0 \xea\xb8\xb0\xec\x82\xac.</p></body></html>",
+        url="https://news.example.kr/a/1",
+        title="\ub2e8\uc2e0",
+        entry_id="e1",
+    )
+    reject = rejected(page)
+    assert (reject.reason, reject.source_uri) == ("too_little_text", "https://news.example.kr/rss#entry=e1")
+    assert (reject.entry_id, reject.entry_title, reject.page_url, reject.entry_link) == (
+        "e1",
+        "\ub2e8\uc2e0",
+        "https://news.example.kr/a/1",
+        None,
+    )
+    assert rejected(text_doc("Short note about nothing much.")).entry_id is None  # not a feed entry
+
+
 def test_min_words_boundary():
     ten_words = "one two three four five six seven eight nine ten."
     assert extract(text_doc(ten_words), min_words=10).word_count == 10
@@ -416,3 +437,54 @@ def test_extract_articles_passes_min_words():
         outputs = pipeline | beam.Create([text_doc(ten_words)]) | ExtractArticles(RUN, min_words=10)
         assert_that(outputs.articles | beam.Map(lambda a: a.word_count), equal_to([10]), label="articles")
         assert_that(outputs.rejects, equal_to([]), label="rejects")
+
+
+# --- publication dates: refused with a reason, never a crash or a shifted date ------------
+
+
+@pytest.mark.parametrize(
+    ("published", "problem"),
+    [
+        ("9999-12-31T23:00:00-05:00", "out_of_range"),  # raised OverflowError and stopped the run
+        ("0001-01-01T00:00:00+05:00", "out_of_range"),
+        ("9999-01-01", "out_of_range"),  # was stored as year 9999
+        ("1850-06-01T12:00:00Z", "out_of_range"),
+        ("2024-02-30", "impossible"),  # was dropped without a word
+    ],
+)
+def test_a_refused_record_date_leaves_published_null_and_says_why(published, problem):
+    article = extract(SourceDocument("mem://records.jsonl#line=1", "text", ENGLISH, published=published))
+    assert (article.published_at, article.date_source, article.published_precision) == (None, None, None)
+    assert article.date_problem.startswith(f"record: {problem}: {published!r}")
+
+
+def test_an_out_of_range_text_header_date_is_refused():
+    article = extract(SourceDocument("mem://old.txt", "text", f"date 1850-01-01\n\n{ENGLISH}"))
+    assert article.published_at is None
+    assert article.date_problem.startswith("text_header: out_of_range: '1850-01-01'")
+
+
+def test_a_feed_date_refused_by_the_feed_parser_keeps_its_reason():
+    document = SourceDocument(
+        "mem://feed.xml",
+        "entry",
+        ENGLISH,
+        published=None,
+        published_by="feed",
+        published_problem="published impossible",
+    )
+    article = extract(document)
+    assert article.published_at is None and article.date_problem == "feed: published impossible"
+
+
+@pytest.mark.parametrize(
+    ("published", "precision"),
+    [("2024-01-05", "day"), ("2024-01-05T10:20+01:00", "minute"), ("2024-01-05T10:20:30+01:00", "second")],
+)
+def test_published_precision_says_what_the_input_gave(published, precision):
+    article = extract(SourceDocument("mem://records.jsonl#line=1", "text", ENGLISH, published=published))
+    assert (article.published_precision, article.date_source, article.date_problem) == (precision, "record", None)
+
+
+def test_a_text_header_date_has_day_precision():
+    assert extract(seed("002")).published_precision == "day"

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +26,7 @@ import lxml.html
 
 from transforms.run.context import stable_hash
 from transforms.text.cleaning import clean_paragraphs
+from transforms.text.dates import DAY, read_feed_time
 from transforms.text.extract import canonical_url
 
 __all__ = [
@@ -120,11 +121,28 @@ class FeedEntry:
     authors: tuple[str, ...]
     source: str | None
     """Outlet name: the item's own <source> title (aggregator feeds), else the feed's title."""
+    published_precision: str | None = None
+    """'day', 'minute' or 'second': what the feed's date of ``publication_time`` gave."""
+    date_problem: str | None = None
+    """Why a date of the entry was refused (impossible, out of range; see ``transforms.text.dates``)."""
 
     @property
     def publication_time(self) -> dt.datetime | None:
         """When the article appeared: ``published``, else ``updated``."""
         return self.published or self.updated
+
+    @property
+    def publication_iso(self) -> str | None:
+        """``publication_time`` as ISO-8601: a date alone when the feed gave only a day."""
+        at = self.publication_time
+        if at is None:
+            return None
+        return at.date().isoformat() if self.published_precision == DAY else at.isoformat()
+
+    @property
+    def page_url(self) -> str:
+        """Where the entry's article page is fetched from (its link), else the feed: the host that is paced."""
+        return self.link or self.feed_url
 
 
 @dataclass(frozen=True)
@@ -149,6 +167,8 @@ def parse_feed(body: bytes, headers: Mapping[str, str], feed_url: str) -> Parsed
     is the base for relative links and defaults to ``feed_url``. The body must already be
     free of any Content-Encoding (gzip, deflate): that is the fetcher's job.
     """
+    if looks_like_json(body):
+        return parse_json_feed(body, feed_url)
     response_headers = {str(name).lower(): str(value) for name, value in headers.items()}
     if feed_url:
         response_headers.setdefault("content-location", feed_url)
@@ -162,7 +182,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str], feed_url: str) -> Parsed
     except Exception as error:  # noqa: BLE001 - a feed, however broken, must become data, not a crash
         return ParsedFeed(entries=(), title=None, version=None, bozo=_describe(error))
     feed = parsed.get("feed") or {}
-    feed_title = _text_of(_raw(feed, "title_detail"), _raw(feed, "title"))
+    feed_title = _title_of(feed)
     version = parsed.get("version") or None
     inherited_authors = _author_names(_raw(feed, "authors")) if (version or "").startswith("atom") else ()
     entries = tuple(
@@ -170,6 +190,40 @@ def parse_feed(body: bytes, headers: Mapping[str, str], feed_url: str) -> Parsed
     )
     bozo = _describe(parsed.get("bozo_exception")) if parsed.get("bozo") else None
     return ParsedFeed(entries=entries, title=feed_title, version=version, bozo=bozo)
+
+
+_JSON_FEED_VERSION = re.compile(r"https?://jsonfeed\.org/version/1(?:\.\d+)?/?$")
+
+
+def looks_like_json(body: bytes) -> bool:
+    """True when the body is a JSON object (whatever the URL or Content-Type say): a JSON Feed candidate."""
+    start = bytes(body[:64]).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return start.startswith(b"{")
+
+
+def parse_json_feed(body: bytes, feed_url: str) -> ParsedFeed:
+    """A JSON Feed 1.0/1.1 (https://jsonfeed.org/version/1.1): items become entries exactly as RSS items do.
+
+    ``id`` is the guid, ``url`` (else ``external_url``) the link, ``content_html`` or
+    ``content_text`` the content, ``summary`` the summary, ``date_published`` (else
+    ``date_modified``) the date, ``authors`` (1.1) or ``author`` (1.0) the authors, falling back
+    to the feed's. A JSON object that is not a JSON Feed has no version: ``feed_problem`` calls
+    it ``not_a_feed``: a JSON Feed is recognised by its ``version`` URL.
+    """
+    try:
+        document = json.loads(bytes(body).decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        return ParsedFeed(entries=(), title=None, version=None, bozo=_describe(error))
+    declared = (_string(document.get("version")) or "") if isinstance(document, dict) else ""
+    if not _JSON_FEED_VERSION.match(declared) or not isinstance(document.get("items"), list):
+        return ParsedFeed(entries=(), title=None, version=None, bozo="JSON, but not a JSON Feed (version, items)")
+    version = "json11" if declared.rstrip("/").endswith("1.1") else "json10"
+    feed_title = _json_text(document.get("title"))
+    feed_authors = _json_authors(document)
+    entries = tuple(
+        _json_entry(item, feed_url, feed_title, feed_authors) for item in document["items"] if isinstance(item, dict)
+    )
+    return ParsedFeed(entries=entries, title=feed_title, version=version, bozo=None)
 
 
 def entry_id(feed_url: str, guid: str | None, link: str | None, title: str | None, content: str | None) -> str:
@@ -245,23 +299,28 @@ def _entry(raw: dict, feed_url: str, feed_title: str | None, inherited_authors: 
 
     source = _raw(raw, "source")  # <source> of an aggregated RSS item, atom:source
     source_title = _text_of(_raw(source, "title_detail"), _raw(source, "title"))
-    authors = _author_names(_raw(raw, "authors")) or _author_names(_raw(source, "authors")) or inherited_authors
+    authors = _entry_author_names(raw) or _author_names(_raw(source, "authors")) or inherited_authors
 
     raw_link = _string(_raw(raw, "link"))
     raw_title = _string(_raw(raw, "title"))
     raw_content = next((value for item in contents if (value := _string(_raw(item, "value")))), None)
     raw_content = raw_content or _string(summary_value)
+    published = read_feed_time(_string(_raw(raw, "published")), _raw(raw, "published_parsed"))
+    updated = read_feed_time(_string(_raw(raw, "updated")), _raw(raw, "updated_parsed"))
+    problems = [f"{name} {t.problem}" for name, t in (("published", published), ("updated", updated)) if t.problem]
     return FeedEntry(
         feed_url=feed_url,
         entry_id=entry_id(feed_url, _string(_raw(raw, "id")), raw_link, raw_title, raw_content),
         link=canonical_url(raw_link),
-        title=_text_of(_raw(raw, "title_detail"), raw_title),
+        title=_title_of(raw),
         content_text=content_text,
         summary_text=summary_text,
-        published=_utc_datetime(_raw(raw, "published_parsed")),
-        updated=_utc_datetime(_raw(raw, "updated_parsed")),
+        published=published.at,
+        updated=updated.at,
         authors=authors,
         source=source_title or feed_title,
+        published_precision=(published if published.at else updated).precision,
+        date_problem="; ".join(problems) or None,
     )
 
 
@@ -289,25 +348,108 @@ def _text_of(detail: Any, fallback: Any, paragraphs: bool = False) -> str | None
     return text or None
 
 
-def _author_names(authors: Any) -> tuple[str, ...]:
-    """Names of feedparser author dicts, de-duplicated in order; an e-mail address alone is not a name."""
+def _json_entry(item: dict, feed_url: str, feed_title: str | None, feed_authors: tuple[str, ...]) -> FeedEntry:
+    """One JSON Feed item → FeedEntry, with the same id, text and date rules as an RSS item."""
+    raw_id = item.get("id")
+    guid = str(raw_id) if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else None
+    raw_link = _string(item.get("url")) or _string(item.get("external_url"))
+    raw_title = _string(item.get("title"))
+    html, plain = _string(item.get("content_html")), _string(item.get("content_text"))
+    content_text = html_fragment_to_text(html) if html else None
+    if not content_text and plain:
+        content_text = "\n\n".join(clean_paragraphs(_plain_paragraphs(plain))) or None
+    summary_text = _json_text(item.get("summary"), paragraphs=True)
+    if summary_text == content_text:
+        summary_text = None
+    published = read_feed_time(_string(item.get("date_published")), None)
+    updated = read_feed_time(_string(item.get("date_modified")), None)
+    problems = [f"{name} {t.problem}" for name, t in (("published", published), ("updated", updated)) if t.problem]
+    return FeedEntry(
+        feed_url=feed_url,
+        entry_id=entry_id(feed_url, guid, raw_link, raw_title, html or plain),
+        link=canonical_url(raw_link),
+        title=_json_text(raw_title),
+        content_text=content_text,
+        summary_text=summary_text,
+        published=published.at,
+        updated=updated.at,
+        authors=_json_authors(item) or feed_authors,
+        source=feed_title,
+        published_precision=(published if published.at else updated).precision,
+        date_problem="; ".join(problems) or None,
+    )
+
+
+def _json_text(value: Any, paragraphs: bool = False) -> str | None:
+    """A JSON Feed text field (plain text) as one line, or clean paragraphs."""
+    text = _string(value)
+    if not text:
+        return None
+    parts = _plain_paragraphs(text)
+    joined = "\n\n".join(clean_paragraphs(parts)) if paragraphs else " ".join(parts)
+    return joined or None
+
+
+def _json_authors(item: dict) -> tuple[str, ...]:
+    """``authors`` (JSON Feed 1.1) or ``author`` (1.0): objects with a ``name``."""
+    listed = item.get("authors")
+    people = listed if isinstance(listed, list) else [item.get("author")]
     names: list[str] = []
-    for author in authors or ():
-        name = _collapse(_string(_raw(author, "name")) or "")
+    for person in people:
+        name = author_name(_string(person.get("name")) or "") if isinstance(person, dict) else None
         if name and name not in names:
             names.append(name)
     return tuple(names)
 
 
-def _utc_datetime(value: Any) -> dt.datetime | None:
-    """feedparser's UTC struct_time → aware UTC datetime; None if absent or impossible (e.g. year 10000)."""
-    if not isinstance(value, (time.struct_time, tuple)) or len(value) < 6:
-        return None
-    try:
-        year, month, day, hour, minute, second = (int(part) for part in value[:6])
-        return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
-    except (TypeError, ValueError, OverflowError):
-        return None
+def _title_of(item: Any) -> str | None:
+    """An item's title from ``title``; ``title_detail`` only says its type, and only when it holds the same text.
+
+    feedparser can overwrite ``title_detail`` with a nested element's title (an ``<og>`` block,
+    an author's job title), while ``title`` keeps the item's own.
+    """
+    title = _string(_raw(item, "title"))
+    detail = _raw(item, "title_detail")
+    if title is not None and _string(_raw(detail, "value")) != title:
+        detail = None
+    return _text_of(detail, title)
+
+
+def _entry_author_names(raw: dict) -> tuple[str, ...]:
+    """The entry's authors; a raw byline with an address is parsed here (feedparser mangles "a@b.example (Name)")."""
+    byline = _string(_raw(raw, "author"))
+    if byline and "@" in byline:
+        name = author_name(byline)
+        return (name,) if name else ()
+    return _author_names(_raw(raw, "authors"))
+
+
+def _author_names(authors: Any) -> tuple[str, ...]:
+    """Names of feedparser author dicts, de-duplicated in order; an e-mail address alone is not a name."""
+    names: list[str] = []
+    for author in authors or ():
+        name = author_name(_string(_raw(author, "name")) or "")
+        if name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+_ADDRESS = re.compile(r"<?\s*(?:mailto:)?[^\s@()<>]+@[^\s@()<>]+\s*>?")
+
+
+def author_name(byline: str) -> str | None:
+    """The person's name in a feed byline: "Name (address)", "address (Name)", "Name <address>" or "Name".
+
+    An address alone is not a name (None).
+    """
+    text = _collapse(byline)
+    bracketed = re.fullmatch(r"(.*?)\s*\(([^()]*)\)", text)
+    if bracketed:
+        outside, inside = bracketed.groups()
+        parts = [part for part in (outside, inside) if part and not _ADDRESS.fullmatch(part)]
+        text = parts[0] if parts else ""
+    text = _collapse(_ADDRESS.sub(" ", text)).strip(" ,;-")
+    return text or None
 
 
 # --- HTML -------------------------------------------------------------------

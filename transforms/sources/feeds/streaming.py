@@ -25,7 +25,6 @@ from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder, VarIntCoder
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.periodicsequence import PeriodicImpulse
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.typehints import KV
@@ -35,9 +34,9 @@ from schemas import Reject
 from transforms.dedup.streaming import DropRepeats
 from transforms.http.addresses import host_of
 from transforms.http.polite import FetchSession, FetchSettings
-from transforms.run.context import REJECTS, RunContext
-from transforms.sources.feeds.batch import STAGE, entry_document, poll_feed
-from transforms.sources.feeds.parsing import FeedEntry
+from transforms.run import counters
+from transforms.run.context import REJECTED, RunContext
+from transforms.sources.feeds.batch import entry_document, poll_feed
 from transforms.sources.feeds.state import FeedState
 
 DEFAULT_POLL_INTERVAL = 300.0
@@ -98,18 +97,18 @@ class PollFeeds(beam.PTransform):
             polls
             | "Entries" >> beam.FlatMap(lambda poll: poll.entries)
             | "SkipSeenEntries"
-            >> DropRepeats(lambda entry: entry.entry_id, self._horizon, (STAGE, "entries_already_seen"))
+            >> DropRepeats(lambda entry: entry.entry_id, self._horizon, counters.FEED_ENTRIES_ALREADY_SEEN)
             | "KeyByPageHost"
-            >> beam.Map(lambda entry: (host_of(page_url(entry)), entry)).with_output_types(KV[str, Any])
+            >> beam.Map(lambda entry: (host_of(entry.page_url), entry)).with_output_types(KV[str, Any])
             | "FetchPagesByHost"
             >> beam.ParDo(FetchHostPages(self._run, self._settings, self._fetch_pages)).with_outputs(
-                REJECTS, main="documents"
+                REJECTED, main="documents"
             )
         )
         feed_rejects = polls | "FeedRejects" >> beam.FlatMap(lambda poll: [poll.reject] if poll.reject else [])
         return StreamingFeedOutputs(
             documents=pages.documents,
-            rejects=(feed_rejects, pages[REJECTS]) | "AllFeedRejects" >> beam.Flatten(),
+            rejects=(feed_rejects, pages[REJECTED]) | "AllFeedRejects" >> beam.Flatten(),
         )
 
 
@@ -126,8 +125,8 @@ class _HostFetcher(beam.DoFn):
         self._session.close()
 
     def _count(self) -> None:
-        for name, n in self._session.take_counts().items():
-            Metrics.counter(STAGE, name).inc(n)
+        for counter, n in self._session.take_counts().items():
+            counter.inc(n)
 
 
 class PollHostFeeds(_HostFetcher):
@@ -141,7 +140,7 @@ class PollHostFeeds(_HostFetcher):
         state = states.get(configured.feed_url, configured)
         now = dt.datetime.now(dt.UTC)
         if not state.is_due(now):
-            Metrics.counter(STAGE, "gone_feeds_skipped" if state.gone else "feeds_backing_off").inc()
+            (counters.FEEDS_GONE_SKIPPED if state.gone else counters.FEEDS_BACKING_OFF).inc()
             return
         poll = poll_feed(self._session, state, self._run, now)
         states[configured.feed_url] = poll.state
@@ -167,9 +166,5 @@ class FetchHostPages(_HostFetcher):
         pages.write((pages.read() or 0) + 1)
         self._count()
         yield (
-            beam.pvalue.TaggedOutput(REJECTS, document) if isinstance(document, Reject) else document
+            beam.pvalue.TaggedOutput(REJECTED, document) if isinstance(document, Reject) else document
         )  # counted by the session
-
-
-def page_url(entry: FeedEntry) -> str:
-    return entry.link or entry.feed_url

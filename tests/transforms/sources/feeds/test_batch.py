@@ -11,7 +11,9 @@ from tests.conftest import fn_api_pipeline
 from tests.http_server import Reply
 from transforms.http.client import FetchPolicy
 from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
-from transforms.sources.document import ENTRY, PAGE
+from transforms.run import counters
+from transforms.run.counters import Counter
+from transforms.sources.document import ENTRY_TEXT, PAGE
 from transforms.sources.feeds.batch import entry_document, poll_feed
 from transforms.sources.feeds.parsing import FeedEntry
 from transforms.sources.feeds.state import FeedState
@@ -63,7 +65,7 @@ def test_poll_parses_a_changed_feed_and_sends_validators_next_time(loopback_serv
     second = poll_feed(session, first.state, RUN, NOW)
     assert second.entries == () and second.reject is None and second.state.last_status == 304
     assert seen_headers == [None, '"v1"']
-    assert session.take_counts() == {"status_200": 1, "status_304": 1, "entries": 2}
+    assert {c.name: n for c, n in session.take_counts().items()} == {"status_200": 1, "status_304": 1, "entries": 2}
 
 
 def test_a_feed_that_is_not_a_feed_is_rejected_and_its_validators_forgotten(loopback_server):
@@ -100,26 +102,45 @@ def test_entry_page_becomes_a_page_document(loopback_server):
 def test_a_missing_page_falls_back_to_the_entry_text(loopback_server):
     session = FetchSession(SETTINGS)
     document = entry_document(session, entry(loopback_server, "/gone"), RUN)
-    assert (document.kind, document.body) == (ENTRY, "A summary long enough to stand in for the article when needed.")
-    assert session.take_counts()["pages_http_404"] == 1
+    assert (document.kind, document.body) == (
+        ENTRY_TEXT,
+        "A summary long enough to stand in for the article when needed.",
+    )
+    assert session.take_counts()[counters.FEED_PAGES.of("http_404")] == 1
 
 
 def test_robots_disallow_is_honoured(loopback_server):
     loopback_server.route("/robots.txt", Reply(200, b"User-agent: *\nDisallow: /a/\n", {"Content-Type": "text/plain"}))
     document = entry_document(FetchSession(SETTINGS), entry(loopback_server), RUN)
-    assert document.kind == ENTRY
+    assert document.kind == ENTRY_TEXT
     assert loopback_server.requests_to("/a/0") == []
 
 
 def test_no_page_and_no_entry_text_is_a_reject(loopback_server):
-    reject = entry_document(FetchSession(SETTINGS), entry(loopback_server, "/gone", summary=None), RUN)
-    assert (reject.stage, reject.reason) == ("fetch", "no_text")
+    session = FetchSession(SETTINGS)
+    reject = entry_document(session, entry(loopback_server, "/gone", summary=None), RUN)
+    assert (reject.stage, reject.reason) == ("fetch", "http_404")  # the specific cause, not just "no text"
     assert reject.source_uri.endswith("/feed.xml#entry=e0") and "404" in reject.detail
+    assert (reject.entry_id, reject.entry_link, reject.entry_title, reject.page_url) == (
+        "e0",
+        loopback_server.url("/gone"),
+        "Item 0",
+        loopback_server.url("/gone"),
+    )
+    assert reject.attempt is None  # numbered later, against the ledger
+    assert session.take_counts()[counters.FEED_ENTRIES_WITHOUT_TEXT.of("http_404")] == 1
+
+
+def test_robots_disallowed_entry_without_text_says_so(loopback_server):
+    loopback_server.route("/robots.txt", Reply(200, b"User-agent: *\nDisallow: /a/\n", {"Content-Type": "text/plain"}))
+    reject = entry_document(FetchSession(SETTINGS), entry(loopback_server, summary=None), RUN)
+    assert reject.reason == "robots_disallowed" and "robots.txt" in reject.detail
+    assert reject.page_url is None and reject.entry_link == loopback_server.url("/a/0")
 
 
 def test_no_fetch_articles_uses_the_entry_text_without_requests(loopback_server):
     document = entry_document(FetchSession(SETTINGS), entry(loopback_server), RUN, fetch_pages=False)
-    assert document.kind == ENTRY and loopback_server.requests == []
+    assert document.kind == ENTRY_TEXT and loopback_server.requests == []
 
 
 def test_fetch_by_host_runs_every_item_and_counts_on_the_beam_thread(loopback_server):
@@ -130,15 +151,11 @@ def test_fetch_by_host_runs_every_item_and_counts_on_the_beam_thread(loopback_se
 
     def fetch(session, path):
         result = session.get(base + path)
-        session.count("fetched")
+        session.count(Counter("test", "fetched"))
         return [(path, result.body)]
 
     with fn_api_pipeline() as p:
-        got = (
-            p
-            | beam.Create([f"/p/{i}" for i in range(5)])
-            | FetchByHost(fetch, lambda path: base + path, SETTINGS, "test")
-        )
+        got = p | beam.Create([f"/p/{i}" for i in range(5)]) | FetchByHost(fetch, lambda path: base + path, SETTINGS)
         assert_that(got, equal_to([(f"/p/{i}", f"page {i}".encode()) for i in range(5)]))
     counters = p.result.metrics().query()["counters"]
     assert sum(c.committed for c in counters if c.key.metric.name == "fetched") == 5

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import zlib
 
@@ -17,6 +18,7 @@ from transforms.run.context import stable_hash
 from transforms.sources.feeds.parsing import (
     FeedEntry,
     ParsedFeed,
+    author_name,
     entry_id,
     feed_problem,
     html_fragment_to_text,
@@ -567,6 +569,7 @@ def test_headers_of_reads_the_comment_lines():
     assert headers_of(body) == {"Content-type": 'text/xml;charset= "us-ascii"'}
 
 
+@pytest.mark.slow
 def test_feedparser_corpus_sweep():
     """Every file ends as entries or a feed_problem reason; no file raises; no entry is lost."""
     if not FEEDPARSER_TESTS.is_dir():
@@ -598,3 +601,143 @@ def test_feedparser_corpus_sweep():
     print(f"\nfeedparser corpus: {counts}")
     assert not unaccounted, unaccounted[:10]
     assert counts["with_entries"] > 1000 and counts["problems"] > 0
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        "<pubDate>Fri, 30 Feb 2024 10:00:00 GMT</pubDate>",
+        "<dc:date>2024-02-30T10:00:00Z</dc:date>",
+        "<dc:date>0001-01-01T00:00:00+05:00</dc:date>",
+        "<pubDate>Fri, 31 Dec 9999 23:00:00 -0500</pubDate>",
+    ],
+)
+def test_impossible_or_out_of_range_feed_dates_are_refused_with_a_reason(element):
+    body = (
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><item><title>t</title>'
+        f"{element}</item></channel></rss>"
+    )
+    (entry,) = parse_feed(body.encode(), RSS_HEADERS, RSS_URL).entries
+    assert entry.publication_time is None
+    assert entry.date_problem
+
+
+def test_a_date_only_feed_date_has_day_precision_and_is_passed_on_as_a_date():
+    body = (
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><item><title>t</title>'
+        "<dc:date>2024-03-05</dc:date></item></channel></rss>"
+    )
+    (entry,) = parse_feed(body.encode(), RSS_HEADERS, RSS_URL).entries
+    assert (entry.published_precision, entry.publication_iso) == ("day", "2024-03-05")
+
+
+# --- titles and bylines ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("byline", "name"),
+    [
+        ("desk@gazette.example (Desk)", "Desk"),
+        ("Jane Doe (jane@gazette.example)", "Jane Doe"),
+        ("Jane Doe <jane@gazette.example>", "Jane Doe"),
+        ("jane@gazette.example", None),
+        ("mailto:jane@gazette.example", None),
+        ("  Jane   Doe ", "Jane Doe"),
+    ],
+)
+def test_author_name_from_a_feed_byline(byline, name):
+    assert author_name(byline) == name
+
+
+@pytest.mark.parametrize(
+    ("byline", "authors"),
+    [
+        ("desk@gazette.example (Desk)", ("Desk",)),
+        ("Jane Doe (jane@gazette.example)", ("Jane Doe",)),
+        ("a@b.example", ()),
+    ],
+)
+def test_rss_author_with_an_address_is_parsed_not_mangled(byline, authors):
+    body = f'<rss version="2.0"><channel><item><title>t</title><author>{byline}</author></item></channel></rss>'
+    (entry,) = parse_feed(body.encode(), RSS_HEADERS, RSS_URL).entries
+    assert entry.authors == authors
+
+
+def test_the_entry_title_wins_when_feedparser_overwrote_title_detail(monkeypatch):
+    # The shape of a captured corporate feed: an <og> block and an author with a job <title>; feedparser
+    # left the headline in ``title`` and the job title in ``title_detail``.
+    overwritten = feedparser.FeedParserDict(
+        version="rss20",
+        bozo=False,
+        feed=feedparser.FeedParserDict(title="Corp Blog"),
+        entries=[
+            feedparser.FeedParserDict(
+                title="Quarterly platform update",
+                title_detail={"type": "text/plain", "value": "Engineering Director"},
+                link="https://blog.example.com/q",
+                authors=[{"name": "Ann Lee"}],
+            )
+        ],
+    )
+    monkeypatch.setattr(feedparser, "parse", lambda *args, **kwargs: overwritten)
+    (entry,) = parse_feed(b"<rss/>", RSS_HEADERS, RSS_URL).entries
+    assert (entry.title, entry.authors) == ("Quarterly platform update", ("Ann Lee",))
+
+
+def test_json_feed_items_become_entries():
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "Fireball",
+            "items": [
+                {
+                    "id": 7,
+                    "url": "https://example.org/a?utm_source=x",
+                    "title": "A",
+                    "content_html": "<p>One.</p><p>Two.</p>",
+                    "summary": "Sum.",
+                    "date_published": "2025-01-02T03:04:05+01:00",
+                    "authors": [{"name": "Jane Roe"}, {"url": "https://x"}],
+                },
+                {
+                    "id": "b",
+                    "external_url": "https://example.org/b",
+                    "content_text": "Plain\n\ntext",
+                    "date_modified": "2025-02-30",
+                },
+                "not an item",
+            ],
+        }
+    ).encode()
+    parsed = parse_feed(b"\n " + body, {"content-type": "text/plain"}, "https://example.org/feed.json")
+    assert (parsed.version, parsed.title, parsed.bozo, feed_problem(parsed)) == ("json11", "Fireball", None, None)
+    first, second = parsed.entries
+    assert (first.link, first.title, first.content_text, first.summary_text) == (
+        "https://example.org/a",
+        "A",
+        "One.\n\nTwo.",
+        "Sum.",
+    )
+    assert first.published == dt.datetime(2025, 1, 2, 2, 4, 5, tzinfo=UTC) and first.authors == ("Jane Roe",)
+    assert first.entry_id == entry_id(
+        "https://example.org/feed.json", "7", "https://example.org/a?utm_source=x", "A", None
+    )
+    assert (second.link, second.content_text, second.publication_time) == (
+        "https://example.org/b",
+        "Plain\n\ntext",
+        None,
+    )
+    assert second.date_problem.startswith("updated impossible")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"version": "https://jsonfeed.org/version/1.1", "items": "no"}', b'{"version": 1, "items": []}', b"{ broken"],
+)
+def test_json_that_is_not_a_json_feed_is_not_a_feed(body):
+    assert feed_problem(parse_feed(body, {"content-type": "application/feed+json"}, "https://e.org/f")) == "not_a_feed"
+
+
+def test_an_empty_json_feed_is_not_a_problem():
+    body = b'{"version": "https://jsonfeed.org/version/1", "title": "Quiet", "items": []}'
+    assert feed_problem(parse_feed(body, {}, "https://e.org/f")) is None

@@ -1,0 +1,128 @@
+"""Every Beam counter of a run, named once: stages count through these and the run summary reads them.
+
+A counter is a (namespace, name) pair; ``key`` is how it appears in the summary's ``counters``
+(``namespace.name``). Families (``CounterFamily``) are counters with a variable last part, such as
+one per reject reason or per HTTP status. Nothing outside this module calls ``Metrics.counter``
+(a test checks), so renaming a counter renames it for the stage and for the accounting at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from apache_beam.metrics import Metrics
+
+# Namespaces: one per stage.
+READ = "read"
+EXTRACT = "extract"
+FEEDS = "feeds"
+WINDOW = "window"
+DEDUP = "dedup"
+STORIES = "stories"
+WRITE = "write"
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One Beam counter."""
+
+    namespace: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        """The counter as the summary names it: ``namespace.name``."""
+        return f"{self.namespace}.{self.name}"
+
+    def metric(self):
+        """The Beam counter (create it in a DoFn's ``setup`` or ``__init__`` and ``inc`` it per element)."""
+        return Metrics.counter(self.namespace, self.name)
+
+    def inc(self, n: int = 1) -> None:
+        Metrics.counter(self.namespace, self.name).inc(n)
+
+    def read(self, totals: Mapping[str, int]) -> int:
+        """This counter's value in a run's totals (0 when it never counted)."""
+        return totals.get(self.key, 0)
+
+
+@dataclass(frozen=True)
+class CounterFamily:
+    """Counters sharing a namespace and a name prefix: ``prefix + part`` (a reason, a status, a table)."""
+
+    namespace: str
+    prefix: str
+    suffix: str = ""
+
+    def of(self, part: object) -> Counter:
+        return Counter(self.namespace, f"{self.prefix}{part}{self.suffix}")
+
+    def total(self, totals: Mapping[str, int]) -> int:
+        """The sum of every member of the family in a run's totals."""
+        head = f"{self.namespace}.{self.prefix}"
+        return sum(v for k, v in totals.items() if k.startswith(head) and k.endswith(self.suffix))
+
+
+# Seed files and records.
+SEED_DOCUMENTS = Counter(READ, "documents")
+SEED_FILES_READ = Counter(READ, "files")
+
+# Extraction, per source kind (``seed`` or ``feed``) and in all.
+ARTICLES_EXTRACTED = Counter(EXTRACT, "articles")
+ARTICLES_EXTRACTED_FROM = CounterFamily(EXTRACT, "", "_articles")
+REJECTS_AT_EXTRACTION_FROM = CounterFamily(EXTRACT, "", "_rejects")
+
+# Feeds.
+FEED_ENTRIES = Counter(FEEDS, "entries")
+FEED_ENTRIES_ALREADY_SEEN = Counter(FEEDS, "entries_already_seen")
+FEED_ENTRIES_WITHOUT_TEXT = CounterFamily(FEEDS, "rejected_")
+"""Entries with no usable text, one counter per reason the page gave none (http_404, robots_disallowed, …)."""
+FEED_STATUS = CounterFamily(FEEDS, "status_")
+FEEDS_NOT_MODIFIED = FEED_STATUS.of(304)
+FEEDS_FAILED = CounterFamily(FEEDS, "feed_rejected_")
+FEEDS_SALVAGED = Counter(FEEDS, "feeds_salvaged_bozo")
+FEED_PAGES_FETCHED = Counter(FEEDS, "pages_fetched")
+FEED_PAGES = CounterFamily(FEEDS, "pages_")
+FEED_ENTRY_TEXT_FROM = CounterFamily(FEEDS, "entries_")
+FEEDS_GONE_SKIPPED = Counter(FEEDS, "gone_feeds_skipped")
+FEEDS_BACKING_OFF = Counter(FEEDS, "feeds_backing_off")
+
+# Event-time windows (streaming).
+WINDOW_ARTICLES = Counter(WINDOW, "articles")
+
+# Deduplication.
+DUPLICATES = Counter(DEDUP, "duplicates")
+COPIES_OF_EARLIER_RUNS = Counter(DEDUP, "copies_of_earlier_runs")
+ALREADY_INGESTED = Counter(DEDUP, "already_ingested")
+REPEATED_REJECTS = Counter(DEDUP, "repeated_rejects")
+STREAM_ORIGINALS = Counter(DEDUP, "originals")
+STREAM_DUPLICATES_BY_URL = Counter(DEDUP, "duplicates_url")
+STREAM_DUPLICATES_BY_TEXT = Counter(DEDUP, "duplicates_text")
+STREAM_ALREADY_SEEN = Counter(DEDUP, "already_seen")
+STREAM_URLS_FORGOTTEN = Counter(DEDUP, "urls_forgotten")
+STREAM_TEXTS_FORGOTTEN = Counter(DEDUP, "texts_forgotten")
+
+# Stories.
+STORIES_TOUCHED = Counter(STORIES, "stories_touched")
+NEAR_DUPLICATES = Counter(STORIES, "near_duplicates")
+ARTICLES_TAGGED = Counter(STORIES, "articles_tagged")
+DUPLICATES_WITHOUT_ORIGINAL = Counter(STORIES, "duplicates_without_original")
+
+# Writing, per table.
+ROWS_WRITTEN = CounterFamily(WRITE, "", "_rows")
+FILES_WRITTEN = CounterFamily(WRITE, "", "_files")
+LATE_PANES = CounterFamily(WRITE, "", "_late_panes")
+
+ITEM_REJECT_STAGES = (READ, EXTRACT, FEEDS, WINDOW)
+"""Namespaces whose ``rejected_*`` counters count input items (files, records, entries)."""
+
+
+def rejected(stage: str) -> CounterFamily:
+    """Items a stage set aside as rejects, one counter per reason: ``stage.rejected_<reason>``."""
+    return CounterFamily(stage, "rejected_")
+
+
+def item_rejects(totals: Mapping[str, int]) -> int:
+    """Input items rejected by any stage, whatever the reason."""
+    return sum(rejected(stage).total(totals) for stage in ITEM_REJECT_STAGES)

@@ -1,0 +1,140 @@
+"""Titles and bylines cleaned with what is known about the site: its name, its host, the feed's title.
+
+Pages put the site name into their ``<title>`` ("… | TechCrunch", "… – DW – 28.04.2023",
+"…：東京新聞デジタル") and into author fields ("Hessenschau De", "Deutsche Welle"), and author
+fields also carry datelines ("Frankfurt", "Germany") and "By". These rules remove them:
+
+- ``strip_site_name``: leading or trailing title segments (split at `` | ``, `` - ``, `` – ``,
+  `` — ``, ``｜``, ``：``, ``·``) that name the site, and dates next to such a segment; never
+  the whole title, and never a date or section alone (nothing proves it isn't the headline's).
+- ``clean_authors``: "By"/"Von"/"Par"/"Por" prefixes off; names that are the site or a place
+  (a country or a time-zone city of the system tz database) dropped while a person remains.
+
+A segment names the site when its words equal the site name's words, or are the start or end
+of them (or the reverse) with at least four letters in common: "WELT" for "DIE WELT",
+"Times of India" for "The Times of India", "Golem.de" for the host golem.de.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zoneinfo
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+__all__ = ["clean_authors", "site_names", "strip_site_name"]
+
+MIN_PARTIAL_MATCH_CHARS = 4
+"""A partial match (start or end of the site name) needs this many letters, so "DW" matches only "DW"."""
+
+_SEPARATOR = re.compile(r"(\s*[|｜]\s*|\s*：\s*|\s+[-–—·•»~/]\s+)")
+_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}\.?\s+\w+\.?\s+\d{4}|\w+\.?\s+\d{1,2},?\s+\d{4}")
+_DOMAIN = re.compile(r"^(?:www\.)?([\w-]+(?:\.[\w-]+)*)\.[a-z]{2,}$", re.IGNORECASE)
+_BYLINE_PREFIX = re.compile(r"^(?:by|von|par|por|di|door|av|af)\s+", re.IGNORECASE)
+_WORD = re.compile(r"\w+")
+
+
+def site_names(*names: str | None, urls: Iterable[str | None] = ()) -> tuple[str, ...]:
+    """The known names of a site: the given names and the hosts of the URLs (empty values skipped)."""
+    found = [name for name in names if name and name.strip()]
+    for url in urls:
+        try:
+            host = urlsplit(url).hostname if url else None
+        except ValueError:
+            host = None
+        if host:
+            found.append(host)
+    return tuple(dict.fromkeys(found))
+
+
+def strip_site_name(title: str | None, names: Iterable[str]) -> str | None:
+    """The title without a leading or trailing site name (and the dates beside it); never empty."""
+    if not title:
+        return title
+    keys = [key for name in names if (key := _words(name))]
+    parts = _SEPARATOR.split(title.strip())
+    segments, separators = parts[0::2], parts[1::2]
+    if len(segments) < 2 or not keys:
+        return title.strip()
+    start, end = 0, len(segments)
+    end = _strip_end(segments, start, end, keys, step=-1)
+    start = _strip_end(segments, start, end, keys, step=1)
+    kept = [segments[start]]
+    for index in range(start + 1, end):
+        kept += [separators[index - 1], segments[index]]
+    return "".join(kept).strip() or title.strip()
+
+
+def clean_authors(authors: Iterable[str], names: Iterable[str]) -> tuple[str, ...]:
+    """Author names without "By", and without the site's name or places while a person's name remains."""
+    keys = [key for name in names if (key := _words(name))]
+    cleaned = []
+    for author in authors:
+        author = " ".join(_BYLINE_PREFIX.sub("", author.strip()).split())
+        if author and author not in cleaned:
+            cleaned.append(author)
+    people = [a for a in cleaned if not any(_names_site(_words(a), key) for key in keys) and not _is_place(a)]
+    return tuple(people or cleaned)
+
+
+def _strip_end(segments: list[str], start: int, end: int, keys: list[tuple[str, ...]], step: int) -> int:
+    """The new ``end`` (step -1) or ``start`` (step 1) after dropping site-name segments and the dates among them."""
+    first, last = start, end
+    named = False
+    while last - first > 1:
+        segment = segments[last - 1] if step < 0 else segments[first]
+        if any(_names_site(_words(segment), key) for key in keys):
+            named = True
+        elif not _DATE.fullmatch(segment.strip()):
+            break
+        if step < 0:
+            last -= 1
+        else:
+            first += 1
+    if not named:  # only dates (or nothing) at this end: they may belong to the headline
+        return end if step < 0 else start
+    return last if step < 0 else first
+
+
+def _names_site(words: tuple[str, ...], key: tuple[str, ...]) -> bool:
+    if not words:
+        return False
+    if words == key:
+        return True
+    shorter, longer = sorted((words, key), key=len)
+    if sum(map(len, shorter)) < MIN_PARTIAL_MATCH_CHARS or len(shorter) == len(longer):
+        return False
+    return longer[: len(shorter)] == shorter or longer[-len(shorter) :] == shorter
+
+
+def _words(name: str) -> tuple[str, ...]:
+    """Casefolded words of a name; a host or domain-like name loses 'www.' and its top-level domain."""
+    text = unicodedata.normalize("NFKC", name).strip()
+    domain = _DOMAIN.match(text)
+    if domain:
+        text = domain.group(1)
+    return tuple(_WORD.findall(text.casefold()))
+
+
+def _is_place(name: str) -> bool:
+    return _words(name) in _places()
+
+
+@lru_cache(maxsize=1)
+def _places() -> frozenset[tuple[str, ...]]:
+    """Country names and time-zone cities of the system tz database (empty when it isn't installed)."""
+    places: set[tuple[str, ...]] = set()
+    for zone in zoneinfo.available_timezones():
+        city = zone.rsplit("/", 1)[-1].replace("_", " ")
+        places.add(_words(city))
+    for folder in zoneinfo.TZPATH:
+        table = Path(folder) / "iso3166.tab"
+        if table.is_file():
+            for line in table.read_text(encoding="utf-8").splitlines():
+                if line and not line.startswith("#") and "\t" in line:
+                    places.add(_words(line.split("\t", 1)[1]))
+            break
+    return frozenset(p for p in places if p)

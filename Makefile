@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: install run lint test test-fast bench bench-full bench-clustering bench-clustering-scale bench-extraction clean
+.PHONY: install run lint test test-fast bench bench-full bench-warc bench-clustering bench-clustering-scale bench-extraction clean
 
 install: $(INSTALLED)
 
@@ -36,6 +36,9 @@ bench: install
 
 bench-full: install
 	$(BIN)/python -m benchmarks.run --full
+
+bench-warc: install
+	nice -n 5 $(BIN)/python -m benchmarks.warc --results benchmarks/RESULTS_WARC.md
 
 bench-clustering: install
 	$(BIN)/python benchmarks/clustering.py ../shared/data/clustering/allsides_dev.jsonl ../shared/data/clustering/googlenews_ts.jsonl ../shared/data/clustering/neus_titles.jsonl

@@ -67,6 +67,7 @@ class Page:
     group: str
     html: bytes
     truth: Truth
+    corpus: str = ""
 
 
 @dataclass
@@ -116,6 +117,7 @@ def fundus_multilingual() -> Iterator[Page]:
             gt["country"],
             gzip.decompress((folder / "html" / f"{name}.gz").read_bytes()),
             Truth(gt["body"], gt["title"], frozenset(_norm(a).casefold() for a in authors), gt["publishing_date"]),
+            "fundus-multilingual",
         )
 
 
@@ -124,7 +126,7 @@ def fundus_english() -> Iterator[Page]:
     truth = json.loads((folder / "ground_truth.json").read_text())
     for name, gt in sorted(truth.items()):
         html = gzip.decompress((folder / "html" / name).read_bytes())
-        yield Page(name.removesuffix(".gz"), "fundus-en", html, Truth("\n".join(gt["body"])))
+        yield Page(name.removesuffix(".gz"), "fundus-en", html, Truth("\n".join(gt["body"])), "fundus")
 
 
 def wcxb(limit: int | None) -> Iterator[Page]:
@@ -142,6 +144,7 @@ def wcxb(limit: int | None) -> Iterator[Page]:
             "wcxb",
             gzip.decompress((folder / "html" / f"{path.stem}.html.gz").read_bytes()),
             Truth(gt["main_content"], gt.get("title"), authors, gt.get("publish_date")),
+            "wcxb",
         )
 
 
@@ -226,6 +229,7 @@ def _norm(text: str) -> str:
 
 def measure(pages: list[Page], extractors: dict[str, dict[str, Found]]) -> dict:
     by_group: dict[str, dict[str, Scores]] = defaultdict(lambda: defaultdict(Scores))
+    by_corpus: dict[str, dict[str, Scores]] = defaultdict(lambda: defaultdict(Scores))
     overall: dict[str, Scores] = defaultdict(Scores)
     per_page: dict[str, dict[str, float]] = defaultdict(dict)
     unspaced_too_short: dict[str, list[str]] = defaultdict(list)
@@ -233,11 +237,13 @@ def measure(pages: list[Page], extractors: dict[str, dict[str, Found]]) -> dict:
         for label, found in extractors.items():
             result = found.get(page.name, Found(reject="missing"))
             by_group[page.group][label].add(page, result)
+            by_corpus[page.corpus][label].add(page, result)
             per_page[page.name][label] = overall[label].add(page, result)
             if result.reject in TOO_SHORT and has_unspaced_script(page.truth.body):
                 unspaced_too_short[label].append(page.name)
     return {
         "groups": {g: {label: _summary(s) for label, s in scores.items()} for g, scores in sorted(by_group.items())},
+        "corpora": {c: {label: _summary(s) for label, s in scores.items()} for c, scores in sorted(by_corpus.items())},
         "overall": {label: _summary(s) for label, s in overall.items()},
         "per_page": per_page,
         "unspaced_rejected_for_length": dict(unspaced_too_short),
@@ -260,9 +266,10 @@ def _summary(scores: Scores) -> dict:
 
 def print_report(report: dict, labels: list[str]) -> None:
     metrics = ("body_f1", "title_exact", "same_day", "authors_match")
-    header = f"{'group':<12}{'pages':>6}" + "".join(f"{m + ' ' + label:>26}" for m in metrics for label in labels)
+    header = f"{'group':<20}{'pages':>6}" + "".join(f"{m + ' ' + label:>26}" for m in metrics for label in labels)
     print(header)
-    rows = [*report["groups"].items(), ("ALL", report["overall"])]
+    corpora = [(f"={name}", scores) for name, scores in report["corpora"].items()]
+    rows = [*report["groups"].items(), *corpora, ("ALL", report["overall"])]
     for group, by_label in rows:
         first = by_label[labels[0]]
         cells = "".join(
@@ -270,7 +277,7 @@ def print_report(report: dict, labels: list[str]) -> None:
             for m in metrics
             for label in labels
         )
-        print(f"{group:<12}{first['pages']:>6}{cells}")
+        print(f"{group:<20}{first['pages']:>6}{cells}")
     for label in labels:
         print(f"rejects {label}: {report['overall'][label]['rejects']}")
         unspaced = report["unspaced_rejected_for_length"].get(label, [])

@@ -12,6 +12,7 @@ is a fresh ``python -m pipeline run`` process on FnApiRunner; inputs live in a t
 | feeds | default delay at 1/4/16 hosts, 0.05 s at 16; 4 items/host | both delays at 1/4/16/64 hosts; 8 items/host |
 | clustering (``clustering.py --scale-once``) | 10k, 20k | 10k, 100k, 1M |
 | memory (copies of the corpus's first pages) | 50 pages × 1, 10 | 50 pages × 1, 10, 100 |
+| WARC (``benchmarks/warc.py``) | the corpus as one WARC; news-please, bare loop, 1/2 workers; 5k/50k records | same |
 
 Memory uses 50 pages in full mode too (5,000 pages at 100×). Raw pages no longer cross a stage
 boundary (each source is extracted in the step that read it), so peak RSS grew 1.23× for 10×
@@ -38,6 +39,7 @@ from benchmarks.extraction import ExtractionResult, measure_extraction
 from benchmarks.feeds import FeedRun, measure_feeds
 from benchmarks.measure import REPO, bench_env
 from benchmarks.memory import MemoryRun, measure_memory
+from benchmarks.warc import measure_warc
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 LIBRARIES = ("apache-beam", "trafilatura", "pyarrow", "feedparser", "py3langid", "wordfreq")
@@ -247,7 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         clusters = clustering_scale(mode.clustering_sizes)
         step(f"memory: {mode.memory_factors} copies")
         memory = measure_memory(pages[: mode.memory_pages], work, mode.memory_factors)
+        step("warc: news-please, bare loop, newsbeam 1 and 2 workers; memory on 5k and 50k records")
+        warc = measure_warc(pages, work)
     text = report(mode, corpus_source(), extraction, feeds, clusters, memory, time.perf_counter() - start)
+    text += "\n" + warc
     args.results.write_text(text)
     print(text)
     return 0

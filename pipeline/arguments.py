@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, Protocol
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -78,19 +78,26 @@ class _Section:
     add_value_provider_argument = add_argument
 
 
+class OptionGroup(Protocol):
+    """An option class: ours (``pipeline/options.py``) or Beam's; it adds its arguments to a parser."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: Any) -> None: ...
+
+
 @dataclass(frozen=True)
 class Command:
     """One subcommand: what it does, its option classes, and whether Beam's options pass through."""
 
     name: str
     summary: str
-    options: tuple[type, ...]
+    options: tuple[type[OptionGroup], ...]
     beam_options: bool = True
 
 
-def beam_option_classes() -> list[type]:
+def beam_option_classes() -> list[type[OptionGroup]]:
     """Every option class Beam itself defines (ours excluded), in Beam's order."""
-    seen: dict[str, type] = {}
+    seen: dict[str, type[OptionGroup]] = {}
     for cls in PipelineOptions.__subclasses__():
         if cls.__module__.startswith("apache_beam."):
             seen.setdefault(str(cls), cls)
@@ -184,10 +191,19 @@ def output_missing(output: str, filesystem_options: PipelineOptions | None = Non
     return True
 
 
+OUR_LOGGERS = ("newsbeam", "pipeline", "transforms", "schemas")
+"""Loggers -v turns to DEBUG; other libraries (urllib3, trafilatura) stay at INFO."""
+
+
 def set_log_level(verbose: int = 0, quiet: bool = False) -> None:
-    """INFO by default; -v DEBUG (-vv also Beam's INFO); -q WARNING."""
-    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    """INFO by default; -v DEBUG for newsbeam's own loggers (-vv also Beam's INFO); -q WARNING."""
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    for name in OUR_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose and not quiet else logging.NOTSET)
     logging.getLogger("apache_beam").setLevel(logging.INFO if verbose >= 2 else logging.WARNING)
 
 

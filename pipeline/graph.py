@@ -14,11 +14,15 @@ from transforms.http.polite import FetchSettings
 from transforms.output.tables import WriteTables, committed_files
 from transforms.run import counters
 from transforms.run.context import RunContext
+from transforms.sources.archive_filters import ArchiveFilters, FilterArticles
 from transforms.sources.feeds.batch import ReadFeeds
 from transforms.sources.feeds.health import FeedPollRows
 from transforms.sources.feeds.retries import NumberEntryAttempts
 from transforms.sources.feeds.state import FeedState, save_polled_states
 from transforms.sources.seeds import ReadSeedFiles
+from transforms.sources.sitemaps.batch import ReadSitemaps, SitemapRoot
+from transforms.sources.sitemaps.state import SitemapState, save_sitemap_states
+from transforms.sources.warc.batch import ReadWarcFiles
 from transforms.stories.batch import AssignStories
 from transforms.stories.clusterer import CatalogStory
 from transforms.stories.saved import save_story_index
@@ -40,6 +44,10 @@ class RunPlan:
     extraction_budget: float = DEFAULT_EXTRACTION_BUDGET_S
     fetch: FetchSettings = field(default_factory=FetchSettings)
     fetch_pages: bool = True
+    warc_files: Sequence[str] = ()
+    sitemaps: Sequence[SitemapRoot] = ()
+    known_sitemaps: Mapping[str, SitemapState] = field(default_factory=dict)  # every sitemap in the state store
+    filters: ArchiveFilters = field(default_factory=ArchiveFilters)
 
 
 def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
@@ -48,13 +56,23 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
     seen = p | "ReadSeenLedger" >> ReadSeenKeys(committed_files(plan.state, SEEN))
     files = p | "ReadSeedFiles" >> ReadSeedFiles(list(plan.files), run)
     feeds = p | "ReadFeeds" >> ReadFeeds(plan.feeds, seen, run, plan.fetch, plan.fetch_pages)
-    documents = {"SeedFiles": files.documents, "Feeds": feeds.documents}
+    warc = p | "ReadWarcFiles" >> ReadWarcFiles(plan.warc_files, run, plan.filters)
+    sitemaps = p | "ReadSitemaps" >> ReadSitemaps(
+        plan.sitemaps, dict(plan.known_sitemaps), run, plan.fetch, plan.filters
+    )
+    documents = {
+        "SeedFiles": files.documents,
+        "Feeds": feeds.documents,
+        "Warc": warc.documents,
+        "Sitemaps": sitemaps.documents,
+    }
     extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words, plan.extraction_budget)
-    deduped = extracted.articles | "MarkDuplicates" >> MarkDuplicates(seen)
+    wanted = extracted.articles | "FilterArticles" >> FilterArticles(plan.filters)
+    deduped = wanted | "MarkDuplicates" >> MarkDuplicates(seen)
     tagged = deduped.articles | "AssignStories" >> AssignStories(plan.catalog, run, plan.state)
     articles, stories = tagged.articles, tagged.stories
     rejects = (
-        (files.rejects, feeds.rejects, extracted.rejects)
+        (files.rejects, feeds.rejects, warc.rejects, sitemaps.rejects, extracted.rejects)
         | "AllRejects" >> beam.Flatten()
         | "NumberEntryAttempts" >> NumberEntryAttempts(seen)
         | "SkipKnownRejects" >> DropKnown(seen, REJECT, lambda r: r.reject_id, counters.REPEATED_REJECTS)
@@ -69,4 +87,12 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
         >> beam.Map(save_polled_states, beam.pvalue.AsList(feeds.states), plan.state, dict(plan.known_feeds))
         | "SaveStoryIndex"
         >> beam.Map(save_story_index, beam.pvalue.AsSingleton(tagged.index, default_value=None), plan.state)
+        | "SaveSitemapStates"
+        >> beam.Map(
+            save_sitemap_states,
+            beam.pvalue.AsList(sitemaps.states),
+            beam.pvalue.AsList(sitemaps.handled),
+            plan.state,
+            dict(plan.known_sitemaps),
+        )
     )

@@ -22,6 +22,8 @@ from transforms.event_time.windows import (
 from transforms.http.client import FetchPolicy
 from transforms.http.polite import DEFAULT_FETCH_THREADS, DEFAULT_HOST_DELAY
 from transforms.sources.feeds.streaming import DEFAULT_POLL_INTERVAL
+from transforms.sources.warc.cc_news import DEFAULT_BASE as CC_NEWS_BASE
+from transforms.stories.streaming import DEFAULT_SNAPSHOT_SECONDS
 from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WORDS
 
 DEFAULT_INPUT = "seeds/"
@@ -50,8 +52,8 @@ class NewsbeamOptions(PipelineOptions):
             dest="input",
             action="append",
             default=None,
-            help="Seed file, directory or glob (.txt, .html, .htm, .jsonl, optionally .gz); repeatable."
-            f" Default {DEFAULT_INPUT}",
+            help="Seed file, directory or glob (.txt, .html, .htm, .jsonl, optionally .gz) or WARC files"
+            f" (.warc, .warc.gz); repeatable. Default {DEFAULT_INPUT}",
         )
         parser.add_argument(
             "--output",
@@ -160,11 +162,66 @@ class NewsbeamOptions(PipelineOptions):
             help="Seconds one HTML page may take to extract; a page over it becomes a 'too_slow' reject. "
             "Default %(default)s",
         )
+        parser.add_argument(
+            "--cc-news",
+            "--cc_news",
+            dest="cc_news",
+            action="append",
+            default=None,
+            help="Common Crawl CC-NEWS month(s) to read: YYYY/MM or YYYY/MM-YYYY/MM; repeatable.",
+        )
+        parser.add_argument(
+            "--cc-news-base",
+            "--cc_news_base",
+            dest="cc_news_base",
+            default=CC_NEWS_BASE,
+            help="Where CC-NEWS lives: https://data.commoncrawl.org/, s3://commoncrawl/ "
+            "or a copy with the same layout. Default %(default)s",
+        )
+        parser.add_argument(
+            "--sitemap",
+            dest="sitemap",
+            action="append",
+            default=None,
+            help="Sitemap, sitemap index or Google News sitemap URL (optionally .gz); repeatable.",
+        )
+        parser.add_argument(
+            "--site",
+            dest="site",
+            action="append",
+            default=None,
+            help="Keep only pages of these hosts and their subdomains (comma-separated, an http(s) URL, or a file "
+            "of them: a value with '/' or ending in .txt); with no --input/--cc-news their sitemaps are found "
+            "through robots.txt. Repeatable.",
+        )
+        parser.add_argument(
+            "--since",
+            dest="since",
+            default=None,
+            help="Keep records fetched and articles published at or after this date (YYYY-MM-DD) "
+            "or ISO-8601 time, UTC.",
+        )
+        parser.add_argument(
+            "--until",
+            dest="until",
+            default=None,
+            help="Keep records fetched and articles published before the end of this date, "
+            "or before this ISO-8601 time.",
+        )
+        parser.add_argument(
+            "--language",
+            dest="language",
+            action="append",
+            default=None,
+            help="Keep only articles in these languages (ISO 639-1, comma-separated or repeated), "
+            "as identified after extraction.",
+        )
 
     @property
     def inputs(self) -> list[str]:
-        """--input paths; seeds/ when neither files nor feeds were given."""
-        return self.input or ([] if self.feed or self.feeds else [DEFAULT_INPUT])
+        """--input paths; seeds/ when no other source (files, feeds, CC-NEWS, sitemaps, sites) was given."""
+        other_sources = self.feed or self.feeds or self.cc_news or self.sitemap or self.site
+        return self.input or ([] if other_sources else [DEFAULT_INPUT])
 
     @property
     def state_dir(self) -> str:
@@ -208,8 +265,17 @@ class StreamingOptions(PipelineOptions):
             dest="dedup_horizon",
             type=float,
             default=DEFAULT_DEDUP_HORIZON_SECONDS,
-            help="Streaming: seconds of event time a URL, text or feed entry is remembered; must exceed"
-            " window + lateness. Default %(default)s",
+            help="Streaming: seconds of event time a URL, text or feed entry is remembered (and the near-duplicate"
+            " window); must exceed window + lateness. Default %(default)s",
+        )
+        parser.add_argument(
+            "--snapshot-interval",
+            "--snapshot_interval",
+            dest="snapshot_interval",
+            type=float,
+            default=DEFAULT_SNAPSHOT_SECONDS,
+            help="Streaming: seconds of watermark progress between two snapshots of the story index and feed states"
+            " to the state store (also written when the job is drained). Default %(default)s",
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -13,13 +14,25 @@ from pipeline.options import DEFAULT_CATALOG, NewsbeamOptions
 from schemas import SEEN
 from transforms.dedup.ledger import check_ledger_files
 from transforms.http.addresses import redact_credentials
-from transforms.http.client import FetchPolicy
+from transforms.http.client import FetchPolicy, HttpFetcher
 from transforms.http.polite import FetchSettings
 from transforms.output.tables import committed_files
 from transforms.run.context import RunContext
+from transforms.sources.archive_filters import (
+    ArchiveFilters,
+    expand_site_values,
+    parse_languages,
+    parse_time_bound,
+    site_origin,
+    site_suffix,
+)
 from transforms.sources.feeds.lists import read_feed_list
 from transforms.sources.feeds.state import FeedState, FeedStateStore, reset
 from transforms.sources.seeds import expand_inputs
+from transforms.sources.sitemaps.batch import sitemap_roots
+from transforms.sources.sitemaps.state import SitemapStateStore
+from transforms.sources.warc.cc_news import cc_news_paths
+from transforms.sources.warc.records import is_warc_file
 from transforms.stories.clusterer import CatalogStory, load_catalog
 from transforms.stories.saved import check_story_index
 
@@ -36,11 +49,12 @@ def plan_run(options: NewsbeamOptions, run: RunContext) -> RunPlan:
     known = FeedStateStore(options.state_dir).load(ignore_corrupt=options.reset_feeds)
     check_state_store(options.state_dir)
     due = feeds_due(configured_feeds(options), known, run.started_at, options.reset_feeds)
+    files = expand_inputs(options.inputs) if options.inputs else []
     return RunPlan(
         output=options.output,
         state=options.state_dir,
         run=run,
-        files=expand_inputs(options.inputs) if options.inputs else [],
+        files=[path for path in files if not is_warc_file(path)],
         feeds=due,
         known_feeds=known,
         catalog=read_catalog(options.catalog),
@@ -59,6 +73,10 @@ def plan_run(options: NewsbeamOptions, run: RunContext) -> RunPlan:
             ),
         ),
         fetch_pages=options.fetch_articles,
+        warc_files=[path for path in files if is_warc_file(path)] + cc_news_files(options),
+        sitemaps=sitemap_roots(options.sitemap or [], discovery_origins(options)),
+        known_sitemaps=SitemapStateStore(options.state_dir).load(),
+        filters=archive_filters(options),
     )
 
 
@@ -133,3 +151,58 @@ def read_catalog(path: str | None) -> list[CatalogStory]:
         return load_catalog(text)
     except ValueError as err:
         raise PlanError(f"{chosen}: {err}") from err
+
+
+def read_bytes(path: str) -> bytes:
+    """A whole (small) file: http(s) through the project's client, anything else through FileSystems."""
+    if path.lower().startswith(("http://", "https://")):
+        with HttpFetcher(FetchPolicy(total_timeout=300.0)) as fetcher:
+            result = fetcher.get(path)
+        if result.error:
+            raise PlanError(f"{path}: {result.error} {result.detail}".strip())
+        return result.body
+    if not FileSystems.exists(path):
+        raise PlanError(f"{path} does not exist")
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        return handle.read()
+
+
+def cc_news_files(options: NewsbeamOptions) -> list[str]:
+    """The WARC files of every --cc-news month, listed from --cc-news-base."""
+    try:
+        return [
+            path for spec in options.cc_news or [] for path in cc_news_paths(spec, options.cc_news_base, read_bytes)
+        ]
+    except ValueError as err:
+        raise PlanError(str(err)) from err
+
+
+def site_values(options: NewsbeamOptions) -> list[str]:
+    """--site values, files of them read and expanded."""
+    try:
+        return expand_site_values(options.site or [], lambda path: read_bytes(path).decode("utf-8", "replace"))
+    except ValueError as err:
+        raise PlanError(str(err)) from err
+
+
+def discovery_origins(options: NewsbeamOptions) -> list[str]:
+    """Sites whose sitemaps are found through robots.txt: the --site values, unless the run reads archives."""
+    if options.input or options.cc_news:
+        return []
+    return [site_origin(value) for value in site_values(options)]
+
+
+def archive_filters(options: NewsbeamOptions) -> ArchiveFilters:
+    try:
+        since = parse_time_bound(options.since)
+        until = parse_time_bound(options.until, end=True)
+    except ValueError as err:
+        raise PlanError(f"--since/--until: {err}") from err
+    if since and until and until <= since:
+        raise PlanError(f"--until {options.until} is not after --since {options.since}")
+    return ArchiveFilters(
+        sites=tuple(dict.fromkeys(site_suffix(value) for value in site_values(options))),
+        since=since,
+        until=until,
+        languages=parse_languages(options.language or []),
+    )

@@ -2,6 +2,7 @@
 
     python -m pipeline run --streaming --feeds feeds.txt --output gs://BUCKET/news \\
         --runner=DataflowRunner --project=PROJECT --region=REGION --temp_location=gs://BUCKET/tmp \\
+        [--state gs://BUCKET/news/_state] [--snapshot-interval 3600] \\
         [--poll-interval 300] [--window-size 600] [--allowed-lateness 86400] [--dedup-horizon 259200]
     python -m pipeline run --streaming --feeds feeds.txt --output /data/news \\
         --runner=FlinkRunner --flink_master=HOST:8081
@@ -10,23 +11,30 @@
     python -c "from pipeline.streaming import streaming_labels; print(*streaming_labels(), sep='\\n')"  # the graph
 
 Top to bottom, as the product reads: poll feeds every interval → extract (the batch stage) →
-event time and late data → dedup within a horizon (keyed state) → stories (one ordered,
-stateful step) → one Parquet file per event-time window, partition and pane, in the batch
-layout (``OUTPUT/articles/published_date=…/``, ``OUTPUT/rejects/ingested_date=…/``). The
-semantics of each step are in its module: ``transforms/sources/feeds/streaming.py``,
-``event_time/windows.py``, ``dedup/streaming.py``, ``stories/streaming.py``, ``output/panes.py``.
+event time and late data → dedup within a horizon (keyed state) → stories and near-duplicates
+(the batch rules, one window at a time) → one Parquet file per event-time window, partition
+and pane, in the batch layout (``OUTPUT/articles/published_date=…/``,
+``OUTPUT/rejects/ingested_date=…/``, ``OUTPUT/story_updates/window_date=…/``,
+``OUTPUT/feed_polls/polled_date=…/``). The semantics of each step are in its module:
+``transforms/sources/feeds/streaming.py``, ``event_time/windows.py``,
+``dedup/streaming.py``, ``stories/streaming.py``, ``output/panes.py``.
 
-Not here: the stories table, the seen-items ledger and ``feeds.json`` (the job's keyed state
-holds feed validators and what it has seen while it runs). No local runner runs this
+The plan is the batch plan (``pipeline.plan.plan_run``: catalog, fetch settings, state store)
+plus event time. The job starts from the state store (``--state``, default
+``OUTPUT/_state/``): the story index with its near-duplicate window and the feed validators,
+written by batch runs or an earlier job; it writes them back every ``--snapshot-interval``
+seconds of watermark progress and when drained. Not here: the seen-items ledger (keyed state
+remembers what the job has seen within the dedup horizon). No local runner runs this
 faithfully (FnApiRunner fires event-time timers early; the BundleBasedDirectRunner cannot run
 PeriodicImpulse), so ``run_streaming`` insists on a real streaming runner; the semantics are
-tested with TestStream in ``tests/pipeline/test_streaming.py``.
+tested with TestStream, one test file per stage and ``tests/pipeline/test_streaming.py`` for
+the whole graph.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -34,21 +42,29 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.pipeline import PipelineVisitor
 
+from pipeline.graph import RunPlan
 from pipeline.options import NewsbeamOptions, StreamingOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
 from pipeline.remote_job import check_dry_run, report_job_not_run_here, runner_name, runs_here
-from schemas import ARTICLES, REJECTS
+from schemas import ARTICLES, FEED_POLLS, REJECTS, STORY_UPDATES
 from transforms.dedup.streaming import DedupWithinHorizon, DropRepeats
-from transforms.event_time.windows import EventTime, WindowArticles
-from transforms.http.polite import FetchSettings
+from transforms.event_time.windows import (
+    EventTime,
+    WindowArticles,
+)
 from transforms.output.panes import WriteWindowedParquet
 from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.feeds.state import FeedState, reset
-from transforms.sources.feeds.streaming import DEFAULT_POLL_INTERVAL, ReadFeedsPeriodically
-from transforms.stories.clusterer import CatalogStory, StoryClusterer
-from transforms.stories.streaming import AssignStoriesOnline
-from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WORDS, ExtractArticles
+from transforms.sources.feeds.streaming import (
+    DEFAULT_POLL_INTERVAL,
+    CompletePollRows,
+    ReadFeedsPeriodically,
+    SnapshotFeedStates,
+    StreamingFeedOutputs,
+)
+from transforms.stories.streaming import DEFAULT_SNAPSHOT_SECONDS, AssignStoriesOnline
+from transforms.text.extract import ExtractArticles
 
 log = logging.getLogger("newsbeam")
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
@@ -57,49 +73,47 @@ LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "Bundle
 
 @dataclass(frozen=True)
 class StreamingPlan:
-    """Everything the streaming graph needs, decided before it is built."""
+    """Everything the streaming graph needs, decided before it is built: the batch plan plus event time."""
 
-    output: str
-    run: RunContext
+    settings: RunPlan  # output, state store, run, catalog, fetch settings, min words: the batch plan
     feeds: Sequence[FeedState] = ()  # every configured feed, with its stored state
-    catalog: Sequence[CatalogStory] = ()
-    min_words: int = DEFAULT_MIN_WORDS
-    extraction_budget: float = DEFAULT_EXTRACTION_BUDGET_S
-    fetch: FetchSettings = field(default_factory=FetchSettings)
-    fetch_pages: bool = True
     poll_interval: float = DEFAULT_POLL_INTERVAL
     times: EventTime = field(default_factory=EventTime)
-    make_clusterer: Callable = StoryClusterer  # the clusterer behind stories.streaming.ClusteringAdapter
+    snapshot_seconds: float = DEFAULT_SNAPSHOT_SECONDS
 
 
 class StreamingOutputs(NamedTuple):
     articles: beam.PCollection  # tagged articles as written
     rejects: beam.PCollection  # rejects as written
-    already_seen: beam.PCollection  # re-deliveries within the dedup horizon: counted, not written
-    files: beam.PCollection  # WrittenFile per pane file, both tables
+    already_ingested: beam.PCollection  # re-deliveries (within the horizon, or held by the index): not written
+    story_updates: beam.PCollection  # StoryUpdate rows as written
+    feed_polls: beam.PCollection | None  # FeedPoll rows as written
+    files: beam.PCollection  # WrittenFile per pane file, every table
 
 
 def build_streaming_graph(p: beam.Pipeline, plan: StreamingPlan) -> StreamingOutputs:
     """Adds the whole streaming pipeline to ``p``."""
+    s, times = plan.settings, plan.times
     feeds = p | "ReadFeeds" >> ReadFeedsPeriodically(
-        plan.feeds, plan.run, plan.fetch, plan.fetch_pages, plan.poll_interval, plan.times.dedup_horizon_seconds
+        plan.feeds, s.run, s.fetch, s.fetch_pages, plan.poll_interval, times.dedup_horizon_seconds
     )
-    return streaming_stages(feeds.documents, plan, feeds.rejects)
+    _ = feeds.polls | "SnapshotFeedStates" >> SnapshotFeedStates(s.state, s.known_feeds, plan.snapshot_seconds)
+    return streaming_stages(feeds.documents, plan, feeds)
 
 
 def streaming_stages(
-    documents: beam.PCollection, plan: StreamingPlan, source_rejects: beam.PCollection | None = None
+    documents: beam.PCollection, plan: StreamingPlan, feeds: StreamingFeedOutputs | None = None
 ) -> StreamingOutputs:
     """Everything after reading: documents (timestamped with their arrival) → tables."""
-    times, run = plan.times, plan.run
-    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words, plan.extraction_budget)
-    windowed = extracted.articles | "WindowArticles" >> WindowArticles(times, run)
+    s, times = plan.settings, plan.times
+    extracted = documents | "ExtractArticles" >> ExtractArticles(s.run, s.min_words, s.extraction_budget)
+    windowed = extracted.articles | "WindowArticles" >> WindowArticles(times, s.run)
     deduped = windowed.articles | "DedupArticles" >> DedupWithinHorizon(times.dedup_horizon_seconds)
-    articles = deduped.articles | "AssignStories" >> AssignStoriesOnline(plan.catalog, times, plan.make_clusterer)
+    stories = deduped.articles | "AssignStories" >> AssignStoriesOnline(
+        s.catalog, times, s.run, s.state, plan.snapshot_seconds
+    )
     all_rejects = (
-        (extracted.rejects, windowed.late)
-        if source_rejects is None
-        else (source_rejects, extracted.rejects, windowed.late)
+        (extracted.rejects, windowed.late) if feeds is None else (feeds.rejects, extracted.rejects, windowed.late)
     )
     rejects = (
         all_rejects
@@ -107,11 +121,21 @@ def streaming_stages(
         | "SkipRepeatedRejects"
         >> DropRepeats(lambda r: r.reject_id, times.dedup_horizon_seconds, counters.REPEATED_REJECTS)
     )
-    files = (
-        articles | "WriteArticles" >> WriteWindowedParquet(ARTICLES, plan.output, times),
-        rejects | "WriteRejects" >> WriteWindowedParquet(REJECTS, plan.output, times),
-    ) | "AllFiles" >> beam.Flatten()
-    return StreamingOutputs(articles, rejects, deduped.already_seen, files)
+    tables = [
+        stories.articles | "WriteArticles" >> WriteWindowedParquet(ARTICLES, s.output, times),
+        rejects | "WriteRejects" >> WriteWindowedParquet(REJECTS, s.output, times),
+        stories.updates | "WriteStoryUpdates" >> WriteWindowedParquet(STORY_UPDATES, s.output, times),
+    ]
+    polls = None  # without the feed stage (tests that start from documents), no feed health
+    if feeds is not None:
+        page_rejects = (feeds.rejects, extracted.rejects) | "FeedAndExtractRejects" >> beam.Flatten()
+        polls = (feeds.polls, feeds.seen_before, extracted.articles, page_rejects) | "FeedHealth" >> CompletePollRows(
+            s.run, times
+        )
+        tables.append(polls | "WriteFeedPolls" >> WriteWindowedParquet(FEED_POLLS, s.output, times))
+    files = tables | "AllFiles" >> beam.Flatten()
+    already = (deduped.already_ingested, stories.already_ingested) | "AllAlreadyIngested" >> beam.Flatten()
+    return StreamingOutputs(stories.articles, rejects, already, stories.updates, polls, files)
 
 
 def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:
@@ -120,6 +144,8 @@ def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:
     streaming = options.view_as(StreamingOptions)
     if ours.input:
         raise PlanError("--input files are read by batch runs; a streaming run polls --feed/--feeds")
+    if ours.cc_news or ours.sitemap or ours.site or ours.since or ours.until or ours.language:
+        raise PlanError("--cc-news, --sitemap, --site, --since, --until and --language are for batch runs")
     urls = configured_feeds(ours)
     if not urls:
         raise PlanError("a streaming run needs --feed or --feeds")
@@ -129,19 +155,16 @@ def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:
         raise PlanError(str(err)) from err
     if streaming.poll_interval <= 0:
         raise PlanError("--poll-interval must be positive")
-    batch = plan_run(ours, run)  # catalog, fetch settings, min words: the same rules as batch
+    if streaming.snapshot_interval <= 0:
+        raise PlanError("--snapshot-interval must be positive")
+    batch = plan_run(ours, run)  # catalog, fetch settings, min words, the state store: the batch plan
     feeds = [batch.known_feeds.get(url) or FeedState.new(url) for url in urls]
     return StreamingPlan(
-        output=ours.output,
-        run=run,
+        settings=batch,
         feeds=[reset(f) for f in feeds] if ours.reset_feeds else feeds,
-        catalog=batch.catalog,
-        min_words=batch.min_words,
-        extraction_budget=batch.extraction_budget,
-        fetch=batch.fetch,
-        fetch_pages=batch.fetch_pages,
         poll_interval=streaming.poll_interval,
         times=times,
+        snapshot_seconds=streaming.snapshot_interval,
     )
 
 
@@ -164,7 +187,14 @@ def run_streaming(argv: list[str]) -> int:
     check_dry_run(options)
     run = RunContext.start()
     plan = plan_streaming(options, run)
-    log.info("streaming run %s: %d feeds every %gs → %s", run.run_id, len(plan.feeds), plan.poll_interval, plan.output)
+    log.info(
+        "streaming run %s: %d feeds every %gs → %s (state %s)",
+        run.run_id,
+        len(plan.feeds),
+        plan.poll_interval,
+        plan.settings.output,
+        plan.settings.state,
+    )
     pipeline = beam.Pipeline(options=options)
     build_streaming_graph(pipeline, plan)
     result = pipeline.run()
@@ -177,7 +207,10 @@ def run_streaming(argv: list[str]) -> int:
 
 def example_plan(output: str = "out/") -> StreamingPlan:
     """A one-feed plan, for looking at the graph."""
-    return StreamingPlan(output=output, run=RunContext.start(), feeds=[FeedState.new("https://example.com/feed.xml")])
+    return StreamingPlan(
+        RunPlan(output=output, state=output.rstrip("/") + "/_state", run=RunContext.start()),
+        feeds=[FeedState.new("https://example.com/feed.xml")],
+    )
 
 
 def streaming_labels(plan: StreamingPlan | None = None) -> list[str]:

@@ -6,6 +6,12 @@ Every summary reconciles (``reconcile``), per source, from the Beam counters eac
   extraction as ``extract.seed_articles`` or ``extract.seed_rejects``;
 - feeds: ``feeds.entries`` in; each entry is ``feeds.entries_already_seen``, ``feeds.rejected_<reason>``,
   or a document that leaves extraction as ``extract.feed_articles`` or ``extract.feed_rejects``;
+- WARC records: ``warc.records`` in; each is ``warc.skipped_<kind>`` (request, metadata, revisit,
+  not_html, http_404, truncated, …), ``warc.filtered_*``, ``warc.rejected_*`` or a document that
+  leaves extraction as ``extract.warc_articles`` or ``extract.warc_rejects``;
+- sitemap entries: ``sitemaps.entries`` in; each is ``sitemaps.entries_already_seen``,
+  ``sitemaps.filtered_*``, ``sitemaps.rejected_*`` or a document that leaves extraction as
+  ``extract.sitemap_articles`` or ``extract.sitemap_rejects``;
 - after extraction, sources meet in dedup: ``extract.articles`` = article rows written (originals
   + marked duplicates) + ``dedup.already_ingested``;
 - the rejects table: item rejects + failed feeds (``feeds.feed_rejected_*``) = rejects rows written
@@ -32,8 +38,8 @@ from transforms.output.files import write_json_atomically
 from transforms.run import counters
 from transforms.sources.feeds.state import POLICY_HINTS, ROBOTS_HINT
 
-SEED, FEEDS = "seed", "feeds"
-"""Sources in the per-source breakdown: seed files/records, and feed entries."""
+SEED, FEEDS, WARC, SITEMAPS = "seed", "feeds", "warc", "sitemaps"
+"""Sources in the per-source breakdown: seed files/records, feed entries, WARC records, sitemap entries."""
 __all__ = ["SUMMARY_SUFFIX", "AccountingError", "RunSummary", "SourceFigures", "summarise", "record_summary"]
 
 
@@ -50,6 +56,14 @@ class SourceFigures:
     rejects_at_extraction: int = 0
     feeds_polled: int = 0
     feeds_failed: int = 0
+    skipped: int = 0
+    """Archive items that are no article (WARC requests, metadata, revisits, non-HTML, non-200, truncated)."""
+    filtered: int = 0
+    """Archive items left out by --site, --since/--until before extraction."""
+    failed: int = 0
+    """Unreadable WARC slices, failed sitemaps."""
+    by_kind: Mapping[str, int] = field(default_factory=dict)
+    """The skipped items by kind."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,8 @@ class RunSummary:
     feeds_not_modified: int = 0
     feeds_failed: int = 0
     stories_touched: int = 0
+    filtered: int = 0
+    """Items and articles left out by the archive filters (--site, --since/--until, --language); not written."""
     files: int = 0
     files_listed: int | None = None
     """Seed files the plan listed (None when not known): each must be read or rejected."""
@@ -157,7 +173,55 @@ def source_breakdown(totals: Mapping[str, int]) -> dict[str, SourceFigures]:
             feeds_polled=counters.FEED_STATUS.total(totals),
             feeds_failed=counters.FEEDS_FAILED.total(totals),
         ),
+        WARC: archive_source(
+            totals,
+            "warc",
+            counters.WARC_RECORDS.read(totals),
+            counters.WARC_NOT_ARTICLES,
+            0,
+            counters.WARC_FILTERED.total(totals),
+            counters.WARC_SLICES_UNREADABLE.total(totals),
+        ),
+        SITEMAPS: archive_source(
+            totals,
+            "sitemap",
+            counters.SITEMAP_ENTRIES.read(totals),
+            None,
+            counters.SITEMAP_ENTRIES_ALREADY_SEEN.read(totals),
+            counters.SITEMAP_FILTERED.total(totals),
+            counters.SITEMAPS_FAILED.total(totals),
+        ),
     }
+
+
+def archive_source(
+    totals: Mapping[str, int],
+    source: str,
+    inputs: int,
+    kinds: counters.CounterFamily | None,
+    already_seen: int,
+    filtered: int,
+    failed: int,
+) -> SourceFigures:
+    """A WARC or sitemap breakdown: items in; not articles (by kind), already seen, filtered, rejected, extracted."""
+    namespace = counters.WARC if source == "warc" else counters.SITEMAPS
+    skipped = kinds.total(totals) if kinds else 0
+    rejected = counters.rejected(namespace).total(totals)
+    at_extraction = counters.REJECTS_AT_EXTRACTION_FROM.of(source).read(totals)
+    head = f"{kinds.namespace}.{kinds.prefix}" if kinds else None
+    return SourceFigures(
+        inputs=inputs,
+        documents=inputs - skipped - already_seen - filtered - rejected,
+        articles_extracted=counters.ARTICLES_EXTRACTED_FROM.of(source).read(totals),
+        already_seen=already_seen,
+        skipped=skipped,
+        filtered=filtered,
+        rejects=rejected + at_extraction,
+        rejects_before_extraction=rejected,
+        rejects_at_extraction=at_extraction,
+        by_kind={k.split(".", 1)[1]: v for k, v in totals.items() if head and k.startswith(head)},
+        failed=failed,
+    )
 
 
 def reconcile(summary: RunSummary) -> list[str]:
@@ -165,7 +229,7 @@ def reconcile(summary: RunSummary) -> list[str]:
     mismatches = []
     totals = summary.counters
     for name, source in summary.sources.items():
-        accounted = source.articles_extracted + source.already_seen + source.rejects
+        accounted = source.articles_extracted + source.already_seen + source.rejects + source.skipped + source.filtered
         if source.inputs != accounted:
             mismatches.append(
                 f"source {name}: inputs {source.inputs} != articles extracted {source.articles_extracted}"
@@ -176,21 +240,25 @@ def reconcile(summary: RunSummary) -> list[str]:
     by_source = sum(source.articles_extracted for source in summary.sources.values())
     if extracted != by_source:
         mismatches.append(f"extraction: extract.articles {extracted} != sum over sources {by_source}")
-    if extracted != summary.articles + already_ingested:
+    filtered = counters.ARTICLES_FILTERED.total(totals)
+    if extracted != summary.articles + already_ingested + filtered:
         mismatches.append(
             f"dedup: articles extracted {extracted} != article rows written {summary.articles}"
-            f" + already ingested {already_ingested}"
+            f" + already ingested {already_ingested}" + (f" + filtered {filtered}" if filtered else "")
         )
     listed = summary.files_listed
     files_read = counters.SEED_FILES_READ.read(totals)
     if listed is not None and files_read != listed:
         mismatches.append(f"seed files: listed {listed} != files read {files_read}")
     feeds_failed = summary.sources[FEEDS].feeds_failed
-    expected_rows = summary.rejects + feeds_failed - summary.repeated_rejects
+    archives_failed = sum(summary.sources[name].failed for name in (WARC, SITEMAPS) if name in summary.sources)
+    expected_rows = summary.rejects + feeds_failed + archives_failed - summary.repeated_rejects
     if summary.rejects_written != expected_rows:
         mismatches.append(
             f"rejects table: rows written {summary.rejects_written} != item rejects {summary.rejects}"
-            f" + failed feeds {feeds_failed} - repeated {summary.repeated_rejects} (= {expected_rows})"
+            f" + failed feeds {feeds_failed}"
+            + (f" + unreadable WARC slices and failed sitemaps {archives_failed}" if archives_failed else "")
+            + f" - repeated {summary.repeated_rejects} (= {expected_rows})"
         )
     return mismatches
 
@@ -220,7 +288,9 @@ def summarise(
         articles=articles,
         originals=articles - duplicates,
         duplicates=duplicates,
-        already_ingested=counters.ALREADY_INGESTED.read(totals) + counters.FEED_ENTRIES_ALREADY_SEEN.read(totals),
+        already_ingested=counters.ALREADY_INGESTED.read(totals)
+        + counters.FEED_ENTRIES_ALREADY_SEEN.read(totals)
+        + counters.SITEMAP_ENTRIES_ALREADY_SEEN.read(totals),
         rejects=counters.item_rejects(totals),
         rejects_written=rows.get("rejects", 0),
         repeated_rejects=counters.REPEATED_REJECTS.read(totals),
@@ -229,6 +299,7 @@ def summarise(
         feeds_not_modified=counters.FEEDS_NOT_MODIFIED.read(totals),
         feeds_failed=sources[FEEDS].feeds_failed,
         stories_touched=counters.STORIES_TOUCHED.read(totals),
+        filtered=sources[WARC].filtered + sources[SITEMAPS].filtered + counters.ARTICLES_FILTERED.total(totals),
         files=len(record.files),
         files_listed=files_listed,
         sources=sources,
@@ -263,17 +334,19 @@ def format_summary(summary: RunSummary, *, verbose: bool = False) -> str:
     seed, feeds = summary.sources[SEED], summary.sources[FEEDS]
     lines = [
         f"newsbeam run {summary.run_id}",
-        f"  inputs            {summary.inputs}",
-        f"    seed files      {seed.inputs}{_listed(summary)} = {seed.articles_extracted} articles + {seed.rejects} rejected",
+        f"  inputs            {summary.inputs} (feed entries: {summary.feed_entries})",
+        f"    seed files      {seed.inputs}{_listed(summary)} = {seed.articles_extracted} articles"
+        f" + {seed.rejects} rejected",
         f"    feed entries    {feeds.inputs} = {feeds.articles_extracted} articles + {feeds.already_seen} seen before"
         f" + {feeds.rejects} rejected",
-        f"  articles written  {summary.articles} ({summary.originals} originals,"
-        f" {summary.duplicates} marked duplicates)",
+        *archive_lines(summary),
+        f"  articles written  {summary.articles} (originals: {summary.originals},"
+        f" duplicates marked: {summary.duplicates})",
         f"  already ingested  {summary.already_ingested} (handled by an earlier run, skipped)",
         f"  rejected items    {summary.rejects}" + _reject_rows(summary),
         f"  stories           {summary.stories} rows written ({summary.stories_touched} stories touched)",
-        f"  feeds polled      {summary.feeds_polled} ({summary.feeds_not_modified} not modified,"
-        f" {summary.feeds_failed} failed)",
+        f"  feeds polled      {summary.feeds_polled} (not modified: {summary.feeds_not_modified},"
+        f" failed: {summary.feeds_failed})",
         *refused_by_policy(summary.counters),
         f"  files committed   {summary.files}",
         f"  reconciled        {'yes' if summary.reconciled else 'NO: ' + '; '.join(summary.mismatches)}",
@@ -321,3 +394,24 @@ def progress_line(summary: RunSummary) -> str:
         f" (304), {summary.rejects} rejected items, {summary.stories_touched} stories touched,"
         f" {summary.already_ingested} already ingested"
     )
+
+
+def archive_lines(summary: RunSummary) -> list[str]:
+    """Summary lines for the WARC and sitemap sources, when the run read any."""
+    lines = []
+    warc, sitemaps = summary.sources.get(WARC), summary.sources.get(SITEMAPS)
+    if warc and warc.inputs:
+        kinds = ", ".join(f"{k.removeprefix('skipped_')} {v}" for k, v in sorted(warc.by_kind.items()))
+        lines.append(
+            f"    WARC records    {warc.inputs} = {warc.articles_extracted} articles + {warc.rejects} rejected"
+            f" + {warc.filtered} filtered + {warc.skipped} not articles ({kinds or 'none'})"
+        )
+    if sitemaps and (sitemaps.inputs or sitemaps.failed):
+        lines.append(
+            f"    sitemap entries {sitemaps.inputs} = {sitemaps.articles_extracted} articles"
+            f" + {sitemaps.rejects} rejected + {sitemaps.filtered} filtered"
+            f" + {sitemaps.already_seen} seen before (sitemaps failed: {sitemaps.failed})"
+        )
+    if summary.filtered:
+        lines.append(f"  filtered          {summary.filtered} (--site, --since/--until, --language; not written)")
+    return lines

@@ -40,7 +40,7 @@ from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run
 from pipeline.options import ForgetOptions, state_dir_of
 from pipeline.run_record import FORGET, RunRecord, read_record, record_paths
 from schemas import ARTICLES, SEEN, STORIES, TABLES, SeenKey
-from transforms.dedup.ledger import ARTICLE, CONTENT, ENTRY, FORGOTTEN
+from transforms.dedup.ledger import ARTICLE, CONTENT, ENTRY, FORGOTTEN, FORGOTTEN_CONTENT
 from transforms.output.files import ensure_dir
 from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
 from transforms.output.tables import (
@@ -144,7 +144,8 @@ def find_rows(output: str, target: str, with_copies: bool = False) -> Takedown:
     """The article rows to remove: id, URL or canonical URL equal to ``target`` (and, with copies, their duplicates)."""
     files = committed_files(output, ARTICLES)
     tables = {path: _read(path, SEARCH_COLUMNS) for path in files}
-    wanted = {target} | ({canonical_url(target)} - {None})
+    canonical = canonical_url(target)
+    wanted = {target} | ({canonical} if canonical else set())
     ids: set[str] = set()
     for table in tables.values():
         hit = pc.or_(
@@ -177,7 +178,8 @@ def stage_rewritten_articles(
     output: str, run: RunContext, takedown: Takedown
 ) -> tuple[list[StagedFile], list[SeenKey]]:
     """Each affected articles file without the removed rows, staged; and the removed rows' ledger keys."""
-    staged, keys = [], []
+    staged: list[StagedFile] = []
+    keys: list[SeenKey] = []
     for path, rows in sorted(takedown.rows_by_file.items()):
         table = _read(path)
         drop = set(rows)
@@ -185,6 +187,7 @@ def stage_rewritten_articles(
         for row in removed.select(["article_id", "content_hash", "entry_id"]).to_pylist():
             keys += [
                 SeenKey(kind=FORGOTTEN, key=row["article_id"], run_id=run.run_id),
+                SeenKey(kind=FORGOTTEN_CONTENT, key=row["content_hash"], run_id=run.run_id),
                 SeenKey(kind=ARTICLE, key=row["article_id"], run_id=run.run_id),
                 SeenKey(kind=CONTENT, key=row["content_hash"], run_id=run.run_id),
             ]
@@ -203,7 +206,7 @@ def stage_story_updates(output: str, run: RunContext, takedown: Takedown) -> tup
     removed = Counter(takedown.story_of.values())
     if not removed:
         return [], []
-    stories = pa.concat_tables([_read(p) for p in committed_files(output, STORIES)]) if removed else None
+    stories = pa.concat_tables([_read(p) for p in committed_files(output, STORIES)])
     latest: dict[str, dict] = {}
     for row in stories.to_pylist():  # files in name order; the latest run's row wins, as in the merge
         if row["story_id"] in removed and (

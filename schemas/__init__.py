@@ -6,12 +6,14 @@ from schemas.tables import (
     REJECTS,
     SEEN,
     STORIES,
+    STORY_UPDATES,
     TABLES,
     Article,
     FeedPollRow,
     Reject,
     SeenKey,
     Story,
+    StoryUpdate,
     TableSpec,
 )
 
@@ -21,11 +23,13 @@ __all__ = [
     "REJECTS",
     "SEEN",
     "STORIES",
+    "STORY_UPDATES",
     "TABLES",
     "Article",
     "FeedPollRow",
     "Reject",
     "SeenKey",
     "Story",
+    "StoryUpdate",
     "TableSpec",
 ]

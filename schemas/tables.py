@@ -1,4 +1,4 @@
-"""The output tables: articles, stories, rejects and feed_polls.
+"""The output tables: articles, stories, rejects and feed_polls; and the streaming story updates.
 
 Every column is declared here with its Arrow type, nullability and description. A table's
 Hive partition column (e.g. ``published_date``) lives in the directory name, not in the files.
@@ -30,7 +30,7 @@ class Article:
     url: str | None = column(pa.string(), "Canonical article URL (courlan-normalised), when known.")
     source_uri: str = column(
         pa.string(),
-        "The file or feed the article came from; '#line=N' locates a record in a JSON Lines file.",
+        "The file, feed or sitemap the article came from; '#line=N' locates a record in a JSON Lines file, '#offset=N' a record in a WARC file.",
         nullable=False,
     )
     entry_id: str | None = column(
@@ -52,15 +52,18 @@ class Article:
     )
     date_source: str | None = column(
         pa.string(),
-        "Which date published_at uses: 'feed' (the feed entry's), 'record' (a JSON Lines record's), 'page_metadata' (found in the page by htmldate) or 'text_header' (a text file's date line); null when unknown.",
+        "Which date published_at uses: 'feed' (the feed entry's), 'record' (a JSON Lines record's), 'sitemap' (a Google News sitemap's publication date), 'page_metadata' (found in the page by htmldate) or 'text_header' (a text file's date line); null when unknown.",
     )
     published_precision: str | None = column(
         pa.string(),
-        "What the source of published_at gave: 'day' (a date only: the midnight UTC of published_at means 'time unknown'), 'minute' or 'second'; null when published_at is null.",
+        "What the source of published_at gave: 'day' (a date only: the midnight UTC of published_at means "
+        "'time unknown'), 'minute' or 'second'; null when published_at is null.",
     )
     date_problem: str | None = column(
         pa.string(),
-        "Why a date the input or page gave was not used, e.g. \"feed: out_of_range: '9999-12-31T23:00:00-05:00' is outside 1990-01-01 … 2026-12-06\" or \"record: impossible: '2024-02-30'\"; dates are used only between 1990-01-01 and two days after extraction; null when no date was refused.",
+        'Why a date the input or page gave was not used, e.g. "feed: published out_of_range: '
+        "'9999-12-31T23:00:00-05:00' …\" or \"record: impossible: '2024-02-30' …\"; dates are used only "
+        "between 1990-01-01 and two days after extraction; null when no date was refused.",
     )
     feed_published_at: dt.datetime | None = column(
         UTC_MICROS, "Publication time the feed entry or JSON Lines record gave, in UTC."
@@ -102,7 +105,12 @@ class Story:
     """One story cluster row."""
 
     story_id: str = column(pa.string(), "Story cluster id.", nullable=False)
-    story_label: str = column(pa.string(), "Human-readable story label.", nullable=False)
+    story_label: str = column(
+        pa.string(),
+        "Current human-readable story label (articles.story_label keeps the label the story had when the article "
+        "was written; join on story_id for this one).",
+        nullable=False,
+    )
     label_source: str = column(
         pa.string(), "Where the label came from: 'catalog', 'headline' or 'terms'.", nullable=False
     )
@@ -118,6 +126,55 @@ class Story:
         UTC_MICROS, "Start time (UTC) of the run that last updated the story.", nullable=False
     )
     run_id: str = column(pa.string(), "Id of the run that last updated the story.", nullable=False)
+    merged_into: str | None = column(
+        pa.string(),
+        "story_id of the story this one was merged into (its articles now belong there, and story_label is that "
+        "story's label); null for a story in its own right. Always a story in its own right: follow it one step, "
+        "coalesce(merged_into, story_id).",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoryUpdate:
+    """A story's state after one event-time window of a streaming job (the streaming stories table)."""
+
+    story_id: str = column(pa.string(), "Story cluster id (the batch stories table's id).", nullable=False)
+    story_label: str = column(pa.string(), "The story's label after this update.", nullable=False)
+    label_source: str = column(
+        pa.string(), "Where the label came from: 'catalog', 'headline' or 'terms'.", nullable=False
+    )
+    first_published: dt.datetime | None = column(UTC_MICROS, "Earliest published_at among the story's dated articles.")
+    last_published: dt.datetime | None = column(UTC_MICROS, "Latest published_at among the story's dated articles.")
+    article_count: int = column(
+        pa.int64(),
+        "Articles (duplicates included) tagged with the story so far, over every job and batch run "
+        "sharing the state store.",
+        nullable=False,
+    )
+    top_terms: tuple[str, ...] = column(
+        pa.list_(pa.string()), "Highest-weighted terms of the story centroid.", nullable=False
+    )
+    merged_into: str | None = column(
+        pa.string(),
+        "The story this one was merged into (its articles are now that story's; label and counts are the other's); "
+        "NULL while it stands on its own.",
+    )
+    window_start: dt.datetime = column(
+        UTC_MICROS, "Start (UTC) of the event-time window whose articles made this update.", nullable=False
+    )
+    window_end: dt.datetime = column(UTC_MICROS, "Exclusive end (UTC) of that window.", nullable=False)
+    pane: int = column(
+        pa.int32(),
+        "0 for the window's on-time update; 1, 2, … for updates made by its late articles.",
+        nullable=False,
+    )
+    updated_at: dt.datetime = column(
+        UTC_MICROS,
+        "When the update was computed (UTC; strictly increasing within a job): "
+        "the latest row per story_id is its current state.",
+        nullable=False,
+    )
+    run_id: str = column(pa.string(), "Id of the streaming job that wrote the row.", nullable=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,8 +297,8 @@ class SeenKey:
     kind: str = column(
         pa.string(),
         "What the key identifies: 'article' (article_id), 'content' (content_hash), 'entry' (feed entry_id), "
-        "'reject' (reject_id) or 'attempt' (entry_id of a feed entry that failed and will be tried again; one row "
-        "per failed try).",
+        "'reject' (reject_id), 'attempt' (entry_id of a feed entry that failed and will be tried again; one row "
+        "per failed try), or a takedown's 'forgotten' (article_id) and 'forgotten_content' (content_hash).",
         nullable=False,
     )
     key: str = column(pa.string(), "The id or hash.", nullable=False)
@@ -318,3 +375,11 @@ SEEN = TableSpec(
     "seen", SeenKey, description="The seen-items ledger in the state store (STATE/seen/): keys earlier runs handled."
 )
 """The ledger of handled keys; lives in the state store, committed with the run's tables."""
+STORY_UPDATES = TableSpec(
+    "story_updates",
+    StoryUpdate,
+    ColumnSpec("window_date", pa.date32(), False, "UTC date of window_start (Hive partition)."),
+    lambda update: _utc_date(update.window_start),
+    description="Streaming: one row per story per window (and pane) in which it changed; "
+    "the latest row per story is its current state.",
+)

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 from pipeline.arguments import Command, run_command
 from pipeline.options import SchemaOptions
-from schemas import SEEN, TABLES, TableSpec
+from schemas import SEEN, STORY_UPDATES, TABLES, TableSpec
 from schemas.columns import ColumnSpec
 
-DOCUMENTED_TABLES: tuple[TableSpec, ...] = (*TABLES, SEEN)
+DOCUMENTED_TABLES: tuple[TableSpec, ...] = (*TABLES, STORY_UPDATES, SEEN)
 
 
 def table_location(table: TableSpec) -> str:

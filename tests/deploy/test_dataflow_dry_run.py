@@ -58,6 +58,10 @@ STREAMING_STAGES = {
     "AssignStories",
     "WriteArticles",
     "WriteRejects",
+    "WriteStoryUpdates",
+    "FeedHealth",
+    "WriteFeedPolls",
+    "SnapshotFeedStates",
 }
 
 NETWORK_GUARD = textwrap.dedent('''
@@ -226,6 +230,10 @@ def test_streaming_dry_run_validates_the_job_offline(offline, tmp_path: Path) ->
             str(output),
             "--catalog",
             "",
+            "--state",
+            str(tmp_path / "state"),
+            "--snapshot-interval",
+            "900",
             *DATAFLOW,
             f"--sdk_container_image={WORKER_IMAGE}",
             f"--dataflow_job_file={job_file}",
@@ -237,7 +245,7 @@ def test_streaming_dry_run_validates_the_job_offline(offline, tmp_path: Path) ->
     assert polled == []  # planning doesn't poll; the job would
     assert "streaming job" in result.stdout and f"worker image  {WORKER_IMAGE}" in result.stdout
     assert "lacks newsbeam" not in result.stdout
-    assert not output.exists()
+    assert not output.exists() and not (tmp_path / "state").exists()  # nothing written: no snapshot, no table
     job_type, stages, images = top_level_stages(job_file)
     assert job_type == "JOB_TYPE_STREAMING"
     assert images == [WORKER_IMAGE]

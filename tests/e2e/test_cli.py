@@ -58,7 +58,7 @@ def test_five_seed_articles_form_one_iss_withdrawal_story(seeds_run):
     ).fetchall()
     assert stories == [(rows[0][0], "ISS withdrawal", 5, "catalog")]
     assert re.search(r"inputs\s+5\b", result.stdout) and re.search(r"stories\s+1\b", result.stdout)
-    assert "read_parquet(" in result.stdout
+    assert "python -m pipeline query --output" in result.stdout
 
 
 def test_text_is_clean(seeds_run):
@@ -163,7 +163,7 @@ def test_bad_input_becomes_rejects_and_nothing_vanishes(tmp_path):
         f"SELECT source, published_date FROM {articles_sql(tmp_path / 'out')} ORDER BY 1 NULLS LAST"
     ).fetchall()
     assert [(a[0], str(a[1])) for a in articles] == [("News Test", "2024-05-02"), (None, "None")]
-    assert re.search(r"inputs\s+6\b", result.stdout) and re.search(r"rejects\s+4\b", result.stdout)
+    assert re.search(r"inputs\s+6\b", result.stdout) and re.search(r"rejected items\s+4\b", result.stdout)
 
 
 def test_bare_command_runs_seeds_into_out(tmp_path):

@@ -267,6 +267,7 @@ def test_forget_removes_the_article_updates_its_story_and_is_never_ingested_agai
     assert story_rows == [] if story_rows_before == [(1,)] else story_rows == [(story_rows_before[0][0] - 1,)]
     keys = {(r["kind"], r["key"]) for r in pq.read_table(out / "_state" / "seen").to_pylist()}
     assert ("forgotten", arabic["article_id"]) in keys
+    assert ("forgotten_content", arabic["content_hash"]) in keys
     again = run_cli("forget", "--output", str(out), arabic["url"])
     assert "already forgotten" in again.stdout
     extra = tmp_path / "again"

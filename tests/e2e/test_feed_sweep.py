@@ -97,6 +97,7 @@ def sweep(tmp_path_factory):
         out = work / "out"
         argv = [
             "run",
+            "-v",  # the counters, one per line under the summary
             "--feeds",
             str(feeds_file),
             "--output",
@@ -240,7 +241,7 @@ def test_empty_valid_feeds_really_have_no_entries(sweep, accounting):
 
 def test_entry_rows_reconcile_with_the_entries_counter(sweep, accounting):
     """Every polled entry became an article row or an entry-level rejects row (one run: nothing seen before)."""
-    counters = dict(re.findall(r"([\w.]+)=(\d+)", re.search(r"counters\s+(.*)", sweep["result"].stdout).group(1)))
+    counters = dict(re.findall(r"^\s+([\w.]+) = (\d+)$", sweep["result"].stdout, re.MULTILINE))
     entries = int(counters.get("feeds.entries", 0))
     entry_rejects = sum(1 for source_uri, _ in accounting["reject_rows"] if "#entry=" in source_uri)
     assert entries > 1000

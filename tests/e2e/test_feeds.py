@@ -161,8 +161,8 @@ def feed_reply(body: bytes, content_type: str = RSS_TYPE, **headers: str) -> Rep
 
 
 def run_feeds(out: Path, *args: str, host_delay: float = 0.0, private_ok: bool = True, check: bool = True):
-    """The CLI on feeds only (no catalog), then the check every run must pass: no leftovers."""
-    argv = ["run", "--output", str(out), "--catalog", "", "--host-delay", str(host_delay), *args]
+    """The CLI on feeds only (no catalog; -v lists the counters), then the check every run must pass: no leftovers."""
+    argv = ["run", "-v", "--output", str(out), "--catalog", "", "--host-delay", str(host_delay), *args]
     if private_ok:
         argv.append("--allow-private-network")
     result = run_cli(*argv, check=False)
@@ -212,8 +212,9 @@ def summary_figure(stdout: str, label: str) -> str:
 
 
 def counters_of(stdout: str) -> dict[str, int]:
-    line = summary_figure(stdout, "counters")
-    return {name: int(value) for name, value in re.findall(r"([\w.]+)=(\d+)", line)}
+    """The counters a ``-v`` run lists under its summary, one ``name = value`` per line."""
+    block = stdout.split("\n  counters\n", 1)[1].split("\nTry:", 1)[0]
+    return {name: int(value) for name, value in re.findall(r"^\s+([\w.]+) = (\d+)$", block, re.MULTILINE)}
 
 
 def utc(text: str) -> dt.datetime:

@@ -35,8 +35,8 @@ def test_a_typo_in_any_command_names_the_option_meant(command, typo, meant):
 
 def test_an_option_nobody_defines_is_refused_with_its_stray_value():
     with pytest.raises(ArgumentError) as caught:
-        parse_command(RUN, ["--sitemap", "https://example.com/sitemap.xml"])
-    assert "unknown option --sitemap" in str(caught.value)
+        parse_command(RUN, ["--sitemap-index", "https://example.com/sitemap.xml"])
+    assert "unknown option --sitemap-index" in str(caught.value)
     assert "unexpected argument 'https://example.com/sitemap.xml'" in str(caught.value)
 
 
@@ -81,3 +81,28 @@ def test_the_command_line_does_not_import_duckdb_until_a_command_needs_it():
 
     code = "import sys, pipeline.cli; assert 'duckdb' not in sys.modules, 'run would load duckdb'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_what_the_flex_template_launcher_passes_is_accepted():
+    from tests.deploy.test_flex_template import launch
+
+    argv = launch.template_argv(
+        [
+            "--output=gs://bucket/news",
+            "--feeds=gs://bucket/feeds.txt",
+            "--streaming=false",
+            "--project=p",
+            "--region=europe-west1",
+            "--temp_location=gs://bucket/tmp",
+            "--staging_location=gs://bucket/staging",
+            "--job_name=newsbeam-batch",
+            "--service_account_email=sa@p.iam.gserviceaccount.com",
+            "--sdk_container_image=europe-docker.pkg.dev/p/r/newsbeam:1",
+            '--labels={"team":"news"}',
+            "--experiments=use_runner_v2",
+            "--dataflow_service_options=enable_prime",
+            "--max_num_workers=4",
+        ]
+    )
+    args = parse_command(RUN, argv[1:])
+    assert (args.runner, args.project, args.max_num_workers) == ("DataflowRunner", "p", 4)

@@ -11,19 +11,16 @@ story. Only ledger files older than the content key's ``article_id`` leave such 
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
 
 import apache_beam as beam
 
 from schemas import Article
+from transforms.dedup import rules
 from transforms.dedup.ledger import ARTICLE, CONTENT, keys_of_kind
+from transforms.dedup.rules import DedupOutputs, publication_sort_key
 from transforms.run import counters
-from transforms.run.context import stable_hash
 
-STAGE = "dedup"
 ALREADY_INGESTED = "already_ingested"
 ArticleGroup = tuple[Article, tuple[Article, ...]]
 """An original and the duplicates marked against it."""
@@ -55,11 +52,6 @@ class MarkDuplicates(beam.PTransform):
         )
         skipped = (by_url[ALREADY_INGESTED], by_text[ALREADY_INGESTED]) | "AllAlreadyIngested" >> beam.Flatten()
         return DedupOutputs(by_text.articles, skipped)
-
-
-class DedupOutputs(NamedTuple):
-    articles: beam.PCollection
-    already_ingested: beam.PCollection
 
 
 def _resolve_by_id(element) -> Iterator:
@@ -101,32 +93,17 @@ def _skip(articles: list[Article]) -> Iterator:
         yield beam.pvalue.TaggedOutput(ALREADY_INGESTED, article)
 
 
-def publication_sort_key(article: Article) -> tuple:
-    """Earliest dated article first, undated last, ties broken by source."""
-    published = article.published_at or dt.datetime.max.replace(tzinfo=dt.UTC)
-    return (article.published_at is None, published, article.source_uri)
-
-
 def mark_same_url(articles: Iterable[Article]) -> ArticleGroup:
     """Articles sharing a base article_id: the first is the original, the rest get ids of their own."""
     original, *copies = sorted(articles, key=publication_sort_key)
-    marked = tuple(
-        dataclasses.replace(
-            copy,
-            article_id=stable_hash("duplicate", original.article_id, copy.source_uri, copy.content_hash),
-            duplicate_of=original.article_id,
-            duplicate_kind="url",
-        )
-        for copy in copies
-    )
-    return original, marked
+    return original, tuple(rules.mark_url_copy(copy, original.article_id) for copy in copies)
 
 
 def mark_copies_of_earlier(groups: Iterable[ArticleGroup], earlier_id: str) -> list[Article]:
     """Groups whose text an earlier run wrote as ``earlier_id``: each group's original points at it."""
     result = []
     for original, copies in groups:
-        result.append(dataclasses.replace(original, duplicate_of=earlier_id, duplicate_kind="text"))
+        result.append(rules.mark_text_copy(original, earlier_id))
         result.extend(copies)
     return result
 
@@ -138,5 +115,5 @@ def mark_same_text(groups: Iterable[ArticleGroup]) -> list[Article]:
     result = [original, *first_copies]
     for other, copies in rest:
         for article in (other, *copies):
-            result.append(dataclasses.replace(article, duplicate_of=original.article_id, duplicate_kind="text"))
+            result.append(rules.mark_text_copy(article, original.article_id))
     return result

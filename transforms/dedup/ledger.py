@@ -20,8 +20,9 @@ from transforms.run.context import RunContext
 from transforms.run.counters import Counter
 
 ARTICLE, CONTENT, ENTRY, REJECT, ATTEMPT = "article", "content", "entry", "reject", "attempt"
-FORGOTTEN = "forgotten"
-"""An article id removed by a takedown (``python -m pipeline forget``); its article, content and entry keys stay."""
+FORGOTTEN, FORGOTTEN_CONTENT = "forgotten", "forgotten_content"
+"""Article ids and text hashes removed by a takedown (``python -m pipeline forget``); a later copy of the text
+must not bring it back. The article's own article, content and entry keys stay in the ledger too."""
 
 
 class ReadSeenKeys(beam.PTransform):

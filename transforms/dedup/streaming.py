@@ -6,12 +6,15 @@ that first article — later articles with the same key are *kept and marked*, a
 graph: a same-URL copy gets an id of its own (the batch formula: original id, source, text
 hash) and ``duplicate_of``/``duplicate_kind='url'``; an original with a known text gets
 ``duplicate_of``/``duplicate_kind='text'``. The very same item again (same URL, source and
-text: a re-delivery) would repeat a row id, so it goes to the ``already_seen`` output instead
-and is counted (``dedup.already_seen``). An event-time timer at the horizon clears the key's
+text: a re-delivery) would repeat a row id, so it goes to the ``already_ingested`` output instead
+and is counted (``dedup.already_seen``). The marks and ids come from ``dedup/rules.py``, the
+batch graph's rules. An event-time timer at the horizon clears the key's
 state; an article with that key after it is a new original.
 
 The first one *seen* is the original (arrival order), not the earliest published as in batch:
-a stream cannot wait for an earlier copy that may never come.
+a stream cannot wait for an earlier copy that may never come. Near-duplicates (copies with
+small edits) are found by the story step, with the batch graph's MinHash index
+(``stories/streaming.py``).
 
 ``DropRepeats`` is the plain form: the first item per key passes, repeats are counted and
 dropped while the key is remembered; each repeat extends the memory (feed entries stay known
@@ -20,9 +23,8 @@ as long as the feed keeps listing them).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder, VarIntCoder
@@ -37,21 +39,16 @@ from apache_beam.typehints import KV
 from apache_beam.utils.timestamp import Timestamp
 
 from schemas import Article
+from transforms.dedup.rules import DedupOutputs, mark_text_copy, mark_url_copy, same_url_copy_id
 from transforms.event_time.windows import MICROS
 from transforms.run import counters
-from transforms.run.context import stable_hash
 
-STAGE = "dedup"
 ALREADY_SEEN = "already_seen"
-
-
-class DedupOutputs(NamedTuple):
-    articles: beam.PCollection  # originals and marked duplicates, at their event time
-    already_seen: beam.PCollection  # re-deliveries of an item already written within the horizon
+REPEATS = "repeats"
 
 
 class DedupWithinHorizon(beam.PTransform):
-    """Articles → originals and marked duplicates; re-deliveries to ``already_seen``."""
+    """Articles → originals and marked duplicates; re-deliveries to ``already_ingested`` (``dedup.already_seen``)."""
 
     def __init__(self, horizon_seconds: float):
         super().__init__()
@@ -96,19 +93,19 @@ class MarkSameUrl(beam.DoFn):
         original = original_state.read()
         if original is None:
             original_state.write(article.article_id)
-            sightings_state.add(sighting_id(article.article_id, article))
+            sightings_state.add(same_url_copy_id(article.article_id, article))
             expire.set(Timestamp(micros=timestamp.micros + self._horizon_micros))
             self._originals.inc()
             yield article
             return
-        sighting = sighting_id(original, article)
+        sighting = same_url_copy_id(original, article)
         if sighting in set(sightings_state.read()):
             self._already_seen.inc()
             yield beam.pvalue.TaggedOutput(ALREADY_SEEN, article)
             return
         sightings_state.add(sighting)
         self._duplicates.inc()
-        yield same_url_duplicate(article, original)
+        yield mark_url_copy(article, original)
 
     @on_timer(EXPIRE)
     def forget(
@@ -144,7 +141,7 @@ class MarkSameText(beam.DoFn):
             yield article
         elif article.duplicate_of is None and article.article_id != owner:
             self._duplicates.inc()
-            yield same_text_duplicate(article, owner)
+            yield mark_text_copy(article, owner)
         else:
             yield article  # a same-URL copy keeps its link to its original
 
@@ -154,35 +151,26 @@ class MarkSameText(beam.DoFn):
         counters.STREAM_TEXTS_FORGOTTEN.inc()
 
 
-def sighting_id(original_id: str, article: Article) -> str:
-    """The id a row with this URL, source and text gets: the batch graph's formula for same-URL copies."""
-    return stable_hash("duplicate", original_id, article.source_uri, article.content_hash)
-
-
-def same_url_duplicate(article: Article, original_id: str) -> Article:
-    return dataclasses.replace(
-        article, article_id=sighting_id(original_id, article), duplicate_of=original_id, duplicate_kind="url"
-    )
-
-
-def same_text_duplicate(article: Article, owner_id: str) -> Article:
-    return dataclasses.replace(article, duplicate_of=owner_id, duplicate_kind="text")
-
-
 class DropRepeats(beam.PTransform):
-    """Items → the first item per key; repeats within the horizon are dropped and counted with ``counter``."""
+    """Items → the first item per key; repeats within the horizon are counted with ``counter`` and
+    dropped, or with ``repeats=True`` handed on as a second output (``.items``, ``.repeats``)."""
 
-    def __init__(self, key_of: Callable[[Any], str], horizon_seconds: float, counter: counters.Counter):
+    def __init__(
+        self, key_of: Callable[[Any], str], horizon_seconds: float, counter: counters.Counter, repeats: bool = False
+    ):
         super().__init__()
         self._key_of, self._horizon_micros, self._counter = key_of, round(horizon_seconds * MICROS), counter
+        self._repeats = repeats
 
     def expand(self, items):
         key_of = self._key_of
-        return (
+        kept = (
             items
             | "KeyItems" >> beam.Map(lambda item: (key_of(item), item)).with_output_types(KV[str, Any])
-            | "KeepFirstSighting" >> beam.ParDo(KeepFirstSighting(self._horizon_micros, self._counter))
+            | "KeepFirstSighting"
+            >> beam.ParDo(KeepFirstSighting(self._horizon_micros, self._counter)).with_outputs(REPEATS, main="items")
         )
+        return kept if self._repeats else kept.items
 
 
 class KeepFirstSighting(beam.DoFn):
@@ -208,6 +196,7 @@ class KeepFirstSighting(beam.DoFn):
             expire.set(Timestamp(micros=remember_until))
         if expires_at is not None:
             self._repeats.inc()
+            yield beam.pvalue.TaggedOutput(REPEATS, item)
             return
         yield item
 

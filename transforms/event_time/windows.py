@@ -65,8 +65,9 @@ class EventTime:
             raise ValueError("the window size must be positive and the allowed lateness not negative")
         if self.dedup_horizon_seconds <= self.window_seconds + self.allowed_lateness_seconds:
             raise ValueError(
-                f"the dedup horizon ({self.dedup_horizon_seconds:g}s) must be longer than a window plus the allowed lateness "
-                f"({self.window_seconds + self.allowed_lateness_seconds:g}s), or an accepted late article could find its key already forgotten"
+                f"the dedup horizon ({self.dedup_horizon_seconds:g}s) must be longer than a window plus the allowed "
+                f"lateness ({self.window_seconds + self.allowed_lateness_seconds:g}s), or an accepted late article "
+                "could find its key already forgotten"
             )
 
     @property
@@ -198,7 +199,8 @@ def late_reject(article: Article, times: EventTime, event_micros: int, floor: in
     detail = (
         f"{article.url or article.title or article.article_id}: event time {utc_label(event_micros)} "
         f"(published_at {article.published_at.isoformat() if article.published_at else 'unknown'}); its window "
-        f"{utc_label(start)}–{utc_label(start + times.window_micros)} closed for good at {utc_label(times.expiry(event_micros))} "
+        f"{utc_label(start)}–{utc_label(start + times.window_micros)} closed for good at "
+        f"{utc_label(times.expiry(event_micros))} "
         f"(allowed lateness {times.allowed_lateness_seconds:g}s), the watermark had reached {utc_label(floor)}"
     )
     return run.reject(item, STAGE, LATE, detail, f"{article.article_id}\x1f{article.content_hash}")

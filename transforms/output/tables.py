@@ -206,18 +206,18 @@ def commit_run(
     """Writes the commit plan, then moves every staged file into place, merges upsert tables, writes the run record.
 
     Output tables move before the ledger, and the run record comes last (see the module docstring).
-    ``changes`` (takedowns) adds files to delete, upsert keys to drop and fields of the run record. Each table of
-    ``always_present`` that has no file yet and gets no rows from this run gets a zero-row file
-    (``stage_empty_tables``), committed like any other.
+    ``changes`` (takedowns) adds files to delete, upsert keys to drop and fields of the run record.
+    Each table of ``always_present`` that has no file yet and gets no rows from this run gets a
+    zero-row file (``stage_empty_tables``), committed like any other.
     """
     output = output.rstrip("/")
-    staged = [*staged, *stage_empty_tables(staged, output, run, always_present)]
     crash_point("staged")
     if run.lease_owner:  # fencing: a run whose lease was taken over must not move anything
         for root in sorted({output, *(f.root for f in staged)}):
             if root == output or not root.startswith(output + "/"):
                 verify_lease(root, run.lease_owner)
     changes = changes or CommitChanges()
+    staged = [*staged, *stage_empty_tables(staged, output, run, always_present)]
     record = run_record(staged, run)
     plan = {**record, "upsert_tables": [spec.name for spec in tables if spec.upsert_key], **changes.to_plan()}
     write_json_atomically(FileSystems.join(staging_dir(output, run.run_id), COMMIT_PLAN), plan)

@@ -21,6 +21,9 @@ WINDOW = "window"
 DEDUP = "dedup"
 STORIES = "stories"
 WRITE = "write"
+WARC = "warc"
+SITEMAPS = "sitemaps"
+FILTER = "filter"
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,33 @@ FEED_PAGES = CounterFamily(FEEDS, "pages_")
 FEED_ENTRY_TEXT_FROM = CounterFamily(FEEDS, "entries_")
 FEEDS_GONE_SKIPPED = Counter(FEEDS, "gone_feeds_skipped")
 FEEDS_BACKING_OFF = Counter(FEEDS, "feeds_backing_off")
+FEED_POLL_ROWS_INCOMPLETE = Counter(FEEDS, "poll_rows_incomplete")
+FEED_STATE_SNAPSHOTS = Counter(FEEDS, "state_snapshots_written")
+
+# WARC records: every record read is a document, a record of another kind, filtered, or a reject.
+WARC_RECORDS = Counter(WARC, "records")
+WARC_DOCUMENTS = Counter(WARC, "documents")
+WARC_SLICES = Counter(WARC, "slices")
+WARC_NOT_ARTICLES = CounterFamily(WARC, "skipped_")
+"""Per record kind: request, metadata, revisit, warcinfo, not_html, http_404, truncated, …"""
+WARC_FILTERED = CounterFamily(WARC, "filtered_")
+WARC_SLICES_UNREADABLE = CounterFamily(WARC, "file_rejected_")
+"""A file or slice that could not be read on: one rejects row each (its unread records can't be counted)."""
+
+# Sitemaps: every entry listed is already seen, filtered, a failed page (a reject) or a document.
+SITEMAP_ENTRIES = Counter(SITEMAPS, "entries")
+SITEMAP_ENTRIES_ALREADY_SEEN = Counter(SITEMAPS, "entries_already_seen")
+SITEMAP_FILTERED = CounterFamily(SITEMAPS, "filtered_")
+SITEMAPS_FETCHED = Counter(SITEMAPS, "sitemaps_fetched")
+SITEMAPS_NOT_MODIFIED = Counter(SITEMAPS, "sitemaps_not_modified")
+SITEMAPS_UNCHANGED = Counter(SITEMAPS, "sitemaps_unchanged")
+"""Children whose <lastmod> in their index did not change: not fetched."""
+SITEMAPS_FAILED = CounterFamily(SITEMAPS, "sitemap_rejected_")
+SITEMAP_PAGES_FETCHED = Counter(SITEMAPS, "pages_fetched")
+SITES_DISCOVERED = CounterFamily(SITEMAPS, "sites_")
+
+# Archive filters after extraction (--language, the publication date of --since/--until).
+ARTICLES_FILTERED = CounterFamily(FILTER, "articles_")
 
 # Event-time windows (streaming).
 WINDOW_ARTICLES = Counter(WINDOW, "articles")
@@ -108,13 +138,15 @@ STORIES_TOUCHED = Counter(STORIES, "stories_touched")
 NEAR_DUPLICATES = Counter(STORIES, "near_duplicates")
 ARTICLES_TAGGED = Counter(STORIES, "articles_tagged")
 DUPLICATES_WITHOUT_ORIGINAL = Counter(STORIES, "duplicates_without_original")
+STORY_SNAPSHOTS = Counter(STORIES, "snapshots_written")
+STREAM_ALREADY_IN_INDEX = Counter(STORIES, "already_ingested")
 
 # Writing, per table.
 ROWS_WRITTEN = CounterFamily(WRITE, "", "_rows")
 FILES_WRITTEN = CounterFamily(WRITE, "", "_files")
 LATE_PANES = CounterFamily(WRITE, "", "_late_panes")
 
-ITEM_REJECT_STAGES = (READ, EXTRACT, FEEDS, WINDOW)
+ITEM_REJECT_STAGES = (READ, EXTRACT, FEEDS, WINDOW, WARC, SITEMAPS)
 """Namespaces whose ``rejected_*`` counters count input items (files, records, entries)."""
 
 

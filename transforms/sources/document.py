@@ -25,6 +25,8 @@ class SourceDocument:
     fallback_text: str | None = None  # a feed entry's own clean text, used when the page yields too little
     fallback_source: str | None = None  # 'feed_content' or 'feed_summary': the text_source of fallback_text
     published_problem: str | None = None  # why the input's own date was refused (then `published` is None)
+    fetched_at: str | None = None  # ISO-8601: when an archived page was fetched (a WARC record's WARC-Date)
+    accounted_as: str | None = None  # the run summary's source ('warc', 'sitemap'); None: 'seed' or 'feed' by kind
 
     def reject_fields(self) -> dict[str, str | None]:
         """What a reject of this document says about the item: for a feed entry, its id and title, and the

@@ -27,7 +27,8 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 """Cap on one decompressed .txt/.html file or one JSON Lines record."""
 MAX_JSONL_BYTES = 64 * MAX_FILE_BYTES
 """Cap on one decompressed JSON Lines file: 2 GiB."""
-FORMATS = {".txt": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
+FORMATS = {".txt": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".warc": "warc"}
+"""'warc' files are listed here but read by ``transforms.sources.warc``, not as seed files."""
 RECORD_KEYS = ("url", "title", "text", "html", "published", "source")
 
 
@@ -80,7 +81,9 @@ def expand_inputs(patterns: Iterable[str]) -> list[str]:
     for pattern in map(_absolute, patterns):
         chosen = list_inputs(pattern, _is_seed_file)
         if not chosen:
-            raise InputNotFound(f"--input {pattern!r} matches no seed file (.txt, .html, .htm, .jsonl, optionally .gz)")
+            raise InputNotFound(
+                f"--input {pattern!r} matches no seed file (.txt, .html, .htm, .jsonl, .warc, optionally .gz)"
+            )
         found.update(chosen)
     return sorted(found)
 
@@ -100,7 +103,7 @@ def _is_seed_file(relative_path: str) -> bool:
 
 
 def seed_format(path: str) -> str | None:
-    """'text', 'html' or 'jsonl' from the suffix (after an optional .gz), else None."""
+    """'text', 'html', 'jsonl' or 'warc' from the suffix (after an optional .gz), else None."""
     name = path.rsplit("/", 1)[-1].lower()
     if name.endswith(".gz"):
         name = name[:-3]

@@ -1,276 +1,436 @@
-"""Streaming story tagging: one ordered, stateful step that holds the clusterer between articles.
+"""Streaming story tagging: the batch story rules, applied one event-time window at a time.
 
-Originals are vectorised where they are (parallel, ``story_input``), then meet under a single
-key (as in the batch graph; the README explains the throughput limit) and are added to the
-clusterer in arrival order. Duplicates follow their original's story, and a duplicate of a
-duplicate is re-pointed at the original at the root, so ``duplicate_of`` always names an
-original. A duplicate that arrives before its original (no order survives a shuffle) waits in
-state; if the original has not come by the second checkpoint, it is written without a story
-(counted as ``stories.duplicates_without_original``).
+``AssignStoriesOnline`` does what the batch ``AssignStories`` does, on an unbounded input:
 
-The clusterer is reached through ``ClusteringAdapter`` only: the reworked clusterer plugs in
-there. A story's label is fixed when the story is founded (a stream cannot relabel rows it
-already wrote): the catalog entry closest to the founding article (same threshold as the batch
-clusterer), else its headline, else its top terms.
+1. ``Features`` (parallel): each article becomes the batch step's small ``StoryInput`` (term
+   vectors; a MinHash signature for originals), under one key.
+2. ``TagInWindowOrder`` (one key, stateful): the inputs wait in state until the watermark
+   passes the end of their window; then the window's inputs, in publication order, go through
+   ``stories.batch.assign_stories`` with the story index — the batch graph's clusterer,
+   near-duplicate index (same MinHash rule and threshold; ``duplicate_kind='near'``), labels
+   and counts. It emits one assignment per article (at the article's event time) and one
+   ``StoryUpdate`` row per story the window touched (pane 0; later panes when late articles
+   of a closed window come). Exact duplicates follow their original; one whose original has
+   not been tagged yet waits up to ``MAX_WAITS`` flushes, then is clustered on its own, as
+   batch does with a copy of an article its index no longer holds
+   (``stories.duplicates_without_original``).
+3. ``JoinStories`` (keyed by article id): each full article meets its assignment and is
+   emitted with its story fields; whole articles never pass the single key.
 
-State: a pickled snapshot of ``OnlineStories`` plus a log of the articles added since, so an
-article costs one small append; the snapshot is rewritten at checkpoints (an event-time timer
-at the end of a window with data, at most one per window size of watermark progress), and each worker keeps the live object in memory while
-the state's version token says it is current.
+State and restarts. The step's keyed state holds the story index as the state store's export
+(``StoryIndex.export``), plus links from recent articles to their stories (for duplicates),
+bounded by the dedup horizon; the near-duplicate window is the dedup horizon too. A job that
+finds no keyed state loads ``STATE/story_index.json.gz`` (``load_story_index``: written by batch
+runs or by an earlier job), and every ``snapshot_seconds`` of watermark progress (and when the
+job is drained) writes the index back there, so a relaunched job continues the same story ids.
+An article the restored index already holds (in its near-duplicate window or an active story:
+the relaunched job fetched it again) goes to ``already_ingested`` instead of being written
+twice (``stories.already_ingested``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import pickle
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import BytesCoder, PickleCoder, VarIntCoder
 from apache_beam.transforms.timeutil import TimeDomain
-from apache_beam.transforms.userstate import (
-    BagStateSpec,
-    ReadModifyWriteStateSpec,
-    TimerSpec,
-    on_timer,
-)
+from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.typehints import KV
 from apache_beam.utils.timestamp import Timestamp
 
-from schemas import Article
-from transforms.event_time.windows import EventTime
+from schemas import Article, Story, StoryUpdate
+from transforms.dedup.near import NearDuplicateIndex
+from transforms.dedup.rules import NEAR
+from transforms.event_time.windows import MICROS, EventTime
 from transforms.run import counters
-from transforms.stories.batch import story_input
-from transforms.stories.clusterer import CatalogStory, ClusteringConfig, StoryClusterer, vectorize
+from transforms.run.context import RunContext
+from transforms.stories.batch import StoryAssignment, StoryInput, assign_stories, story_input
+from transforms.stories.clusterer import CatalogStory
+from transforms.stories.saved import StoryIndex, load_story_index, save_story_index
 
-STAGE = "stories"
 CLUSTER_KEY = "all"
-CATALOG_LABEL_THRESHOLD = ClusteringConfig.catalog_threshold
-"""Minimum cosine between a founding article and a catalog entry for the entry's label (the batch clusterer's)."""
-LABEL_TERMS = ClusteringConfig.label_terms
-
-
-class ClusteringAdapter:
-    """The one seam to the clusterer: ``assign(item) -> (story_id, story_label)``.
-
-    ``make_clusterer(catalog)`` builds anything with ``add(article_id, vector, published_at,
-    title) -> story_id`` (today ``StoryClusterer``). The adapter and what it holds are pickled
-    into state, so the clusterer must pickle.
-    """
-
-    def __init__(
-        self,
-        catalog: Sequence[CatalogStory] = (),
-        make_clusterer: Callable[[Sequence[CatalogStory]], Any] = StoryClusterer,
-    ):
-        self._clusterer = make_clusterer(tuple(catalog))
-        self._catalog = [(c.label, vectorize(c.label, f"{c.description}\n{c.exemplar}")) for c in catalog]
-        self._labels: dict[str, str] = {}
-
-    def assign(self, item) -> tuple[str, str]:
-        story_id = self._clusterer.add(item.article_id, item.vector, item.published_at, item.title)
-        if story_id not in self._labels:
-            self._labels[story_id] = founding_label(item, self._catalog)
-        return story_id, self._labels[story_id]
-
-
-def founding_label(item, catalog: Sequence[tuple[str, Any]]) -> str:
-    """The closest catalog label over the threshold, else the headline, else the top terms."""
-    weights = dict(item.vector.terms)
-    scored = [(sum(w * weights.get(t, 0.0) for t, w in vector.terms), label) for label, vector in catalog]
-    best = max(scored, default=(0.0, None), key=lambda pair: pair[0])
-    if best[1] is not None and best[0] >= CATALOG_LABEL_THRESHOLD:
-        return best[1]
-    if item.title and item.title.strip():
-        return item.title.strip()
-    heaviest = sorted(item.vector.terms, key=lambda tw: (-tw[1], tw[0]))[:LABEL_TERMS]
-    return " / ".join(t for t, _ in heaviest) or "untitled"
+UPDATES = "updates"
+MAX_WAITS = 2
+"""Flushes an exact duplicate waits for its original before it is clustered on its own."""
+DEFAULT_SNAPSHOT_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
-class StoryLink:
-    """What a later duplicate needs of an article already tagged."""
+class Pending:
+    """A story input waiting in state for its window to close (or a duplicate for its original)."""
+
+    event_micros: int
+    item: StoryInput
+    waits: int = 0
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a later exact duplicate needs of an article already tagged."""
 
     root_id: str  # the original at the root of its duplicate chain
-    story_id: str | None
-    story_label: str | None
+    story_id: str
     event_micros: int
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """A duplicate whose original has not been tagged yet."""
-
-    event_micros: int
-    article: Article
-    generation: int  # the checkpoint generation it started waiting in
-
-
-Timed = tuple[int, Article]
-"""An article ready to go out, with the event time (microseconds) it goes out at."""
 
 
 @dataclass
-class OnlineStories:
-    """Everything the ordered step remembers: the clusterer (via its adapter), links for duplicates, waiting duplicates."""
+class WindowedStories:
+    """Everything the ordered step remembers between flushes."""
 
-    adapter: ClusteringAdapter
-    links: dict[str, StoryLink] = field(default_factory=dict)
-    waiting: dict[str, list[Waiting]] = field(default_factory=dict)
+    index: StoryIndex
+    links: dict[str, Link] = field(default_factory=dict)
+    waiting: list[Pending] = field(default_factory=list)
+    panes: dict[int, int] = field(default_factory=dict)  # window end (µs) → panes written
+    updated_at: int = 0  # µs of the last update row: rows are strictly ordered within a job
 
-    def tag(self, article: Article, item, event_micros: int, generation: int) -> list[Timed]:
-        """The rows this article makes ready: itself (unless it waits) and any duplicates that waited for it."""
-        if article.duplicate_of is not None:
-            return self._follow(Waiting(event_micros, article, generation))
-        story_id, label = self.adapter.assign(item)
-        self.links[article.article_id] = StoryLink(article.article_id, story_id, label, event_micros)
-        tagged = dataclasses.replace(article, story_id=story_id, story_label=label)
-        return [(event_micros, tagged), *self._release(article.article_id)]
-
-    def give_up_waiting(self, generation: int) -> list[Timed]:
-        """Duplicates waiting since before ``generation``: out without a story, their link unchanged."""
-        given_up = []
-        for original_id in list(self.waiting):
-            still = [w for w in self.waiting[original_id] if w.generation >= generation]
-            given_up += [(w.event_micros, w.article) for w in self.waiting[original_id] if w.generation < generation]
-            if still:
-                self.waiting[original_id] = still
-            else:
-                del self.waiting[original_id]
-        return given_up
-
-    def forget_before(self, event_micros: int) -> None:
-        """Links of articles older than ``event_micros``: no duplicate can point at them any more."""
-        self.links = {k: link for k, link in self.links.items() if link.event_micros >= event_micros}
-
-    def _follow(self, waiting: Waiting) -> list[Timed]:
-        duplicate = waiting.article
-        link = self.links.get(duplicate.duplicate_of)
-        if link is None:
-            self.waiting.setdefault(duplicate.duplicate_of, []).append(waiting)
-            return []
-        tagged = dataclasses.replace(
-            duplicate, duplicate_of=link.root_id, story_id=link.story_id, story_label=link.story_label
+    def export(self) -> bytes:
+        """The keyed-state form: the story index in the state store's format, plus the streaming links."""
+        return pickle.dumps(
+            (self.index.export(), self.links, self.waiting, self.panes, self.updated_at),
+            protocol=pickle.HIGHEST_PROTOCOL,
         )
-        self.links[duplicate.article_id] = dataclasses.replace(link, event_micros=waiting.event_micros)
-        return [(waiting.event_micros, tagged), *self._release(duplicate.article_id)]
 
-    def _release(self, article_id: str) -> list[Timed]:
-        return [row for waiting in self.waiting.pop(article_id, []) for row in self._follow(waiting)]
+    @classmethod
+    def restore(cls, data: bytes, catalog: Sequence[CatalogStory], near_window: dt.timedelta) -> WindowedStories:
+        exported, links, waiting, panes, updated_at = pickle.loads(data)
+        return cls(
+            with_near_window(StoryIndex.from_export(exported, catalog), near_window), links, waiting, panes, updated_at
+        )
+
+
+@dataclass(frozen=True)
+class Flushed:
+    """What one flush produced: assignments (event µs, article id, assignment), update rows, duplicates that
+    stopped waiting for their original, and articles the index already holds (event µs, article id)."""
+
+    assignments: list[tuple[int, str, StoryAssignment]]
+    updates: list[StoryUpdate]
+    given_up: int
+    already_ingested: list[tuple[int, str]] = field(default_factory=list)
+
+
+def with_near_window(index: StoryIndex, window: dt.timedelta) -> StoryIndex:
+    """The index with its near-duplicate window bounded by ``window`` (the streaming dedup horizon)."""
+    index.near_duplicates = NearDuplicateIndex.from_state(index.near_duplicates.export_state(), window=window)
+    return index
+
+
+def flush_window(
+    stories: WindowedStories,
+    ready: list[Pending],
+    times: EventTime,
+    window_end: int,
+    run: RunContext,
+    now_micros: int,
+) -> Flushed:
+    """Tags ``ready`` (plus waiting duplicates) with the batch rules; mutates ``stories``.
+
+    An exact duplicate whose original is neither in this flush nor known (to the links or the
+    index) waits; after ``MAX_WAITS`` flushes it goes to ``assign_stories`` anyway, which clusters
+    it on its own, as the batch graph does with a copy of an article the index no longer holds.
+    """
+    candidates, known = [], []
+    for pending in [*stories.waiting, *ready]:
+        item = pending.item
+        story_id = stories.index.story_of_article(item.article_id) if item.duplicate_of is None else None
+        if story_id is None:
+            candidates.append(pending)
+        else:  # the job was relaunched and a feed delivered the article again: its copies follow its story
+            known.append((pending.event_micros, item.article_id))
+            stories.links[item.article_id] = Link(item.article_id, story_id, pending.event_micros)
+    originals = {p.item.article_id for p in candidates if p.item.duplicate_of is None}
+    in_batch_copies = {p.item.article_id: p.item.duplicate_of for p in candidates if p.item.duplicate_of}
+    batch, events, waiting, given_up = [], {}, [], 0
+    for pending in candidates:
+        item = pending.item
+        if item.duplicate_of is not None:
+            root = root_of(item.duplicate_of, in_batch_copies, stories.links)
+            known_root = root in originals or root in stories.links or bool(stories.index.story_of_article(root))
+            if not known_root and pending.waits + 1 < MAX_WAITS:
+                waiting.append(dataclasses.replace(pending, waits=pending.waits + 1))
+                continue
+            given_up += not known_root
+            item = dataclasses.replace(item, duplicate_of=root)
+        batch.append(item)
+        events[item.article_id] = pending.event_micros
+    at = Timestamp(micros=window_end).to_utc_datetime().replace(tzinfo=dt.UTC)
+    found, rows = assign_stories(batch, stories.index, RunContext(run.run_id, at)) if batch else ({}, [])
+    assignments = []
+    for item in batch:
+        assignment = found[item.article_id]
+        if item.duplicate_of is not None:  # an exact duplicate: re-pointed at the root original
+            assignment = dataclasses.replace(assignment, duplicate_of=item.duplicate_of)
+        root = item.duplicate_of or item.article_id
+        stories.links[item.article_id] = Link(root, assignment.story_id, events[item.article_id])
+        assignments.append((events[item.article_id], item.article_id, assignment))
+    stories.waiting = waiting
+    stories.index.clusterer.pop_retired()  # their rows are out: keep memory bounded by the window
+    forget_before = window_end - times.horizon_micros - times.lateness_micros - times.window_micros
+    stories.links = {k: link for k, link in stories.links.items() if link.event_micros >= forget_before}
+    pane = stories.panes.get(window_end, 0)
+    stories.panes = {end: n for end, n in stories.panes.items() if end >= forget_before}
+    stories.panes[window_end] = pane + 1
+    stories.updated_at = max(now_micros, stories.updated_at + 1)
+    updates = [story_update(row, times, window_end, pane, stories.updated_at) for row in rows]
+    return Flushed(assignments, updates, given_up, known)
+
+
+def root_of(article_id: str, in_batch_copies: dict[str, str | None], links: dict[str, Link]) -> str:
+    """The original at the root of a duplicate chain, through this flush's copies and earlier links."""
+    seen = set()
+    while article_id in in_batch_copies and article_id not in seen and in_batch_copies[article_id]:
+        seen.add(article_id)
+        article_id = in_batch_copies[article_id]
+    link = links.get(article_id)
+    return link.root_id if link else article_id
+
+
+def story_update(row: Story, times: EventTime, window_end: int, pane: int, updated_at: int) -> StoryUpdate:
+    """A stories-table row as a story-updates row of the window ending at ``window_end``."""
+
+    def utc(micros: int) -> dt.datetime:
+        return Timestamp(micros=micros).to_utc_datetime().replace(tzinfo=dt.UTC)
+
+    story = {f.name: getattr(row, f.name) for f in dataclasses.fields(row) if f.name != "ingested_at"}
+    window = {"window_start": utc(window_end - times.window_micros), "window_end": utc(window_end)}
+    return StoryUpdate(**story, **window, pane=pane, updated_at=utc(updated_at))
+
+
+def tag_article(article: Article, assignment: StoryAssignment) -> Article:
+    """The article with its story; a near-duplicate also marked, an exact one re-pointed at its root."""
+    marks: dict[str, Any] = {}
+    if assignment.duplicate_kind == NEAR:
+        marks = {"duplicate_of": assignment.duplicate_of, "duplicate_kind": NEAR}
+    elif article.duplicate_of and assignment.duplicate_of:
+        marks = {"duplicate_of": assignment.duplicate_of}
+    return dataclasses.replace(article, story_id=assignment.story_id, story_label=assignment.story_label, **marks)
+
+
+class OnlineStoryOutputs(NamedTuple):
+    articles: beam.PCollection  # tagged articles, at their event time
+    updates: beam.PCollection  # StoryUpdate rows, at their window's end
+    already_ingested: beam.PCollection  # articles the restored index already holds: counted, not written
 
 
 class AssignStoriesOnline(beam.PTransform):
-    """Articles (deduplicated, at their event time) → the same articles with story_id and story_label."""
+    """Articles (deduplicated, at their event time) → tagged articles, and story-update rows."""
 
-    def __init__(self, catalog: Sequence[CatalogStory], times: EventTime, make_clusterer: Callable = StoryClusterer):
+    def __init__(
+        self,
+        catalog: Sequence[CatalogStory],
+        times: EventTime,
+        run: RunContext,
+        state_dir: str | None = None,
+        snapshot_seconds: float = DEFAULT_SNAPSHOT_SECONDS,
+    ):
         super().__init__()
-        self._catalog, self._times, self._make_clusterer = tuple(catalog), times, make_clusterer
+        self._tagger = TagStoriesByWindow(tuple(catalog), times, run, state_dir, snapshot_seconds)
+        self._times = times
 
     def expand(self, articles):
-        return (
+        tagged = (
             articles
-            | "Vectorize" >> beam.Map(lambda a: (CLUSTER_KEY, (a, story_input(a)))).with_output_types(KV[str, Any])
-            | "TagInArrivalOrder" >> beam.ParDo(TagStoriesInOrder(self._catalog, self._times, self._make_clusterer))
+            | "Features" >> beam.Map(lambda a: (CLUSTER_KEY, story_input(a))).with_output_types(KV[str, Any])
+            | "TagInWindowOrder" >> beam.ParDo(self._tagger).with_outputs(UPDATES, main="assignments")
         )
+        joined = (
+            (
+                articles
+                | "KeyArticles" >> beam.Map(lambda a: (a.article_id, (ARTICLE, a))).with_output_types(KV[str, Any]),
+                tagged.assignments
+                | "KeyAssignments" >> beam.Map(lambda kv: (kv[0], (ASSIGNMENT, kv[1]))).with_output_types(KV[str, Any]),
+            )
+            | "ArticlesAndAssignments" >> beam.Flatten().with_output_types(KV[str, Any])
+            | "JoinStories"
+            >> beam.ParDo(JoinStories()).with_input_types(KV[str, Any]).with_outputs(ALREADY_INGESTED, main="articles")
+        )
+        return OnlineStoryOutputs(joined.articles, tagged[UPDATES], joined[ALREADY_INGESTED])
 
 
-class TagStoriesInOrder(beam.DoFn):
-    """The single-key step: snapshot + log in state, the live ``OnlineStories`` cached per worker."""
+ARTICLE, ASSIGNMENT = "article", "assignment"
+ALREADY_INGESTED = "already_ingested"
+"""The assignment of an article the index already holds, and the output such articles go to."""
 
-    SNAPSHOT = ReadModifyWriteStateSpec("snapshot", BytesCoder())  # pickled here: a copy, not the live object
-    CURSOR = ReadModifyWriteStateSpec("cursor", PickleCoder())  # (generation, articles logged, version token)
-    LOG = BagStateSpec("log", PickleCoder())  # (sequence, event micros, article, story input)
-    CHECKPOINT_AT = ReadModifyWriteStateSpec("checkpoint_at", VarIntCoder())  # when the pending checkpoint fires
-    LAST_CHECKPOINT = ReadModifyWriteStateSpec("last_checkpoint", VarIntCoder())
-    CHECKPOINT = TimerSpec("checkpoint", TimeDomain.WATERMARK)
 
-    def __init__(self, catalog: tuple[CatalogStory, ...], times: EventTime, make_clusterer: Callable):
-        self._catalog, self._times, self._make_clusterer = catalog, times, make_clusterer
+class TagStoriesByWindow(beam.DoFn):
+    """The single-key step: inputs wait in a bag; a watermark timer per window end flushes them in order."""
+
+    INPUTS = BagStateSpec("inputs", PickleCoder())  # Pending
+    PENDING = ReadModifyWriteStateSpec("pending", PickleCoder())  # sorted window ends (µs) to flush
+    STORIES = ReadModifyWriteStateSpec("stories", BytesCoder())  # WindowedStories.export()
+    VERSION = ReadModifyWriteStateSpec("version", PickleCoder())  # token of the stored state, for the cache
+    SAVED_AT = ReadModifyWriteStateSpec("saved_at", VarIntCoder())  # watermark (µs) of the last snapshot
+    FLUSH = TimerSpec("flush", TimeDomain.WATERMARK)
+    SNAPSHOT = TimerSpec("snapshot", TimeDomain.WATERMARK)
+
+    def __init__(
+        self,
+        catalog: tuple[CatalogStory, ...],
+        times: EventTime,
+        run: RunContext,
+        state_dir: str | None,
+        snapshot_seconds: float,
+    ):
+        self._catalog, self._times, self._run = catalog, times, run
+        self._state_dir, self._snapshot_micros = state_dir, round(snapshot_seconds * MICROS)
+        self._near_window = dt.timedelta(seconds=times.dedup_horizon_seconds)
         self._tagged = counters.ARTICLES_TAGGED.metric()
         self._without_original = counters.DUPLICATES_WITHOUT_ORIGINAL.metric()
+        self._touched = counters.STORIES_TOUCHED.metric()
+        self._near = counters.NEAR_DUPLICATES.metric()
+        self._snapshots = counters.STORY_SNAPSHOTS.metric()
+        self._already_ingested = counters.STREAM_ALREADY_IN_INDEX.metric()
 
     def setup(self) -> None:
-        self._cached: tuple[str, OnlineStories] | None = None  # (version token, live state)
+        self._cached: tuple[str, WindowedStories] | None = None
 
     def process(
         self,
         element,
         timestamp=beam.DoFn.TimestampParam,
-        snapshot=beam.DoFn.StateParam(SNAPSHOT),
-        cursor_state=beam.DoFn.StateParam(CURSOR),
-        log=beam.DoFn.StateParam(LOG),
-        checkpoint_at=beam.DoFn.StateParam(CHECKPOINT_AT),
-        last_checkpoint=beam.DoFn.StateParam(LAST_CHECKPOINT),
-        checkpoint=beam.DoFn.TimerParam(CHECKPOINT),
-    ) -> Iterator[TimestampedValue]:
-        _, (article, item) = element
-        generation, logged, _ = cursor = cursor_state.read() or (0, 0, "")
-        stories = self._live(cursor, snapshot, log)
-        ready = stories.tag(article, item, timestamp.micros, generation)
-        log.add((logged, timestamp.micros, article, item))
-        self._remember(cursor_state, (generation, logged + 1, uuid.uuid4().hex), stories)
-        # At the end of the article's window, but at most one checkpoint per window size of watermark progress.
-        due, pending, last = self._times.window_end(timestamp.micros), checkpoint_at.read(), last_checkpoint.read()
-        due = due if last is None else max(due, last + self._times.window_micros)
-        if pending is None or due < pending:
-            checkpoint_at.write(due)
-            checkpoint.set(Timestamp(micros=due))
-        yield from self._emit(ready)
+        inputs=beam.DoFn.StateParam(INPUTS),
+        pending_state=beam.DoFn.StateParam(PENDING),
+        flush=beam.DoFn.TimerParam(FLUSH),
+    ) -> None:
+        _, item = element
+        inputs.add(Pending(timestamp.micros, item))
+        pending = set(pending_state.read() or ())
+        end = self._times.window_end(timestamp.micros)
+        if end not in pending:
+            pending.add(end)
+            pending_state.write(tuple(sorted(pending)))
+            flush.set(Timestamp(micros=min(pending)))
 
-    @on_timer(CHECKPOINT)
-    def write_checkpoint(
+    @on_timer(FLUSH)
+    def flush_ready(
         self,
         fired=beam.DoFn.TimestampParam,
-        snapshot=beam.DoFn.StateParam(SNAPSHOT),
-        cursor_state=beam.DoFn.StateParam(CURSOR),
-        log=beam.DoFn.StateParam(LOG),
-        checkpoint_at=beam.DoFn.StateParam(CHECKPOINT_AT),
-        last_checkpoint=beam.DoFn.StateParam(LAST_CHECKPOINT),
-        checkpoint=beam.DoFn.TimerParam(CHECKPOINT),
-    ) -> Iterator[TimestampedValue]:
-        cursor = cursor_state.read() or (0, 0, "")
-        stories = self._live(cursor, snapshot, log)
-        given_up = stories.give_up_waiting(cursor[0])
-        self._without_original.inc(len(given_up))
-        times = self._times
-        stories.forget_before(fired.micros - times.horizon_micros - times.lateness_micros - times.window_micros)
-        snapshot.write(pickle.dumps(stories, protocol=pickle.HIGHEST_PROTOCOL))
-        log.clear()
-        self._remember(cursor_state, (cursor[0] + 1, 0, uuid.uuid4().hex), stories)
-        checkpoint_at.clear()
-        last_checkpoint.write(fired.micros)
-        if stories.waiting:  # give them a later checkpoint even if nothing else arrives
-            due = fired.micros + times.window_micros
-            checkpoint_at.write(due)
-            checkpoint.set(Timestamp(micros=due))
-        yield from self._emit(given_up)
+        inputs=beam.DoFn.StateParam(INPUTS),
+        pending_state=beam.DoFn.StateParam(PENDING),
+        stories_state=beam.DoFn.StateParam(STORIES),
+        version=beam.DoFn.StateParam(VERSION),
+        saved_at=beam.DoFn.StateParam(SAVED_AT),
+        flush=beam.DoFn.TimerParam(FLUSH),
+        snapshot=beam.DoFn.TimerParam(SNAPSHOT),
+    ) -> Iterator:
+        window_end = fired.micros
+        everything = list(inputs.read())
+        ready = [p for p in everything if self._times.window_end(p.event_micros) <= window_end]
+        later = [p for p in everything if self._times.window_end(p.event_micros) > window_end]
+        inputs.clear()
+        for p in later:
+            inputs.add(p)
+        stories = self._live(stories_state, version)
+        ready.sort(key=lambda p: p.event_micros)
+        now = Timestamp.now().micros
+        flushed = flush_window(stories, ready, self._times, window_end, self._run, now)
+        self._remember(stories, stories_state, version)
+        pending = sorted(e for e in pending_state.read() or () if e > window_end)
+        if stories.waiting and not pending:  # give waiting duplicates a later flush even if nothing comes
+            pending = [window_end + self._times.window_micros]
+        if pending:
+            pending_state.write(tuple(pending))
+            flush.set(Timestamp(micros=pending[0]))
+        else:
+            pending_state.clear()
+        self._maybe_snapshot(stories, window_end, saved_at, snapshot)
+        self._without_original.inc(flushed.given_up)
+        self._touched.inc(len(flushed.updates))
+        self._near.inc(sum(1 for _, _, a in flushed.assignments if a.duplicate_kind == NEAR))
+        for event_micros, article_id, assignment in flushed.assignments:
+            self._tagged.inc()
+            yield TimestampedValue((article_id, assignment), Timestamp(micros=event_micros))
+        self._already_ingested.inc(len(flushed.already_ingested))
+        for event_micros, article_id in flushed.already_ingested:
+            yield TimestampedValue((article_id, ALREADY_INGESTED), Timestamp(micros=event_micros))
+        for update in flushed.updates:
+            yield beam.pvalue.TaggedOutput(UPDATES, TimestampedValue(update, Timestamp(micros=window_end - 1)))
 
-    def _live(self, cursor: tuple, snapshot, log) -> OnlineStories:
-        """The cached state when the stored version token says it is current, else snapshot + replayed log.
+    @on_timer(SNAPSHOT)
+    def write_snapshot(
+        self,
+        fired=beam.DoFn.TimestampParam,
+        stories_state=beam.DoFn.StateParam(STORIES),
+        version=beam.DoFn.StateParam(VERSION),
+        saved_at=beam.DoFn.StateParam(SAVED_AT),
+    ) -> None:
+        if self._state_dir and stories_state.read() is not None:
+            stories = self._live(stories_state, version)
+            save_story_index({}, stories.index.export(), self._state_dir)
+            saved_at.write(fired.micros)
+            self._snapshots.inc()
+            self._cached = (version.read(), stories)  # unchanged: the stored state is still current
 
-        The cache is dropped while the caller changes the state, so a failed bundle can't leave it ahead of the stored state.
-        """
-        generation, _, token = cursor
+    def _maybe_snapshot(self, stories: WindowedStories, now: int, saved_at, snapshot) -> None:
+        if not self._state_dir:
+            return
+        last = saved_at.read()
+        if last is None or now - last >= self._snapshot_micros:
+            save_story_index({}, stories.index.export(), self._state_dir)
+            saved_at.write(now)
+            self._snapshots.inc()
+        else:  # the changes since then are saved by a later flush, or by this timer (it fires on drain too)
+            snapshot.set(Timestamp(micros=last + self._snapshot_micros))
+
+    def _live(self, stories_state, version) -> WindowedStories:
+        """The cached state if the stored version token says it is current, else the stored one, else the store."""
+        token = version.read()
         cached, self._cached = self._cached, None
         if cached is not None and token and cached[0] == token:
             return cached[1]
-        frozen = snapshot.read()
-        stories = (
-            pickle.loads(frozen) if frozen else OnlineStories(ClusteringAdapter(self._catalog, self._make_clusterer))
-        )
-        for _, event_micros, article, item in sorted(log.read(), key=lambda entry: entry[0]):
-            stories.tag(article, item, event_micros, generation)
-        return stories
+        stored = stories_state.read()
+        if stored is not None:
+            return WindowedStories.restore(stored, self._catalog, self._near_window)
+        index = load_story_index(self._state_dir, self._catalog) if self._state_dir else StoryIndex.new(self._catalog)
+        return WindowedStories(with_near_window(index, self._near_window))
 
-    def _remember(self, cursor_state, cursor: tuple, stories: OnlineStories) -> None:
-        cursor_state.write(cursor)
-        self._cached = (cursor[2], stories)
+    def _remember(self, stories: WindowedStories, stories_state, version) -> None:
+        token = uuid.uuid4().hex
+        stories_state.write(stories.export())
+        version.write(token)
+        self._cached = (token, stories)
 
-    def _emit(self, rows: list[Timed]) -> Iterator[TimestampedValue]:
-        for event_micros, article in rows:
-            self._tagged.inc()
-            yield TimestampedValue(article, Timestamp(micros=event_micros))
+
+class JoinStories(beam.DoFn):
+    """Per article id: the full article meets its assignment and goes out at its event time.
+
+    ``TagStoriesByWindow`` emits exactly one assignment per article it receives (a re-delivery the
+    index holds gets ``ALREADY_INGESTED`` and goes to that output), so every key completes and its
+    state is cleared. No
+    event-time expiry here: a watermark jump past an article could fire it before the
+    assignment that is on its way, and the article would go out without its story.
+    """
+
+    ARTICLE = ReadModifyWriteStateSpec("article", PickleCoder())  # (event µs, Article)
+    ASSIGNMENT = ReadModifyWriteStateSpec("assignment", PickleCoder())
+
+    def process(
+        self,
+        element,
+        timestamp=beam.DoFn.TimestampParam,
+        article_state=beam.DoFn.StateParam(ARTICLE),
+        assignment_state=beam.DoFn.StateParam(ASSIGNMENT),
+    ) -> Iterator[TimestampedValue]:
+        _, (kind, value) = element
+        if kind == ARTICLE:
+            article_state.write((timestamp.micros, value))
+        else:
+            assignment_state.write(value)
+        stored, assignment = article_state.read(), assignment_state.read()
+        if stored is not None and assignment is not None:
+            article_state.clear()
+            assignment_state.clear()
+            if assignment == ALREADY_INGESTED:
+                yield beam.pvalue.TaggedOutput(
+                    ALREADY_INGESTED, TimestampedValue(stored[1], Timestamp(micros=stored[0]))
+                )
+            else:
+                yield TimestampedValue(tag_article(stored[1], assignment), Timestamp(micros=stored[0]))

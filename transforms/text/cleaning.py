@@ -58,6 +58,7 @@ _FULL_STOPS = ".!?…。！？｡؟۔।॥။።"  # Latin, CJK, Arabic/Urdu, D
 _CLAUSE_MARKS = ",;:、，；：،؛"
 _ENDS_SENTENCE = re.compile(rf"[{_FULL_STOPS}][{_CLOSERS}]*$")
 _ENDS_CLAUSE = re.compile(rf"[{_FULL_STOPS}{_CLAUSE_MARKS}][{_CLOSERS}]*$")
+_LIST_ITEM = re.compile(r"[-*•‣◦▪–]\s")
 _ENDS_WITH_INITIALISM = re.compile(r"(?:\b[A-Za-z]\.){2,}$")  # U.S.  p.m.  D.C.
 
 _AGENCY = (
@@ -134,13 +135,15 @@ def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
     """Drop repeated sentences, captions and credit lines, wire credits and all-caps cross-headlines.
 
     Repeats are compared after normalisation; a repeated short unpunctuated line (a table row,
-    a list item) is kept. Every real paragraph is kept, in order.
+    a list item) is kept. Every real paragraph is kept, in order. A text's only paragraph is kept
+    whatever it looks like (a one-line wire item or snippet is the article, not a caption of one).
     """
     kept: list[str] = []
     seen: set[str] = set()
+    paragraphs = [collapsed for paragraph in paragraphs if (collapsed := _collapse_whitespace(paragraph))]
+    alone = len(paragraphs) == 1  # a text's only paragraph is the text, not matter inserted around it
     for paragraph in paragraphs:
-        paragraph = _collapse_whitespace(paragraph)
-        if not paragraph or _is_inserted_matter(paragraph):
+        if not alone and _is_inserted_matter(paragraph):
             continue
         key = normalise_for_hash(paragraph)
         if key in seen and is_sentence_like(paragraph):
@@ -151,7 +154,13 @@ def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
 
 
 def is_sentence_like(paragraph: str) -> bool:
-    """Ends like a sentence or clause, or is longer than a headline: not a table row or list item."""
+    """Ends like a sentence or clause, or is longer than a headline: not a table row or list item.
+
+    A bulleted line ("- Warm up. 10 minutes easy jogging", as trafilatura writes list items) is a
+    list item whatever its punctuation.
+    """
+    if _LIST_ITEM.match(paragraph):
+        return False
     return bool(_ENDS_CLAUSE.search(paragraph)) or word_count(paragraph) > MAX_HEADLINE_WORDS
 
 

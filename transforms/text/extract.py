@@ -117,7 +117,10 @@ class ExtractArticle(beam.DoFn):
 
 
 def source_of(document: SourceDocument) -> str:
-    """'feed' for feed entries and their pages, 'seed' for seed files and records (the summary's accounting)."""
+    """The summary's source: the document's own ``accounted_as`` ('warc', 'sitemap'), else 'feed' for feed
+    entries and their pages, 'seed' for seed files and records."""
+    if document.accounted_as:
+        return document.accounted_as
     return "feed" if document.kind in (PAGE, ENTRY_TEXT) else "seed"
 
 

@@ -5,7 +5,11 @@ inside the process that reads it, and a thread left running would keep burning t
 CPU. ``BudgetedExtractor`` hands each page to a long-lived child process (started on first use,
 with the ``spawn`` method, so no Beam or gRPC thread is forked) and waits at most
 ``budget_s``: a page over budget kills the child, is reported as ``TooSlow`` with its size and
-time, and the next page gets a fresh child. A page within budget costs one pipe round trip.
+time, and the next page gets a fresh child. A page within budget costs one pipe round trip
+(measured: 60 WCXB pages alternating, 16.0 s through the child against 16.6 s in process).
+As with any ``spawn`` child, the parent's main module must be safe to import: ``python -m
+pipeline``, the ``newsbeam`` script and Beam's worker entry points are; a script of your own
+that uses ``BudgetedExtractor`` needs ``if __name__ == "__main__":``.
 
 Before the size rule, pages are weighed by what extraction reads: ``strip_inert_markup``
 removes scripts (except JSON-LD metadata), styles, inline JSON, templates and comments, which
@@ -32,11 +36,14 @@ _INERT_PATTERN = (
     r"<script\b(?P<attrs>[^>]*)>.*?</script\s*>|<style\b[^>]*>.*?</style\s*>|<template\b[^>]*>.*?</template\s*>"
     r"|<!--.*?-->"
 )
-_INERT = {
+_INERT: dict[type, re.Pattern[Any]] = {
     bytes: re.compile(_INERT_PATTERN.encode(), re.IGNORECASE | re.DOTALL),
     str: re.compile(_INERT_PATTERN, re.IGNORECASE | re.DOTALL),
 }
-_JSON_LD = {bytes: re.compile(rb"application/ld\+json", re.I), str: re.compile(r"application/ld\+json", re.I)}
+_JSON_LD: dict[type, re.Pattern[Any]] = {
+    bytes: re.compile(rb"application/ld\+json", re.I),
+    str: re.compile(r"application/ld\+json", re.I),
+}
 _WARM_UP_PAGE = b"<html><body><article><p>Warm-up page for the extraction process.</p></article></body></html>"
 _START_TIMEOUT_S = 300.0
 MAX_JSON_LD_BYTES = 256 * 1024
@@ -85,7 +92,7 @@ def run_trafilatura(body: bytes | str, url: str | None) -> dict[str, Any] | str:
         )
     except (ValueError, TypeError, RecursionError) as err:  # lxml/trafilatura on hostile markup
         return f"trafilatura failed: {type(err).__name__}: {err}"
-    if extracted is None or not extracted.text:
+    if extracted is None or isinstance(extracted, dict) or not extracted.text:  # dict only with as_dict=True
         return "trafilatura found no main text"
     fields = ("text", "title", "date", "author", "sitename", "url")
     return {name: getattr(extracted, name, None) for name in fields}

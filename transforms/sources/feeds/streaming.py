@@ -7,7 +7,11 @@ its conditional GETs, robots.txt and per-host pacer); only the Beam wrapping dif
 - ``PollFeedsByHost``: a stateful step keyed by the feed's host. A key's elements are processed
   one at a time (one request in flight per host) and its state holds each feed's ``FeedState``
   (validators, permanent moves, gone, backoff), so the next poll is a conditional GET and a
-  failing feed waits out its backoff. Nothing is written to the state store's ``feeds.json``.
+  failing feed waits out its backoff. It starts from the states in the state store.
+- ``CompletePollRows``: feed health, the batch graph's ``feed_polls`` rows (``health.feed_poll_row``),
+  each completed once every entry of its poll is accounted for.
+- ``SnapshotFeedStates``: writes every feed's state back to ``STATE/feeds.json`` periodically
+  (and when the job is drained), so a relaunched job continues with conditional GETs.
 - ``SkipSeenEntries``: an entry passes once; it stays known while the feed keeps listing it
   (and a dedup horizon after), counted as ``feeds.entries_already_seen``.
 - ``FetchPagesByHost``: stateful, keyed by the page's host, for the same politeness.
@@ -20,31 +24,39 @@ would never flush. Every output here keeps the poll tick's timestamp (its arriva
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder, VarIntCoder
 from apache_beam.transforms.periodicsequence import PeriodicImpulse
-from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
-from apache_beam.typehints import KV
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.transforms.window import TimestampedValue
+from apache_beam.typehints import KV, Tuple
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
 
 from schemas import Reject
 from transforms.dedup.streaming import DropRepeats
-from transforms.http.addresses import host_of
+from transforms.event_time.windows import MICROS, EventTime
+from transforms.http.addresses import host_of, redact_credentials
 from transforms.http.polite import FetchSession, FetchSettings
 from transforms.run import counters
 from transforms.run.context import REJECTED, RunContext
-from transforms.sources.feeds.batch import entry_document, poll_feed
-from transforms.sources.feeds.state import FeedState
+from transforms.sources.feeds.batch import FeedPoll, entry_document, poll_feed
+from transforms.sources.feeds.health import ENTRY_MARK, feed_of, feed_poll_row
+from transforms.sources.feeds.state import FeedState, FeedStateStore
 
 DEFAULT_POLL_INTERVAL = 300.0
+POLL, SEEN_BEFORE, ARTICLE, REJECT = "poll", "seen_before", "article", "reject"
+"""What a feed-health event is: the poll itself, or the fate of one of its entries."""
 
 
 class StreamingFeedOutputs(NamedTuple):
     documents: beam.PCollection
     rejects: beam.PCollection
+    polls: beam.PCollection  # FeedPoll per poll made, at the tick's timestamp
+    seen_before: beam.PCollection  # entries skipped because they were seen within the horizon
 
 
 class ReadFeedsPeriodically(beam.PTransform):
@@ -93,11 +105,16 @@ class PollFeeds(beam.PTransform):
             >> beam.FlatMap(lambda _: [(host_of(f.current_url), f) for f in feeds]).with_output_types(KV[str, Any])
             | "PollFeedsByHost" >> beam.ParDo(PollHostFeeds(self._run, self._settings))
         )
-        pages = (
+        entries = (
             polls
             | "Entries" >> beam.FlatMap(lambda poll: poll.entries)
             | "SkipSeenEntries"
-            >> DropRepeats(lambda entry: entry.entry_id, self._horizon, counters.FEED_ENTRIES_ALREADY_SEEN)
+            >> DropRepeats(
+                lambda entry: entry.entry_id, self._horizon, counters.FEED_ENTRIES_ALREADY_SEEN, repeats=True
+            )
+        )
+        pages = (
+            entries.items
             | "KeyByPageHost"
             >> beam.Map(lambda entry: (host_of(entry.page_url), entry)).with_output_types(KV[str, Any])
             | "FetchPagesByHost"
@@ -109,6 +126,8 @@ class PollFeeds(beam.PTransform):
         return StreamingFeedOutputs(
             documents=pages.documents,
             rejects=(feed_rejects, pages[REJECTED]) | "AllFeedRejects" >> beam.Flatten(),
+            polls=polls,
+            seen_before=entries.repeats,
         )
 
 
@@ -168,3 +187,152 @@ class FetchHostPages(_HostFetcher):
         yield (
             beam.pvalue.TaggedOutput(REJECTED, document) if isinstance(document, Reject) else document
         )  # counted by the session
+
+
+class CompletePollRows(beam.PTransform):
+    """Feed health in streaming: polls, entries seen before, articles and rejects → ``feed_polls`` rows.
+
+    The row is ``health.feed_poll_row``, the batch graph's. Its counts are known only downstream, so
+    the events of one poll (the configured feed URL and the tick's timestamp, which every entry,
+    document and article of the poll keeps until windowing) meet under one key: the poll, and one
+    outcome per entry (seen before, article, reject). The row goes out once every entry the feed
+    listed is accounted for, at the latest when the allowed lateness has passed
+    (``feeds.poll_rows_incomplete``).
+    """
+
+    def __init__(self, run: RunContext, times: EventTime):
+        super().__init__()
+        self._run, self._times = run, times
+
+    def expand(self, events):
+        polls, seen_before, articles, rejects = events
+        keyed = (
+            polls | "KeyPolls" >> beam.Map(_keyed, POLL, lambda p: redact_credentials(p.state.feed_url)),
+            seen_before | "KeySeenBefore" >> beam.Map(_keyed, SEEN_BEFORE, lambda e: redact_credentials(e.feed_url)),
+            articles
+            | "FeedArticles" >> beam.Filter(lambda a: a.entry_id is not None)
+            | "KeyArticles" >> beam.Map(_keyed, ARTICLE, lambda a: feed_of(a.source_uri)),
+            rejects
+            | "EntryRejects" >> beam.Filter(lambda r: ENTRY_MARK in r.source_uri)
+            | "KeyRejects" >> beam.Map(_keyed, REJECT, lambda r: feed_of(r.source_uri)),
+        )
+        return (
+            keyed
+            | "AllPollEvents" >> beam.Flatten().with_output_types(KV[Tuple[str, int], Any])
+            | "CompleteRows"
+            >> beam.ParDo(CompletePollRow(self._run, self._times)).with_input_types(KV[Tuple[str, int], Any])
+        )
+
+
+def _keyed(item: Any, kind: str, feed_url_of, timestamp=beam.DoFn.TimestampParam) -> tuple:
+    return (feed_url_of(item), timestamp.micros), (kind, item)
+
+
+class CompletePollRow(beam.DoFn):
+    """Per (feed, poll time): the poll and its entries' outcomes → one row, once all are in."""
+
+    TALLY = ReadModifyWriteStateSpec("tally", PickleCoder())  # (poll or None, {kind: count})
+    GIVE_UP = TimerSpec("give_up", TimeDomain.WATERMARK)
+
+    def __init__(self, run: RunContext, times: EventTime):
+        self._run, self._times = run, times
+        self._incomplete = counters.FEED_POLL_ROWS_INCOMPLETE.metric()
+
+    def process(
+        self,
+        element,
+        tally_state=beam.DoFn.StateParam(TALLY),
+        give_up=beam.DoFn.TimerParam(GIVE_UP),
+    ) -> Iterator[TimestampedValue]:
+        (_, polled_micros), (kind, item) = element
+        poll, counts = tally_state.read() or (None, {})
+        if poll is None and not counts:
+            give_up.set(Timestamp(micros=self._times.expiry(polled_micros)))
+        if kind == POLL:
+            poll = item
+        else:
+            counts = {**counts, kind: counts.get(kind, 0) + 1}
+        if poll is not None and sum(counts.values()) >= len(poll.entries):
+            tally_state.clear()
+            yield self._row(poll, counts, polled_micros)
+        else:
+            tally_state.write((poll, counts))
+
+    @on_timer(GIVE_UP)
+    def incomplete(self, key=beam.DoFn.KeyParam, tally_state=beam.DoFn.StateParam(TALLY)) -> Iterator[TimestampedValue]:
+        stored = tally_state.read()
+        tally_state.clear()
+        if stored is not None and stored[0] is not None:
+            self._incomplete.inc()
+            yield self._row(stored[0], stored[1], key[1])
+
+    def _row(self, poll: FeedPoll, counts: dict[str, int], polled_micros: int) -> TimestampedValue:
+        row = feed_poll_row(
+            poll,
+            self._run,
+            new_entries=len(poll.entries) - counts.get(SEEN_BEFORE, 0),
+            articles=counts.get(ARTICLE, 0),
+            rejects=counts.get(REJECT, 0) + (1 if poll.reject else 0),
+        )
+        return TimestampedValue(row, Timestamp(micros=polled_micros))
+
+
+class SnapshotFeedStates(beam.PTransform):
+    """Polls → ``STATE/feeds.json`` rewritten at most every ``snapshot_seconds`` of watermark progress, and on drain.
+
+    The states start from the store's (``known``), so feeds this job doesn't poll keep theirs; a
+    relaunched job reads the file and sends conditional GETs with the validators it holds.
+    """
+
+    def __init__(self, state_dir: str, known: Mapping[str, FeedState], snapshot_seconds: float):
+        super().__init__()
+        self._state_dir, self._known, self._snapshot_seconds = state_dir, dict(known), snapshot_seconds
+
+    def expand(self, polls):
+        return (
+            polls
+            | "OneStateKey" >> beam.Map(lambda poll: ("feeds", poll.state)).with_output_types(KV[str, Any])
+            | "WriteFeedStates" >> beam.ParDo(WriteFeedStates(self._state_dir, self._known, self._snapshot_seconds))
+        )
+
+
+class WriteFeedStates(beam.DoFn):
+    """One key: every feed's latest state; a watermark timer writes them all (``FeedStateStore.save``)."""
+
+    STATES = ReadModifyWriteStateSpec("states", PickleCoder())  # {feed_url: FeedState} not yet written, or all
+    SAVED_AT = ReadModifyWriteStateSpec("saved_at", VarIntCoder())
+    SAVE = TimerSpec("save", TimeDomain.WATERMARK)
+
+    def __init__(self, state_dir: str, known: dict[str, FeedState], snapshot_seconds: float):
+        self._state_dir, self._known, self._snapshot_micros = state_dir, known, round(snapshot_seconds * MICROS)
+        self._snapshots = counters.FEED_STATE_SNAPSHOTS.metric()
+
+    def process(
+        self,
+        element,
+        timestamp=beam.DoFn.TimestampParam,
+        states_state=beam.DoFn.StateParam(STATES),
+        saved_at=beam.DoFn.StateParam(SAVED_AT),
+        save=beam.DoFn.TimerParam(SAVE),
+    ) -> None:
+        _, state = element
+        states = states_state.read() or dict(self._known)
+        states[state.feed_url] = state
+        states_state.write(states)
+        last = saved_at.read()
+        save.set(
+            Timestamp(micros=timestamp.micros if last is None else max(timestamp.micros, last + self._snapshot_micros))
+        )
+
+    @on_timer(SAVE)
+    def write_states(
+        self,
+        fired=beam.DoFn.TimestampParam,
+        states_state=beam.DoFn.StateParam(STATES),
+        saved_at=beam.DoFn.StateParam(SAVED_AT),
+    ) -> None:
+        states = states_state.read()
+        if states:
+            FeedStateStore(self._state_dir).save(states.values())
+            saved_at.write(fired.micros)
+            self._snapshots.inc()

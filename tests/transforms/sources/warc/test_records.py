@@ -1,0 +1,156 @@
+"""WARC records → documents or counted kinds; slicing by record offsets (files written with warcio)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+
+from schemas import Reject
+from tests.builders import RUN
+from tests.warc_files import SCRIPT_PAGES, Page, append_cut_record, gzip_whole_file, script_pages, write_warc
+from transforms.sources.archive_filters import ArchiveFilters
+from transforms.sources.document import PAGE, SourceDocument
+from transforms.sources.warc.records import (
+    WarcSlice,
+    decode_with_charset,
+    is_warc_file,
+    read_warc_slice,
+    split_warc_file,
+)
+
+
+def read_all(path, filters=ArchiveFilters(), per_slice=100) -> list:
+    return [o for piece in split_warc_file(str(path), per_slice) for o in read_warc_slice(piece, RUN, filters)]
+
+
+def kinds(outcomes) -> Counter:
+    return Counter(o for o in outcomes if isinstance(o, str))
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_every_record_is_a_document_or_counted_by_kind(tmp_path, gzipped):
+    path = tmp_path / ("crawl.warc.gz" if gzipped else "crawl.warc")
+    pages = script_pages()
+    other = write_warc(path, pages, gzip_records=gzipped)
+    outcomes = read_all(path)
+    documents = [o for o in outcomes if isinstance(o, SourceDocument)]
+    assert [d.url for d in documents] == [p.url for p in pages]
+    assert kinds(outcomes) == Counter(other)
+    assert len(outcomes) == len(pages) + sum(other.values())
+    first = documents[0]
+    assert first.kind == PAGE and first.accounted_as == "warc" and first.fetched_at == "2024-03-05T10:00:00+00:00"
+    assert first.source_uri.startswith(f"{path}#offset=")
+
+
+def test_the_http_charset_decodes_a_page_that_does_not_name_its_own(tmp_path):
+    path = tmp_path / "cp1251.warc.gz"
+    page = script_pages()[-1]
+    assert page.charset == "windows-1251"
+    write_warc(path, [page], other_records=False)
+    (document,) = read_all(path)
+    assert isinstance(document.body, str) and "Казани открылась новая городская библиотека" in document.body
+
+
+def test_a_wrong_or_unknown_charset_leaves_the_bytes_for_detection():
+    assert decode_with_charset("Привет".encode(), "x-no-such-codec") == "Привет".encode()
+    assert decode_with_charset(b"\xff\xfe\xfa", "utf-8") == b"\xff\xfe\xfa"
+    assert decode_with_charset(b"abc", None) == b"abc"
+
+
+def test_a_file_that_ends_inside_a_record_counts_it_as_truncated(tmp_path):
+    path = tmp_path / "cut.warc.gz"
+    write_warc(path, script_pages()[:2], other_records=False)
+    append_cut_record(path, SCRIPT_PAGES["ja"].encode() * 40)
+    outcomes = read_all(path)
+    assert sum(isinstance(o, SourceDocument) for o in outcomes) == 2
+    assert kinds(outcomes)["truncated"] + sum(isinstance(o, Reject) for o in outcomes) == 1
+
+
+def test_garbage_in_the_middle_stops_the_slice_with_one_reject_naming_the_offset(tmp_path):
+    path = tmp_path / "broken.warc.gz"
+    write_warc(path, script_pages(), other_records=False)
+    data = path.read_bytes()
+    offsets = [piece.start for piece in split_warc_file(str(path), 1)]
+    path.write_bytes(data[: offsets[2]] + b"\x1f\x8b\x08 this is not gzip " * 20 + data[offsets[3] :])
+    outcomes = read_all(path, per_slice=100)
+    documents = [o for o in outcomes if isinstance(o, SourceDocument)]
+    (reject,) = [o for o in outcomes if isinstance(o, Reject)]
+    assert len(documents) == 2
+    assert reject.reason == "invalid_warc" and reject.stage == "read" and "#offset=" in reject.source_uri
+
+
+def test_not_a_warc_at_all_is_one_reject(tmp_path):
+    path = tmp_path / "notes.warc"
+    path.write_text("just some notes\n")
+    (reject,) = read_all(path)
+    assert isinstance(reject, Reject) and reject.reason == "invalid_warc"
+
+
+def test_a_missing_file_is_one_reject(tmp_path):
+    (reject,) = read_all(tmp_path / "gone.warc.gz")
+    assert isinstance(reject, Reject) and reject.reason == "invalid_warc"
+
+
+@pytest.mark.parametrize("per_slice", [1, 2, 3, 7, 100])
+def test_slices_cover_every_record_exactly_once(tmp_path, per_slice):
+    path = tmp_path / "crawl.warc.gz"
+    other = write_warc(path, script_pages())
+    slices = list(split_warc_file(str(path), per_slice))
+    total = len(script_pages()) + sum(other.values())
+    assert len(slices) == -(-total // per_slice)
+    assert all(a.stop == b.start for a, b in zip(slices, slices[1:])) and slices[-1].stop is None
+    whole = [repr(o) for o in read_warc_slice(WarcSlice(str(path)), RUN)]
+    assert [repr(o) for o in read_all(path, per_slice=per_slice)] == whole
+
+
+def test_a_warc_gzipped_as_one_stream_is_read_as_one_slice(tmp_path):
+    plain = tmp_path / "crawl.warc"
+    write_warc(plain, script_pages(), gzip_records=False)
+    whole = tmp_path / "crawl.warc.gz"
+    gzip_whole_file(plain, whole)
+    assert len(list(split_warc_file(str(whole), 2))) == 1
+    assert sum(isinstance(o, SourceDocument) for o in read_all(whole, per_slice=2)) == len(script_pages())
+
+
+def test_filters_drop_records_before_extraction(tmp_path):
+    path = tmp_path / "crawl.warc.gz"
+    pages = [
+        Page("https://www.bbc.co.uk/news/1", SCRIPT_PAGES["ru"].encode()),
+        Page("https://news.example/2", SCRIPT_PAGES["ru"].encode()),
+        Page("https://bbc.co.uk.evil.example/3", SCRIPT_PAGES["ru"].encode()),
+        Page("https://bbc.co.uk/old", SCRIPT_PAGES["ru"].encode(), date="2023-12-31T23:59:59Z"),
+    ]
+    write_warc(path, pages, other_records=False)
+    filters = ArchiveFilters(sites=("bbc.co.uk",), since=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    outcomes = read_all(path, filters)
+    assert [o.url for o in outcomes if isinstance(o, SourceDocument)] == ["https://www.bbc.co.uk/news/1"]
+    assert kinds(outcomes) == Counter({"filtered_site": 2, "filtered_fetch_date": 1})
+
+
+def test_helpers():
+    assert is_warc_file("a/CC-NEWS-2024.warc.gz") and is_warc_file("x.WARC") and not is_warc_file("x.html.gz")
+
+
+def test_a_payload_stored_with_its_content_encoding_is_decoded_and_a_broken_one_rejected(tmp_path):
+    import gzip
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    path = tmp_path / "encoded.warc.gz"
+    html = SCRIPT_PAGES["hi"].encode()
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for name, payload in (("good", gzip.compress(html)), ("bad", b"\x1f\x8b\x08\x00 not really gzip")):
+            headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")]
+            http = StatusAndHeaders("200 OK", headers, protocol="HTTP/1.1")
+            record = writer.create_warc_record(
+                f"https://hi.example/{name}", "response", payload=io.BytesIO(payload), http_headers=http
+            )
+            writer.write_record(record)
+    good, bad = read_all(path)
+    assert isinstance(good, SourceDocument) and "दिल्ली में नया सार्वजनिक पुस्तकालय" in good.body
+    assert isinstance(bad, Reject) and bad.reason == "invalid_compression" and bad.source_uri.startswith(str(path))

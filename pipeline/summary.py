@@ -33,9 +33,10 @@ from typing import Any
 from apache_beam.runners.runner import PipelineResult
 
 from pipeline.run_record import SUMMARY_SUFFIX, RunRecord, record_path
+from transforms.http.robots import ROBOTS_RULES
 from transforms.output.files import write_json_atomically
 from transforms.run import counters
-from transforms.sources.feeds.state import POLICY_HINTS
+from transforms.sources.feeds.state import POLICY_HINTS, ROBOTS_HINT
 
 SEED, FEEDS, WARC, SITEMAPS = "seed", "feeds", "warc", "sitemaps"
 """Sources in the per-source breakdown: seed files/records, feed entries, WARC records, sitemap entries."""
@@ -366,6 +367,9 @@ def refused_by_policy(totals: Mapping[str, int]) -> list[str]:
         pages = counters.FEED_PAGES.of(reason).read(totals)
         if feeds or pages:
             lines.append(f"  refused           {feeds} feeds, {pages} pages: {reason} ({hint})")
+    robots = counters.FEED_PAGES.of(f"robots_{ROBOTS_RULES}").read(totals)
+    if robots:
+        lines.append(f"  refused           {robots} pages: robots.txt ({ROBOTS_HINT})")
     return lines
 
 

@@ -42,6 +42,7 @@ from pipeline.run_record import FORGET, RunRecord, read_record, record_paths
 from schemas import ARTICLES, SEEN, STORIES, TABLES, SeenKey
 from transforms.dedup.ledger import ARTICLE, CONTENT, ENTRY, FORGOTTEN, FORGOTTEN_CONTENT
 from transforms.output.files import ensure_dir
+from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
 from transforms.output.tables import (
     COMPRESSION,
     CommitChanges,
@@ -87,8 +88,13 @@ def forget_command(args: argparse.Namespace, filesystem_options: PipelineOptions
     if output_missing(args.output, filesystem_options):
         return MISSING_OUTPUT_EXIT
     output = args.output.rstrip("/")
+    state_dir = state_dir_of(output, args.state)
     try:
-        record = forget(output, state_dir_of(output, args.state), args.target, with_copies=args.with_copies)
+        with hold_leases([output, state_dir], filesystem_options, command="python -m pipeline forget") as owner:
+            record = forget(output, state_dir, args.target, with_copies=args.with_copies, lease_owner=owner)
+    except LeaseHeld as err:  # a run or watch is writing this output: forget after it
+        print(f"error: {err}", file=sys.stderr)
+        return LEASE_HELD_EXIT
     except NothingToForget as err:
         earlier = earlier_forget(output, args.target)
         if earlier:
@@ -104,11 +110,16 @@ def forget_command(args: argparse.Namespace, filesystem_options: PipelineOptions
     return 0
 
 
-def forget(output: str, state_dir: str, target: str, *, with_copies: bool = False) -> RunRecord:
-    """Removes the target's article rows through a staged commit; returns the forget's run record."""
+def forget(
+    output: str, state_dir: str, target: str, *, with_copies: bool = False, lease_owner: str | None = None
+) -> RunRecord:
+    """Removes the target's article rows through a staged commit; returns the forget's run record.
+
+    Call it holding the output's lease (``lease_owner``, see ``transforms/output/lease.py``).
+    """
     clear_stale_staging(output, state_dir, tables=(*TABLES, SEEN))  # finish an interrupted run or forget first
     takedown = find_rows(output, target, with_copies)
-    run = RunContext.start()
+    run = RunContext.start(lease_owner=lease_owner)
     removed_by_story: dict[str, list[str]] = defaultdict(list)
     for article_id, story_id in takedown.story_of.items():
         removed_by_story[story_id].append(article_id)

@@ -53,6 +53,7 @@ from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run
 from pipeline.options import DEFAULT_MIN_FILE_MB, CompactOptions
 from schemas import TABLES, TableSpec
 from transforms.output.files import read_json, remove_folder, write_json_atomically
+from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
 from transforms.output.tables import COMPRESSION, STAGING_PREFIX
 
 WORK_DIR = "_compact"
@@ -302,10 +303,14 @@ def compact_command(args: argparse.Namespace, filesystem_options: PipelineOption
     if output_missing(args.output, filesystem_options):
         return MISSING_OUTPUT_EXIT
     try:
-        results = compact_output(args.output, args.min_file_mb)
+        with hold_leases([args.output], filesystem_options, command="python -m pipeline compact"):  # no run meanwhile
+            results = compact_output(args.output, args.min_file_mb)
     except CompactionRefused as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except LeaseHeld as err:
+        print(f"error: {err}", file=sys.stderr)
+        return LEASE_HELD_EXIT
     for r in results:
         print(f"{r.directory}: {r.files_before} files → {r.files_after} ({r.rows} rows merged, {r.method})")
     print(f"compacted {len(results)} partition(s) of {args.output}")

@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from tests.conftest import REPO, run_cli
-from transforms.output.lease import LEASE_HELD_EXIT
+from transforms.output.lease import LEASE_HELD_EXIT, hold_leases
 
 ROUNDS = 20
 TEXTS = {
@@ -109,3 +109,19 @@ def test_watch_holds_the_lease_between_its_runs(inputs, tmp_path):
         watcher.terminate()
         watcher.communicate(timeout=120)
     assert json.loads((out / "_lease.json").read_text())["released_at"]  # a stopped watch gives it back
+
+
+def test_commands_that_write_an_output_wait_for_no_one_while_a_run_holds_it(inputs, tmp_path):
+    out = tmp_path / "out"
+    run_cli("run", "--input", str(inputs), "--output", str(out), "--catalog", "")
+    with hold_leases([str(out)], command="python -m pipeline watch") as owner:
+        for argv in (
+            ["compact", "--output", str(out)],
+            ["forget", "--output", str(out), "https://example.org/ferry"],
+            ["feeds", "--output", str(out), "--reset", "https://example.org/rss"],
+        ):
+            before = sorted(p.name for p in out.rglob("*") if not p.name.startswith("_lease"))
+            refused = run_cli(*argv, check=False)
+            assert refused.returncode == LEASE_HELD_EXIT, (argv, refused.stdout, refused.stderr)
+            assert owner in refused.stderr and "python -m pipeline watch" in refused.stderr
+            assert sorted(p.name for p in out.rglob("*") if not p.name.startswith("_lease")) == before

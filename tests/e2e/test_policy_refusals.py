@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from tests.e2e.test_feeds import articles, feed_reply, rejects, run_feeds, simple_rss, summary_figure
+from tests.http_server import Reply
 
 
 def test_a_loopback_feed_is_refused_with_the_way_out_then_polled_with_the_flag(loopback_server, tmp_path):
@@ -29,3 +30,16 @@ def test_a_loopback_feed_is_refused_with_the_way_out_then_polled_with_the_flag(l
 
     assert summary_figure(allowed.stdout, "feeds polled").startswith("1 (not modified: 0, failed: 0)")
     assert len(articles(out)) == 2
+
+
+def test_pages_refused_by_robots_txt_are_a_summary_line_not_a_failure(loopback_server, tmp_path):
+    loopback_server.route("/robots.txt", Reply(200, b"User-agent: *\nDisallow: /\n", {"Content-Type": "text/plain"}))
+    body, paths = simple_rss(loopback_server, "robots")
+    loopback_server.route("/feed.xml", feed_reply(body))
+    out = tmp_path / "out"
+
+    result = run_feeds(out, "--feed", loopback_server.url("/feed.xml"))
+
+    assert all(loopback_server.requests_to(path) == [] for path in paths)
+    assert summary_figure(result.stdout, "refused").startswith(f"{len(paths)} pages: robots.txt")
+    assert summary_figure(result.stdout, "feeds polled") == "1 (not modified: 0, failed: 0)"

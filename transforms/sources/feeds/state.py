@@ -34,6 +34,10 @@ POLICY_HINTS = {
     UNSUPPORTED_SCHEME: "refused by policy, not a failure: newsbeam fetches only http and https URLs",
 }
 """Fetch errors that are our own refusals, not the server's failures: no backoff, and what to do about them."""
+ROBOTS_HINT = (
+    "the site's robots.txt disallows newsbeam: the page is not fetched and the entry's own text is used when"
+    " it has one (a policy, not a failure: nothing backs off)"
+)
 
 
 @dataclass(frozen=True)

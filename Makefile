@@ -33,7 +33,7 @@ bench-full: install
 	$(BIN)/python -m benchmarks.run --full
 
 bench-clustering: install
-	$(BIN)/python benchmarks/clustering.py ../shared/data/clustering/allsides_dev.jsonl ../shared/data/clustering/googlenews_ts.jsonl ../shared/data/clustering/neus_titles.jsonl
+	$(BIN)/python benchmarks/clustering.py --cli-arg=--min-words=1 ../shared/data/clustering/allsides_dev.jsonl ../shared/data/clustering/googlenews_ts.jsonl ../shared/data/clustering/neus_titles.jsonl
 
 bench-clustering-scale: install
 	$(BIN)/python benchmarks/clustering.py --scale

@@ -41,7 +41,7 @@ bench-warc: install
 	nice -n 5 $(BIN)/python -m benchmarks.warc --results benchmarks/RESULTS_WARC.md
 
 bench-clustering: install
-	$(BIN)/python benchmarks/clustering.py ../shared/data/clustering/allsides_dev.jsonl ../shared/data/clustering/googlenews_ts.jsonl ../shared/data/clustering/neus_titles.jsonl
+	$(BIN)/python benchmarks/clustering.py --cli-arg=--min-words=1 ../shared/data/clustering/allsides_dev.jsonl ../shared/data/clustering/googlenews_ts.jsonl ../shared/data/clustering/neus_titles.jsonl
 
 bench-extraction: install
 	nice -n 5 $(BIN)/python benchmarks/extraction_quality.py --before main

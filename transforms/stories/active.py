@@ -205,8 +205,7 @@ class TermIndex:
 
     def story_count(self, term: str) -> int:
         """How many stories are posted under ``term`` (its document frequency among stories)."""
-        posting = self._postings.get(term)
-        return len(posting) if posting else 0
+        return len(self._postings.get(term, ()))
 
     def __len__(self) -> int:
         return len(self._postings)

@@ -253,8 +253,15 @@ class StoryClusterer:
         if not power or not stories:
             return dict(terms)
         count = self._index.story_count
-        prior = self.config.novelty_prior
-        weighted = {t: w * math.log((stories + prior + 1) / (count(t) + 0.5)) ** power for t, w in terms}
+        top = stories + self.config.novelty_prior + 1
+        factors: dict[int, float] = {}  # story count -> factor: few distinct counts, so few logs
+        weighted = {}
+        for t, w in terms:
+            n = count(t)
+            factor = factors.get(n)
+            if factor is None:
+                factor = factors[n] = math.log(top / (n + 0.5)) ** power
+            weighted[t] = w * factor
         norm = math.sqrt(math.fsum(w * w for w in weighted.values())) or 1.0
         return {t: w / norm for t, w in weighted.items()}
 

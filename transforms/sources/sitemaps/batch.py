@@ -80,7 +80,6 @@ class ReadSitemaps(beam.PTransform):
                 lambda session, root: crawl_sitemaps(session, root, known, run, filters),
                 lambda root: root.url,
                 self._settings,
-                STAGE,
             )
         )
         fetched = (
@@ -88,7 +87,7 @@ class ReadSitemaps(beam.PTransform):
             | "NewEntries" >> beam.Filter(lambda item: isinstance(item, SitemapEntry))
             | "FetchPages"
             >> FetchByHost(
-                lambda session, entry: fetch_sitemap_page(session, entry, run), lambda e: e.url, self._settings, STAGE
+                lambda session, entry: fetch_sitemap_page(session, entry, run), lambda e: e.url, self._settings
             )
         )
         sitemap_rejects = crawled | "SitemapRejects" >> beam.Filter(lambda item: isinstance(item, Reject))

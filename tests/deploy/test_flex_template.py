@@ -29,7 +29,16 @@ from tests.conftest import REPO
 TEMPLATE_DIR = REPO / "deploy" / "dataflow"
 METADATA = json.loads((TEMPLATE_DIR / "metadata.json").read_text())
 PARAMETERS = {parameter["name"]: parameter for parameter in METADATA["parameters"]}
-SAMPLES = ("gs://newsbeam-bucket/news/", "https://example.com/feed.xml", "37", "2.5", "true", "2024/03", "2024-03-01", "en")
+SAMPLES = (
+    "gs://newsbeam-bucket/news/",
+    "https://example.com/feed.xml",
+    "37",
+    "2.5",
+    "true",
+    "2024/03",
+    "2024-03-01",
+    "en",
+)
 """Candidate values; each parameter is tried with the first one its regexes accept."""
 
 

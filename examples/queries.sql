@@ -76,6 +76,49 @@ ORDER BY article_count DESC, story_label;
 -- Input items that did not become articles, by stage and reason, with one example each.
 SELECT stage, reason, count(*) AS rejects, min(ingested_date) AS first_day, max(ingested_date) AS last_day,
        min(source_uri) AS example_source, min(detail) AS example_detail
-FROM read_parquet('OUTPUT/rejects/*/*.parquet', hive_partitioning = true)
+FROM read_parquet('OUTPUT/rejects/*/*.parquet', hive_partitioning = true, union_by_name = true)
 GROUP BY stage, reason
 ORDER BY rejects DESC, stage, reason;
+
+-- name: articles_with_current_story_label
+-- Each article with its story's current label. articles.story_label is the label the story had when the
+-- article was written; a later run can relabel the story, and only the stories table has the new label.
+SELECT
+    a.published_date,
+    coalesce(a.source, '(unknown)') AS source,
+    a.title,
+    coalesce(s.story_label, a.story_label) AS story_label,
+    a.story_label AS label_at_ingestion,
+    a.url,
+    a.story_id
+FROM read_parquet('OUTPUT/articles/*/*.parquet', hive_partitioning = true) AS a
+LEFT JOIN read_parquet('OUTPUT/stories/*.parquet') AS s USING (story_id)
+ORDER BY a.published_date DESC NULLS LAST, source, a.title;
+
+-- name: feed_health
+-- Per feed, over all its polls (feed_polls: one row per poll): the last outcome, failures in a row,
+-- new entries, and the articles and rejects its entries gave.
+SELECT
+    feed_url,
+    count(*) AS polls,
+    max(polled_at) AS last_polled,
+    arg_max(coalesce(error, CASE WHEN not_modified THEN '304 not modified' ELSE CAST(http_status AS VARCHAR) END),
+            polled_at) AS last_status,
+    arg_max(consecutive_failures, polled_at) AS failures_in_a_row,
+    arg_max(next_attempt_at, polled_at) AS next_attempt_at,
+    sum(new_entries) AS new_entries,
+    sum(articles) AS articles,
+    sum(rejects) AS rejects,
+    round(avg(latency_seconds), 3) AS mean_latency_seconds
+FROM read_parquet('OUTPUT/feed_polls/*/*.parquet', hive_partitioning = true)
+GROUP BY feed_url
+ORDER BY failures_in_a_row DESC, feed_url;
+
+-- name: failed_feed_entries
+-- Feed entries that did not become articles, one row per try (attempt), newest first: what the entry was,
+-- the page requested, why it failed, and whether that try was the last (gave_up). union_by_name reads
+-- rejects files written before these columns existed (their values read as NULL).
+SELECT ingested_at, entry_title, entry_link, page_url, reason, attempt, gave_up, detail
+FROM read_parquet('OUTPUT/rejects/*/*.parquet', hive_partitioning = true, union_by_name = true)
+WHERE attempt IS NOT NULL
+ORDER BY ingested_at DESC, entry_link, attempt DESC;

@@ -1,78 +1,149 @@
-"""Command line: ``python -m pipeline [run] [--input PATH ...] [--output DIR] [Beam options]``."""
+"""Command line: ``python -m pipeline [COMMAND] [options]``; ``python -m pipeline --help`` lists the commands.
+
+Every command parses its arguments strictly through its option classes (``pipeline/options.py``,
+``pipeline/arguments.py``): an option neither we nor Beam define stops it with exit code 2 and
+a "did you mean" hint before anything is read or written.
+"""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import functools
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.analyst import compact, report, schema_docs
+from pipeline import takedown
+from pipeline.analyst import compact, feed_health, query, report, schema_docs, story_explorer
+from pipeline.arguments import ARGUMENT_ERROR_EXIT, LOG_LEVEL_FLAGS, Command, run_command, version_line
 from pipeline.graph import build_graph
-from pipeline.options import NewsbeamOptions, with_default_runner
+from pipeline.options import NewsbeamOptions, StreamingOptions, WatchOptions, with_default_runner
 from pipeline.plan import PlanError, connect_filesystems, plan_run
 from pipeline.remote_job import check_dry_run, is_dry_run, report_job_not_run_here, runs_here
-from pipeline.streaming import run_streaming  # also registers --poll-interval, --window-size, … for --help
-from pipeline.summary import AccountingError, counter_totals, format_summary, record_summary
-from pipeline.watch import add_watch_arguments, watch
+from pipeline.run_record import read_record, record_path
+from pipeline.streaming import run_streaming
+from pipeline.summary import AccountingError, RunSummary, counter_totals, format_summary, record_summary
+from pipeline.watch import watch
 from schemas import SEEN, TABLES
-from transforms.output.files import CORRUPT_STATE_EXIT, CorruptStateFile, read_json
+from transforms.output.files import CORRUPT_STATE_EXIT, CorruptStateFile
 from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
-from transforms.output.tables import RUNS_DIR, clear_stale_staging
+from transforms.output.tables import clear_stale_staging
 from transforms.run.context import RunContext
 from transforms.run.crash_points import crash_point
 from transforms.sources.seeds import InputNotFound
 
 log = logging.getLogger("newsbeam")
-COMMANDS = ("run", "watch", "schema", "compact", "report")
-TOOL_COMMANDS = {"schema": schema_docs.main, "compact": compact.main, "report": report.main}
-"""Commands that read or tidy an output instead of running the pipeline; each parses its own arguments."""
+PLAN_ERROR_EXIT = 2
+ACCOUNTING_ERROR_EXIT = 3
+RUN = Command(
+    "run",
+    "Read seed files and feeds, extract clean text, tag stories, write Hive-partitioned Parquet (the default command).",
+    (NewsbeamOptions, StreamingOptions),
+)
+WATCH = Command(
+    "watch",
+    "Incremental batch runs back to back on one output, every --interval seconds, until stopped.",
+    (WatchOptions, NewsbeamOptions),
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    if argv and argv[0] in ("-h", "--help"):
+        print(overview())
+        return 0
+    if argv and argv[0] == "--version":
+        print(version_line())
+        return 0
     command = "run"
+    leading = []
+    while argv and argv[0] in LOG_LEVEL_FLAGS:  # `python -m pipeline -v stories …`
+        leading.append(argv.pop(0))
     if argv and not argv[0].startswith("-"):
         command = argv.pop(0)
-        if command not in COMMANDS:
-            print(f"unknown command {command!r}; expected one of {', '.join(COMMANDS)}", file=sys.stderr)
-            return 2
-    if command in TOOL_COMMANDS:
-        return TOOL_COMMANDS[command](argv)
-    if "-h" in argv or "--help" in argv:
-        print_help(command)
-        return 0
+    argv = leading + argv
+    entry = COMMANDS.get(command)
+    if entry is None:
+        close = [name for name in COMMANDS if name.startswith(command[:2])]
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        print(f"error: unknown command {command!r}{hint}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
+        return ARGUMENT_ERROR_EXIT
+    return entry[1](argv)
+
+
+def overview() -> str:
+    """``python -m pipeline --help``: the commands, one line each."""
+    width = max(map(len, COMMANDS))
+    lines = [
+        "usage: python -m pipeline [COMMAND] [options]   (COMMAND defaults to run)",
+        "",
+        "commands:",
+        *(f"  {name:<{width}}  {spec.summary}" for name, (spec, _) in COMMANDS.items()),
+        "",
+        "`python -m pipeline COMMAND --help` shows a command's options; -v/-q set the log level; --version.",
+    ]
+    return "\n".join(lines)
+
+
+def run_main(argv: list[str]) -> int:
+    return run_command(RUN, argv, run_pipeline, beam_sees_ours=True)
+
+
+def watch_main(argv: list[str]) -> int:
+    return run_command(WATCH, argv, watch_pipeline, beam_sees_ours=True)
+
+
+def run_pipeline(args: argparse.Namespace, argv: list[str]) -> int:
+    """``run``: one batch run (summary printed), or the streaming graph submitted with --streaming."""
+    return _exit_code_of(lambda: _run(args, argv))
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.streaming:
+        return run_streaming(argv)
+    with hold_output_lease(argv, "run") as owner:
+        print(format_summary(run_once(argv, lease_owner=owner), verbose=args.verbose > 0))
+    return 0
+
+
+def watch_pipeline(args: argparse.Namespace, argv: list[str]) -> int:
+    """``watch``: batch runs back to back (``pipeline/watch.py``)."""
+    if args.streaming:
+        print(
+            "error: watch runs batch runs back to back; `run --streaming` submits the streaming graph", file=sys.stderr
+        )
+        return PLAN_ERROR_EXIT
+    settings = PipelineOptions(argv).view_as(WatchOptions)
+
+    def watch_holding_the_lease() -> int:
+        with hold_output_lease(argv, "watch") as owner:  # held across all the watch's runs
+            return watch(settings.interval, settings.max_runs, argv, functools.partial(run_once, lease_owner=owner))
+
+    return _exit_code_of(watch_holding_the_lease)
+
+
+def _exit_code_of(body: Callable[[], int]) -> int:
+    """Runs ``body``; the message of a failure goes to stderr and its exit code is returned: a bad plan or input 2, a
+    run that doesn't reconcile 3, an output another run holds 4, an unreadable state file 5."""
     try:
-        streaming = PipelineOptions(argv).view_as(StandardOptions).streaming
-        if command == "watch":
-            if streaming:
-                raise PlanError("watch runs batch runs back to back; `run --streaming` submits the streaming graph")
-            with hold_output_lease(argv, command) as owner:  # held across all the watch's runs
-                return watch(argv, functools.partial(run_once, lease_owner=owner))
-        if streaming:
-            return run_streaming(argv)
-        with hold_output_lease(argv, command) as owner:
-            print(format_summary(run_once(argv, lease_owner=owner)))
-        return 0
+        return body()
     except (InputNotFound, PlanError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return PLAN_ERROR_EXIT
+    except AccountingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return ACCOUNTING_ERROR_EXIT
     except LeaseHeld as err:
         print(f"error: {err}", file=sys.stderr)
         return LEASE_HELD_EXIT
     except CorruptStateFile as err:
         print(f"error: {err}", file=sys.stderr)
         return CORRUPT_STATE_EXIT
-    except AccountingError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 3
 
 
 def hold_output_lease(argv: list[str], command: str) -> contextlib.AbstractContextManager[str | None]:
@@ -88,7 +159,7 @@ def hold_output_lease(argv: list[str], command: str) -> contextlib.AbstractConte
     return hold_leases([ours.output, ours.state_dir], options, command=f"python -m pipeline {command}")
 
 
-def run_once(argv: list[str], lease_owner: str | None = None) -> dict:
+def run_once(argv: list[str], lease_owner: str | None = None) -> RunSummary:
     """Runs the batch pipeline once; returns the run summary.
 
     A job that does not finish here (a Dataflow dry run or template launch, a job still running
@@ -107,30 +178,28 @@ def run_once(argv: list[str], lease_owner: str | None = None) -> dict:
     log.info(
         "run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output
     )
+    log.debug("input files: %s; feeds due: %s", plan.files, [f.feed_url for f in plan.feeds])
     pipeline = beam.Pipeline(options=options)
     build_graph(pipeline, plan)
     result = pipeline.run()
-    record_path = FileSystems.join(ours.output.rstrip("/"), RUNS_DIR, f"{run_context.run_id}.json")
+    path = record_path(ours.output, run_context.run_id)
     if not runs_here(options):
-        raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, record_path))
+        raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, path))
     result.wait_until_finish()
-    if not FileSystems.exists(record_path):
-        raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, record_path))
-    return record_summary(read_json(record_path), counter_totals(result), ours.output, files_listed=len(plan.files))
+    if not FileSystems.exists(path):
+        raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, path))
+    return record_summary(read_record(path), counter_totals(result), ours.output, files_listed=len(plan.files))
 
 
-def print_help(command: str = "run") -> None:
-    """Our options beside every Beam option, as Beam's own parser would list them."""
-    from apache_beam.options.pipeline_options import _BeamArgumentParser
-
-    parser = _BeamArgumentParser(
-        prog=f"python -m pipeline {command}",
-        allow_abbrev=False,
-        description="Read seed files, extract clean text, tag stories, write Hive-partitioned Parquet.",
-    )
-    option_classes = {str(cls): cls for cls in PipelineOptions.__subclasses__()}
-    for cls in option_classes.values():
-        cls._add_argparse_args(parser)
-    if command == "watch":
-        add_watch_arguments(parser)
-    parser.print_help()
+COMMANDS: dict[str, tuple[Command, Callable[[list[str]], int]]] = {
+    "run": (RUN, run_main),
+    "watch": (WATCH, watch_main),
+    "query": (query.COMMAND, query.main),
+    "stories": (story_explorer.COMMAND, story_explorer.main),
+    "feeds": (feed_health.COMMAND, feed_health.main),
+    "forget": (takedown.COMMAND, takedown.main),
+    "report": (report.COMMAND, report.main),
+    "compact": (compact.COMMAND, compact.main),
+    "schema": (schema_docs.COMMAND, schema_docs.main),
+}
+"""Every command: its options and entry point, in the order ``--help`` lists them."""

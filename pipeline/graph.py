@@ -16,6 +16,8 @@ from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.archive_filters import ArchiveFilters, FilterArticles
 from transforms.sources.feeds.batch import ReadFeeds
+from transforms.sources.feeds.health import FeedPollRows
+from transforms.sources.feeds.retries import NumberEntryAttempts
 from transforms.sources.feeds.state import FeedState, save_polled_states
 from transforms.sources.seeds import ReadSeedFiles
 from transforms.sources.sitemaps.batch import ReadSitemaps, SitemapRoot
@@ -72,10 +74,12 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
     rejects = (
         (files.rejects, feeds.rejects, warc.rejects, sitemaps.rejects, extracted.rejects)
         | "AllRejects" >> beam.Flatten()
+        | "NumberEntryAttempts" >> NumberEntryAttempts(seen)
         | "SkipKnownRejects" >> DropKnown(seen, REJECT, lambda r: r.reject_id, counters.REPEATED_REJECTS)
     )
     handled = (articles, rejects, deduped.already_ingested) | "RecordSeen" >> RecordSeenKeys(run)
-    tables = {"articles": articles, "stories": stories, "rejects": rejects, "seen": handled}
+    polls = (feeds.polls, feeds.new_entries, articles, rejects) | "FeedPollRows" >> FeedPollRows(run)
+    tables = {"articles": articles, "stories": stories, "rejects": rejects, "seen": handled, "feed_polls": polls}
     record = tables | "WriteTables" >> WriteTables(plan.output, run, (*TABLES, SEEN), roots={"seen": plan.state})
     return (
         record

@@ -1,11 +1,27 @@
-"""newsbeam's own pipeline options, shown by --help beside Beam's."""
+"""Every option of every ``python -m pipeline`` command, one class per group.
+
+Pipeline options (``NewsbeamOptions``, ``StreamingOptions``, ``WatchOptions``) are Beam
+``PipelineOptions`` subclasses: defining them here registers them with Beam, and
+``options.view_as(WatchOptions)`` reads them. The commands that read or tidy an output
+(``compact``, ``report``, ``schema``, ``query``, ``stories``, ``feeds``, ``forget``) have
+plain option classes with the same ``_add_argparse_args`` hook; ``pipeline/arguments.py``
+parses every command's arguments strictly through these classes.
+"""
 
 from __future__ import annotations
 
+import argparse
+
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from transforms.event_time.windows import (
+    DEFAULT_ALLOWED_LATENESS_SECONDS,
+    DEFAULT_DEDUP_HORIZON_SECONDS,
+    DEFAULT_WINDOW_SECONDS,
+)
 from transforms.http.client import FetchPolicy
 from transforms.http.polite import DEFAULT_FETCH_THREADS, DEFAULT_HOST_DELAY
+from transforms.sources.feeds.streaming import DEFAULT_POLL_INTERVAL
 from transforms.sources.warc.cc_news import DEFAULT_BASE as CC_NEWS_BASE
 from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WORDS
 
@@ -15,6 +31,10 @@ DEFAULT_CATALOG = "seeds/stories.toml"
 STATE_DIR = "_state"
 DEFAULT_RUNNER = "FnApiRunner"
 """The stock DirectRunner first tries to download Prism; FnApiRunner runs batch locally at once."""
+DEFAULT_INTERVAL = 300.0
+"""Seconds between the starts of two ``watch`` runs."""
+DEFAULT_MIN_FILE_MB = 64.0
+"""``compact`` merges files smaller than this."""
 
 
 class NewsbeamOptions(PipelineOptions):
@@ -68,7 +88,8 @@ class NewsbeamOptions(PipelineOptions):
             dest="host_delay",
             type=float,
             default=DEFAULT_HOST_DELAY,
-            help="Minimum seconds between two requests to the same host (one request in flight per host). Default %(default)s",
+            help="Minimum seconds between two requests to the same host (one request in flight per host)."
+            " Default %(default)s",
         )
         parser.add_argument(
             "--fetch-threads",
@@ -203,7 +224,177 @@ class NewsbeamOptions(PipelineOptions):
 
     @property
     def state_dir(self) -> str:
-        return self.state or self.output.rstrip("/") + "/" + STATE_DIR
+        return state_dir_of(self.output, self.state)
+
+
+class StreamingOptions(PipelineOptions):
+    """Event time and polling of ``run --streaming`` (Beam's own ``--streaming`` flag selects it)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument(
+            "--poll-interval",
+            "--poll_interval",
+            dest="poll_interval",
+            type=float,
+            default=DEFAULT_POLL_INTERVAL,
+            help="Streaming: seconds between two polls of every feed. Default %(default)s",
+        )
+        parser.add_argument(
+            "--window-size",
+            "--window_size",
+            dest="window_size",
+            type=float,
+            default=DEFAULT_WINDOW_SECONDS,
+            help="Streaming: seconds of publication time per output window (one file per window, partition"
+            " and pane). Default %(default)s",
+        )
+        parser.add_argument(
+            "--allowed-lateness",
+            "--allowed_lateness",
+            dest="allowed_lateness",
+            type=float,
+            default=DEFAULT_ALLOWED_LATENESS_SECONDS,
+            help="Streaming: seconds after its window's end an article is still written (in a late pane);"
+            " later ones become 'late' rejects. Default %(default)s",
+        )
+        parser.add_argument(
+            "--dedup-horizon",
+            "--dedup_horizon",
+            dest="dedup_horizon",
+            type=float,
+            default=DEFAULT_DEDUP_HORIZON_SECONDS,
+            help="Streaming: seconds of event time a URL, text or feed entry is remembered; must exceed"
+            " window + lateness. Default %(default)s",
+        )
+
+
+class WatchOptions(PipelineOptions):
+    """``watch``: how often to run and when to stop."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument(
+            "--interval",
+            dest="interval",
+            type=float,
+            default=DEFAULT_INTERVAL,
+            help="watch: seconds between the starts of two runs. Default %(default)s",
+        )
+        parser.add_argument(
+            "--max-runs",
+            "--max_runs",
+            dest="max_runs",
+            type=int,
+            default=None,
+            help="watch: stop after this many runs (default: until SIGINT/SIGTERM).",
+        )
+
+
+class OutputOptions:
+    """``--output`` of the commands that read an output folder (plus Beam's file system options)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--output",
+            default=DEFAULT_OUTPUT,
+            help="The pipeline's output folder (local, gs://, s3://). Default %(default)s",
+        )
+
+
+class CompactOptions(OutputOptions):
+    """``compact``: merge small files."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        super()._add_argparse_args(parser)
+        parser.add_argument(
+            "--min-file-mb",
+            "--min_file_mb",
+            dest="min_file_mb",
+            type=float,
+            default=DEFAULT_MIN_FILE_MB,
+            help="Files smaller than this are merged. Default %(default)s",
+        )
+
+
+class ReportOptions(OutputOptions):
+    """``report``: writes OUTPUT/report.html."""
+
+
+class SchemaOptions:
+    """``schema``: the tables' columns as documentation."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--format", choices=("markdown", "json"), default="markdown", help="Default %(default)s")
+
+
+class QueryOptions(OutputOptions):
+    """``query``: SQL over the output's tables in DuckDB."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        super()._add_argparse_args(parser)
+        parser.add_argument(
+            "sql",
+            nargs="?",
+            default=None,
+            help="The SQL to run; views articles, stories, rejects (and feed_polls) are defined. "
+            "Without SQL, prints the view definitions.",
+        )
+        parser.add_argument(
+            "--format", choices=("table", "csv", "json"), default="table", help="Output format. Default %(default)s"
+        )
+
+
+class StoriesOptions(OutputOptions):
+    """``stories``: list stories, or one story's articles."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        super()._add_argparse_args(parser)
+        parser.add_argument("story_id", nargs="?", default=None, help="Show this story's articles.")
+        parser.add_argument("--search", default=None, help="Only stories whose label or headlines contain TEXT.")
+        parser.add_argument("--limit", type=int, default=50, help="At most this many stories. Default %(default)s")
+
+
+class FeedsOptions(OutputOptions):
+    """``feeds``: the feeds' health, and resetting one."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        super()._add_argparse_args(parser)
+        parser.add_argument("--state", default=None, help="State store holding feeds.json. Default OUTPUT/_state/")
+        parser.add_argument(
+            "--reset",
+            metavar="URL",
+            default=None,
+            help="Forget URL's backoff, gone mark and validators: the next run polls it afresh.",
+        )
+
+
+class ForgetOptions(OutputOptions):
+    """``forget``: a takedown of one article."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        super()._add_argparse_args(parser)
+        parser.add_argument("target", help="The article's URL or article_id.")
+        parser.add_argument("--state", default=None, help="State store holding the seen ledger. Default OUTPUT/_state/")
+        parser.add_argument(
+            "--with-copies",
+            "--with_copies",
+            dest="with_copies",
+            action="store_true",
+            help="Also remove the rows marked as duplicates of the article.",
+        )
+
+
+def state_dir_of(output: str, state: str | None) -> str:
+    """The state store: ``--state``, else OUTPUT/_state."""
+    return state or output.rstrip("/") + "/" + STATE_DIR
 
 
 def with_default_runner(options: PipelineOptions) -> PipelineOptions:

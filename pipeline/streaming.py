@@ -3,10 +3,11 @@
     python -m pipeline run --streaming --feeds feeds.txt --output gs://BUCKET/news \\
         --runner=DataflowRunner --project=PROJECT --region=REGION --temp_location=gs://BUCKET/tmp \\
         [--poll-interval 300] [--window-size 600] [--allowed-lateness 86400] [--dedup-horizon 259200]
-    python -m pipeline run --streaming --feeds feeds.txt --output /data/news --runner=FlinkRunner --flink_master=HOST:8081
+    python -m pipeline run --streaming --feeds feeds.txt --output /data/news \\
+        --runner=FlinkRunner --flink_master=HOST:8081
     python -m pipeline run --streaming --feed URL --output /tmp/news --runner=DataflowRunner --dry_run=True \\
         --project=PROJECT --region=REGION --temp_location=gs://BUCKET/tmp   # validate the Dataflow job offline
-    python -c "from pipeline.streaming import streaming_labels; print(*streaming_labels(), sep='\\n')"   # the graph, not run
+    python -c "from pipeline.streaming import streaming_labels; print(*streaming_labels(), sep='\\n')"  # the graph
 
 Top to bottom, as the product reads: poll feeds every interval → extract (the batch stage) →
 event time and late data → dedup within a horizon (keyed state) → stories (one ordered,
@@ -33,18 +34,12 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.pipeline import PipelineVisitor
 
-from pipeline.options import NewsbeamOptions
+from pipeline.options import NewsbeamOptions, StreamingOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
 from pipeline.remote_job import check_dry_run, report_job_not_run_here, runner_name, runs_here
 from schemas import ARTICLES, REJECTS
 from transforms.dedup.streaming import DedupWithinHorizon, DropRepeats
-from transforms.event_time.windows import (
-    DEFAULT_ALLOWED_LATENESS_SECONDS,
-    DEFAULT_DEDUP_HORIZON_SECONDS,
-    DEFAULT_WINDOW_SECONDS,
-    EventTime,
-    WindowArticles,
-)
+from transforms.event_time.windows import EventTime, WindowArticles
 from transforms.http.polite import FetchSettings
 from transforms.output.panes import WriteWindowedParquet
 from transforms.run import counters
@@ -58,45 +53,6 @@ from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WOR
 log = logging.getLogger("newsbeam")
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
 """Runners that cannot run this graph faithfully (see the module docstring)."""
-
-
-class StreamingOptions(PipelineOptions):
-    """Event time and polling of ``run --streaming`` (Beam's own ``--streaming`` flag selects it)."""
-
-    @classmethod
-    def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument(
-            "--poll-interval",
-            "--poll_interval",
-            dest="poll_interval",
-            type=float,
-            default=DEFAULT_POLL_INTERVAL,
-            help="Streaming: seconds between two polls of every feed. Default %(default)s",
-        )
-        parser.add_argument(
-            "--window-size",
-            "--window_size",
-            dest="window_size",
-            type=float,
-            default=DEFAULT_WINDOW_SECONDS,
-            help="Streaming: seconds of publication time per output window (one file per window, partition and pane). Default %(default)s",
-        )
-        parser.add_argument(
-            "--allowed-lateness",
-            "--allowed_lateness",
-            dest="allowed_lateness",
-            type=float,
-            default=DEFAULT_ALLOWED_LATENESS_SECONDS,
-            help="Streaming: seconds after its window's end an article is still written (in a late pane); later ones become 'late' rejects. Default %(default)s",
-        )
-        parser.add_argument(
-            "--dedup-horizon",
-            "--dedup_horizon",
-            dest="dedup_horizon",
-            type=float,
-            default=DEFAULT_DEDUP_HORIZON_SECONDS,
-            help="Streaming: seconds of event time a URL, text or feed entry is remembered; must exceed window + lateness. Default %(default)s",
-        )
 
 
 @dataclass(frozen=True)

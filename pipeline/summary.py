@@ -4,7 +4,7 @@ Every summary reconciles (``reconcile``), per source, from the Beam counters eac
 
 - seed files and records: ``read.documents`` + ``read.rejected_*`` in; each document leaves
   extraction as ``extract.seed_articles`` or ``extract.seed_rejects``;
-- feeds: ``feeds.entries`` in; each entry is ``feeds.entries_already_seen``, ``feeds.rejected_no_text``,
+- feeds: ``feeds.entries`` in; each entry is ``feeds.entries_already_seen``, ``feeds.rejected_<reason>``,
   or a document that leaves extraction as ``extract.feed_articles`` or ``extract.feed_rejects``;
 - WARC records: ``warc.records`` in; each is ``warc.skipped_<kind>`` (request, metadata, revisit,
   not_html, http_404, truncated, …), ``warc.filtered_*``, ``warc.rejected_*`` or a document that
@@ -25,28 +25,111 @@ When any of these doesn't hold, ``AccountingError`` names the source and the fig
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.runners.runner import PipelineResult
 
+from pipeline.run_record import SUMMARY_SUFFIX, RunRecord, record_path
 from transforms.output.files import write_json_atomically
-from transforms.output.tables import RUNS_DIR
 from transforms.run import counters
 from transforms.sources.feeds.state import POLICY_HINTS
 
 SEED, FEEDS, WARC, SITEMAPS = "seed", "feeds", "warc", "sitemaps"
 """Sources in the per-source breakdown: seed files/records, feed entries, WARC records, sitemap entries."""
-SUMMARY_SUFFIX = ".summary.json"
+__all__ = ["SUMMARY_SUFFIX", "AccountingError", "RunSummary", "SourceFigures", "summarise", "record_summary"]
+
+
+@dataclass(frozen=True)
+class SourceFigures:
+    """One source's items in, and where each went up to extraction."""
+
+    inputs: int = 0
+    documents: int = 0
+    articles_extracted: int = 0
+    already_seen: int = 0
+    rejects: int = 0
+    rejects_before_extraction: int = 0
+    rejects_at_extraction: int = 0
+    feeds_polled: int = 0
+    feeds_failed: int = 0
+    skipped: int = 0
+    """WARC records that are no article page (request, metadata, revisit, 404, …): counted, not rows."""
+    filtered: int = 0
+    """Records or sitemap entries dropped by --site or --since/--until before extraction."""
+    failed: int = 0
+    """Unreadable WARC slices or failed sitemaps: one rejects row each, beside the items."""
+    by_kind: Mapping[str, int] = field(default_factory=dict)
+    """WARC records that are no article page, per kind (``skipped_request``, ``skipped_http_404``, …)."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run's figures, reconciled; written as ``_runs/RUN_ID.summary.json``."""
+
+    run_id: str
+    output: str
+    inputs: int = 0
+    feed_entries: int = 0
+    articles: int = 0
+    originals: int = 0
+    duplicates: int = 0
+    already_ingested: int = 0
+    rejects: int = 0
+    """Input items rejected this run (some may repeat a reject an earlier run already wrote)."""
+    rejects_written: int = 0
+    """Rows added to the rejects table (item rejects + failed feeds - repeated rejects)."""
+    repeated_rejects: int = 0
+    stories: int = 0
+    feeds_polled: int = 0
+    feeds_not_modified: int = 0
+    feeds_failed: int = 0
+    stories_touched: int = 0
+    filtered: int = 0
+    """Items the archive filters dropped (--site, --since/--until, --language): counted, not written."""
+    files: int = 0
+    files_listed: int | None = None
+    """Seed files the plan listed (None when not known): each must be read or rejected."""
+    sources: Mapping[str, SourceFigures] = field(default_factory=dict)
+    counters: Mapping[str, int] = field(default_factory=dict)
+    mismatches: tuple[str, ...] = ()
+
+    @property
+    def reconciled(self) -> bool:
+        return not self.mismatches
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as a JSON object (``reconciled`` included for readers of the file)."""
+        data = dataclasses.asdict(self)
+        data["sources"] = {name: dataclasses.asdict(figures) for name, figures in self.sources.items()}
+        data["counters"] = dict(self.counters)
+        data["mismatches"] = list(self.mismatches)
+        data["reconciled"] = self.reconciled
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunSummary:
+        """A summary read back; unknown keys are ignored, missing figures are 0."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        figures = {f.name for f in dataclasses.fields(SourceFigures)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["sources"] = {
+            name: SourceFigures(**{k: v for k, v in source.items() if k in figures})
+            for name, source in data.get("sources", {}).items()
+        }
+        values["mismatches"] = tuple(data.get("mismatches", ()))
+        return cls(**values)
 
 
 class AccountingError(RuntimeError):
     """A run whose figures don't add up: some item was lost or counted twice."""
 
-    def __init__(self, mismatches: list[str], summary: dict):
-        super().__init__(f"run {summary.get('run_id')} does not reconcile: " + "; ".join(mismatches))
-        self.mismatches = mismatches
+    def __init__(self, mismatches: list[str] | tuple[str, ...], summary: RunSummary):
+        super().__init__(f"run {summary.run_id} does not reconcile: " + "; ".join(mismatches))
+        self.mismatches = list(mismatches)
         self.summary = summary
 
 
@@ -59,7 +142,7 @@ def counter_totals(result: PipelineResult) -> dict[str, int]:
     return dict(sorted(totals.items()))
 
 
-def source_breakdown(totals: dict[str, int]) -> dict[str, dict[str, int]]:
+def source_breakdown(totals: Mapping[str, int]) -> dict[str, SourceFigures]:
     """Per source: items in, and where each went up to extraction."""
     read_rejects = counters.rejected(counters.READ).total(totals)
     documents = counters.SEED_DOCUMENTS.read(totals)
@@ -67,30 +150,29 @@ def source_breakdown(totals: dict[str, int]) -> dict[str, dict[str, int]]:
     seed_rejects = counters.REJECTS_AT_EXTRACTION_FROM.of(SEED).read(totals)
     entries = counters.FEED_ENTRIES.read(totals)
     already_seen = counters.FEED_ENTRIES_ALREADY_SEEN.read(totals)
-    no_text = counters.FEED_ENTRIES_WITHOUT_TEXT.read(totals)
+    no_text = counters.FEED_ENTRIES_WITHOUT_TEXT.total(totals)  # by reason
     feed_articles = counters.ARTICLES_EXTRACTED_FROM.of("feed").read(totals)
     feed_rejects = counters.REJECTS_AT_EXTRACTION_FROM.of("feed").read(totals)
     return {
-        SEED: {
-            "inputs": documents + read_rejects,
-            "documents": documents,
-            "articles_extracted": seed_articles,
-            "already_seen": 0,
-            "rejects": read_rejects + seed_rejects,
-            "rejects_before_extraction": read_rejects,
-            "rejects_at_extraction": seed_rejects,
-        },
-        FEEDS: {
-            "inputs": entries,
-            "documents": entries - already_seen - no_text,
-            "articles_extracted": feed_articles,
-            "already_seen": already_seen,
-            "rejects": no_text + feed_rejects,
-            "rejects_before_extraction": no_text,
-            "rejects_at_extraction": feed_rejects,
-            "feeds_polled": counters.FEED_STATUS.total(totals),
-            "feeds_failed": counters.FEEDS_FAILED.total(totals),
-        },
+        SEED: SourceFigures(
+            inputs=documents + read_rejects,
+            documents=documents,
+            articles_extracted=seed_articles,
+            rejects=read_rejects + seed_rejects,
+            rejects_before_extraction=read_rejects,
+            rejects_at_extraction=seed_rejects,
+        ),
+        FEEDS: SourceFigures(
+            inputs=entries,
+            documents=entries - already_seen - no_text,
+            articles_extracted=feed_articles,
+            already_seen=already_seen,
+            rejects=no_text + feed_rejects,
+            rejects_before_extraction=no_text,
+            rejects_at_extraction=feed_rejects,
+            feeds_polled=counters.FEED_STATUS.total(totals),
+            feeds_failed=counters.FEEDS_FAILED.total(totals),
+        ),
         WARC: archive_source(
             totals,
             "warc",
@@ -113,162 +195,170 @@ def source_breakdown(totals: dict[str, int]) -> dict[str, dict[str, int]]:
 
 
 def archive_source(
-    totals: dict[str, int],
+    totals: Mapping[str, int],
     source: str,
     inputs: int,
     kinds: counters.CounterFamily | None,
     already_seen: int,
     filtered: int,
     failed: int,
-) -> dict:
+) -> SourceFigures:
     """A WARC or sitemap breakdown: items in; not articles (by kind), already seen, filtered, rejected, extracted."""
     namespace = counters.WARC if source == "warc" else counters.SITEMAPS
     skipped = kinds.total(totals) if kinds else 0
     rejected = counters.rejected(namespace).total(totals)
     at_extraction = counters.REJECTS_AT_EXTRACTION_FROM.of(source).read(totals)
     head = f"{kinds.namespace}.{kinds.prefix}" if kinds else None
-    return {
-        "inputs": inputs,
-        "documents": inputs - skipped - already_seen - filtered - rejected,
-        "articles_extracted": counters.ARTICLES_EXTRACTED_FROM.of(source).read(totals),
-        "already_seen": already_seen,
-        "skipped": skipped,
-        "filtered": filtered,
-        "rejects": rejected + at_extraction,
-        "rejects_before_extraction": rejected,
-        "rejects_at_extraction": at_extraction,
-        "by_kind": {k.split(".", 1)[1]: v for k, v in totals.items() if head and k.startswith(head)},
-        "failed": failed,
-    }
+    return SourceFigures(
+        inputs=inputs,
+        documents=inputs - skipped - already_seen - filtered - rejected,
+        articles_extracted=counters.ARTICLES_EXTRACTED_FROM.of(source).read(totals),
+        already_seen=already_seen,
+        rejects=rejected + at_extraction,
+        rejects_before_extraction=rejected,
+        rejects_at_extraction=at_extraction,
+        skipped=skipped,
+        filtered=filtered,
+        failed=failed,
+        by_kind={k.split(".", 1)[1]: v for k, v in totals.items() if head and k.startswith(head)},
+    )
 
 
-def reconcile(summary: dict) -> list[str]:
+def reconcile(summary: RunSummary) -> list[str]:
     """What doesn't add up, one sentence per mismatch with the figures; [] when everything does."""
     mismatches = []
-    totals = summary["counters"]
-    for name, source in summary["sources"].items():
-        accounted = (
-            source["articles_extracted"]
-            + source["already_seen"]
-            + source["rejects"]
-            + source.get("skipped", 0)
-            + source.get("filtered", 0)
-        )
-        if source["inputs"] != accounted:
+    totals = summary.counters
+    for name, source in summary.sources.items():
+        accounted = source.articles_extracted + source.already_seen + source.rejects + source.skipped + source.filtered
+        if source.inputs != accounted:
             mismatches.append(
-                f"source {name}: inputs {source['inputs']} != articles extracted {source['articles_extracted']}"
-                f" + already seen {source['already_seen']} + rejects {source['rejects']} (= {accounted})"
+                f"source {name}: inputs {source.inputs} != articles extracted {source.articles_extracted}"
+                f" + already seen {source.already_seen} + rejects {source.rejects} (= {accounted})"
             )
     extracted = counters.ARTICLES_EXTRACTED.read(totals)
     already_ingested = counters.ALREADY_INGESTED.read(totals)
-    repeated = counters.REPEATED_REJECTS.read(totals)
-    by_source = sum(source["articles_extracted"] for source in summary["sources"].values())
+    by_source = sum(source.articles_extracted for source in summary.sources.values())
     if extracted != by_source:
         mismatches.append(f"extraction: extract.articles {extracted} != sum over sources {by_source}")
     filtered = counters.ARTICLES_FILTERED.total(totals)
-    if extracted != summary["articles"] + already_ingested + filtered:
+    if extracted != summary.articles + already_ingested + filtered:
         mismatches.append(
-            f"dedup: articles extracted {extracted} != article rows written {summary['articles']}"
+            f"dedup: articles extracted {extracted} != article rows written {summary.articles}"
             f" + already ingested {already_ingested}" + (f" + filtered {filtered}" if filtered else "")
         )
-    listed = summary.get("files_listed")
+    listed = summary.files_listed
     files_read = counters.SEED_FILES_READ.read(totals)
     if listed is not None and files_read != listed:
         mismatches.append(f"seed files: listed {listed} != files read {files_read}")
-    feeds_failed = summary["sources"][FEEDS]["feeds_failed"]
-    archives_failed = sum(summary["sources"][name]["failed"] for name in (WARC, SITEMAPS))
-    expected_rows = summary["rejects"] + feeds_failed + archives_failed - repeated
-    if summary["rejects_written"] != expected_rows:
+    feeds_failed = summary.sources[FEEDS].feeds_failed
+    archives_failed = sum(summary.sources[name].failed for name in (WARC, SITEMAPS) if name in summary.sources)
+    expected_rows = summary.rejects + feeds_failed + archives_failed - summary.repeated_rejects
+    if summary.rejects_written != expected_rows:
         mismatches.append(
-            f"rejects table: rows written {summary['rejects_written']} != item rejects {summary['rejects']}"
+            f"rejects table: rows written {summary.rejects_written} != item rejects {summary.rejects}"
             f" + failed feeds {feeds_failed}"
             + (f" + unreadable WARC slices and failed sitemaps {archives_failed}" if archives_failed else "")
-            + f" - repeated {repeated} (= {expected_rows})"
+            + f" - repeated {summary.repeated_rejects} (= {expected_rows})"
         )
     return mismatches
 
 
 def summarise(
-    record: dict, totals: dict[str, int], output: str, *, strict: bool = True, files_listed: int | None = None
-) -> dict:
+    record: RunRecord,
+    totals: Mapping[str, int],
+    output: str,
+    *,
+    strict: bool = True,
+    files_listed: int | None = None,
+) -> RunSummary:
     """Run figures that reconcile: inputs = originals + duplicates + already ingested + rejects.
 
     Raises ``AccountingError`` when they don't (unless ``strict`` is False; ``reconciled`` and
     ``mismatches`` in the summary say so either way).
     """
-    rows = record.get("rows", {})
+    rows = record.rows
     sources = source_breakdown(totals)
     articles = rows.get("articles", 0)
     duplicates = counters.DUPLICATES.read(totals) + counters.NEAR_DUPLICATES.read(totals)
-    summary = {
-        "run_id": record["run_id"],
-        "inputs": sum(s["inputs"] for s in sources.values()),
-        "feed_entries": counters.FEED_ENTRIES.read(totals),
-        "articles": articles,
-        "originals": articles - duplicates,
-        "duplicates": duplicates,
-        "already_ingested": counters.ALREADY_INGESTED.read(totals)
+    summary = RunSummary(
+        run_id=record.run_id,
+        output=output,
+        inputs=sum(s.inputs for s in sources.values()),
+        feed_entries=counters.FEED_ENTRIES.read(totals),
+        articles=articles,
+        originals=articles - duplicates,
+        duplicates=duplicates,
+        already_ingested=counters.ALREADY_INGESTED.read(totals)
         + counters.FEED_ENTRIES_ALREADY_SEEN.read(totals)
         + counters.SITEMAP_ENTRIES_ALREADY_SEEN.read(totals),
-        "rejects": counters.item_rejects(totals),
-        "rejects_written": rows.get("rejects", 0),
-        "stories": rows.get("stories", 0),
-        "feeds_polled": sources[FEEDS]["feeds_polled"],
-        "feeds_not_modified": counters.FEEDS_NOT_MODIFIED.read(totals),
-        "feeds_failed": sources[FEEDS]["feeds_failed"],
-        "stories_touched": counters.STORIES_TOUCHED.read(totals),
-        "filtered": sources[WARC]["filtered"]
-        + sources[SITEMAPS]["filtered"]
-        + counters.ARTICLES_FILTERED.total(totals),
-        "files": len(record.get("files", [])),
-        "files_listed": files_listed,
-        "output": output,
-        "sources": sources,
-        "counters": totals,
-    }
-    summary["mismatches"] = reconcile(summary)
-    summary["reconciled"] = not summary["mismatches"]
-    if strict and summary["mismatches"]:
-        raise AccountingError(summary["mismatches"], summary)
+        rejects=counters.item_rejects(totals),
+        rejects_written=rows.get("rejects", 0),
+        repeated_rejects=counters.REPEATED_REJECTS.read(totals),
+        stories=rows.get("stories", 0),
+        feeds_polled=sources[FEEDS].feeds_polled,
+        feeds_not_modified=counters.FEEDS_NOT_MODIFIED.read(totals),
+        feeds_failed=sources[FEEDS].feeds_failed,
+        stories_touched=counters.STORIES_TOUCHED.read(totals),
+        filtered=sources[WARC].filtered + sources[SITEMAPS].filtered + counters.ARTICLES_FILTERED.total(totals),
+        files=len(record.files),
+        files_listed=files_listed,
+        sources=sources,
+        counters=dict(totals),
+    )
+    summary = dataclasses.replace(summary, mismatches=tuple(reconcile(summary)))
+    if strict and summary.mismatches:
+        raise AccountingError(summary.mismatches, summary)
     return summary
 
 
-def record_summary(record: dict, totals: dict[str, int], output: str, files_listed: int | None = None) -> dict:
+def record_summary(
+    record: RunRecord, totals: Mapping[str, int], output: str, files_listed: int | None = None
+) -> RunSummary:
     """``summarise``, written to ``OUTPUT/_runs/<run_id>.summary.json``; raises AccountingError after writing."""
     summary = summarise(record, totals, output, strict=False, files_listed=files_listed)
-    path = FileSystems.join(output.rstrip("/"), RUNS_DIR, f"{summary['run_id']}{SUMMARY_SUFFIX}")
-    write_json_atomically(path, json.loads(json.dumps(summary, default=str)))
-    if summary["mismatches"]:
-        raise AccountingError(summary["mismatches"], summary)
+    write_json_atomically(record_path(output, summary.run_id, SUMMARY_SUFFIX), summary.to_json())
+    if summary.mismatches:
+        raise AccountingError(summary.mismatches, summary)
     return summary
 
 
-def format_summary(summary: dict) -> str:
-    out = summary["output"].rstrip("/")
-    seed, feeds = summary["sources"][SEED], summary["sources"][FEEDS]
+def suggested_query(output: str) -> str:
+    """A first query to try, runnable with what ``make`` installs; stories carry the current label."""
+    sql = "SELECT story_label, count(*) AS articles FROM articles GROUP BY 1 ORDER BY 2 DESC LIMIT 10"
+    return f'python -m pipeline query --output {output} "{sql}"'
+
+
+def format_summary(summary: RunSummary, *, verbose: bool = False) -> str:
+    """The end-of-run summary; ``verbose`` adds every counter, one per line."""
+    out = summary.output.rstrip("/")
+    seed, feeds = summary.sources[SEED], summary.sources[FEEDS]
     lines = [
-        f"newsbeam run {summary['run_id']}",
-        f"  inputs            {summary['inputs']} (feed entries: {summary['feed_entries']})",
-        f"  per source        seed files/records {seed['inputs']}{_listed(summary)} = {seed['articles_extracted']} articles + {seed['rejects']} rejects; "
-        f"feed entries {feeds['inputs']} = {feeds['articles_extracted']} articles + {feeds['already_seen']} already seen + {feeds['rejects']} rejects",
+        f"newsbeam run {summary.run_id}",
+        f"  inputs            {summary.inputs}",
+        f"    seed files      {seed.inputs}{_listed(summary)} = {seed.articles_extracted} articles + {seed.rejects} rejected",
+        f"    feed entries    {feeds.inputs} = {feeds.articles_extracted} articles + {feeds.already_seen} seen before"
+        f" + {feeds.rejects} rejected",
         *archive_lines(summary),
-        f"  articles written  {summary['articles']} (originals: {summary['originals']}, duplicates marked: {summary['duplicates']})",
-        f"  already ingested  {summary['already_ingested']} (handled by an earlier run, skipped)",
-        f"  rejects           {summary['rejects']} ({summary['rejects_written']} new rows)",
-        f"  stories           {summary['stories']}",
-        f"  feeds polled      {summary['feeds_polled']} (not modified: {summary['feeds_not_modified']}, failed: {summary['feeds_failed']})",
-        *refused_by_policy(summary["counters"]),
-        f"  files committed   {summary['files']}",
-        f"  reconciled        {'yes' if summary['reconciled'] else 'NO: ' + '; '.join(summary['mismatches'])}",
+        f"  articles written  {summary.articles} ({summary.originals} originals,"
+        f" {summary.duplicates} marked duplicates)",
+        f"  already ingested  {summary.already_ingested} (handled by an earlier run, skipped)",
+        f"  rejected items    {summary.rejects}" + _reject_rows(summary),
+        f"  stories           {summary.stories} rows written ({summary.stories_touched} stories touched)",
+        f"  feeds polled      {summary.feeds_polled} ({summary.feeds_not_modified} not modified,"
+        f" {summary.feeds_failed} failed)",
+        *refused_by_policy(summary.counters),
+        f"  files committed   {summary.files}",
+        f"  reconciled        {'yes' if summary.reconciled else 'NO: ' + '; '.join(summary.mismatches)}",
         f"  tables            {out}/articles  {out}/stories  {out}/rejects",
-        "  counters          " + ", ".join(f"{k}={v}" for k, v in summary["counters"].items()),
-        "Try:",
-        f"  duckdb -c \"SELECT story_label, count(*) AS articles FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) GROUP BY 1\"",
     ]
+    if verbose:
+        lines.append("  counters")
+        lines += [f"    {name} = {value}" for name, value in summary.counters.items()]
+    lines += ["Try:", f"  {suggested_query(out)}"]
     return "\n".join(lines)
 
 
-def refused_by_policy(totals: dict[str, int]) -> list[str]:
+def refused_by_policy(totals: Mapping[str, int]) -> list[str]:
     """A summary line per kind of policy refusal (feeds and pages), saying what to do about it."""
     lines = []
     for reason, hint in POLICY_HINTS.items():
@@ -279,35 +369,45 @@ def refused_by_policy(totals: dict[str, int]) -> list[str]:
     return lines
 
 
-def _listed(summary: dict) -> str:
-    listed = summary.get("files_listed")
-    return f" (from {listed} files listed)" if listed else ""
+def _listed(summary: RunSummary) -> str:
+    return f" (of {summary.files_listed} files listed)" if summary.files_listed else ""
 
 
-def progress_line(summary: dict) -> str:
+def _reject_rows(summary: RunSummary) -> str:
+    """How the rejects table changed: new rows, and rejects an earlier run already wrote."""
+    parts = [f"{summary.rejects_written} new rows in {summary.output.rstrip('/')}/rejects"]
+    if summary.repeated_rejects:
+        parts.append(f"{summary.repeated_rejects} already there from an earlier run")
+    if summary.feeds_failed:
+        parts.append(f"{summary.feeds_failed} of the rows for failed feeds")
+    return " (" + "; ".join(parts) + ")"
+
+
+def progress_line(summary: RunSummary) -> str:
     """One line per run, for watch mode."""
     return (
-        f"run {summary['run_id']}: {summary['articles']} new articles, {summary['feeds_not_modified']} feeds not modified (304), "
-        f"{summary['rejects']} rejects, {summary['stories_touched']} stories touched, {summary['already_ingested']} already ingested"
+        f"run {summary.run_id}: {summary.articles} new articles, {summary.feeds_not_modified} feeds not modified"
+        f" (304), {summary.rejects} rejected items, {summary.stories_touched} stories touched,"
+        f" {summary.already_ingested} already ingested"
     )
 
 
-def archive_lines(summary: dict) -> list[str]:
+def archive_lines(summary: RunSummary) -> list[str]:
     """Summary lines for the WARC and sitemap sources, when the run read any."""
     lines = []
-    warc, sitemaps = summary["sources"].get(WARC), summary["sources"].get(SITEMAPS)
-    if warc and warc["inputs"]:
-        kinds = ", ".join(f"{k.removeprefix('skipped_')} {v}" for k, v in sorted(warc["by_kind"].items()))
+    warc, sitemaps = summary.sources.get(WARC), summary.sources.get(SITEMAPS)
+    if warc and warc.inputs:
+        kinds = ", ".join(f"{k.removeprefix('skipped_')} {v}" for k, v in sorted(warc.by_kind.items()))
         lines.append(
-            f"  WARC records      {warc['inputs']} = {warc['articles_extracted']} articles + {warc['rejects']} rejects"
-            f" + {warc['filtered']} filtered + {warc['skipped']} not articles ({kinds or 'none'})"
+            f"    WARC records    {warc.inputs} = {warc.articles_extracted} articles + {warc.rejects} rejected"
+            f" + {warc.filtered} filtered + {warc.skipped} not articles ({kinds or 'none'})"
         )
-    if sitemaps and (sitemaps["inputs"] or sitemaps["failed"]):
+    if sitemaps and (sitemaps.inputs or sitemaps.failed):
         lines.append(
-            f"  sitemap entries   {sitemaps['inputs']} = {sitemaps['articles_extracted']} articles"
-            f" + {sitemaps['rejects']} rejects + {sitemaps['filtered']} filtered"
-            f" + {sitemaps['already_seen']} already seen (sitemaps failed: {sitemaps['failed']})"
+            f"    sitemap entries {sitemaps.inputs} = {sitemaps.articles_extracted} articles"
+            f" + {sitemaps.rejects} rejected + {sitemaps.filtered} filtered"
+            f" + {sitemaps.already_seen} seen before ({sitemaps.failed} sitemaps failed)"
         )
-    if summary.get("filtered"):
-        lines.append(f"  filtered          {summary['filtered']} (--site, --since/--until, --language; not written)")
+    if summary.filtered:
+        lines.append(f"  filtered          {summary.filtered} (--site, --since/--until, --language; not written)")
     return lines

@@ -9,57 +9,58 @@ once — the staging folder of an aborted run is hidden from readers and removed
 
 from __future__ import annotations
 
-import argparse
+import datetime as dt
 import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 
-from pipeline.summary import progress_line
+from pipeline.summary import RunSummary, progress_line
 
 log = logging.getLogger("newsbeam")
-DEFAULT_INTERVAL = 300.0
 
 
-def add_watch_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--interval",
-        type=float,
-        default=DEFAULT_INTERVAL,
-        help="Seconds between the starts of two runs. Default %(default)s",
-    )
-    parser.add_argument(
-        "--max-runs", type=int, default=None, help="Stop after this many runs (default: until SIGINT/SIGTERM)."
-    )
+def watch(
+    interval: float, max_runs: int | None, run_argv: list[str], run_once: Callable[[list[str]], RunSummary]
+) -> int:
+    """Runs ``run_once`` every ``interval`` seconds until ``max_runs`` or a signal; prints a line per run.
 
-
-def watch(argv: list[str], run_once: Callable[[list[str]], dict]) -> int:
-    """Runs ``run_once`` every interval until --max-runs or a signal; prints a progress line per run."""
-    parser = argparse.ArgumentParser(add_help=False)
-    add_watch_arguments(parser)
-    ours, run_argv = parser.parse_known_args(argv)
+    Between runs it says when the next one starts, so a quiet terminal is never a mystery.
+    """
     stop = threading.Event()
     previous = {sig: signal.signal(sig, _stopper(stop)) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         runs = 0
-        while not stop.is_set() and (ours.max_runs is None or runs < ours.max_runs):
-            started = _now()
+        while not stop.is_set() and (max_runs is None or runs < max_runs):
+            started = time.monotonic()
             summary = run_once(run_argv)
             runs += 1
+            took = time.monotonic() - started
             print(
-                f"[{runs}{'/' + str(ours.max_runs) if ours.max_runs else ''}] {progress_line(summary)} ({_now() - started:.1f}s)",
-                flush=True,
+                f"[{runs}{'/' + str(max_runs) if max_runs else ''}] {progress_line(summary)} ({took:.1f}s)", flush=True
             )
-            if ours.max_runs is not None and runs >= ours.max_runs:
+            if max_runs is not None and runs >= max_runs:
                 break
-            stop.wait(max(0.0, ours.interval - (_now() - started)))
+            wait = max(0.0, interval - took)
+            print(next_run_line(wait), flush=True)
+            stop.wait(wait)
         if stop.is_set():
             print(f"stopped after {runs} runs", flush=True)
         return 0
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def next_run_line(wait: float, now: dt.datetime | None = None) -> str:
+    """ "next run at 12:05:00 UTC (in 4m 58s); Ctrl-C stops" """
+    now = now or dt.datetime.now(dt.UTC)
+    at = now + dt.timedelta(seconds=wait)
+    minutes, seconds = divmod(round(wait), 60)
+    span = f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+    return f"next run at {at:%H:%M:%S} UTC (in {span}); Ctrl-C stops"
 
 
 def _stopper(stop: threading.Event):
@@ -71,9 +72,3 @@ def _stopper(stop: threading.Event):
         stop.set()
 
     return handle
-
-
-def _now() -> float:
-    import time
-
-    return time.monotonic()

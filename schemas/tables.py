@@ -1,4 +1,4 @@
-"""The three output tables: articles, stories and rejects.
+"""The output tables: articles, stories, rejects and feed_polls.
 
 Every column is declared here with its Arrow type, nullability and description. A table's
 Hive partition column (e.g. ``published_date``) lives in the directory name, not in the files.
@@ -144,6 +144,94 @@ class Reject:
     detail: str = column(pa.string(), "Human-readable explanation (error message, offending value).", nullable=False)
     ingested_at: dt.datetime = column(UTC_MICROS, "Start time (UTC) of the run that wrote the row.", nullable=False)
     run_id: str = column(pa.string(), "Id of the run that wrote the row.", nullable=False)
+    entry_id: str | None = column(
+        pa.string(), "Stable id of the feed entry when the item was one (as in articles.entry_id); null otherwise."
+    )
+    entry_link: str | None = column(
+        pa.string(), "The feed entry's article link (canonical), when the item was a feed entry with a link."
+    )
+    entry_title: str | None = column(pa.string(), "The feed entry's title, when the item was a feed entry with one.")
+    page_url: str | None = column(
+        pa.string(),
+        "The URL last requested for the item (after redirects) when a page or feed was fetched; null when none was.",
+    )
+    attempt: int | None = column(
+        pa.int32(),
+        "Which try of this item the row records (1 = first). Feed entries are tried again by later runs until "
+        "they succeed or give_up is true; null for items that are not retried (seed files, whole feeds).",
+    )
+    gave_up: bool | None = column(
+        pa.bool_(),
+        "True on the last try of a feed entry: later runs skip it (counted as already seen); false when a later "
+        "run will try it again; null for items that are not retried.",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedPollRow:
+    """One poll of one feed: what the server answered and what the feed's entries became."""
+
+    poll_id: str = column(
+        pa.string(), "Stable id of the poll: hash of the configured feed URL and the poll time.", nullable=False
+    )
+    feed_url: str = column(
+        pa.string(), "The feed as configured (credentials shown as ***); the stable key of the feed.", nullable=False
+    )
+    current_url: str = column(
+        pa.string(), "Where the feed is polled after permanent redirects (301/308), after this poll.", nullable=False
+    )
+    run_id: str = column(pa.string(), "Id of the run that polled the feed.", nullable=False)
+    polled_at: dt.datetime = column(UTC_MICROS, "When the poll was made (UTC).", nullable=False)
+    http_status: int | None = column(
+        pa.int32(),
+        "HTTP status of the last response (after redirects); null when no response came (timeout, DNS, refused).",
+    )
+    not_modified: bool = column(
+        pa.bool_(),
+        "True when the server answered 304 Not Modified to our validators: nothing new, nothing parsed.",
+        nullable=False,
+    )
+    bytes: int = column(
+        pa.int64(), "Size of the feed body received, after decompression (0 on 304 and on errors).", nullable=False
+    )
+    latency_seconds: float | None = column(
+        pa.float64(), "Seconds from sending the request to the end of the body (redirects included)."
+    )
+    entries_seen: int = column(pa.int32(), "Entries in the feed body (0 when not modified or failed).", nullable=False)
+    new_entries: int | None = column(
+        pa.int32(),
+        "Entries not handled by an earlier run, hence fetched and extracted in this run; null when not counted.",
+    )
+    articles: int | None = column(
+        pa.int32(),
+        "Article rows this run wrote from the feed's entries (duplicates included); counted per source_uri before the "
+        "tables are written; null when not counted (streaming).",
+    )
+    rejects: int | None = column(
+        pa.int32(),
+        "Rejects rows this run wrote for the feed: its entries (fetch and extraction) and the feed itself; null when "
+        "not counted (streaming).",
+    )
+    error: str | None = column(
+        pa.string(),
+        "Why the poll failed, as in rejects.reason ('timeout', 'http_500', 'not_a_feed', 'feed_gone', ...); "
+        "null when it worked.",
+    )
+    error_detail: str | None = column(pa.string(), "Human-readable detail of the failure (status, message, URL).")
+    bozo: str | None = column(
+        pa.string(), "Why feedparser found the body malformed ('Class: message') when its entries were still used."
+    )
+    consecutive_failures: int = column(
+        pa.int32(),
+        "Failed polls in a row up to and including this one (0 after a success); drives the backoff.",
+        nullable=False,
+    )
+    gone: bool = column(
+        pa.bool_(), "True once the feed answered 410 Gone: not polled again until reset.", nullable=False
+    )
+    next_attempt_at: dt.datetime | None = column(
+        UTC_MICROS, "Earliest time the feed will be polled again (backoff or Retry-After); null: the next run."
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,7 +240,9 @@ class SeenKey:
 
     kind: str = column(
         pa.string(),
-        "What the key identifies: 'article' (article_id), 'content' (content_hash), 'entry' (feed entry_id) or 'reject' (reject_id).",
+        "What the key identifies: 'article' (article_id), 'content' (content_hash), 'entry' (feed entry_id), "
+        "'reject' (reject_id) or 'attempt' (entry_id of a feed entry that failed and will be tried again; one row "
+        "per failed try).",
         nullable=False,
     )
     key: str = column(pa.string(), "The id or hash.", nullable=False)
@@ -217,7 +307,14 @@ REJECTS = TableSpec(
     lambda reject: _utc_date(reject.ingested_at),
     description="One row per input item that did not become an article, with the stage and reason.",
 )
-TABLES = (ARTICLES, STORIES, REJECTS)
+FEED_POLLS = TableSpec(
+    "feed_polls",
+    FeedPollRow,
+    ColumnSpec("polled_date", pa.date32(), False, "UTC date of polled_at (Hive partition)."),
+    lambda poll: _utc_date(poll.polled_at),
+    description="One row per feed per poll: the HTTP outcome, entries seen and new, articles and rejects it gave.",
+)
+TABLES = (ARTICLES, STORIES, REJECTS, FEED_POLLS)
 SEEN = TableSpec(
     "seen", SeenKey, description="The seen-items ledger in the state store (STATE/seen/): keys earlier runs handled."
 )

@@ -49,13 +49,14 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
+from pipeline.options import DEFAULT_MIN_FILE_MB, CompactOptions
 from schemas import TABLES, TableSpec
 from transforms.output.files import read_json, remove_folder, write_json_atomically
 from transforms.output.tables import COMPRESSION, STAGING_PREFIX
 
 WORK_DIR = "_compact"
 PLAN_FILE = "plan.json"
-DEFAULT_MIN_FILE_MB = 64.0
 ROW_GROUP_BYTES = 128 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 1_000_000
 COMPACTED_PREFIX = "part-compacted-"
@@ -290,21 +291,16 @@ def exchange_directories(a: str, b: str) -> None:
         raise OSError(errno, f"cannot exchange {a} and {b}: {os.strerror(errno)}")
 
 
+COMMAND = Command("compact", __doc__.splitlines()[0], (CompactOptions,))
+
+
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline compact", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--output",
-        default="out/",
-        help="the pipeline's output folder (local, gs://, s3://); Beam's file system options (--s3_*, GCP) may follow",
-    )
-    parser.add_argument(
-        "--min-file-mb",
-        type=float,
-        default=DEFAULT_MIN_FILE_MB,
-        help="files smaller than this are merged (default %(default)s)",
-    )
-    args, filesystem_options = parser.parse_known_args(argv)
-    FileSystems.set_options(PipelineOptions(filesystem_options))  # e.g. --s3_endpoint_url, --s3_region_name
+    return run_command(COMMAND, argv, compact_command)
+
+
+def compact_command(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
+    if output_missing(args.output, filesystem_options):
+        return MISSING_OUTPUT_EXIT
     try:
         results = compact_output(args.output, args.min_file_mb)
     except CompactionRefused as err:

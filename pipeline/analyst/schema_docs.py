@@ -11,6 +11,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from pipeline.arguments import Command, run_command
+from pipeline.options import SchemaOptions
 from schemas import SEEN, TABLES, TableSpec
 from schemas.columns import ColumnSpec
 
@@ -77,9 +79,13 @@ def schema_markdown(tables: Sequence[TableSpec] = DOCUMENTED_TABLES) -> str:
     return "\n".join(lines)
 
 
+COMMAND = Command("schema", __doc__.splitlines()[0], (SchemaOptions,), beam_options=False)
+
+
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline schema", description=__doc__.splitlines()[0])
-    parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
-    args = parser.parse_args(argv)
+    return run_command(COMMAND, argv, print_schema)
+
+
+def print_schema(args: argparse.Namespace, _beam: object) -> int:
     sys.stdout.write((schema_json() if args.format == "json" else schema_markdown()) + "\n")
     return 0

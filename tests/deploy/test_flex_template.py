@@ -22,8 +22,7 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import StandardOptions, _BeamArgumentParser
 
-from pipeline.options import NewsbeamOptions
-from pipeline.streaming import StreamingOptions
+from pipeline.options import NewsbeamOptions, StreamingOptions
 from tests.conftest import REPO
 
 TEMPLATE_DIR = REPO / "deploy" / "dataflow"

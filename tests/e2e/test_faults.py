@@ -75,7 +75,7 @@ FORBIDDEN_LINKS = [
 ]
 PAGE = article_page("A page that breaks", seed="page")
 PAGE_FAULTS = {
-    # page path: (raw handler, the fetch reason named in the no_text reject's detail)
+    # page path: (raw handler, the fetch reason named in the reject's reason and detail)
     "/reset": (FAULTS["reset"], "connection_error"),
     "/truncated": (truncated(PAGE), "incomplete_body"),
     "/gzip": (invalid_gzip(PAGE), "invalid_compression"),
@@ -183,16 +183,18 @@ def test_healthy_feeds_are_unaffected(fault_run):
         assert len(s.requests_to("/feed")) == 1
 
 
-def test_page_faults_are_no_text_rejects_naming_the_fault(fault_run):
+def test_page_faults_are_rejects_whose_reason_is_the_fault(fault_run):
     pages = fault_run["pages"]
     rows = query(
         fault_run["out"],
-        f"SELECT source_uri, detail FROM REJECTS WHERE reason = 'no_text' AND source_uri LIKE '{pages.url('/feed')}%'",
+        "SELECT source_uri, detail, reason, page_url, attempt FROM REJECTS"
+        f" WHERE stage = 'fetch' AND attempt = 1 AND source_uri LIKE '{pages.url('/feed')}#entry=%'",
     )
-    assert len(rows) == len(PAGE_FAULTS) and all(uri.startswith(pages.url("/feed") + "#entry=") for uri, _ in rows)
+    assert len(rows) == len(PAGE_FAULTS) and all(uri.startswith(pages.url("/feed") + "#entry=") for uri, *_ in rows)
     for path, (_, named) in PAGE_FAULTS.items():
-        (detail,) = [d for _, d in rows if f"({pages.url(path)})" in d]
+        ((detail, reason, attempt),) = [(d, r, a) for _, d, r, page, a in rows if page == pages.url(path)]
         assert named in detail, (path, detail)
+        assert reason == named.lower().replace("http ", "http_") and attempt == 1, (path, reason)
     fallback = query(
         fault_run["out"], "SELECT text_source FROM ARTICLES WHERE entry_id IS NOT NULL AND title = 'own summary'"
     )
@@ -246,7 +248,8 @@ def test_only_http_links_are_followed(fault_run):
     schemes = fault_run["schemes"]
     feed = schemes.url("/feed").replace("://", "://***@")
     rows = query(
-        fault_run["out"], f"SELECT detail FROM REJECTS WHERE source_uri LIKE '{feed}#entry=%' AND reason = 'no_text'"
+        fault_run["out"],
+        f"SELECT detail FROM REJECTS WHERE source_uri LIKE '{feed}#entry=%' AND reason = 'no_link' AND attempt = 1",
     )
     assert len(rows) == len(FORBIDDEN_LINKS) and all("the entry has no link" in d for (d,) in rows), rows
     assert query(fault_run["out"], f"SELECT url, text_source FROM ARTICLES WHERE source_uri = '{feed}'") == [

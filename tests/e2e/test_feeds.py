@@ -649,9 +649,15 @@ def test_missing_pages_fall_back_to_the_entry_text_or_become_no_text(loopback_se
     assert {row["text_source"] for row in rows.values()} == {"feed_summary"}
     assert rows[server.url("/gone/1.html")]["text"].split() == long_text("summary one").split()
     (reject,) = rejects(out)
-    assert reject["reason"] == "no_text" and reject["stage"] == "fetch"
+    assert reject["reason"] == "http_404" and reject["stage"] == "fetch"
     assert reject["source_uri"].startswith(server.url("/feed.xml") + "#entry=")
     assert "404" in reject["detail"]
+    assert (reject["entry_link"], reject["entry_title"], reject["page_url"]) == (
+        server.url("/gone/3.html"),
+        "title only",
+        server.url("/gone/3.html"),
+    )
+    assert (reject["attempt"], reject["gave_up"]) == (1, False)
     assert all(len(server.requests_to(f"/gone/{n}.html")) == 1 for n in (1, 2, 3))
     assert counters_of(result.stdout).get("feeds.pages_http_404") == 3
 

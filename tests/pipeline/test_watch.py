@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import signal
@@ -12,12 +13,16 @@ import time
 import duckdb
 import pytest
 
+from pipeline.watch import next_run_line
 from tests.conftest import REPO, run_cli
 from tests.http_server import Reply
 
 pytestmark = pytest.mark.e2e
 
-PARAGRAPH = "Officials at the harbour authority said on {day} that item {n} of the series had been published, and that more would follow soon."
+PARAGRAPH = (
+    "Officials at the harbour authority said on {day} that item {n} of the series had been published,"
+    " and that more would follow soon."
+)
 
 
 def growing_feed(server, per_poll: int = 2):
@@ -69,6 +74,10 @@ def test_watch_writes_each_new_item_exactly_once(loopback_server, tmp_path):
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("[")]
     assert [int(re.search(r"(\d+) new articles", line).group(1)) for line in lines] == [2, 2, 2]
+    waits = [line for line in result.stdout.splitlines() if line.startswith("next run at")]
+    assert len(waits) == 2 and all(
+        re.fullmatch(r"next run at \d\d:\d\d:\d\d UTC \(in \d+s\); Ctrl-C stops", w) for w in waits
+    )
     rows = duckdb.sql(
         f"SELECT title, count(*) FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) GROUP BY 1"
     ).fetchall()
@@ -117,3 +126,9 @@ def test_sigterm_stops_cleanly_with_complete_files(loopback_server, tmp_path):
     ).fetchall()[0][0]
     runs = 1 + sum(1 for line in stdout.splitlines() if line.startswith("["))
     assert count == 2 * runs
+
+
+def test_next_run_line_says_when_in_clock_time_and_in_minutes():
+    now = dt.datetime(2024, 5, 1, 11, 58, 30, tzinfo=dt.UTC)
+    assert next_run_line(298.4, now) == "next run at 12:03:28 UTC (in 4m 58s); Ctrl-C stops"
+    assert next_run_line(3, now) == "next run at 11:58:33 UTC (in 3s); Ctrl-C stops"

@@ -14,12 +14,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from schemas import Article, SeenKey
+from schemas import Article, Reject, SeenKey
 from transforms.output.files import CorruptStateFile
 from transforms.run.context import RunContext
 from transforms.run.counters import Counter
 
-ARTICLE, CONTENT, ENTRY, REJECT = "article", "content", "entry", "reject"
+ARTICLE, CONTENT, ENTRY, REJECT, ATTEMPT = "article", "content", "entry", "reject", "attempt"
+FORGOTTEN = "forgotten"
+"""An article id removed by a takedown (``python -m pipeline forget``); its article, content and entry keys stay."""
 
 
 class ReadSeenKeys(beam.PTransform):
@@ -82,7 +84,7 @@ class RecordSeenKeys(beam.PTransform):
         return (
             written_articles | "ArticleKeys" >> beam.FlatMap(article_keys, run_id),
             skipped_articles | "SkippedEntryKeys" >> beam.FlatMap(entry_keys, run_id),
-            rejects | "RejectKeys" >> beam.Map(lambda r: SeenKey(kind=REJECT, key=r.reject_id, run_id=run_id)),
+            rejects | "RejectKeys" >> beam.FlatMap(reject_keys, run_id),
         ) | "AllSeenKeys" >> beam.Flatten()
 
 
@@ -92,6 +94,14 @@ def article_keys(article: Article, run_id: str) -> Iterable[SeenKey]:
     original = article.duplicate_of if article.duplicate_kind == "text" else article.article_id
     yield SeenKey(kind=CONTENT, key=article.content_hash, run_id=run_id, article_id=original)
     yield from entry_keys(article, run_id)
+
+
+def reject_keys(reject: Reject, run_id: str) -> Iterable[SeenKey]:
+    """A reject is known by its id; a failed try of a feed entry also counts as an attempt, or, on the
+    last try, marks the entry as handled so later runs skip it."""
+    yield SeenKey(kind=REJECT, key=reject.reject_id, run_id=run_id)
+    if reject.entry_id and reject.attempt is not None:
+        yield SeenKey(kind=ENTRY if reject.gave_up else ATTEMPT, key=reject.entry_id, run_id=run_id)
 
 
 def entry_keys(article: Article, run_id: str) -> Iterable[SeenKey]:

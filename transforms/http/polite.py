@@ -7,7 +7,10 @@ hosts at once. The HTTP client, robots.txt cache and pacer are created in ``setu
 
 from __future__ import annotations
 
+import itertools
+import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,7 +21,7 @@ import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.http.addresses import host_of
+from transforms.http.addresses import host_of, redact_credentials
 from transforms.http.client import FetchPolicy, FetchResult, HttpFetcher
 from transforms.http.pacing import HostPacer
 from transforms.http.robots import RobotsCache, RobotsDecision
@@ -26,6 +29,9 @@ from transforms.run import counters, progress
 
 DEFAULT_HOST_DELAY = 1.0
 DEFAULT_FETCH_THREADS = 16
+SLOW_REQUEST_WARNING_SECONDS = 5.0
+"""A request still running after this long is logged as a warning (once), so a stalled host is never silent."""
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class FetchSettings:
     host_delay: float = DEFAULT_HOST_DELAY
     threads: int = DEFAULT_FETCH_THREADS
     policy: FetchPolicy = field(default_factory=FetchPolicy)
+    slow_warning_seconds: float = SLOW_REQUEST_WARNING_SECONDS
 
 
 class FetchSession:
@@ -47,6 +54,7 @@ class FetchSession:
         self._robots = RobotsCache(self)
         self._counts: Counter[counters.Counter] = Counter()
         self._counts_lock = threading.Lock()
+        self._slow = SlowRequestWatch(settings.policy.total_timeout, settings.slow_warning_seconds)
 
     def count(self, counter: counters.Counter, n: int = 1) -> None:
         """Beam counters only work on the DoFn's own thread: fetch threads tally here instead."""
@@ -60,7 +68,7 @@ class FetchSession:
 
     def get(self, url: str, **conditional: Any) -> FetchResult:
         """A GET that waits its turn for the URL's host."""
-        with self._pacer.slot(host_of(url)):
+        with self._pacer.slot(host_of(url)), self._slow.watching(url):
             return self._fetcher.get(url, **conditional)
 
     def robots(self, url: str) -> RobotsDecision:
@@ -68,7 +76,65 @@ class FetchSession:
         return self._robots.decide(url)
 
     def close(self) -> None:
+        self._slow.stop()
         self._fetcher.close()
+
+
+class SlowRequestWatch:
+    """Warns once about each request still running after ``after`` seconds (one daemon thread per session)."""
+
+    def __init__(self, total_timeout: float, after: float = SLOW_REQUEST_WARNING_SECONDS):
+        self._total_timeout, self._after = total_timeout, after
+        self._running: dict[int, tuple[str, float]] = {}
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def watching(self, url: str) -> _Watched:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="slow-requests", daemon=True)
+                self._thread.start()
+            key = next(self._ids)
+            self._running[key] = (url, time.monotonic())
+        return _Watched(self, key)
+
+    def done(self, key: int) -> None:
+        with self._lock:
+            self._running.pop(key, None)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(min(1.0, self._after / 2)):
+            now = time.monotonic()
+            with self._lock:
+                slow = [(k, u, now - t) for k, (u, t) in self._running.items() if now - t >= self._after]
+                for key, _, _ in slow:
+                    self._running.pop(key)  # once per request
+            for _, url, waited in slow:
+                log.warning(slow_request_message(url, waited, self._total_timeout))
+
+
+def slow_request_message(url: str, waited: float, total_timeout: float) -> str:
+    return (
+        f"{host_of(url)} has held the run for {waited:.0f}s: still waiting for {redact_credentials(url)}"
+        f" (gives up after {total_timeout:g}s, --http-total-timeout)"
+    )
+
+
+@dataclass
+class _Watched:
+    watch: SlowRequestWatch
+    key: int
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.watch.done(self.key)
 
 
 _PACERS: dict[float, HostPacer] = {}

@@ -25,6 +25,7 @@ import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
+from dataclasses import field as dataclasses_field
 from typing import Any
 
 import apache_beam as beam
@@ -36,6 +37,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TableSpec
+from schemas.tables import HIVE_NULL_PARTITION
 from transforms.output.files import (
     ensure_dir,
     match_paths,
@@ -98,7 +100,14 @@ class WriteTables(beam.PTransform):
             staged
             | "AllStagedFiles" >> beam.Flatten()
             | "CollectStaged" >> beam.combiners.ToList()
-            | "CommitRun" >> beam.Map(commit_run, self._output, self._run, list(self._tables.values()))
+            | "CommitRun"
+            >> beam.Map(
+                commit_run,
+                self._output,
+                self._run,
+                list(self._tables.values()),
+                always_present=[spec for name, spec in self._tables.items() if name not in self._roots],
+            )
         )
 
 
@@ -186,38 +195,123 @@ def records_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
     return table
 
 
-def commit_run(staged: list[StagedFile], output: str, run: RunContext, tables: Sequence[TableSpec] = ()) -> dict:
+def commit_run(
+    staged: list[StagedFile],
+    output: str,
+    run: RunContext,
+    tables: Sequence[TableSpec] = (),
+    changes: CommitChanges | None = None,
+    always_present: Sequence[TableSpec] = (),
+) -> dict:
     """Writes the commit plan, then moves every staged file into place, merges upsert tables, writes the run record.
 
     Output tables move before the ledger, and the run record comes last (see the module docstring).
+    ``changes`` (takedowns) adds files to delete, upsert keys to drop and fields of the run record. Each table of
+    ``always_present`` that has no file yet and gets no rows from this run gets a zero-row file
+    (``stage_empty_tables``), committed like any other.
     """
     output = output.rstrip("/")
+    staged = [*staged, *stage_empty_tables(staged, output, run, always_present)]
     crash_point("staged")
     if run.lease_owner:  # fencing: a run whose lease was taken over must not move anything
         for root in sorted({output, *(f.root for f in staged)}):
             if root == output or not root.startswith(output + "/"):
                 verify_lease(root, run.lease_owner)
+    changes = changes or CommitChanges()
     record = run_record(staged, run)
-    plan = {**record, "upsert_tables": [spec.name for spec in tables if spec.upsert_key]}
+    plan = {**record, "upsert_tables": [spec.name for spec in tables if spec.upsert_key], **changes.to_plan()}
     write_json_atomically(FileSystems.join(staging_dir(output, run.run_id), COMMIT_PLAN), plan)
     crash_point("commit_planned")
-    return finish_commit(staged, output, run, tables)
+    return finish_commit(staged, output, run, tables, changes=changes)
+
+
+@dataclass(frozen=True)
+class CommitChanges:
+    """What a commit does beyond adding files: used by takedowns, which rewrite files without some rows."""
+
+    replaced_files: tuple[str, ...] = ()
+    """Committed files the staged files replace: deleted after the moves (a missing one was already deleted)."""
+    dropped_keys: Mapping[str, tuple[str, ...]] = dataclasses_field(default_factory=dict)
+    """Per upsert table, keys whose rows the merge removes."""
+    record: Mapping[str, Any] = dataclasses_field(default_factory=dict)
+    """Fields added to the run record (e.g. its kind)."""
+
+    def to_plan(self) -> dict:
+        if not (self.replaced_files or self.dropped_keys or self.record):
+            return {}
+        return {
+            "replaced_files": list(self.replaced_files),
+            "dropped_keys": {k: list(v) for k, v in self.dropped_keys.items()},
+            "record": dict(self.record),
+        }
+
+    @classmethod
+    def from_plan(cls, plan: Mapping[str, Any]) -> CommitChanges:
+        return cls(
+            tuple(plan.get("replaced_files", ())),
+            {k: tuple(v) for k, v in plan.get("dropped_keys", {}).items()},
+            dict(plan.get("record", {})),
+        )
+
+
+def stage_empty_tables(
+    staged: Sequence[StagedFile], output: str, run: RunContext, tables: Sequence[TableSpec]
+) -> list[StagedFile]:
+    """A staged zero-row file (the table's full schema) for every table with no file in ``output`` and none staged.
+
+    So every table exists after every run, and DuckDB, pyarrow, pandas, Polars and Spark read an
+    empty table instead of failing on a missing folder. A partitioned table's empty file sits in
+    the NULL partition when its partition column is nullable, else in the run's date.
+    """
+    have = {f.table for f in staged if f.root == output}
+    empty = []
+    for spec in tables:
+        if spec.name in have or committed_files(output, spec):
+            continue
+        relative = "/".join(
+            p for p in (spec.name, empty_partition_dir(spec, run), f"part-{run.run_id}-empty.parquet") if p
+        )
+        path = FileSystems.join(staging_dir(output, run.run_id), relative)
+        ensure_dir(path.rsplit("/", 1)[0])
+        with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            pq.write_table(spec.arrow_schema.empty_table(), handle, compression=COMPRESSION)
+        empty.append(StagedFile(spec.name, output, relative, 0))
+    return empty
+
+
+def empty_partition_dir(spec: TableSpec, run: RunContext) -> str:
+    """Where a table's zero-row file goes: '' (unpartitioned), the NULL partition, or the run's UTC date."""
+    if spec.partition is None:
+        return ""
+    value = HIVE_NULL_PARTITION if spec.partition.nullable else run.started_at.astimezone(dt.UTC).date().isoformat()
+    return f"{spec.partition.name}={value}"
 
 
 def finish_commit(
-    staged: list[StagedFile], output: str, run: RunContext, tables: Sequence[TableSpec], resuming: bool = False
+    staged: list[StagedFile],
+    output: str,
+    run: RunContext,
+    tables: Sequence[TableSpec],
+    resuming: bool = False,
+    changes: CommitChanges | None = None,
 ) -> dict:
-    """The commit's steps after its plan is written; ``resuming`` repeats them after a crash (moved files are skipped)."""
+    """The commit's steps after its plan is written; ``resuming`` repeats them after a crash (moved files skipped)."""
+    changes = changes or CommitChanges()
     move_into_place([f for f in staged if f.root == output], run, resuming)
     crash_point("tables_moved")
     for spec in tables:
         roots = {f.root for f in staged if f.table == spec.name}
-        if spec.upsert_key and roots:
-            merge_upserts(roots.pop(), spec, run)
+        dropped = changes.dropped_keys.get(spec.name, ())
+        if spec.upsert_key and (roots or dropped):
+            merge_upserts(roots.pop() if roots else output, spec, run, dropped)
     crash_point("stories_merged")
     move_into_place([f for f in staged if f.root != output], run, resuming)
     crash_point("ledger_moved")
-    record = run_record(staged, run)
+    gone = [path for path in changes.replaced_files if FileSystems.exists(path)]
+    if gone:
+        FileSystems.delete(gone)
+    crash_point("replaced_deleted")
+    record = {**run_record(staged, run), **changes.record}
     write_json_atomically(FileSystems.join(output, RUNS_DIR, f"{run.run_id}.json"), record)
     crash_point("run_recorded")
     for root in sorted({output, *(f.root for f in staged)}):
@@ -263,14 +357,15 @@ def run_record(staged: list[StagedFile], run: RunContext) -> dict:
     }
 
 
-def merge_upserts(root: str, spec: TableSpec, run: RunContext) -> None:
+def merge_upserts(root: str, spec: TableSpec, run: RunContext, dropped_keys: Sequence[str] = ()) -> None:
     """Rewrites an upsert table as one file in which this run's rows replace older rows with the same key.
 
-    The merged file is written to staging, renamed into place, then the older files are deleted:
-    a reader listing the folder in between may see both versions of an updated row, never none.
+    Rows whose key is in ``dropped_keys`` are left out. The merged file is written to staging,
+    renamed into place, then the older files are deleted: a reader listing the folder in between
+    may see both versions of an updated row, never none.
     """
     files = committed_files(root, spec)
-    if len(files) < 2:
+    if len(files) < 2 and not dropped_keys:
         return
     ours = [f for f in files if f"part-{run.run_id}-" in f]
     older = [f for f in files if f not in ours]
@@ -281,7 +376,11 @@ def merge_upserts(root: str, spec: TableSpec, run: RunContext) -> None:
     merged = pa.concat_tables(tables)
     keys = merged.column(spec.upsert_key).to_pylist()
     last = {key: i for i, key in enumerate(keys)}
-    merged = merged.take(sorted(last.values()))
+    for key in dropped_keys:
+        last.pop(key, None)
+    if len(files) == 1 and len(last) == len(keys):
+        return  # nothing to drop (a resumed commit that already merged)
+    merged = merged.take(pa.array(sorted(last.values()), pa.int64()))
     name = f"{spec.name}/part-{run.run_id}-merged.parquet"
     staged = FileSystems.join(staging_dir(root, run.run_id), name)
     ensure_dir(staged.rsplit("/", 1)[0])
@@ -325,7 +424,8 @@ def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = 
         run = RunContext(run_id=plan["run_id"], started_at=dt.datetime.fromisoformat(plan["started_at"]))
         log.warning("finishing the commit of interrupted run %s", run.run_id)
         upserts = [spec for spec in tables if spec.name in plan.get("upsert_tables", [])]
-        finish_commit([StagedFile(**f) for f in plan["files"]], output, run, upserts, resuming=True)
+        changes = CommitChanges.from_plan(plan)
+        finish_commit([StagedFile(**f) for f in plan["files"]], output, run, upserts, resuming=True, changes=changes)
         finished.append(run.run_id)
     roots = tuple(r.rstrip("/") for r in roots)
     sweep_temporary_files(output, FileSystems.join(output, RUNS_DIR), *roots)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import secrets
@@ -33,8 +34,24 @@ class RunContext:
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         return cls(f"{now:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}", now, lease_owner)
 
-    def reject(self, source_uri: str, stage: str, reason: str, detail: str, evidence: bytes | str = b"") -> Reject:
-        """A rejects row whose id is stable for the same item, stage, reason and input bytes."""
+    def reject(
+        self,
+        source_uri: str,
+        stage: str,
+        reason: str,
+        detail: str,
+        evidence: bytes | str = b"",
+        *,
+        entry_id: str | None = None,
+        entry_link: str | None = None,
+        entry_title: str | None = None,
+        page_url: str | None = None,
+    ) -> Reject:
+        """A rejects row whose id is stable for the same item, stage, reason and input bytes.
+
+        The keyword arguments say what the item was (a feed entry, the page requested for it);
+        they don't change the id. Attempts are numbered later (``numbered_attempt``).
+        """
         if isinstance(evidence, str):
             evidence = evidence.encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(evidence).hexdigest()
@@ -47,7 +64,21 @@ class RunContext:
             detail=detail,
             ingested_at=self.started_at,
             run_id=self.run_id,
+            entry_id=entry_id,
+            entry_link=entry_link,
+            entry_title=entry_title,
+            page_url=page_url,
         )
+
+
+def numbered_attempt(reject: Reject, attempt: int, gave_up: bool) -> Reject:
+    """The same reject as try number ``attempt`` of its item: its own id, so every try is a row of its own."""
+    return dataclasses.replace(
+        reject,
+        reject_id=stable_hash(reject.reject_id, "attempt", str(attempt)),
+        attempt=attempt,
+        gave_up=gave_up,
+    )
 
 
 def stable_hash(*parts: str) -> str:

@@ -79,7 +79,8 @@ REJECTS_AT_EXTRACTION_FROM = CounterFamily(EXTRACT, "", "_rejects")
 # Feeds.
 FEED_ENTRIES = Counter(FEEDS, "entries")
 FEED_ENTRIES_ALREADY_SEEN = Counter(FEEDS, "entries_already_seen")
-FEED_ENTRIES_WITHOUT_TEXT = Counter(FEEDS, "rejected_no_text")
+FEED_ENTRIES_WITHOUT_TEXT = CounterFamily(FEEDS, "rejected_")
+"""Entries with no usable text, one counter per reason the page gave none (http_404, robots_disallowed, …)."""
 FEED_STATUS = CounterFamily(FEEDS, "status_")
 FEEDS_NOT_MODIFIED = FEED_STATUS.of(304)
 FEEDS_FAILED = CounterFamily(FEEDS, "feed_rejected_")

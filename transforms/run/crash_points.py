@@ -20,11 +20,15 @@ POINTS = (
     "commit_planned",  # the commit's plan is written; nothing moved
     "tables_moved",  # the output tables are in place; upserts not merged, ledger not moved, no run record
     "stories_merged",  # the upsert tables are merged; the ledger is still staged
-    "ledger_moved",  # the ledger is in place; no run record yet
+    "ledger_moved",  # the ledger is in place; files a takedown replaces are not deleted yet
+    "replaced_deleted",  # files a takedown replaces are deleted; no run record yet
     "run_recorded",  # the run record is written; the staging folders are still there
     "committed",  # the commit is finished; feed states and the story index are not saved yet
     "feeds_saved",  # the feed states are saved; the story index is not
 )
+
+COMMIT_POINTS = ("commit_planned", "tables_moved", "stories_merged", "ledger_moved", "replaced_deleted", "run_recorded")
+"""The points inside a commit (``transforms/output/tables.py``), in order: a run's and a takedown's."""
 
 
 def crash_point(name: str) -> None:

@@ -28,6 +28,18 @@ class SourceDocument:
     fetched_at: str | None = None  # ISO-8601: when an archived page was fetched (a WARC record's WARC-Date)
     accounted_as: str | None = None  # the run summary's source ('warc', 'sitemap'); None: 'seed' or 'feed' by kind
 
+    def reject_fields(self) -> dict[str, str | None]:
+        """What a reject of this document says about the item: for a feed entry, its id and title, and the
+        page fetched for it (``page``) or the link it carries (``entry``: the page gave nothing)."""
+        if not self.entry_id:
+            return {}
+        return {
+            "entry_id": self.entry_id,
+            "entry_title": self.title,
+            "entry_link": self.url if self.kind == ENTRY_TEXT else None,
+            "page_url": self.url if self.kind == PAGE else None,
+        }
+
     @property
     def item_uri(self) -> str:
         """Where exactly the item came from: the source, narrowed to the feed entry when there is one."""

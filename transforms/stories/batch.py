@@ -158,11 +158,15 @@ def assign_stories(
         for article_id, story_id in story_of.items()
     }
     touched = sorted({story for story in story_of.values() if story in summaries})
-    return assignments, [story_row(summaries[s], index.duplicate_counts.get(s, 0), run) for s in touched]
+    counts = {s: index.duplicate_counts.get(s, 0) - index.forgotten_count(s) for s in touched}
+    return assignments, [story_row(summaries[s], counts[s], run) for s in touched]
 
 
 def story_row(summary: StorySummary, duplicates: int, run: RunContext) -> Story:
-    """A stories-table row: all articles the story has gathered over all runs, duplicates included."""
+    """A stories-table row: all articles the story has gathered over all runs, duplicates included.
+
+    ``duplicates`` is net of the story's articles removed by takedowns.
+    """
     return Story(
         story_id=summary.story_id,
         story_label=summary.story_label,

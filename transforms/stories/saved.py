@@ -35,6 +35,17 @@ class StoryIndex:
     """Duplicates (exact and near) each story gained, over all runs; the clusterer counts originals."""
     labels: dict[str, str] = field(default_factory=dict)
     """Last label of every story still referenced, for near-duplicates of stories no longer active."""
+    forgotten: dict[str, list[str]] = field(default_factory=dict)
+    """Per story, article ids removed by takedowns (``python -m pipeline forget``): not in its article count."""
+
+    def forgotten_count(self, story_id: str) -> int:
+        return len(self.forgotten.get(story_id, ()))
+
+    def forget(self, story_id: str, article_id: str) -> None:
+        """Records a takedown; repeating it changes nothing."""
+        ids = self.forgotten.setdefault(story_id, [])
+        if article_id not in ids:
+            ids.append(article_id)
 
     def story_of_article(self, article_id: str) -> str | None:
         """The story of an article of an earlier run, while the near-duplicate window or its active story keeps it."""
@@ -53,6 +64,7 @@ class StoryIndex:
             "near_duplicates": near_duplicates,
             "duplicate_counts": {k: v for k, v in self.duplicate_counts.items() if k in referenced},
             "labels": {k: v for k, v in self.labels.items() if k in referenced},
+            "forgotten": {k: sorted(v) for k, v in self.forgotten.items() if k in referenced},
         }
 
     @classmethod
@@ -64,6 +76,7 @@ class StoryIndex:
             NearDuplicateIndex.from_state(state["near_duplicates"]),
             dict(state["duplicate_counts"]),
             dict(state["labels"]),
+            {k: list(v) for k, v in state.get("forgotten", {}).items()},
         )
 
 
@@ -111,6 +124,23 @@ INDEX_WAY_OUT = (
     " A new index costs continuity: later articles found new stories instead of joining earlier ones,"
     " copies of earlier articles are no longer found as near-duplicates, and story counts restart."
 )
+
+
+def record_forgotten(state_dir: str, removed: dict[str, list[str]]) -> bool:
+    """Adds takedowns ({story_id: [article_id, …]}) to the saved index, in place; False when there is no index.
+
+    Works on the saved form, so no catalog is needed; repeating it changes nothing.
+    """
+    path = index_path(state_dir)
+    if not FileSystems.exists(path):
+        return False
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        state = json.loads(gzip.decompress(handle.read()))
+    forgotten = state.setdefault("forgotten", {})
+    for story_id, article_ids in removed.items():
+        forgotten[story_id] = sorted(set(forgotten.get(story_id, [])) | set(article_ids))
+    save_story_index({}, state, state_dir)
+    return True
 
 
 def save_story_index(record: dict, state: dict | None, state_dir: str) -> dict:

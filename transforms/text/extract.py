@@ -165,7 +165,7 @@ def extract_article(
         return run.reject(document.item_uri, STAGE, "too_slow", str(content), document.body)
     if isinstance(content, str):
         reason = "too_large" if content.startswith(TOO_LARGE_HTML) else "extraction_failed"
-        return run.reject(document.item_uri, STAGE, reason, content, document.body)
+        return run.reject(document.item_uri, STAGE, reason, content, document.body, **document.reject_fields())
     if content.word_count < min_words:
         return run.reject(
             document.item_uri,
@@ -173,6 +173,7 @@ def extract_article(
             "too_little_text",
             f"{content.word_count} words after cleaning, fewer than {min_words}",
             document.body,
+            **document.reject_fields(),
         )
     given = read_iso_time(document.published)
     if given.problem:

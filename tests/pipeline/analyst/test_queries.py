@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import REPO, SEEDS, run_seeds_with_a_wire_copy
+from tests.conftest import REPO, SEEDS, run_cli, run_seeds_with_a_wire_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -53,9 +53,93 @@ def test_the_file_has_the_promised_queries_each_using_the_placeholder():
         assert f"'{PLACEHOLDER}/" in sql, name
 
 
-@pytest.mark.parametrize("name", sorted(QUERIES))
+FEED_QUERIES = {"feed_health", "failed_feed_entries"}
+"""Queries over what only feeds produce: tested on a feed run (below)."""
+
+
+@pytest.mark.parametrize("name", sorted(set(QUERIES) - FEED_QUERIES))
 def test_every_query_runs_and_returns_rows(name, output):
     assert run_query(name, output)
+
+
+@pytest.fixture(scope="module")
+def make_run_output(tmp_path_factory) -> Path:
+    """What `make run` writes: the seeds alone (no rejects, no feeds: those tables are zero-row files)."""
+    out = tmp_path_factory.mktemp("make-run") / "out"
+    run_cli("run", "--input", str(SEEDS), "--output", str(out))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_every_query_runs_on_make_runs_own_output(name, make_run_output):
+    rows = run_query(name, make_run_output)
+    if name in {"rejects_by_reason", *FEED_QUERIES}:
+        assert rows == []  # the tables exist, with no rows
+    else:
+        assert rows
+
+
+@pytest.fixture(scope="module")
+def relabelled_output(tmp_path_factory) -> Path:
+    """Two runs: seeds 000-001 without the catalog (a headline/terms label), then 002-004 with it (relabelled)."""
+    first, second = tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second")
+    for path in sorted(SEEDS.glob("*.txt")):
+        (first if path.name < "002" else second).joinpath(path.name).write_bytes(path.read_bytes())
+    out = tmp_path_factory.mktemp("relabelled") / "out"
+    run_cli("run", "--input", str(first), "--output", str(out), "--catalog", "")
+    run_cli("run", "--input", str(second), "--output", str(out))
+    return out
+
+
+def test_current_labels_come_from_the_stories_table(relabelled_output):
+    rows = run_query("articles_with_current_story_label", relabelled_output)
+    assert {r["story_label"] for r in rows} == {"ISS withdrawal"} and len(rows) == 5
+    at_ingestion = {r["label_at_ingestion"] for r in rows}
+    assert "ISS withdrawal" in at_ingestion and len(at_ingestion) == 2  # the first run's articles kept their label
+    per_story = run_query("articles_per_story_per_day", relabelled_output)
+    assert {r["story_label"] for r in per_story} == {"ISS withdrawal"}
+    assert sum(r["articles"] for r in per_story) == 5
+
+
+@pytest.fixture(scope="module")
+def feed_output(tmp_path_factory) -> tuple[Path, str, str]:
+    """Two runs of a feed with a working page and a missing one (no text of its own), plus a feed answering 500."""
+    from tests.e2e.test_feeds import HTML_TYPE, article_page, feed_reply, rss, run_feeds
+    from tests.http_server import LoopbackServer, Reply
+
+    out = tmp_path_factory.mktemp("feeds") / "out"
+    with LoopbackServer() as server:
+        server.route(
+            "/p/1.html", Reply(200, article_page("Ein neuer Steg über den Fluss"), {"Content-Type": HTML_TYPE})
+        )
+        items = [
+            {"title": "Ein neuer Steg über den Fluss", "link": server.url("/p/1.html"), "guid": "urn:p:1"},
+            {"title": "गायब पन्ना", "link": server.url("/p/gone.html"), "guid": "urn:p:2"},
+        ]
+        server.route("/feed.xml", feed_reply(rss(items)))
+        server.route("/down.xml", Reply(500, b"down"))
+        for _ in range(2):
+            run_feeds(out, "--feed", server.url("/feed.xml"), "--feed", server.url("/down.xml"))
+        return out, server.url("/feed.xml"), server.url("/down.xml")
+
+
+def test_feed_health(feed_output):
+    out, feed, down = feed_output
+    rows = {r["feed_url"]: r for r in run_query("feed_health", out)}
+    assert (rows[feed]["polls"], rows[feed]["last_status"], rows[feed]["failures_in_a_row"]) == (2, "200", 0)
+    assert (rows[feed]["new_entries"], rows[feed]["articles"], rows[feed]["rejects"]) == (3, 1, 2)
+    assert (rows[down]["polls"], rows[down]["last_status"], rows[down]["failures_in_a_row"]) == (1, "http_500", 1)
+    assert list(rows) == [down, feed]  # failing feeds first
+
+
+def test_failed_feed_entries(feed_output):
+    out, feed, _ = feed_output
+    rows = run_query("failed_feed_entries", out)
+    assert [(r["entry_title"], r["reason"], r["attempt"], r["gave_up"]) for r in rows] == [
+        ("गायब पन्ना", "http_404", 2, False),
+        ("गायब पन्ना", "http_404", 1, False),
+    ]
+    assert {r["entry_link"] for r in rows} == {feed.replace("/feed.xml", "/p/gone.html")}
 
 
 def test_articles_per_story_per_day(output):

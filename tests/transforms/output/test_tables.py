@@ -1,6 +1,7 @@
 """Hive-partitioned Parquet: staged per bundle, committed at once, read back with pyarrow and DuckDB."""
 
 import dataclasses
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -56,10 +57,14 @@ def test_rows_land_in_their_partitions_with_nothing_left_in_staging(tmp_path):
         "published_date=2024-03-02",
         "published_date=__HIVE_DEFAULT_PARTITION__",
     ]
-    assert [f for f in files if not f.startswith(("articles/", "rejects/"))] == [f"_runs/{RUN.run_id}.json"]
+    assert [f for f in files if not f.startswith(("articles/", "rejects/"))] == [
+        f"_runs/{RUN.run_id}.json",
+        f"feed_polls/polled_date=2024-01-01/part-{RUN.run_id}-empty.parquet",  # tables without rows: zero-row files
+        f"stories/part-{RUN.run_id}-empty.parquet",
+    ]
     assert not [f for f in files if "staging" in f or ".tmp" in f]
     record = json.loads((tmp_path / "_runs" / f"{RUN.run_id}.json").read_text())
-    assert record["rows"] == {"articles": 3, "rejects": 1}
+    assert record["rows"] == {"articles": 3, "rejects": 1, "stories": 0, "feed_polls": 0}
 
     table = ds.dataset(tmp_path / "articles", format="parquet", partitioning="hive").to_table()
     assert sorted(table.column("article_id").to_pylist()) == sorted(r.article_id for r in rows)
@@ -78,12 +83,6 @@ def test_files_are_zstd_with_the_declared_schema_and_no_partition_column(tmp_pat
     assert parquet.schema_arrow.equals(ARTICLES.arrow_schema)
     assert parquet.schema_arrow.field("published_at").type == pa.timestamp("us", tz="UTC")
     assert parquet.schema_arrow.field("text").metadata[b"description"].startswith(b"Clean article text")
-
-
-def test_an_empty_run_commits_nothing_but_its_record(tmp_path):
-    _write(tmp_path)
-    assert _all_files(tmp_path) == [f"_runs/{RUN.run_id}.json"]
-    assert committed_files(str(tmp_path), ARTICLES) == []
 
 
 def test_committed_files_ignores_hidden_and_staging_folders(tmp_path):
@@ -242,3 +241,24 @@ def test_json_is_replaced_whole_with_no_temporary_file_left(tmp_path):
     write_json_atomically(str(path), {"v": 2})
     assert json.loads(path.read_text()) == {"v": 2}
     assert _all_files(tmp_path) == ["state/feeds.json"]
+
+
+def test_a_run_without_rows_leaves_every_table_readable_with_its_schema(tmp_path):
+    _write(tmp_path)
+    for spec in TABLES:
+        (path,) = committed_files(str(tmp_path), spec)
+        assert path.endswith(f"part-{RUN.run_id}-empty.parquet")
+        assert pq.read_table(path).schema.equals(spec.arrow_schema, check_metadata=False)
+    assert sorted(p.rsplit("/", 2)[-2] for p in (committed_files(str(tmp_path), ARTICLES))) == [
+        "published_date=__HIVE_DEFAULT_PARTITION__"  # nullable partition: the NULL one
+    ]
+    assert committed_files(str(tmp_path), REJECTS)[0].rsplit("/", 2)[-2] == "ingested_date=2024-01-01"  # run date
+    # A later run with rows adds its files and no second empty one; the empty file stays harmless.
+    later = RunContext("20240102T000000Z-later", dt.datetime(2024, 1, 2, tzinfo=dt.UTC))
+    with fn_api_pipeline() as p:
+        {"rejects": p | beam.Create([later.reject("/in/x.txt", "read", "empty_file", "0 bytes")])} | WriteTables(
+            str(tmp_path), later, TABLES
+        )
+    assert len(committed_files(str(tmp_path), REJECTS)) == 2
+    assert [len(committed_files(str(tmp_path), spec)) for spec in (ARTICLES, STORIES)] == [1, 1]
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{tmp_path}/rejects/*/*.parquet')").fetchall() == [(1,)]

@@ -279,6 +279,26 @@ def test_too_little_text_is_rejected():
     assert reject.detail == "5 words after cleaning, fewer than 20"
 
 
+def test_a_feed_page_with_too_little_text_names_the_entry_and_the_page():
+    page = SourceDocument(
+        "https://news.example.kr/rss",
+        "page",
+        b"<html><body><p>\xeb\x8b\xa8\xec\x8b\xa0 \xea\xb8\xb0\xec\x82\xac.</p></body></html>",
+        url="https://news.example.kr/a/1",
+        title="\ub2e8\uc2e0",
+        entry_id="e1",
+    )
+    reject = rejected(page)
+    assert (reject.reason, reject.source_uri) == ("too_little_text", "https://news.example.kr/rss#entry=e1")
+    assert (reject.entry_id, reject.entry_title, reject.page_url, reject.entry_link) == (
+        "e1",
+        "\ub2e8\uc2e0",
+        "https://news.example.kr/a/1",
+        None,
+    )
+    assert rejected(text_doc("Short note about nothing much.")).entry_id is None  # not a feed entry
+
+
 def test_min_words_boundary():
     ten_words = "one two three four five six seven eight nine ten."
     assert extract(text_doc(ten_words), min_words=10).word_count == 10

@@ -21,6 +21,7 @@ from transforms.dedup.ledger import ENTRY, DropKnown
 from transforms.http.addresses import redact_credentials
 from transforms.http.client import FetchResult
 from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
+from transforms.http.robots import ROBOTS_RULES
 from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.document import ENTRY_TEXT, PAGE, SourceDocument
@@ -43,12 +44,18 @@ class FeedPoll:
     state: FeedState
     entries: tuple[FeedEntry, ...] = ()
     reject: Reject | None = None
+    bytes_received: int = 0
+    """Size of the decoded feed body (0 on 304 and on errors)."""
+    latency_seconds: float | None = None
+    """How long the GET took, redirects included (not the wait for the host's turn)."""
 
 
 class FeedOutputs(NamedTuple):
     documents: beam.PCollection
     rejects: beam.PCollection
     states: beam.PCollection
+    polls: beam.PCollection  # every FeedPoll, for the feed_polls table
+    new_entries: beam.PCollection  # entries no earlier run handled
 
 
 class ReadFeeds(beam.PTransform):
@@ -93,6 +100,8 @@ class ReadFeeds(beam.PTransform):
             documents=pages | "Documents" >> beam.Filter(lambda item: isinstance(item, SourceDocument)),
             rejects=(feed_rejects, page_rejects) | "AllFeedRejects" >> beam.Flatten(),
             states=polls | "States" >> beam.Map(lambda poll: poll.state),
+            polls=polls,
+            new_entries=new_entries,
         )
 
 
@@ -102,8 +111,9 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
     result = session.get(state.current_url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT)
     new_state = after_fetch(state, result, now)
     session.count(counters.FEED_STATUS.of(result.status or result.error))
+    measured = {"bytes_received": len(result.body), "latency_seconds": result.elapsed}
     if result.not_modified and not unexpected_not_modified(state, result):
-        return FeedPoll(new_state)
+        return FeedPoll(new_state, **measured)
     if result.error or result.not_modified:
         reason = (
             "feed_gone" if result.status == 410 else fetch_reason(result) if result.error else "unexpected_not_modified"
@@ -114,6 +124,7 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
             reject=run.reject(
                 redact_credentials(state.feed_url), "fetch", reason, describe(result), result.body or reason
             ),
+            **measured,
         )
     # Relative links resolve against where the feed was served from (after redirects), unless it says otherwise.
     parsed = parse_feed(result.body, {"content-location": result.final_url, **result.headers}, state.feed_url)
@@ -128,17 +139,23 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
             reject=run.reject(
                 redact_credentials(state.feed_url), "parse", problem, redact_credentials(detail), result.body
             ),
+            **measured,
         )
     if parsed.bozo:
         session.count(counters.FEEDS_SALVAGED)
     session.count(counters.FEED_ENTRIES, len(parsed.entries))
-    return FeedPoll(dataclasses.replace(new_state, last_bozo=parsed.bozo), entries=parsed.entries)
+    return FeedPoll(dataclasses.replace(new_state, last_bozo=parsed.bozo), entries=parsed.entries, **measured)
 
 
 def entry_document(
     session: FetchSession, entry: FeedEntry, run: RunContext, fetch_pages: bool = True
 ) -> SourceDocument | Reject:
-    """The entry's article page (or, failing that, the entry's own text) as a document to extract."""
+    """The entry's article page (or, failing that, the entry's own text) as a document to extract.
+
+    With neither, a ``fetch`` reject whose reason says why the page gave nothing (``http_404``,
+    ``timeout``, ``robots_disallowed``, ``not_html``, ``no_link``, ``no_text`` when pages are not
+    fetched, …) and which names the entry (link, title) and the page URL requested.
+    """
     own_text, own_source = (
         (entry.content_text, "feed_content") if entry.content_text else (entry.summary_text, "feed_summary")
     )
@@ -155,30 +172,39 @@ def entry_document(
         fallback_text=own_text,
         fallback_source=own_source,
     )
-    problem = "not fetched (--no-fetch-articles)" if not fetch_pages else None
-    if fetch_pages and not entry.link:
-        problem = "the entry has no link"
-    elif fetch_pages and not (robots := session.robots(entry.link)).allowed:
+    page_url = None
+    if not fetch_pages:
+        reason, problem = "no_text", "not fetched (--no-fetch-articles)"
+    elif not entry.link:
+        reason, problem = "no_link", "the entry has no link"
+    elif not (robots := session.robots(entry.link)).allowed:
+        reason = "robots_disallowed" if robots.reason == ROBOTS_RULES else robots.reason
         problem = robots.detail
         session.count(counters.FEED_PAGES.of(f"robots_{robots.reason}"))
-    elif fetch_pages:
+    else:
         result = session.get(entry.link, accept=PAGE_ACCEPT)
+        page_url = result.final_url or entry.link
         content_type = result.headers.get("content-type", "").split(";")[0].strip().lower()
         if not result.error and content_type in HTML_TYPES:
             session.count(counters.FEED_PAGES_FETCHED)
-            return SourceDocument(kind=PAGE, body=result.body, **{**fields, "url": result.final_url or entry.link})
+            return SourceDocument(kind=PAGE, body=result.body, **{**fields, "url": page_url})
+        reason = fetch_reason(result) if result.error else "not_html"
         problem = describe(result) if result.error else f"not an HTML page (content-type {content_type or 'missing'})"
-        session.count(counters.FEED_PAGES.of(fetch_reason(result) if result.error else "not_html"))
+        session.count(counters.FEED_PAGES.of(reason))
     if own_text:
         session.count(counters.FEED_ENTRY_TEXT_FROM.of(own_source))
         return SourceDocument(kind=ENTRY_TEXT, body=own_text, **fields)
-    session.count(counters.FEED_ENTRIES_WITHOUT_TEXT)
+    session.count(counters.FEED_ENTRIES_WITHOUT_TEXT.of(reason))
     return run.reject(
         redact_credentials(f"{entry.feed_url}#entry={entry.entry_id}"),
         "fetch",
-        "no_text",
+        reason,
         redact_credentials(f"{problem}; the entry has no text of its own ({entry.link or 'no link'})"),
         entry.entry_id,
+        entry_id=entry.entry_id,
+        entry_link=redact_credentials(entry.link) if entry.link else None,
+        entry_title=entry.title,
+        page_url=redact_credentials(page_url) if page_url else None,
     )
 
 

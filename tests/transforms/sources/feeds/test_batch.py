@@ -117,9 +117,25 @@ def test_robots_disallow_is_honoured(loopback_server):
 
 
 def test_no_page_and_no_entry_text_is_a_reject(loopback_server):
-    reject = entry_document(FetchSession(SETTINGS), entry(loopback_server, "/gone", summary=None), RUN)
-    assert (reject.stage, reject.reason) == ("fetch", "no_text")
+    session = FetchSession(SETTINGS)
+    reject = entry_document(session, entry(loopback_server, "/gone", summary=None), RUN)
+    assert (reject.stage, reject.reason) == ("fetch", "http_404")  # the specific cause, not just "no text"
     assert reject.source_uri.endswith("/feed.xml#entry=e0") and "404" in reject.detail
+    assert (reject.entry_id, reject.entry_link, reject.entry_title, reject.page_url) == (
+        "e0",
+        loopback_server.url("/gone"),
+        "Item 0",
+        loopback_server.url("/gone"),
+    )
+    assert reject.attempt is None  # numbered later, against the ledger
+    assert session.take_counts()[counters.FEED_ENTRIES_WITHOUT_TEXT.of("http_404")] == 1
+
+
+def test_robots_disallowed_entry_without_text_says_so(loopback_server):
+    loopback_server.route("/robots.txt", Reply(200, b"User-agent: *\nDisallow: /a/\n", {"Content-Type": "text/plain"}))
+    reject = entry_document(FetchSession(SETTINGS), entry(loopback_server, summary=None), RUN)
+    assert reject.reason == "robots_disallowed" and "robots.txt" in reject.detail
+    assert reject.page_url is None and reject.entry_link == loopback_server.url("/a/0")
 
 
 def test_no_fetch_articles_uses_the_entry_text_without_requests(loopback_server):

@@ -1,0 +1,241 @@
+"""Strict argument parsing for every command: ours first, Beam's passed through, anything else refused.
+
+Each command declares its option classes (``pipeline/options.py``). ``parse_command`` builds one
+parser from them plus, for commands that run or read through Beam, every option Beam defines;
+an argument that neither defines is an ``ArgumentError`` naming the closest known option
+("did you mean --output?"), so a typo never silently runs with the defaults. ``--help``
+lists our options; ``--help-beam`` lists Beam's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import logging
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipeline.options import DEFAULT_RUNNER, StreamingOptions
+
+ARGUMENT_ERROR_EXIT = 2
+"""Exit code of a command line that names an unknown option or a bad value (as argparse's own)."""
+MISSING_OUTPUT_EXIT = 2
+"""Exit code of a command whose --output does not exist (compact, report, query, stories, feeds, forget)."""
+RUNNER_HELP = (
+    f"Pipeline runner, e.g. DataflowRunner, FlinkRunner, or the fully qualified name of a PipelineRunner "
+    f"subclass. Default {DEFAULT_RUNNER} (batch, local)."
+)
+
+
+class ArgumentError(ValueError):
+    """A command line we cannot run: unknown options or stray arguments, with a hint."""
+
+
+class OptionParser(argparse.ArgumentParser):
+    """An ArgumentParser that accepts Beam's option classes and never aborts on a repeated flag.
+
+    Beam's ``_add_argparse_args`` hooks call ``add_value_provider_argument`` (templated options);
+    here it is a plain argument, which is all parsing and help need. A flag already defined (our
+    ``--runner`` help before Beam's) keeps its first definition.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+        self.beam_group = None
+
+    def add_value_provider_argument(self, *args, **kwargs):
+        return self.add_argument(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        fresh = [a for a in args if not (a.startswith("-") and a in self._option_string_actions)]
+        if args and args[0].startswith("-") and not fresh:
+            return None
+        return super().add_argument(*fresh, **kwargs)
+
+    def error(self, message: str):
+        raise ArgumentError(f"{self.prog}: {message}")
+
+
+class _Section:
+    """Adds a class's arguments into an argument group of ``parser`` (with its duplicate check)."""
+
+    def __init__(self, parser: OptionParser, title: str):
+        self._parser = parser
+        self._group = parser.add_argument_group(title)
+
+    def add_argument(self, *args, **kwargs):
+        fresh = [a for a in args if not (a.startswith("-") and a in self._parser._option_string_actions)]
+        if args and args[0].startswith("-") and not fresh:
+            return None
+        return self._group.add_argument(*fresh, **kwargs)
+
+    add_value_provider_argument = add_argument
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: what it does, its option classes, and whether Beam's options pass through."""
+
+    name: str
+    summary: str
+    options: tuple[type, ...]
+    beam_options: bool = True
+
+
+def beam_option_classes() -> list[type]:
+    """Every option class Beam itself defines (ours excluded), in Beam's order."""
+    seen: dict[str, type] = {}
+    for cls in PipelineOptions.__subclasses__():
+        if cls.__module__.startswith("apache_beam."):
+            seen.setdefault(str(cls), cls)
+    return list(seen.values())
+
+
+def build_parser(command: Command, *, with_beam: bool = True, prog: str = "python -m pipeline") -> OptionParser:
+    """The command's parser: our options (and --runner's real default), then Beam's when asked."""
+    parser = OptionParser(prog=f"{prog} {command.name}", description=command.summary, add_help=False)
+    general = parser.add_argument_group("general")
+    general.add_argument("-h", "--help", action="store_true", help="Show this help and exit.")
+    if command.beam_options:
+        general.add_argument("--help-beam", action="store_true", help="List Apache Beam's own options and exit.")
+    general.add_argument("-v", "--verbose", action="count", default=0, help="More log output (-vv: Beam's too).")
+    general.add_argument("-q", "--quiet", action="store_true", help="Warnings and errors only.")
+    general.add_argument("--version", action="store_true", help="Print the version and exit.")
+    for cls in command.options:
+        cls._add_argparse_args(_Section(parser, _title(cls)))
+    if command.beam_options:
+        runner = _Section(parser, "runner")
+        runner.add_argument("--runner", help=RUNNER_HELP)
+        if StreamingOptions in command.options:
+            runner.add_argument(
+                "--streaming", action="store_true", help="Submit the streaming graph (DataflowRunner, FlinkRunner)."
+            )
+        if with_beam:
+            for cls in beam_option_classes():
+                cls._add_argparse_args(_Section(parser, f"Apache Beam: {cls.__name__}"))
+    return parser
+
+
+Handler = Callable[[argparse.Namespace, Any], int]
+"""A command's body: its parsed options, and what Beam should see (see ``run_command``); returns the exit code."""
+
+
+def run_command(command: Command, argv: Sequence[str], handler: Handler, *, beam_sees_ours: bool = False) -> int:
+    """Parses strictly, answers --help/--help-beam/--version, sets the log level, then runs ``handler``.
+
+    ``handler`` gets, second, the argument list for Beam's PipelineOptions when ``beam_sees_ours``
+    (pipeline runs, whose options are Beam options), else a PipelineOptions holding only the Beam
+    options given (e.g. ``--s3_endpoint_url`` for ``FileSystems.set_options``).
+    """
+    if "-h" in argv or "--help" in argv or (command.beam_options and "--help-beam" in argv):
+        print(format_help(command, beam="-h" not in argv and "--help" not in argv), end="")
+        return 0  # before parsing: help needs no required argument
+    if "--version" in argv:
+        print(version_line())
+        return 0
+    try:
+        args = parse_command(command, argv)
+    except ArgumentError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return ARGUMENT_ERROR_EXIT
+    set_log_level(args.verbose, args.quiet)
+    if beam_sees_ours:
+        return handler(args, pipeline_argv(argv))
+    return handler(args, beam_options_given(argv))
+
+
+def parse_command(command: Command, argv: Sequence[str]) -> argparse.Namespace:
+    """Parses ``argv`` strictly; raises ArgumentError on anything neither we nor Beam define."""
+    parser = build_parser(command)
+    namespace, unknown = parser.parse_known_args(list(argv))
+    if unknown:
+        raise ArgumentError(unknown_arguments_message(parser, unknown))
+    return namespace
+
+
+def beam_options_given(argv: Sequence[str]) -> PipelineOptions:
+    """Only the Beam options in ``argv``, as PipelineOptions (our own options are left out)."""
+    parser = OptionParser(add_help=False)
+    for cls in beam_option_classes():
+        cls._add_argparse_args(parser)
+    given, _ = parser.parse_known_args(list(argv))
+    changed = {k: v for k, v in vars(given).items() if v != parser.get_default(k)}
+    return PipelineOptions([], **changed)
+
+
+def output_missing(output: str, filesystem_options: PipelineOptions | None = None) -> bool:
+    """Connects Beam's file systems (``--s3_endpoint_url``, …); True, with an error printed, when ``output`` is absent.
+
+    Every command that reads an output exits with ``MISSING_OUTPUT_EXIT`` then.
+    """
+    from apache_beam.io.filesystems import FileSystems
+
+    if filesystem_options is not None:
+        FileSystems.set_options(filesystem_options)
+    if FileSystems.exists(output.rstrip("/")):
+        return False
+    print(f"error: {output} does not exist", file=sys.stderr)
+    return True
+
+
+def set_log_level(verbose: int = 0, quiet: bool = False) -> None:
+    """INFO by default; -v DEBUG (-vv also Beam's INFO); -q WARNING."""
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.getLogger("apache_beam").setLevel(logging.INFO if verbose >= 2 else logging.WARNING)
+
+
+def version_line() -> str:
+    try:
+        version = metadata.version("newsbeam")
+    except metadata.PackageNotFoundError:
+        version = "unknown (not installed)"
+    return f"newsbeam {version}"
+
+
+def unknown_arguments_message(parser: argparse.ArgumentParser, unknown: Iterable[str]) -> str:
+    """One sentence per unknown option (with the closest known one) or stray argument."""
+    known = [s for action in parser._actions for s in action.option_strings if s.startswith("--")]
+    problems = []
+    for arg in unknown:
+        if arg.startswith("-"):
+            flag = arg.split("=", 1)[0]
+            close = difflib.get_close_matches(flag, known, n=1, cutoff=0.7)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(f"unknown option {flag}{hint}")
+        else:
+            problems.append(f"unexpected argument {arg!r}")
+    return f"{parser.prog}: " + "; ".join(problems) + f". See `{parser.prog} --help`."
+
+
+LOG_LEVEL_FLAGS = ("-v", "-vv", "-vvv", "--verbose", "-q", "--quiet")
+
+
+def pipeline_argv(argv: Sequence[str]) -> list[str]:
+    """``argv`` without the log-level flags (-v, -q), for Beam's PipelineOptions."""
+    return [a for a in argv if a not in LOG_LEVEL_FLAGS]
+
+
+def format_help(command: Command, *, beam: bool = False) -> str:
+    """``--help``: our options only; ``--help-beam``: Beam's."""
+    if not beam:
+        text = build_parser(command, with_beam=False).format_help()
+        if command.beam_options:
+            text += "\nApache Beam's options (--project, --temp_location, …) pass through: see --help-beam.\n"
+        return text
+    parser = OptionParser(prog=f"python -m pipeline {command.name}", add_help=False)
+    _Section(parser, "runner").add_argument("--runner", help=RUNNER_HELP)
+    for cls in beam_option_classes():
+        cls._add_argparse_args(_Section(parser, f"Apache Beam: {cls.__name__}"))
+    return parser.format_help()
+
+
+def _title(cls: type) -> str:
+    doc = (cls.__doc__ or cls.__name__).strip().splitlines()[0]
+    return doc.rstrip(".")

@@ -1,0 +1,83 @@
+"""Strict parsing: every command refuses what neither we nor Beam define, with a hint; Beam's options pass through."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.arguments import ArgumentError, beam_options_given, format_help, parse_command
+from pipeline.cli import COMMANDS, RUN, WATCH
+from pipeline.options import DEFAULT_RUNNER, WatchOptions
+from tests.conftest import REPO
+
+
+@pytest.mark.parametrize(
+    ("command", "typo", "meant"),
+    [
+        ("run", "--ouput", "--output"),
+        ("run", "--min-word", "--min-words"),
+        ("watch", "--intervall", "--interval"),
+        ("watch", "--max-run", "--max-runs"),
+        ("compact", "--min-file-m", "--min-file-mb"),
+        ("report", "--outptu", "--output"),
+        ("schema", "--formt", "--format"),
+        ("query", "--ouput", "--output"),
+        ("stories", "--serch", "--search"),
+        ("feeds", "--rest", "--reset"),
+        ("forget", "--with-copy", "--with-copies"),
+    ],
+)
+def test_a_typo_in_any_command_names_the_option_meant(command, typo, meant):
+    spec = COMMANDS[command][0]
+    argv = [typo, "x"] + (["target"] if command == "forget" else [])
+    with pytest.raises(ArgumentError, match=f"unknown option {typo} \\(did you mean {meant}\\?\\)"):
+        parse_command(spec, argv)
+
+
+def test_an_option_nobody_defines_is_refused_with_its_stray_value():
+    with pytest.raises(ArgumentError) as caught:
+        parse_command(RUN, ["--sitemap", "https://example.com/sitemap.xml"])
+    assert "unknown option --sitemap" in str(caught.value)
+    assert "unexpected argument 'https://example.com/sitemap.xml'" in str(caught.value)
+
+
+def test_beam_options_pass_through_in_both_spellings():
+    args = parse_command(RUN, ["--output", "o", "--direct_num_workers", "2", "--experiments=use_runner_v2"])
+    assert (args.output, args.direct_num_workers, args.experiments) == ("o", 2, ["use_runner_v2"])
+    assert parse_command(COMMANDS["compact"][0], ["--s3_region_name", "eu-west-1"]).s3_region_name == "eu-west-1"
+
+
+def test_schema_takes_no_beam_options():
+    with pytest.raises(ArgumentError, match="unknown option --runner"):
+        parse_command(COMMANDS["schema"][0], ["--runner", "DirectRunner"])
+
+
+def test_only_beams_options_reach_the_file_systems():
+    given = beam_options_given(["--output", "o", "--min-file-mb", "3", "--s3_endpoint_url", "http://127.0.0.1:9"])
+    assert given.get_all_options(drop_default=True, retain_unknown_options=True) == {
+        "s3_endpoint_url": "http://127.0.0.1:9"
+    }
+
+
+def test_watch_options_are_pipeline_options():
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    watch = PipelineOptions(["--interval", "7", "--max-runs", "2"]).view_as(WatchOptions)
+    assert (watch.interval, watch.max_runs) == (7.0, 2)
+    assert parse_command(WATCH, ["--interval", "7"]).interval == 7.0
+
+
+def test_help_lists_ours_and_the_real_default_runner_and_keeps_beams_apart():
+    ours = format_help(RUN)
+    assert ours.index("--input") < ours.index("--runner") and f"Default {DEFAULT_RUNNER}" in ours
+    assert "--direct_num_workers" not in ours and "--help-beam" in ours
+    beams = format_help(RUN, beam=True)
+    assert "--direct_num_workers" in beams and "--input" not in beams
+    assert f"Default {DEFAULT_RUNNER}" in beams and "defaults to DirectRunner" not in beams
+
+
+def test_the_command_line_does_not_import_duckdb_until_a_command_needs_it():
+    import subprocess
+    import sys
+
+    code = "import sys, pipeline.cli; assert 'duckdb' not in sys.modules, 'run would load duckdb'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -45,6 +45,6 @@ def test_cc_news_listing_and_warc_files_on_s3(s3_endpoint, tmp_path):  # noqa: F
     ]
     result = subprocess.run(command, cwd=REPO, env=_loopback_only_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert re.search(rf"WARC records\s+\d+ = {len(pages)} articles \+ 0 rejects", result.stdout), result.stdout
+    assert re.search(rf"WARC records\s+\d+ = {len(pages)} articles \+ 0 rejected", result.stdout), result.stdout
     assert "reconciled        yes" in result.stdout
     assert any(key.startswith("cc-out/news/articles/") for key in _keys(s3_endpoint, "cc-out/"))

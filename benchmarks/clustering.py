@@ -1,18 +1,32 @@
-"""Benchmark story clustering: quality on story-labelled JSON Lines files, cost at scale.
+"""Benchmark story clustering: quality as users get it (``python -m pipeline run``) beside the
+clusterer alone, on story-labelled JSON Lines files; cost at scale.
 
 Usage:
-    python benchmarks/clustering.py FILE [FILE...]        # quality table, one row per file
-    python benchmarks/clustering.py --scale [--quick]    # ms/article and peak RSS at 10k/100k/1M
-    python benchmarks/clustering.py --set decay_per_day=0.5 FILE   # try a configuration change
+    python benchmarks/clustering.py FILE [FILE...]        # quality: CLI and clusterer, one row each per file
+    python benchmarks/clustering.py --no-cli FILE         # the clusterer alone (fast, for trying settings)
+    python benchmarks/clustering.py --cli-arg=--min-words=1 FILE   # options for every CLI run
+    python benchmarks/clustering.py --set decay_per_day=0.5 FILE   # try a configuration change (clusterer row)
     python benchmarks/clustering.py --halves FILE     # also each half (by time) alone: overfitting check
+    python benchmarks/clustering.py --scale [--quick]    # ms/article and peak RSS at 10k/100k/1M
 
 Each line of FILE needs ``id``, ``story`` (gold label), ``date`` (ISO-8601 or null),
-``title``, ``text`` and optionally ``lang``. The quality run does what the pipeline's
-ordered step does (``transforms.stories.batch.cluster_articles``): ``vectorize`` every
-article, ``StoryClusterer.add`` in ``publication_order_key`` order, then the assignments
-from ``stories()``; default configurations. It prints BCubed P/R/F1, pairwise F1, the
-story counts, and ms/article for vectorising (parallel in the pipeline) and for the
-ordered clustering step separately.
+``title``, ``text`` and optionally ``lang``, ``url`` and ``source``.
+
+*cli*: the rows are written as a JSON Lines seed file (``url``, ``title``, ``text``,
+``published``, ``source``: the record keys users give) and ``python -m pipeline run`` runs on it
+in a subprocess with the default catalog, cleaning, deduplication and near duplicates; the
+articles and stories tables are read back with DuckDB and each record is mapped to its story
+(``stories.merged_into`` followed to the story that absorbed it). A record that became no
+article (a reject) counts as a story of its own, so losing articles costs recall.
+
+*clusterer*: what the ordered step does without the rest of the pipeline: ``vectorize``
+every article with the file's ``lang``, ``StoryClusterer.add`` in ``publication_order_key``
+order (ties by a hash, as the pipeline's hashed article ids do), assignments from
+``stories()``; default configurations.
+
+Both print BCubed P/R/F1, pairwise F1, story counts, and the cost: for the clusterer CPU
+ms/article of vectorising (parallel in the pipeline) and of the ordered step apart, for the CLI
+the wall seconds of the whole run (start-up included).
 
 ``--scale`` needs no data: it generates a stream of synthetic dated articles (2,000 a day:
 400 new stories a day over a Zipf vocabulary, with names and figures, 2-10 reports each
@@ -28,21 +42,25 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
+import os
 import random
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
-from transforms.stories.clusterer import (
+from transforms.stories.clusterer import (  # noqa: E402
     ClusteringConfig,
     StoryClusterer,
     VectorizerConfig,
@@ -62,8 +80,12 @@ class Result:
     b3_recall: float
     b3_f1: float
     pairwise_f1: float
-    ms_per_article: float  # clustering step only (the single ordered worker), CPU time
-    vectorize_ms_per_article: float  # per article, parallel in the pipeline, CPU time
+    ms_per_article: float  # clustering step only (the single ordered worker), CPU time; 0 for the CLI
+    vectorize_ms_per_article: float  # per article, parallel in the pipeline, CPU time; 0 for the CLI
+    how: str = "clusterer"  # "clusterer" or "cli"
+    rejected: int = 0  # records that became no article (CLI only): each scored as a story of its own
+    duplicates: int = 0  # articles written as duplicates (CLI only)
+    wall_s: float = 0.0  # the whole CLI run, start-up included
 
 
 def _f1(p: float, r: float) -> float:
@@ -82,7 +104,10 @@ def bcubed(gold: Mapping[str, str], pred: Mapping[str, str]) -> tuple[float, flo
 
 def pairwise_f1(gold: Mapping[str, str], pred: Mapping[str, str]) -> float:
     """F1 over same-cluster article pairs."""
-    pairs = lambda sizes: sum(n * (n - 1) // 2 for n in sizes)
+
+    def pairs(sizes) -> int:
+        return sum(n * (n - 1) // 2 for n in sizes)
+
     joint = Counter((gold[a], pred[a]) for a in gold)
     both = pairs(joint.values())
     pred_pairs, gold_pairs = pairs(Counter(pred.values()).values()), pairs(Counter(gold.values()).values())
@@ -93,10 +118,20 @@ def _date(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _order_key(row: Mapping) -> tuple:
+    """Publication order with ties (undated rows, equal dates) broken as in the pipeline, by a hash.
+
+    The pipeline's article ids are hashes of the URL or text, so articles with the same date come in
+    no particular order. The files' ids name the story (``neus_train0_0``, ``as5835_left``): ordering
+    ties by them would feed each story's reports one after the other and flatter the clusterer.
+    """
+    return publication_order_key(_date(row.get("date")), hashlib.sha256(row["id"].encode()).hexdigest())
+
+
 def read_rows(path: Path) -> list[dict]:
     """The labelled articles of a JSON Lines file, in publication order (as clustered)."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return sorted(rows, key=lambda r: publication_order_key(_date(r.get("date")), r["id"]))
+    return sorted(rows, key=_order_key)
 
 
 def run(
@@ -112,34 +147,95 @@ def halves(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     return rows[: len(rows) // 2], rows[len(rows) // 2 :]
 
 
+def scored(rows: list[dict], pred: Mapping[str, str], **fields) -> Result:
+    """BCubed and pairwise scores of ``pred`` (article id -> story) against the rows' gold stories."""
+    gold = {r["id"]: str(r["story"]) for r in rows}
+    p, r, f = bcubed(gold, pred)
+    return Result(
+        articles=len(rows),
+        gold_stories=len(set(gold.values())),
+        predicted_stories=len(set(pred.values())),
+        b3_precision=p,
+        b3_recall=r,
+        b3_f1=f,
+        pairwise_f1=pairwise_f1(gold, pred),
+        **{"ms_per_article": 0.0, "vectorize_ms_per_article": 0.0, **fields},
+    )
+
+
 def run_rows(
     rows: list[dict],
     config: ClusteringConfig = ClusteringConfig(),
     vectorizer: VectorizerConfig = VectorizerConfig(),
 ) -> Result:
+    """The clusterer alone on ``rows``."""
     start = time.process_time()  # CPU time, as in ``scale_once``
     vectors = {r["id"]: vectorize(r.get("title"), r.get("text") or "", r.get("lang"), config=vectorizer) for r in rows}
     vectorized = time.process_time()
     clusterer = StoryClusterer(config=config)
-    for r in sorted(rows, key=lambda r: publication_order_key(_date(r.get("date")), r["id"])):
+    for r in sorted(rows, key=_order_key):
         clusterer.add(r["id"], vectors[r["id"]], _date(r.get("date")), r.get("title"))
     summaries = clusterer.stories()
     clustered = time.process_time()
     pred = {article_id: s.story_id for s in summaries for article_id in s.article_ids}
-    gold = {r["id"]: str(r["story"]) for r in rows}
-    p, r, f = bcubed(gold, pred)
     n = max(len(rows), 1)
-    return Result(
-        articles=len(rows),
-        gold_stories=len(set(gold.values())),
-        predicted_stories=len(summaries),
-        b3_precision=p,
-        b3_recall=r,
-        b3_f1=f,
-        pairwise_f1=pairwise_f1(gold, pred),
+    return scored(
+        rows,
+        pred,
         ms_per_article=1000 * (clustered - vectorized) / n,
         vectorize_ms_per_article=1000 * (vectorized - start) / n,
     )
+
+
+# -- through the CLI -----------------------------------------------------------------------
+
+
+def seed_record(row: Mapping) -> dict:
+    """A labelled row as the JSON Lines record a user would give the pipeline."""
+    record = {"url": row.get("url"), "title": row.get("title"), "text": row.get("text"), "published": row.get("date")}
+    record["source"] = row.get("source")
+    return {k: v for k, v in record.items() if v}
+
+
+def run_cli_rows(rows: list[dict], cli_args: Sequence[str] = (), workdir: Path | None = None) -> Result:
+    """``python -m pipeline run`` on the rows written as a seed file; stories read back with DuckDB."""
+    with tempfile.TemporaryDirectory(prefix="bench-clustering-", dir=workdir) as tmp:
+        seed, out = Path(tmp) / "articles.jsonl", Path(tmp) / "out"
+        seed.write_text("".join(json.dumps(seed_record(r), ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+        started = time.monotonic()
+        subprocess.run(
+            [sys.executable, "-m", "pipeline", "run", "--input", str(seed), "--output", str(out), *cli_args],
+            cwd=REPO,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        wall = time.monotonic() - started
+        story_of, duplicates = read_cli_stories(out)
+    line_ids = {f"{seed}#line={n}": r["id"] for n, r in enumerate(rows, start=1)}
+    pred = {line_ids[uri]: story for uri, story in story_of.items()}
+    rejected = [r["id"] for r in rows if r["id"] not in pred]
+    pred.update((article_id, "rejected:" + article_id) for article_id in rejected)
+    return scored(rows, pred, how="cli", rejected=len(rejected), duplicates=duplicates, wall_s=wall)
+
+
+def read_cli_stories(out: Path) -> tuple[dict[str, str], int]:
+    """source_uri -> current story id of every article row, following ``stories.merged_into``; and
+    the number of duplicate rows."""
+    import duckdb
+
+    articles = f"read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true)"
+    stories = f"read_parquet('{out}/stories/*.parquet')"
+    con = duckdb.connect()
+    columns = {name for name, *_ in con.sql(f"DESCRIBE SELECT * FROM {stories}").fetchall()}
+    current = "coalesce(s.merged_into, a.story_id)" if "merged_into" in columns else "a.story_id"
+    rows = con.sql(
+        f"SELECT a.source_uri, {current}, a.duplicate_of IS NOT NULL FROM {articles} a "
+        f"LEFT JOIN {stories} s ON s.story_id = a.story_id"
+    ).fetchall()
+    return {uri: story for uri, story, _ in rows}, sum(1 for *_, duplicate in rows if duplicate)
 
 
 # -- scale ---------------------------------------------------------------------------------
@@ -223,8 +319,8 @@ def scale_once(n: int, per_day: int = 2000) -> dict:
 def scale(quick: bool) -> int:
     sizes = [s for s in SCALES if not quick or s <= 100_000]
     print(
-        f"{'articles':>9} {'cluster ms/art':>14} {'vectorize ms/art':>16} {'stories':>8} {'active':>7} {'scored/art':>10} "
-        f"{'peak RSS MB':>11}   (timed after a warm-up of 5 days)"
+        f"{'articles':>9} {'cluster ms/art':>14} {'vectorize ms/art':>16} {'stories':>8} {'active':>7} "
+        f"{'scored/art':>10} {'peak RSS MB':>11}   (timed after a warm-up of 5 days)"
     )
     results = []
     for n in sizes:  # a fresh process per size: peak RSS is that run's own
@@ -234,8 +330,8 @@ def scale(quick: bool) -> int:
         res = json.loads(out.stdout)
         results.append(res)
         print(
-            f"{n:>9} {res['cluster_ms']:>14.3f} {res['vectorize_ms']:>16.3f} {res['stories']:>8} {res['active_stories']:>7} "
-            f"{res['scored_per_article']:>10.1f} {res['peak_rss_mb']:>11.0f}",
+            f"{n:>9} {res['cluster_ms']:>14.3f} {res['vectorize_ms']:>16.3f} {res['stories']:>8} "
+            f"{res['active_stories']:>7} {res['scored_per_article']:>10.1f} {res['peak_rss_mb']:>11.0f}",
             flush=True,
         )
     ratio = results[-1]["cluster_ms"] / results[0]["cluster_ms"]
@@ -254,6 +350,26 @@ def _config(assignments: list[str]) -> ClusteringConfig:
     return ClusteringConfig(**values)
 
 
+def _print_header() -> None:
+    print(
+        f"{'file':<26} {'how':<9} {'articles':>8} {'gold':>6} {'pred':>6} {'B3-P':>6} {'B3-R':>6} {'B3-F1':>6} "
+        f"{'pair-F1':>7} {'rejects':>7} {'dups':>5} {'cost':>22}"
+    )
+
+
+def _print_row(name: str, res: Result) -> None:
+    if res.how == "cli":
+        cost = f"{res.wall_s:.1f} s wall (whole run)"
+    else:
+        cost = f"{res.ms_per_article:.3f}+{res.vectorize_ms_per_article:.3f} ms/art"
+    print(
+        f"{name:<26} {res.how:<9} {res.articles:>8} {res.gold_stories:>6} {res.predicted_stories:>6} "
+        f"{res.b3_precision:>6.3f} {res.b3_recall:>6.3f} {res.b3_f1:>6.3f} {res.pairwise_f1:>7.3f} "
+        f"{res.rejected:>7} {res.duplicates:>5} {cost:>22}",
+        flush=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path)
@@ -266,6 +382,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--halves", action="store_true", help="also run each file's first and second half (by time) alone"
     )
+    parser.add_argument("--no-cli", dest="cli", action="store_false", help="the clusterer alone, no pipeline run")
+    parser.add_argument(
+        "--cli-arg", action="append", default=[], metavar="ARG", help="an option for every pipeline run (repeatable)"
+    )
     args = parser.parse_args(argv)
     if args.scale_once:
         print(json.dumps(scale_once(args.scale_once)))
@@ -275,24 +395,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args.files:
         parser.error("give FILE... or --scale")
     config = _config(args.set)
-    print(
-        f"{'file':<24} {'articles':>8} {'gold':>6} {'pred':>6} {'B3-P':>6} {'B3-R':>6} {'B3-F1':>6} {'pair-F1':>7} "
-        f"{'ms/art':>7} {'vec ms/art':>10}"
-    )
+    _print_header()
     for path in args.files:
         rows = read_rows(path)
-        parts = [(path.name, rows)]
+        parts = [(path.stem, rows)]
         if args.halves:
             first, second = halves(rows)
             parts += [(f"{path.stem} 1st half", first), (f"{path.stem} 2nd half", second)]
         for name, part in parts:
-            res = run_rows(part, config)
-            print(
-                f"{name:<24} {res.articles:>8} {res.gold_stories:>6} {res.predicted_stories:>6} "
-                f"{res.b3_precision:>6.3f} {res.b3_recall:>6.3f} {res.b3_f1:>6.3f} {res.pairwise_f1:>7.3f} "
-                f"{res.ms_per_article:>7.3f} {res.vectorize_ms_per_article:>10.3f}",
-                flush=True,
-            )
+            if args.cli:
+                _print_row(name, run_cli_rows(part, args.cli_arg))
+            _print_row(name, run_rows(part, config))
     return 0
 
 

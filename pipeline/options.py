@@ -51,8 +51,8 @@ class NewsbeamOptions(PipelineOptions):
             dest="input",
             action="append",
             default=None,
-            help="Seed file, directory or glob (.txt, .html, .htm, .jsonl, optionally .gz) "
-            f"or WARC files (.warc, .warc.gz); repeatable. Default {DEFAULT_INPUT}",
+            help="Seed file, directory or glob (.txt, .html, .htm, .jsonl, optionally .gz) or WARC files"
+            f" (.warc, .warc.gz); repeatable. Default {DEFAULT_INPUT}",
         )
         parser.add_argument(
             "--output",

@@ -13,10 +13,9 @@ Every summary reconciles (``reconcile``), per source, from the Beam counters eac
   ``sitemaps.filtered_*``, ``sitemaps.rejected_*`` or a document that leaves extraction as
   ``extract.sitemap_articles`` or ``extract.sitemap_rejects``;
 - after extraction, sources meet in dedup: ``extract.articles`` = article rows written (originals
-  + marked duplicates) + ``dedup.already_ingested`` + ``filter.articles_*`` (``--language``, ``--since``);
-- the rejects table: item rejects + failed feeds (``feeds.feed_rejected_*``) + unreadable WARC slices
-  (``warc.file_rejected_*``) + failed sitemaps (``sitemaps.sitemap_rejected_*``) = rejects rows
-  written + ``dedup.repeated_rejects``.
+  + marked duplicates) + ``dedup.already_ingested``;
+- the rejects table: item rejects + failed feeds (``feeds.feed_rejected_*``) = rejects rows written
+  + ``dedup.repeated_rejects``.
 
 When any of these doesn't hold, ``AccountingError`` names the source and the figures.
 ``record_summary`` writes the summary as ``_runs/<run_id>.summary.json`` beside the run record
@@ -57,13 +56,13 @@ class SourceFigures:
     feeds_polled: int = 0
     feeds_failed: int = 0
     skipped: int = 0
-    """WARC records that are no article page (request, metadata, revisit, 404, …): counted, not rows."""
+    """Archive items that are no article (WARC requests, metadata, revisits, non-HTML, non-200, truncated)."""
     filtered: int = 0
-    """Records or sitemap entries dropped by --site or --since/--until before extraction."""
+    """Archive items left out by --site, --since/--until before extraction."""
     failed: int = 0
-    """Unreadable WARC slices or failed sitemaps: one rejects row each, beside the items."""
+    """Unreadable WARC slices, failed sitemaps."""
     by_kind: Mapping[str, int] = field(default_factory=dict)
-    """WARC records that are no article page, per kind (``skipped_request``, ``skipped_http_404``, …)."""
+    """The skipped items by kind."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ class RunSummary:
     feeds_failed: int = 0
     stories_touched: int = 0
     filtered: int = 0
-    """Items the archive filters dropped (--site, --since/--until, --language): counted, not written."""
+    """Items and articles left out by the archive filters (--site, --since/--until, --language); not written."""
     files: int = 0
     files_listed: int | None = None
     """Seed files the plan listed (None when not known): each must be read or rejected."""
@@ -214,13 +213,13 @@ def archive_source(
         documents=inputs - skipped - already_seen - filtered - rejected,
         articles_extracted=counters.ARTICLES_EXTRACTED_FROM.of(source).read(totals),
         already_seen=already_seen,
+        skipped=skipped,
+        filtered=filtered,
         rejects=rejected + at_extraction,
         rejects_before_extraction=rejected,
         rejects_at_extraction=at_extraction,
-        skipped=skipped,
-        filtered=filtered,
-        failed=failed,
         by_kind={k.split(".", 1)[1]: v for k, v in totals.items() if head and k.startswith(head)},
+        failed=failed,
     )
 
 
@@ -406,7 +405,7 @@ def archive_lines(summary: RunSummary) -> list[str]:
         lines.append(
             f"    sitemap entries {sitemaps.inputs} = {sitemaps.articles_extracted} articles"
             f" + {sitemaps.rejects} rejected + {sitemaps.filtered} filtered"
-            f" + {sitemaps.already_seen} seen before ({sitemaps.failed} sitemaps failed)"
+            f" + {sitemaps.already_seen} seen before (sitemaps failed: {sitemaps.failed})"
         )
     if summary.filtered:
         lines.append(f"  filtered          {summary.filtered} (--site, --since/--until, --language; not written)")

@@ -103,7 +103,12 @@ class Story:
     """One story cluster row."""
 
     story_id: str = column(pa.string(), "Story cluster id.", nullable=False)
-    story_label: str = column(pa.string(), "Human-readable story label.", nullable=False)
+    story_label: str = column(
+        pa.string(),
+        "Current human-readable story label (articles.story_label keeps the label the story had when the article "
+        "was written; join on story_id for this one).",
+        nullable=False,
+    )
     label_source: str = column(
         pa.string(), "Where the label came from: 'catalog', 'headline' or 'terms'.", nullable=False
     )
@@ -119,6 +124,12 @@ class Story:
         UTC_MICROS, "Start time (UTC) of the run that last updated the story.", nullable=False
     )
     run_id: str = column(pa.string(), "Id of the run that last updated the story.", nullable=False)
+    merged_into: str | None = column(
+        pa.string(),
+        "story_id of the story this one was merged into (its articles now belong there, and story_label is that "
+        "story's label); null for a story in its own right. Always a story in its own right: follow it one step, "
+        "coalesce(merged_into, story_id).",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

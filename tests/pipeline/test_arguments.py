@@ -35,8 +35,8 @@ def test_a_typo_in_any_command_names_the_option_meant(command, typo, meant):
 
 def test_an_option_nobody_defines_is_refused_with_its_stray_value():
     with pytest.raises(ArgumentError) as caught:
-        parse_command(RUN, ["--crawl-depth", "https://example.com/sitemap.xml"])
-    assert "unknown option --crawl-depth" in str(caught.value)
+        parse_command(RUN, ["--sitemap-index", "https://example.com/sitemap.xml"])
+    assert "unknown option --sitemap-index" in str(caught.value)
     assert "unexpected argument 'https://example.com/sitemap.xml'" in str(caught.value)
 
 

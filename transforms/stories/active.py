@@ -10,9 +10,10 @@ however many stories are active.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 from operator import mul
+from typing import NamedTuple
 
 from transforms.stories.vectors import Weights, top_weights
 
@@ -47,6 +48,10 @@ class Centroid:
         """Cosine with a unit-length vector given as a mapping."""
         return sparse_dot(vector, self.weights) / self.norm if self.norm else 0.0
 
+    def similarity(self, other: Centroid) -> float:
+        """Cosine between two centroids."""
+        return sparse_dot(self.weights, other.weights) / (self.norm * other.norm) if self.norm and other.norm else 0.0
+
     def top(self, n: int) -> tuple[str, ...]:
         """The n heaviest keys; ties in insertion order (deterministic, and kept by the state)."""
         weights = self.weights
@@ -63,10 +68,11 @@ class ActiveStory:
         "founded",
         "headlines",
         "indexed",
+        "absorbed",
         "label",
         "last",
         "members",
-        "run_start",
+        "added",
         "story_id",
         "terms",
         "title",
@@ -83,13 +89,30 @@ class ActiveStory:
         self.last: float | None = None
         self.headlines: list[tuple[str, Weights]] = []  # (title, title vector) of the first titled members
         self.members: list[str] = []  # article ids of the members kept in the state
-        self.run_start = 0  # members[run_start:] were added since this clusterer was created/imported
+        self.added: list[str] = []  # the members added since this clusterer was created/imported (not state)
         self.label: str | None = None  # catalog label, decided once
         self.indexed: tuple[str, ...] = ()  # terms currently posted in the index
+        self.absorbed: list[MergedStory] = []  # stories merged into this one, directly or not
+
+    def absorb(self, other: ActiveStory, caps: tuple[int, int, int], headlines: int) -> None:
+        """Take ``other``'s articles: centroids summed (then capped like after a join), span, members,
+        headline candidates; ``other`` is recorded among the absorbed stories with those it absorbed."""
+        self.terms.add(tuple(other.terms.weights.items()), caps[0])
+        self.title.add(tuple(other.title.weights.items()), caps[1])
+        self.entities.add(tuple(other.entities.weights.items()), caps[2])
+        self.absorbed += [MergedStory.of(other), *other.absorbed]
+        self.count += other.count
+        self.updated = max(self.updated, other.updated)
+        if other.first is not None:
+            self.first = other.first if self.first is None else min(self.first, other.first)
+            self.last = other.last if self.last is None else max(self.last, other.last)
+        self.headlines = (self.headlines + other.headlines)[:headlines]
+        self.members += other.members
+        self.added += other.added
 
     @property
     def touched(self) -> bool:
-        return len(self.members) > self.run_start
+        return bool(self.added)
 
     def to_state(self) -> dict:
         return {
@@ -105,6 +128,7 @@ class ActiveStory:
             "headlines": [[text, [list(kv) for kv in vector]] for text, vector in self.headlines],
             "members": self.members,
             "label": self.label,
+            "absorbed": [merged.to_state() for merged in self.absorbed],
         }
 
     @classmethod
@@ -117,9 +141,31 @@ class ActiveStory:
         story.first, story.last = data["first"], data["last"]
         story.headlines = [(text, tuple((k, w) for k, w in vector)) for text, vector in data["headlines"]]
         story.members = list(data["members"])
-        story.run_start = len(story.members)
         story.label = data["label"]
+        story.absorbed = [MergedStory.from_state(merged) for merged in data.get("absorbed", ())]  # absent before merges
         return story
+
+
+class MergedStory(NamedTuple):
+    """A story merged into another: what its stories-table row keeps of it (its id, its own articles)."""
+
+    story_id: str
+    count: int
+    first: float | None
+    last: float | None
+    top_terms: tuple[str, ...]
+
+    @classmethod
+    def of(cls, story: ActiveStory, terms: int = 10) -> MergedStory:
+        return cls(story.story_id, story.count, story.first, story.last, story.terms.top(terms))
+
+    def to_state(self) -> list:
+        return [self.story_id, self.count, self.first, self.last, list(self.top_terms)]
+
+    @classmethod
+    def from_state(cls, data: Sequence) -> MergedStory:
+        story_id, count, first, last, top_terms = data
+        return cls(story_id, count, first, last, tuple(top_terms))
 
 
 class TermIndex:

@@ -128,13 +128,17 @@ def assign_stories(
         index.near_duplicates.expire(seen_at)
         hit = index.near_duplicates.find(item.signature) if item.signature else None
         if hit:
-            near[item.article_id] = (hit.article_id, hit.story_id)
-            story_of[item.article_id] = hit.story_id
-            gained[hit.story_id] += 1
+            story_id = index.current_story(hit.story_id)
+            near[item.article_id] = (hit.article_id, story_id)
+            story_of[item.article_id] = story_id
+            gained[story_id] += 1
             continue
         story_of[item.article_id] = index.clusterer.add(item.article_id, item.vector, item.published_at, item.title)
         if item.signature:
             index.near_duplicates.add(item.article_id, story_of[item.article_id], item.signature, seen_at)
+    index.record_merges()  # stories merged while this run's articles were added: their ids point on
+    story_of = {article_id: index.current_story(story_id) for article_id, story_id in story_of.items()}
+    gained = Counter({index.current_story(story_id): n for story_id, n in gained.items()})
     in_run = {i.article_id for i in inputs}
     followers = sorted((i for i in inputs if i.duplicate_of is not None), key=lambda i: i.duplicate_of in in_run)
     for item in followers:  # copies of earlier runs' articles first: a URL copy of such a copy follows it
@@ -142,8 +146,8 @@ def assign_stories(
         if story is None:  # an earlier run's article the index no longer holds: clustered on its own
             story_of[item.article_id] = index.clusterer.add(item.article_id, item.vector, item.published_at, item.title)
             continue
-        story_of[item.article_id] = story
-        gained[story] += 1
+        story_of[item.article_id] = index.current_story(story)
+        gained[story_of[item.article_id]] += 1
     for story_id, n in gained.items():
         index.duplicate_counts[story_id] = index.duplicate_counts.get(story_id, 0) + n
     summaries = {s.story_id: s for s in index.clusterer.stories()}
@@ -157,13 +161,17 @@ def assign_stories(
         )
         for article_id, story_id in story_of.items()
     }
-    touched = sorted({story for story in story_of.values() if story in summaries})
-    counts = {s: index.duplicate_counts.get(s, 0) - index.forgotten_count(s) for s in touched}
-    return assignments, [story_row(summaries[s], counts[s], run) for s in touched]
+    touched = {story for story in story_of.values() if story in summaries}
+    touched |= {merged for story in touched for merged in summaries[story].merged}  # their rows carry the label
+    return assignments, [
+        story_row(summaries[s], index.story_duplicates(summaries[s]) - index.forgotten_count(s), run)
+        for s in sorted(touched)
+    ]
 
 
 def story_row(summary: StorySummary, duplicates: int, run: RunContext) -> Story:
-    """A stories-table row: all articles the story has gathered over all runs, duplicates included.
+    """A stories-table row: all articles the story has gathered over all runs, duplicates included; for a
+    story merged into another, what it held when merged, with the other's id and current label.
 
     ``duplicates`` is net of the story's articles removed by takedowns.
     """
@@ -177,6 +185,7 @@ def story_row(summary: StorySummary, duplicates: int, run: RunContext) -> Story:
         top_terms=tuple(summary.top_terms),
         ingested_at=run.started_at,
         run_id=run.run_id,
+        merged_into=summary.merged_into,
     )
 
 

@@ -12,23 +12,36 @@ single ordered step. For each article it
    terms don't carry), minus ``decay_per_day`` per day between the article and the story's
    time span when both are dated (more than ``window_days`` apart: not a candidate at all).
    The article's terms are first reweighted by their *inverse story frequency* among the
-   active stories, ``ln((S + 1) / (n + 0.5)) ** novelty_power`` (S active stories, n of them
-   indexed under the term), and renormalised: a word that many current stories share
-   ("biden", "covid" in a season of such news) tells them apart less than the background
-   idf says, and a word no current story has marks the article as new. This is idf over the
-   stories rather than the articles, so a big story does not discount its own words, and it
-   is read from the index's posting lengths: bounded by the window, and rebuilt by
+   active stories, ``ln((S + P + 1) / (n + 0.5)) ** novelty_power`` (S active stories, n of
+   them indexed under the term, P = ``novelty_prior`` stories assumed without it, so that with
+   one or two active stories a shared word is not taken for a common one), and renormalised:
+   a word that many current stories share ("biden", "covid" in a season of such news) tells
+   them apart less than the background idf says, and a word no current story has marks the
+   article as new. This is idf over the stories rather than the articles, so a big story does
+   not discount its own words, and it is read from the index's posting lengths: bounded by the window, and rebuilt by
    ``from_state`` exactly as it was;
 3. joins the best story when its score clears ``similarity_threshold`` *and* beats the
    ``background_rank``-th best candidate by ``distinctness_margin``: among many
    similar stories (one topic covered for months, no dates to tell events apart) an article
    needs a story that stands out, not just shared vocabulary. Otherwise it founds a story
-   whose id derives from its own article id.
+   whose id derives from its own article id;
+4. takes a second look when the article joined a story (``_second_look``): reports of one
+   event that came before the event stood out may have founded two stories; as reports join
+   them their centroids converge. When the story's term centroid and another active story's,
+   both reweighted by the inverse story frequency, reach a cosine of ``merge_threshold``
+   (dated stories no more than ``window_days`` apart), the two become one: the older story
+   keeps its id and absorbs the other's centroids, span, headlines and members, and the other
+   id is recorded as merged into it (``StorySummary.merged_into``; ``resolve`` follows it).
+   At most ``merge_candidates`` stories, found through the same index, are compared, so the
+   cost per article stays bounded. The merge record lives in the absorbing story's state, so
+   stories split across runs merge the same way and later runs still resolve the old id.
 
-Labels: a story takes the closest catalog entry over ``catalog_threshold`` the first time it
-matches one that no other active story holds, and keeps it (across runs too); else its most
-representative headline (the member title closest to its terms); else its heaviest names
-and terms ("eirik lindqvist / rosenborg / eliteserien").
+This docstring is the one description of the algorithm (the README links here). Labels
+(``stories.labels``, shared with the streaming step): a story takes the closest catalog entry
+over ``catalog_threshold`` the first time it matches one that no other active story holds, and
+keeps it (across runs too); else its most representative headline (the member title closest to
+its terms, so it can change as articles join); else its heaviest names and terms ("eirik
+lindqvist / rosenborg / eliteserien"). The stories table holds the current label.
 
 Active stories: dated ones until the newest date seen passes their last article by
 ``window_days``; undated ones until ``max_active_stories`` forces out the least recently
@@ -49,8 +62,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from transforms.stories.active import ActiveStory, TermIndex
+from transforms.stories.active import ActiveStory, TermIndex, sparse_dot
 from transforms.stories.catalog import CatalogStory, load_catalog
+from transforms.stories.labels import StoryLabeller, story_label
 from transforms.stories.vectors import (
     DEFAULT_VECTORIZER,
     ArticleVector,
@@ -85,6 +99,7 @@ class ClusteringConfig:
     distinctness_margin: float = 0.10  # ... and by how much it must beat the background candidate
     background_rank: int = 5  # the background is the score of the N-th best candidate
     novelty_power: float = 1.5  # exponent of the inverse story frequency on article terms (0: off)
+    novelty_prior: float = 2.0  # stories without the term assumed besides the active ones: a handful says little
     terms_weight: float = 1.0  # weights of the three cosines in the score
     title_weight: float = 0.1
     entity_weight: float = 0.0  # measured neutral-to-harmful on the dev corpora (README); names still label stories
@@ -92,6 +107,8 @@ class ClusteringConfig:
     window_days: float = 3.0  # further apart: not a candidate; a story quiet this long leaves the state
     max_active_stories: int = 20000  # least recently updated stories leave beyond this
     catalog_threshold: float = 0.30  # min cosine(story terms, catalog entry) for the entry's label
+    merge_threshold: float = 0.4  # second look: min cosine of two stories' term centroids to merge them (0: off)
+    merge_candidates: int = 8  # stories compared with a story an article just joined
     query_terms: int = 10  # heaviest article terms looked up in the index
     postings_per_term: int = 40  # most recently updated stories read per looked-up term
     candidates: int = 24  # stories scored in full, the best by summed query weight
@@ -115,6 +132,8 @@ class StorySummary:
     top_terms: tuple[str, ...]
     article_ids: tuple[str, ...]  # members added since the clusterer was created/imported
     touched: bool = True  # whether any article joined it since then
+    merged_into: str | None = None  # the story that absorbed this one (its articles now belong there)
+    merged: tuple[str, ...] = ()  # ids of the stories merged into this one
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -134,6 +153,13 @@ def publication_order_key(published_at: datetime | None, article_id: str) -> tup
     return (1, 0.0, article_id) if when is None else (0, when.timestamp(), article_id)
 
 
+def _spans_within(a: ActiveStory, b: ActiveStory, gap: float) -> bool:
+    """True unless both stories are dated and their spans are more than ``gap`` seconds apart."""
+    if a.first is None or b.first is None:
+        return True
+    return max(a.first - b.last, b.first - a.last) <= gap
+
+
 def story_id_for(article_id: str) -> str:
     """Stable story id derived from the founding article's id."""
     return "s" + hashlib.sha256(article_id.encode("utf-8")).hexdigest()[:16]
@@ -144,16 +170,13 @@ class StoryClusterer:
 
     def __init__(self, catalog: Sequence[CatalogStory] = (), config: ClusteringConfig = ClusteringConfig()) -> None:
         self.config = config
-        self._catalog = [(c.label, dict(vectorize(c.label, f"{c.description}\n{c.exemplar}").terms)) for c in catalog]
-        self._catalog_index: dict[str, list[int]] = {}
-        for i, (_, vector) in enumerate(self._catalog):
-            for term in vector:
-                self._catalog_index.setdefault(term, []).append(i)
+        self._labeller = StoryLabeller.for_catalog(tuple(catalog), config.catalog_threshold)
         self._active: OrderedDict[str, ActiveStory] = OrderedDict()  # least recently updated first
         self._index = TermIndex()
         self._expiry: list[tuple[float, str]] = []  # heap of (last published, story id); stale entries skipped
         self._assigned: dict[str, str] = {}  # article id -> story id, for members kept in the state
         self._label_holders: dict[str, str] = {}  # catalog label -> active story holding it
+        self._merged_into: dict[str, str] = {}  # absorbed story id -> active story that holds its articles
         self._retired: list[
             tuple[int, StorySummary]
         ] = []  # (founded, summary) of touched stories that left, until popped
@@ -184,6 +207,8 @@ class StoryClusterer:
                 story_id = story_id_for(story_id)
             story = ActiveStory(story_id, self._seq)
         self._join(story, article_id, vector, stamp, title)
+        if story.count > 1 and self.config.merge_threshold:
+            story = self._second_look(story)
         while len(self._active) > self.config.max_active_stories:
             self._retire(next(iter(self._active.values())))
         return story.story_id
@@ -228,7 +253,8 @@ class StoryClusterer:
         if not power or not stories:
             return dict(terms)
         count = self._index.story_count
-        weighted = {t: w * math.log((stories + 1) / (count(t) + 0.5)) ** power for t, w in terms}
+        prior = self.config.novelty_prior
+        weighted = {t: w * math.log((stories + prior + 1) / (count(t) + 0.5)) ** power for t, w in terms}
         norm = math.sqrt(math.fsum(w * w for w in weighted.values())) or 1.0
         return {t: w / norm for t, w in weighted.items()}
 
@@ -256,6 +282,7 @@ class StoryClusterer:
         story.count += 1
         story.updated = self._seq
         story.members.append(article_id)
+        story.added.append(article_id)
         self._assigned[article_id] = story.story_id
         if title and title.strip() and len(story.headlines) < cfg.headline_candidates:
             story.headlines.append((title.strip(), vector.title))
@@ -267,21 +294,75 @@ class StoryClusterer:
         self._active.move_to_end(story.story_id)
         story.indexed = story.terms.top(cfg.index_terms)
         self._index.post(story.story_id, story.indexed)
-        if story.label is None and self._catalog:
-            self._decide_label(story, vector)
+        if story.label is None and self._labeller:
+            story.label = self._labeller.catalog_label(vector.terms, story.terms, self._label_holders)
+            if story.label is not None:
+                self._label_holders[story.label] = story.story_id
 
-    def _decide_label(self, story: ActiveStory, vector: ArticleVector) -> None:
-        """Give the story the closest free catalog label over ``catalog_threshold``, for good."""
-        entries = {i for term, _ in vector.terms for i in self._catalog_index.get(term, ())}
-        best, best_score = None, self.config.catalog_threshold
-        for i in sorted(entries):
-            label, entry = self._catalog[i]
-            score = story.terms.cosine(entry)
-            if label not in self._label_holders and score >= best_score:
-                best, best_score = label, score
-        if best is not None:
-            story.label = best
-            self._label_holders[best] = story.story_id
+    def _second_look(self, story: ActiveStory) -> ActiveStory:
+        """Merge ``story`` with the active story whose term centroid is closest to its own, when that
+        cosine reaches ``merge_threshold``; returns the story that now holds the article.
+
+        Reports of one event that founded two stories (the first few did not stand out enough to
+        join) pull both centroids toward the event as more reports join them; once they converge
+        the two are one story. Both centroids are weighted by the inverse story frequency (as
+        articles are in ``add``), so stories that only share a season's vocabulary stay apart, and
+        dated stories more than ``window_days`` apart never merge. The cost is bounded as for
+        ``add``: candidates come from the index under the story's top terms, at most
+        ``merge_candidates`` of them compared. The older story keeps its id and absorbs the other.
+        """
+        cfg = self.config
+        terms = story.terms
+        query = [(t, terms.weights[t] / terms.norm) for t in story.indexed[: cfg.query_terms]]
+        mine = self._story_idf_weighted(tuple(terms.weights.items()))
+        best, best_score, compared = None, cfg.merge_threshold, 0
+        for other_id in self._index.candidates(query, cfg.postings_per_term, cfg.merge_candidates + 1):
+            other = self._active[other_id]
+            if other is story or not _spans_within(story, other, cfg.window_days * _DAY):
+                continue
+            compared += 1
+            score = sparse_dot(mine, self._story_idf_weighted(tuple(other.terms.weights.items())))
+            if score >= best_score:
+                best, best_score = other, score
+        self.scored += compared
+        if best is None:
+            return story
+        older, newer = sorted((story, best), key=lambda s: (s.founded, s.story_id))
+        self._merge(older, newer)
+        return older
+
+    def _merge(self, older: ActiveStory, newer: ActiveStory) -> None:
+        cfg = self.config
+        self._index.unpost(newer.story_id, newer.indexed)
+        self._index.unpost(older.story_id, older.indexed)
+        del self._active[newer.story_id]
+        older.absorb(
+            newer, (cfg.centroid_terms, cfg.centroid_title_terms, cfg.centroid_entities), cfg.headline_candidates
+        )
+        for merged in older.absorbed:
+            self._merged_into[merged.story_id] = older.story_id
+        self._assigned.update((a, older.story_id) for a in newer.members)
+        if newer.label is not None:
+            if older.label is None:
+                older.label = newer.label
+                self._label_holders[older.label] = older.story_id
+            else:
+                self._label_holders.pop(newer.label, None)
+        if older.last is not None:
+            heapq.heappush(self._expiry, (older.last, older.story_id))
+        self._active[older.story_id] = older
+        self._active.move_to_end(older.story_id)
+        older.indexed = older.terms.top(cfg.index_terms)
+        self._index.post(older.story_id, older.indexed)
+
+    def resolve(self, story_id: str) -> str:
+        """The id that now holds the articles of ``story_id``: itself, or the active story that absorbed it."""
+        return self._merged_into.get(story_id, story_id)
+
+    @property
+    def merged_into(self) -> dict[str, str]:
+        """Absorbed story id -> the active story that absorbed it (directly or through another)."""
+        return dict(self._merged_into)
 
     def _expire(self) -> None:
         """Retire dated stories whose last article is ``window_days`` behind the watermark."""
@@ -296,7 +377,9 @@ class StoryClusterer:
 
     def _retire(self, story: ActiveStory) -> None:
         if story.touched:
-            self._retired.append((story.founded, self._summary(story)))
+            self._retired += [(story.founded, summary) for summary in self._summaries(story)]
+        for merged in story.absorbed:
+            self._merged_into.pop(merged.story_id, None)
         del self._active[story.story_id]
         self._index.unpost(story.story_id, story.indexed)
         for article_id in story.members:
@@ -309,7 +392,9 @@ class StoryClusterer:
     def stories(self) -> list[StorySummary]:
         """Every active story, plus the touched ones that left the state since the last
         ``pop_retired``; in founding order."""
-        founded = self._retired + [(s.founded, self._summary(s)) for s in self._active.values()]
+        founded = self._retired + [
+            (s.founded, summary) for s in self._active.values() for summary in self._summaries(s)
+        ]
         return [summary for _, summary in sorted(founded, key=lambda f: (f[0], f[1].story_id))]
 
     def touched_stories(self) -> list[StorySummary]:
@@ -322,14 +407,32 @@ class StoryClusterer:
         retired, self._retired = self._retired, []
         return [summary for _, summary in retired]
 
+    def _summaries(self, story: ActiveStory) -> list[StorySummary]:
+        """The story's summary, then one per story merged into it (pointing at it, with its label)."""
+        summary = self._summary(story)
+        if not story.touched:
+            return [summary]
+        return [
+            summary,
+            *(
+                StorySummary(
+                    story_id=merged.story_id,
+                    story_label=summary.story_label,
+                    label_source=summary.label_source,
+                    first_published=_datetime(merged.first),
+                    last_published=_datetime(merged.last),
+                    article_count=merged.count,
+                    top_terms=merged.top_terms,
+                    article_ids=(),
+                    merged_into=story.story_id,
+                )
+                for merged in story.absorbed
+            ),
+        ]
+
     def _summary(self, story: ActiveStory) -> StorySummary:
         cfg = self.config
-        if story.label is not None:
-            label, source = story.label, "catalog"
-        elif story.headlines:  # the title closest to the story's terms, earliest on ties
-            label, source = max(story.headlines, key=lambda h: story.terms.cosine(dict(h[1])))[0], "headline"
-        else:
-            label, source = " / ".join(self._key_phrases(story)), "terms"
+        label, source = story_label(story.label, story.headlines, story.terms, story.entities, cfg.label_terms)
         return StorySummary(
             story_id=story.story_id,
             story_label=label,
@@ -338,24 +441,10 @@ class StoryClusterer:
             last_published=_datetime(story.last),
             article_count=story.count,
             top_terms=story.terms.top(cfg.summary_terms),
-            article_ids=tuple(story.members[story.run_start :]),
+            article_ids=tuple(story.added),
             touched=story.touched,
+            merged=tuple(merged.story_id for merged in story.absorbed),
         )
-
-    def _key_phrases(self, story: ActiveStory) -> list[str]:
-        """The heaviest names, each in its fullest form ("lindqvist" -> "eirik lindqvist"),
-        then the heaviest terms; nothing that repeats a word already in the label."""
-        n = self.config.label_terms
-        names = [e for e in story.entities.top(30) if not e.startswith("#")]
-        spans = [e for e in names if " " in e]
-        phrases: list[str] = []
-        for key in [*names, *story.terms.top(n + 10)]:
-            if len(phrases) >= n:
-                break
-            phrase = key if " " in key else next((s for s in spans if key in s.split()), key)
-            if not set(phrase.split()) & {w for p in phrases for w in p.split()}:
-                phrases.append(phrase)
-        return phrases
 
     # -- state across runs -----------------------------------------------------------------
 
@@ -384,7 +473,7 @@ class StoryClusterer:
             raise ValueError(f"not a story clusterer state: format {state.get('format')!r}, expected {STATE_FORMAT!r}")
         clusterer = cls(catalog, config)
         clusterer._seq, clusterer._watermark = state["seq"], state["watermark"]
-        labels = {c.label for c in catalog}
+        labels = clusterer._labeller.labels
         for data_story in state["stories"]:
             story = ActiveStory.from_state(data_story)
             if story.label is not None and story.label not in labels:
@@ -397,4 +486,5 @@ class StoryClusterer:
                 heapq.heappush(clusterer._expiry, (story.last, story.story_id))
             if story.label is not None:
                 clusterer._label_holders[story.label] = story.story_id
+            clusterer._merged_into.update((merged.story_id, story.story_id) for merged in story.absorbed)
         return clusterer

@@ -19,7 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.dedup.near import NearDuplicateIndex
 from transforms.output.files import CorruptStateFile, write_bytes_atomically
 from transforms.run.crash_points import crash_point
-from transforms.stories.clusterer import CatalogStory, StoryClusterer
+from transforms.stories.clusterer import CatalogStory, StoryClusterer, StorySummary
 
 INDEX_FILE = "story_index.json.gz"
 VERSION = 1
@@ -37,6 +37,9 @@ class StoryIndex:
     """Last label of every story still referenced, for near-duplicates of stories no longer active."""
     forgotten: dict[str, list[str]] = field(default_factory=dict)
     """Per story, article ids removed by takedowns (``python -m pipeline forget``): not in its article count."""
+    merged_into: dict[str, str] = field(default_factory=dict)
+    """Story id -> the story it was merged into, for every merged story still referenced (by the
+    near-duplicate window); always the end of the chain."""
 
     def forgotten_count(self, story_id: str) -> int:
         return len(self.forgotten.get(story_id, ()))
@@ -51,13 +54,30 @@ class StoryIndex:
         """The story of an article of an earlier run, while the near-duplicate window or its active story keeps it."""
         return self.near_duplicates.story_of(article_id) or self.clusterer.story_of(article_id)
 
+    def record_merges(self) -> None:
+        """Takes in the clusterer's merges (absorbed id -> absorbing active story); earlier merges
+        into a story that was absorbed since point at its absorber now."""
+        self.merged_into.update(self.clusterer.merged_into)
+        self.merged_into = {old: self.clusterer.resolve(new) for old, new in self.merged_into.items()}
+
+    def current_story(self, story_id: str) -> str:
+        """The story that holds the articles of ``story_id`` now (itself unless it was merged)."""
+        return self.clusterer.resolve(self.merged_into.get(story_id, story_id))
+
+    def story_duplicates(self, summary: StorySummary) -> int:
+        """Duplicates counted under the story, and under the stories merged into it while they were apart."""
+        ids = (summary.story_id,) if summary.merged_into else (summary.story_id, *summary.merged)
+        return sum(self.duplicate_counts.get(story_id, 0) for story_id in ids)
+
     @classmethod
     def new(cls, catalog: Sequence[CatalogStory]) -> StoryIndex:
         return cls(StoryClusterer(catalog), NearDuplicateIndex())
 
     def export(self) -> dict:
         near_duplicates = self.near_duplicates.export_state()
-        referenced = set(near_duplicates["story_ids"]) | {s.story_id for s in self.clusterer.stories()}
+        stories = self.clusterer.stories()
+        referenced = set(near_duplicates["story_ids"]) | {s.story_id for s in stories}
+        referenced |= {merged for s in stories for merged in s.merged}
         return {
             "version": VERSION,
             "clusterer": json.loads(self.clusterer.export_state()),
@@ -65,6 +85,7 @@ class StoryIndex:
             "duplicate_counts": {k: v for k, v in self.duplicate_counts.items() if k in referenced},
             "labels": {k: v for k, v in self.labels.items() if k in referenced},
             "forgotten": {k: sorted(v) for k, v in self.forgotten.items() if k in referenced},
+            "merged_into": {k: v for k, v in self.merged_into.items() if k in referenced},
         }
 
     @classmethod
@@ -77,6 +98,7 @@ class StoryIndex:
             dict(state["duplicate_counts"]),
             dict(state["labels"]),
             {k: list(v) for k, v in state.get("forgotten", {}).items()},
+            dict(state.get("merged_into", {})),  # absent in indexes saved before merges existed
         )
 
 

@@ -44,8 +44,10 @@ from apache_beam.utils.timestamp import Timestamp
 from schemas import Article
 from transforms.event_time.windows import EventTime
 from transforms.run import counters
+from transforms.stories.active import Centroid
 from transforms.stories.batch import story_input
-from transforms.stories.clusterer import CatalogStory, ClusteringConfig, StoryClusterer, vectorize
+from transforms.stories.clusterer import CatalogStory, ClusteringConfig, StoryClusterer
+from transforms.stories.labels import StoryLabeller, story_label
 
 STAGE = "stories"
 CLUSTER_KEY = "all"
@@ -68,27 +70,23 @@ class ClusteringAdapter:
         make_clusterer: Callable[[Sequence[CatalogStory]], Any] = StoryClusterer,
     ):
         self._clusterer = make_clusterer(tuple(catalog))
-        self._catalog = [(c.label, vectorize(c.label, f"{c.description}\n{c.exemplar}")) for c in catalog]
+        self._labeller = StoryLabeller.for_catalog(tuple(catalog), CATALOG_LABEL_THRESHOLD)
         self._labels: dict[str, str] = {}
 
     def assign(self, item) -> tuple[str, str]:
         story_id = self._clusterer.add(item.article_id, item.vector, item.published_at, item.title)
         if story_id not in self._labels:
-            self._labels[story_id] = founding_label(item, self._catalog)
+            self._labels[story_id] = founding_label(item, self._labeller)
         return story_id, self._labels[story_id]
 
 
-def founding_label(item, catalog: Sequence[tuple[str, Any]]) -> str:
-    """The closest catalog label over the threshold, else the headline, else the top terms."""
-    weights = dict(item.vector.terms)
-    scored = [(sum(w * weights.get(t, 0.0) for t, w in vector.terms), label) for label, vector in catalog]
-    best = max(scored, default=(0.0, None), key=lambda pair: pair[0])
-    if best[1] is not None and best[0] >= CATALOG_LABEL_THRESHOLD:
-        return best[1]
-    if item.title and item.title.strip():
-        return item.title.strip()
-    heaviest = sorted(item.vector.terms, key=lambda tw: (-tw[1], tw[0]))[:LABEL_TERMS]
-    return " / ".join(t for t, _ in heaviest) or "untitled"
+def founding_label(item, labeller: StoryLabeller) -> str:
+    """The batch rule (``stories.labels``) applied to the founding article alone."""
+    vector = item.vector
+    terms = Centroid(dict(vector.terms))
+    catalog = labeller.catalog_label(vector.terms, terms)
+    headlines = [(item.title.strip(), vector.title)] if item.title and item.title.strip() else []
+    return story_label(catalog, headlines, terms, Centroid(dict(vector.entities)), LABEL_TERMS)[0] or "untitled"
 
 
 @dataclass(frozen=True)

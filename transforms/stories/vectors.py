@@ -8,8 +8,14 @@
 - ``entities``: a cheap stand-in for named entities, read from the original-case text:
   capitalised names (multi-word spans and their words), acronyms, and numbers.
 
-Word weights are a *background* inverse frequency from ``wordfreq``, so a vector never
-depends on the batch it came with and stays comparable across runs.
+Words come from the script-aware tokenizer (``transforms.text.tokens.terms``): words of spaced
+scripts, overlapping character bigrams inside Chinese, Japanese, Thai, Lao, Khmer and Burmese
+runs. Word weights are a *background* inverse frequency from ``wordfreq``'s list for the
+article's language (English when it has none), so a vector never depends on the batch it came
+with and stays comparable across runs. A bigram that is not in the list (one spanning two
+words) is as rare as its rarer character, so bigrams around common particles weigh little.
+A non-empty text of letters never gives an empty ``terms`` vector: when every word is on the
+list's most common end (weight 0), the words are kept with a small equal weight.
 """
 
 from __future__ import annotations
@@ -19,13 +25,13 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 import wordfreq
 
-from transforms.text.tokens import terms
+from transforms.text.tokens import has_unspaced_script, terms
 
 Weights = tuple[tuple[str, float], ...]
 
@@ -37,6 +43,7 @@ _CALENDAR = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may june "
     "july august september october november december".split()
 )
+_COMMON_WORD_WEIGHT = 0.01  # a word at or above ``zipf_ceiling``, when a text has nothing rarer
 _NUMBER_WEIGHT, _YEAR_WEIGHT = 5.0, 2.0  # idf-like weights: a figure like "60-48" is specific, a year much less
 
 
@@ -79,6 +86,8 @@ def _frequencies(language: str, fallback: str) -> Mapping[str, float]:
 
 def _zipf(word: str, freqs: Mapping[str, float]) -> float:
     freq = freqs.get(word, 0.0)
+    if freq <= 0 and len(word) == 2 and has_unspaced_script(word):  # a bigram spanning two words
+        freq = min(freqs.get(word[0], 0.0), freqs.get(word[1], 0.0))
     return math.log10(freq * 1e9) if freq > 0 else 0.0  # == wordfreq.zipf_frequency; unknown: 0
 
 
@@ -88,7 +97,7 @@ def _idf(word: str, freqs: Mapping[str, float], cfg: VectorizerConfig) -> float:
 
 def _counts(text: str) -> Counter[str]:
     tokens = terms(unicodedata.normalize("NFKC", text).lower())
-    return Counter(t for t in tokens if len(t) > 1 and any(map(str.isalpha, t)))  # figures are entities
+    return Counter(t for t in tokens if (len(t) > 1 or has_unspaced_script(t)) and not t.isnumeric())
 
 
 def _sublinear(count: int) -> float:
@@ -113,12 +122,14 @@ def _term_weights(
     freqs: Mapping[str, float],
     cfg: VectorizerConfig,
 ) -> dict[str, float]:
-    weights = {}
+    weights, common = {}, {}
     for term in title_counts.keys() | body_counts.keys():
         tf = title_weight * _sublinear(title_counts[term]) + _sublinear(body_counts[term])
         if (weight := tf * _idf(term, freqs, cfg)) > 0:
             weights[term] = weight
-    return weights
+        else:
+            common[term] = tf * _COMMON_WORD_WEIGHT
+    return weights or common  # only very common words: still a vector, never an empty one
 
 
 def _is_title_case(words: list[str]) -> bool:
@@ -207,9 +218,3 @@ def vectorize(
         _normalised(title_terms, config.max_title_terms),
         _normalised(entities, config.max_entities),
     )
-
-
-def dot(vector: Iterable[tuple[str, float]], weights: Mapping[str, float]) -> float:
-    """Dot product of a sparse vector with a term -> weight mapping."""
-    get = weights.get
-    return sum(w * get(t, 0.0) for t, w in vector)

@@ -134,13 +134,15 @@ def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
     """Drop repeated sentences, captions and credit lines, wire credits and all-caps cross-headlines.
 
     Repeats are compared after normalisation; a repeated short unpunctuated line (a table row,
-    a list item) is kept. Every real paragraph is kept, in order.
+    a list item) is kept. Every real paragraph is kept, in order. A text's only paragraph is kept
+    whatever it looks like (a one-line wire item or snippet is the article, not a caption of one).
     """
     kept: list[str] = []
     seen: set[str] = set()
+    paragraphs = [collapsed for paragraph in paragraphs if (collapsed := _collapse_whitespace(paragraph))]
+    alone = len(paragraphs) == 1  # a text's only paragraph is the text, not matter inserted around it
     for paragraph in paragraphs:
-        paragraph = _collapse_whitespace(paragraph)
-        if not paragraph or _is_inserted_matter(paragraph):
+        if not alone and _is_inserted_matter(paragraph):
             continue
         key = normalise_for_hash(paragraph)
         if key in seen and is_sentence_like(paragraph):

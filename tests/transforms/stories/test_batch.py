@@ -136,3 +136,17 @@ def test_a_copy_of_an_article_the_index_no_longer_holds_is_clustered_on_its_own(
     _, _, _, copy = _articles()
     assignments, stories = assign_stories([story_input(copy)], StoryIndex.new(CATALOG), RUN)
     assert assignments[copy.article_id].story_id and [s.article_count for s in stories] == [1]
+
+
+def test_an_index_saved_before_merges_existed_loads(tmp_path):
+    rover, rover_2, football, _ = _articles()
+    index = StoryIndex.new(CATALOG)
+    first, _ = assign_stories([story_input(rover), story_input(football)], index, RUN)
+    state = index.export()
+    del state["merged_into"]
+    for story in state["clusterer"]["stories"]:
+        del story["absorbed"]
+    save_story_index({}, state, str(tmp_path))
+    second, stories = assign_stories([story_input(rover_2)], load_story_index(str(tmp_path), CATALOG), RUN)
+    assert second[rover_2.article_id].story_id == first[rover.article_id].story_id
+    assert [s.merged_into for s in stories] == [None]

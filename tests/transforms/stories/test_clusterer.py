@@ -599,3 +599,79 @@ def test_googlenews_quality_floor():
 def test_config_fields_are_plain_values():
     """The state records the configuration as JSON."""
     assert json.loads(json.dumps(dataclasses.asdict(ClusteringConfig()))) == dataclasses.asdict(ClusteringConfig())
+
+
+# -- second look: merging split stories ----------------------------------------------------
+
+
+def _split_event(clusterer: StoryClusterer, bridges: int) -> tuple[str, str, list[str]]:
+    """Six unrelated stories, then one event whose first two reports share no word (two stories),
+    then ``bridges`` reports using both reports' words; returns (first id, second id, bridge ids)."""
+    for i in range(6):
+        clusterer.add(f"other{i}", _unit({f"o{i}a": 1.0, f"o{i}b": 1.0}), None, f"Other story {i}")
+    first = clusterer.add("a", _unit({f"a{j}": 1.0 for j in range(4)}), None, "First report")
+    second = clusterer.add("b", _unit({f"b{j}": 1.0 for j in range(4)}), None, "Second report")
+    both = _unit({**{f"a{j}": 1.0 for j in range(4)}, **{f"b{j}": 1.0 for j in range(4)}})
+    return first, second, [clusterer.add(f"x{k}", both, None, None) for k in range(bridges)]
+
+
+def test_split_stories_merge_once_their_centroids_converge_and_the_older_id_stays():
+    clusterer = StoryClusterer()
+    first, second, bridges = _split_event(clusterer, 2)
+    assert first != second and clusterer.resolve(second) == second  # not yet close enough
+    _, _, later = _split_event(clusterer, 4)  # the same reports again (idempotent), then two more bridges
+    assert later[:2] == bridges and clusterer.resolve(second) == first and set(later) == {first}
+    by_id = {s.story_id: s for s in clusterer.stories()}
+    merged = by_id[second]
+    assert (merged.merged_into, merged.story_label, merged.article_count, merged.article_ids) == (
+        first,
+        by_id[first].story_label,
+        1,
+        (),
+    )
+    assert by_id[first].merged == (second,) and set(by_id[first].article_ids) == {"a", "b", "x0", "x1", "x2", "x3"}
+    assert clusterer.add("b", _unit({"b0": 1.0}), None, None) == first  # a re-delivered member follows its story
+    assert sum(s.merged_into is None for s in by_id.values()) == 7  # the six other stories did not merge
+
+
+def test_dated_stories_further_apart_than_the_window_never_merge():
+    clusterer = StoryClusterer()
+    day0 = datetime(2024, 5, 1, tzinfo=UTC)
+    clusterer.add("a", _unit({f"a{j}": 1.0 for j in range(4)}), day0, None)
+    late = clusterer.add("b", _unit({f"a{j}": 1.0 for j in range(4)}), day0 + timedelta(days=3.5), None)
+    clusterer.add("b2", _unit({f"a{j}": 1.0 for j in range(4)}), day0 + timedelta(days=3.6), None)
+    assert clusterer.resolve(late) == late and len({s.story_id for s in clusterer.stories()}) == 2
+
+
+def test_a_merge_carries_across_export_and_import():
+    one_run = StoryClusterer()
+    expected = _split_event(one_run, 5)
+    for cut in (0, 2, 4):  # before the merge, and after it
+        first = StoryClusterer()
+        ids = _split_event(first, cut)
+        second = StoryClusterer.from_state(first.export_state())
+        ids = (ids[0], ids[1], ids[2] + [second.add(f"x{k}", _bridge(), None, None) for k in range(cut, 5)])
+        assert ids == expected and second.resolve(ids[1]) == ids[0]
+        assert second.export_state() == one_run.export_state()
+        merged = {s.story_id: s.merged_into for s in second.touched_stories()}
+        assert merged[ids[1]] == ids[0]  # the merged story's row is rewritten whenever its absorber is
+
+
+def _bridge() -> ArticleVector:
+    return _unit({**{f"a{j}": 1.0 for j in range(4)}, **{f"b{j}": 1.0 for j in range(4)}})
+
+
+def test_a_state_saved_before_merges_existed_loads():
+    clusterer = StoryClusterer()
+    _split_event(clusterer, 1)
+    state = json.loads(clusterer.export_state())
+    for story in state["stories"]:
+        del story["absorbed"]
+    assert StoryClusterer.from_state(state).export_state() == clusterer.export_state()
+
+
+def test_the_second_look_compares_a_bounded_number_of_stories():
+    config = ClusteringConfig()
+    clusterer = StoryClusterer(config=config)
+    _feed(clusterer, _stream(3000))
+    assert clusterer.scored / 3000 <= config.candidates + config.merge_candidates

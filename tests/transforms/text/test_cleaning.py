@@ -452,13 +452,13 @@ def test_issue_example_arabic_paragraph_with_two_acronyms_is_kept() -> None:
     ["ΕΚΤΑΚΤΟ: ΣΕΙΣΜΟΣ 5,2 ΡΙΧΤΕΡ ΣΤΗΝ ΚΡΗΤΗ", "СРОЧНО: ВЗРЫВ В ЦЕНТРЕ МОСКВЫ 2024", "READ MORE: FIVE THINGS TO KNOW"],
 )
 def test_all_caps_headlines_of_cased_scripts_are_still_dropped(paragraph: str) -> None:
-    assert clean_paragraphs([paragraph]) == []
+    assert clean_paragraphs([BODY, paragraph, OTHER]) == [BODY, OTHER]
 
 
 def test_a_trailing_latin_acronym_after_an_uncased_sentence_is_not_a_credit() -> None:
     paragraph = "وقالت الوكالة إن المهمة ستستمر حتى عام 2030. NASA"
     assert clean_paragraphs([paragraph]) == [paragraph]
-    assert clean_paragraphs(["The mission will go on until 2030. NASA"]) == []  # cased script: a credit
+    assert clean_paragraphs([BODY, "The mission will go on until 2030. NASA"]) == [BODY]  # cased script: a credit
 
 
 @pytest.mark.parametrize(
@@ -508,10 +508,17 @@ def test_a_long_paragraph_with_a_caption_cue_is_text() -> None:
     )
     assert word_count(paragraph) > MAX_CAPTION_WORDS
     assert clean_paragraphs([paragraph]) == [paragraph]
-    assert clean_paragraphs(["Pictured: the new ferry at the harbour"]) == []  # a caption is short
+    assert clean_paragraphs([BODY, "Pictured: the new ferry at the harbour"]) == [BODY]  # a caption is short
 
 
 def test_an_all_caps_phrase_after_a_question_is_not_a_trailing_credit() -> None:
     paragraph = "Do you want to work with clients? ACTUARIAL CONSULTING VS. INSURANCE"
     assert clean_paragraphs([paragraph]) == [paragraph]
-    assert clean_paragraphs(["The minister spoke to reporters in Kyiv on Tuesday. REUTERS"]) == []
+    assert clean_paragraphs([BODY, "The minister spoke to reporters in Kyiv on Tuesday. REUTERS"]) == [BODY]
+
+
+def test_a_text_of_one_paragraph_is_never_removed_as_inserted_matter():
+    """A snippet or one-line wire item with a caption cue is the article itself (not a caption around one)."""
+    snippet = "climate change refugee bid fails file photo resident republic kiribati build seawall block reef"
+    assert clean_paragraphs([snippet]) == [snippet]
+    assert clean_paragraphs([BODY, snippet, OTHER]) == [BODY, OTHER]  # beside other paragraphs: a caption

@@ -30,7 +30,8 @@ class Article:
     url: str | None = column(pa.string(), "Canonical article URL (courlan-normalised), when known.")
     source_uri: str = column(
         pa.string(),
-        "The file, feed or sitemap the article came from; '#line=N' locates a record in a JSON Lines file, '#offset=N' a record in a WARC file.",
+        "The file, feed or sitemap the article came from; '#line=N' locates a record in a JSON Lines file, "
+        "'#offset=N' a record in a WARC file.",
         nullable=False,
     )
     entry_id: str | None = column(

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from collections import Counter
 
+import pytest
+
 from benchmarks.corpus import synthetic_pages
 from benchmarks.measure import REPO
 from benchmarks.warc import write_benchmark_warc, write_synthetic_warc
@@ -23,6 +25,7 @@ def outcomes(path) -> Counter:
     return found
 
 
+@pytest.mark.slow
 def test_the_benchmark_warc_holds_every_page_as_a_response(tmp_path):
     path = tmp_path / "bench.warc.gz"
     assert write_benchmark_warc(list(synthetic_pages(3)), path) == 3
@@ -38,6 +41,7 @@ def test_the_benchmark_warc_holds_every_page_as_a_response(tmp_path):
     assert figures["pages"] == 3 and figures["with_text"] == 3
 
 
+@pytest.mark.slow
 def test_synthetic_records_are_a_request_a_response_and_metadata_per_page(tmp_path):
     path = tmp_path / "synthetic.warc.gz"
     assert write_synthetic_warc(path, 300) == 100

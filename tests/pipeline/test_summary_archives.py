@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from pipeline.run_record import RunRecord
-from pipeline.summary import SITEMAPS, WARC, AccountingError, format_summary, summarise
+from pipeline.summary import SITEMAPS, WARC, AccountingError, RunSummary, format_summary, summarise
 
-RECORD = RunRecord.from_json({"run_id": "r2", "rows": {"articles": 6, "stories": 3, "rejects": 5}, "files": [{}]})
+RECORD = RunRecord.from_json(
+    {"run_id": "r2", "started_at": "2024-05-01T00:00:00+00:00", "rows": {"articles": 6, "stories": 3, "rejects": 5}}
+)
 TOTALS = {
     # WARC: 20 records = 8 documents + 9 not articles + 2 filtered + 1 undecodable page; one slice unreadable
     "warc.records": 20,
@@ -48,6 +50,8 @@ def test_every_record_and_entry_is_accounted_for():
     text = format_summary(summary)
     assert "WARC records    20 = 7 articles + 2 rejected + 2 filtered + 9 not articles" in text
     assert "request 6" in text and "sitemap entries 5 = 2 articles" in text
+    again = RunSummary.from_json(summary.to_json())
+    assert again.sources[WARC].by_kind == warc.by_kind and again.filtered == summary.filtered
 
 
 @pytest.mark.parametrize(

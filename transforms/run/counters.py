@@ -113,6 +113,8 @@ SITEMAPS_UNCHANGED = Counter(SITEMAPS, "sitemaps_unchanged")
 """Children whose <lastmod> in their index did not change: not fetched."""
 SITEMAPS_FAILED = CounterFamily(SITEMAPS, "sitemap_rejected_")
 SITEMAP_PAGES_FETCHED = Counter(SITEMAPS, "pages_fetched")
+SITEMAPS_OVER_LIMIT = Counter(SITEMAPS, "sitemaps_over_limit")
+"""Sitemaps an index listed beyond the per-root limit: not read (and logged)."""
 SITES_DISCOVERED = CounterFamily(SITEMAPS, "sites_")
 
 # Archive filters after extraction (--language, the publication date of --since/--until).

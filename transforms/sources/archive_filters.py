@@ -36,7 +36,7 @@ class ArchiveFilters:
         if not self.sites:
             return True
         host = host_name(url)
-        return bool(host) and any(host == suffix or host.endswith("." + suffix) for suffix in self.sites)
+        return host is not None and any(host == suffix or host.endswith("." + suffix) for suffix in self.sites)
 
     def in_range(self, when: dt.datetime | None) -> bool:
         """``when`` lies in [since, until); an unknown time passes (it can't be judged)."""

@@ -12,6 +12,7 @@ in the index unchanged, not fetched) and ``sitemap_rejected_<reason>`` (one reje
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -22,7 +23,7 @@ from protego import Protego
 from schemas import Reject
 from transforms.http.addresses import redact_credentials
 from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
-from transforms.http.robots import origin_of
+from transforms.http.robots import ROBOTS_UNREACHABLE, origin_of
 from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.archive_filters import ArchiveFilters
@@ -32,12 +33,13 @@ from transforms.sources.sitemaps.parsing import INDEX, SitemapEntry, SitemapErro
 from transforms.sources.sitemaps.state import HandledPage, SitemapState, after_fetch, unreadable
 
 STAGE = "sitemaps"
+log = logging.getLogger(__name__)
 SOURCE = "sitemap"
 """The run summary's name for documents found through sitemaps."""
 SITEMAP_ACCEPT = "application/xml, text/xml;q=0.9, application/x-gzip;q=0.8, text/plain;q=0.5, */*;q=0.1"
 MAX_SITEMAPS_PER_ROOT = 1000
 MAX_DEPTH = 3
-TRANSIENT = ("timeout", "connection_error", "dns_error", "incomplete_body", "http_429", "robots_unreachable")
+TRANSIENT = ("timeout", "connection_error", "dns_error", "incomplete_body", "http_429", ROBOTS_UNREACHABLE)
 """Page failures a later run should retry: the page is not marked handled."""
 
 
@@ -114,7 +116,11 @@ def crawl_sitemaps(
     visited: set[str] = set()
     listed: set[str] = set()
     out: list[SitemapEntry | SitemapState | Reject] = []
-    while pending and len(visited) < MAX_SITEMAPS_PER_ROOT:
+    while pending:
+        if len(visited) >= MAX_SITEMAPS_PER_ROOT:
+            session.count(counters.SITEMAPS_OVER_LIMIT, len(pending))
+            log.warning("%s: more than %d sitemaps; %d not read", root.url, MAX_SITEMAPS_PER_ROOT, len(pending))
+            break
         url, lastmod, depth = pending.pop(0)
         if url in visited:
             continue
@@ -125,7 +131,7 @@ def crawl_sitemaps(
             continue
         robots = session.robots(url)
         if not robots.allowed:
-            out.append(_sitemap_reject(session, run, url, f"robots_{robots.reason}", robots.detail, url))
+            out.append(_sitemap_reject(session, run, url, robots_reason(robots.reason), robots.detail, url))
             continue
         result = session.get(url, etag=state.etag, last_modified=state.last_modified, accept=SITEMAP_ACCEPT)
         new_state = after_fetch(state, result, lastmod, now)
@@ -183,7 +189,7 @@ def fetch_sitemap_page(session: FetchSession, entry: SitemapEntry, run: RunConte
     """The entry's page as a document (or a reject), and a HandledPage unless a retry may succeed."""
     robots = session.robots(entry.url)
     if not robots.allowed:
-        reason, detail = f"robots_{robots.reason}", robots.detail
+        reason, detail = robots_reason(robots.reason), robots.detail
     else:
         result = session.get(entry.url, accept=PAGE_ACCEPT)
         content_type = result.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -210,6 +216,11 @@ def fetch_sitemap_page(session: FetchSession, entry: SitemapEntry, run: RunConte
     )
     transient = reason in TRANSIENT or reason.startswith("http_5")
     return [reject] if transient else [reject, HandledPage(entry.sitemap_url, entry.url, entry.version)]
+
+
+def robots_reason(decision_reason: str) -> str:
+    """A rejects reason for a URL robots.txt keeps us from: 'robots_disallowed' or 'robots_unreachable'."""
+    return ROBOTS_UNREACHABLE if decision_reason == ROBOTS_UNREACHABLE else "robots_disallowed"
 
 
 def _sitemap_reject(session: FetchSession, run: RunContext, url: str, reason: str, detail: str, evidence) -> Reject:

@@ -84,10 +84,10 @@ def parse_sitemap(body: bytes, sitemap_url: str, max_bytes: int = 50 * 2**20) ->
     data = gunzip_capped(body, max_bytes).lstrip(b"\xef\xbb\xbf \t\r\n")
     if not data.startswith(b"<"):
         urls = [line.strip() for line in data.decode("utf-8", "replace").splitlines()]
-        entries = tuple(SitemapEntry(u, sitemap_url) for u in urls if u.lower().startswith(("http://", "https://")))
-        if not entries:
+        listed = tuple(SitemapEntry(u, sitemap_url) for u in urls if u.lower().startswith(("http://", "https://")))
+        if not listed:
             raise SitemapError("neither XML nor a list of http(s) URLs")
-        return ParsedSitemap(TEXT, entries=entries)
+        return ParsedSitemap(TEXT, entries=listed)
     children: list[ChildSitemap] = []
     entries: list[SitemapEntry] = []
     root = None

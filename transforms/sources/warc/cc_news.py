@@ -20,10 +20,10 @@ _MONTH = re.compile(r"(\d{4})[/-](\d{1,2})")
 def parse_months(spec: str) -> list[tuple[int, int]]:
     """'2024/03' → [(2024, 3)]; '2023/11-2024/02' → four months. Raises ValueError otherwise."""
     bounds = [part.strip() for part in re.split(r"\s*(?:\.\.|–|(?<=\d)-(?=\d{4}))\s*", spec.strip())]
-    parsed = [_MONTH.fullmatch(part) for part in bounds]
-    if not 1 <= len(parsed) <= 2 or not all(parsed):
+    parsed = [match for part in bounds if (match := _MONTH.fullmatch(part))]
+    if not 1 <= len(bounds) <= 2 or len(parsed) != len(bounds):
         raise ValueError(f"--cc-news {spec!r}: expected YYYY/MM or YYYY/MM-YYYY/MM")
-    (first, last) = [(int(m.group(1)), int(m.group(2))) for m in (parsed[0], parsed[-1])]
+    first, last = [(int(m.group(1)), int(m.group(2))) for m in (parsed[0], parsed[-1])]
     if not all(1 <= month <= 12 for _, month in (first, last)) or last < first:
         raise ValueError(f"--cc-news {spec!r}: months must be 01-12, the first not after the last")
     return list(_months_between(first, last))

@@ -167,8 +167,9 @@ def record_kind(record: WarcRecord) -> str | None:
     return None
 
 
-def decode_content(body: bytes, encoding: str, limit: int = 5 * MAX_PAGE_BYTES) -> bytes:
+def decode_content(body: bytes, encoding: str, limit: int = MAX_PAGE_BYTES) -> bytes:
     """A payload stored with its HTTP Content-Encoding (gzip or deflate) decoded; ValueError otherwise."""
+    attempts: tuple[int, ...]
     if encoding in ("gzip", "x-gzip"):
         attempts = (16 + zlib.MAX_WBITS,)
     elif encoding == "deflate":

@@ -128,3 +128,16 @@ def test_states_and_handled_pages_are_saved_after_the_commit(tmp_path):
     assert state.etag == '"b"' and state.last_fetched_at == NOW
     assert dict(state.pages) == {"https://p/1": "2024-03-01", "https://p/2": "2024-03-05"}
     assert state.knows("https://p/2", "2024-03-05") and not state.knows("https://p/2", "2024-03-07")
+
+
+def test_robots_txt_keeps_pages_out_and_an_unreachable_one_is_retried_later(loopback_server):
+    from tests.http_server import LoopbackServer
+
+    loopback_server.route("/robots.txt", Reply(200, b"User-agent: *\nDisallow: /private/\n"))
+    s = session()
+    (reject, handled) = fetch_sitemap_page(s, SitemapEntry(loopback_server.url("/private/a.html"), "https://s/x"), RUN)
+    assert reject.reason == "robots_disallowed" and isinstance(handled, HandledPage)
+    with LoopbackServer() as down:
+        down.route("/robots.txt", Reply(503))
+        (unreachable,) = fetch_sitemap_page(s, SitemapEntry(down.url("/a.html"), "https://s/x"), RUN)
+    assert unreachable.reason == "robots_unreachable"  # no HandledPage: a later run tries again

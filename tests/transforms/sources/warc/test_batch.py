@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import apache_beam as beam
+import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -12,6 +13,7 @@ from tests.warc_files import script_pages, write_warc
 from transforms.sources.warc.batch import ReadWarcFiles
 
 
+@pytest.mark.slow
 def test_documents_and_counters_for_two_files_in_slices(tmp_path):
     first, second = tmp_path / "a.warc.gz", tmp_path / "b.warc"
     pages = script_pages()
@@ -38,6 +40,7 @@ def test_documents_and_counters_for_two_files_in_slices(tmp_path):
     assert counters["slices"] == -(-(3 + sum(kinds.values())) // 2) + -(-(len(pages) - 3) // 2) + 1
 
 
+@pytest.mark.slow
 def test_raw_pages_do_not_cross_a_stage_boundary(tmp_path):
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.portability.fn_api_runner.fn_runner import FnApiRunner

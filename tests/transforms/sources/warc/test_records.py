@@ -154,3 +154,16 @@ def test_a_payload_stored_with_its_content_encoding_is_decoded_and_a_broken_one_
     good, bad = read_all(path)
     assert isinstance(good, SourceDocument) and "दिल्ली में नया सार्वजनिक पुस्तकालय" in good.body
     assert isinstance(bad, Reject) and bad.reason == "invalid_compression" and bad.source_uri.startswith(str(path))
+
+
+def test_directories_and_globs_of_warc_files_are_inputs(tmp_path):
+    from transforms.sources.seeds import expand_inputs
+
+    (tmp_path / "crawl" / "2024").mkdir(parents=True)
+    for name in ("a.warc.gz", "b.warc", "2024/c.warc.gz"):
+        write_warc(tmp_path / "crawl" / name, script_pages()[:1], other_records=False)
+    (tmp_path / "crawl" / "notes.md").write_text("not an input")
+    found = expand_inputs([str(tmp_path / "crawl")])
+    assert [p.rsplit("/", 1)[1] for p in found] == ["c.warc.gz", "a.warc.gz", "b.warc"]
+    assert all(is_warc_file(p) for p in found)
+    assert expand_inputs([str(tmp_path / "crawl" / "*.warc.gz")]) == [str(tmp_path / "crawl" / "a.warc.gz")]

@@ -12,11 +12,12 @@ from transforms.dedup.batch import MarkDuplicates
 from transforms.dedup.ledger import REJECT, DropKnown, ReadSeenKeys, RecordSeenKeys
 from transforms.http.polite import FetchSettings
 from transforms.output.tables import WriteTables, committed_files
+from transforms.run.article_refs import JoinVerdicts, key_article
 from transforms.run.context import RunContext
 from transforms.sources.feeds.batch import ReadFeeds
 from transforms.sources.feeds.state import FeedState, save_polled_states
 from transforms.sources.seeds import ReadSeedFiles
-from transforms.stories.batch import AssignStories
+from transforms.stories.batch import AssignStories, story_ref
 from transforms.stories.clusterer import CatalogStory
 from transforms.stories.saved import save_story_index
 from transforms.text.extract import DEFAULT_MIN_WORDS, ExtractArticles
@@ -46,9 +47,12 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
     feeds = p | "ReadFeeds" >> ReadFeeds(plan.feeds, seen, run, plan.fetch, plan.fetch_pages)
     documents = {"SeedFiles": files.documents, "Feeds": feeds.documents}
     extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words)
-    deduped = extracted.articles | "MarkDuplicates" >> MarkDuplicates(seen)
+    keyed = extracted.articles | "KeyArticles" >> beam.Map(key_article)  # bodies wait here; refs travel
+    refs = keyed | "StoryFeatures" >> beam.Map(story_ref)
+    deduped = refs | "MarkDuplicates" >> MarkDuplicates(seen)
     tagged = deduped.articles | "AssignStories" >> AssignStories(plan.catalog, run, plan.state)
-    articles, stories = tagged.articles, tagged.stories
+    articles = keyed | "JoinVerdicts" >> JoinVerdicts(tagged.verdicts, deduped.already_ingested)
+    stories = tagged.stories
     rejects = (
         (files.rejects, feeds.rejects, extracted.rejects)
         | "AllRejects" >> beam.Flatten()

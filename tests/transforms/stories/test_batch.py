@@ -1,8 +1,14 @@
 """The Beam side of story tagging: parallel features, one ordered step, duplicates follow originals."""
 
 import dataclasses
+import gzip
+import json
+import logging
+import shutil
+from pathlib import Path
 
 import apache_beam as beam
+import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.builders import RUN, article, day
@@ -116,3 +122,33 @@ def test_assign_stories_tags_every_article_and_emits_story_rows_and_the_index(tm
             equal_to([sorted(StoryIndex.new(CATALOG).export())]),
             label="index",
         )
+
+
+FORMAT_1 = Path(__file__).resolve().parents[2] / "data" / "story_index" / "format1_story_index.json.gz"
+"""Saved by the format-1 code (datasketch signatures) after rover, football and copy of ``_articles``."""
+
+
+def test_a_format_1_index_is_migrated_on_load_and_its_stories_continue(tmp_path, caplog):
+    rover, rover_2, football, _ = _articles()
+    shutil.copy(FORMAT_1, tmp_path / "story_index.json.gz")
+    with caplog.at_level(logging.WARNING):
+        index = load_story_index(str(tmp_path), CATALOG)
+    assert "2 near-duplicate signatures of the old hash dropped" in caplog.text
+    assert len(index.near_duplicates) == 0
+    assert index.duplicate_counts == {"sdf30368b37655666": 1}
+    assignments, stories = assign_stories([story_input(rover_2)], index, RUN)
+    assert assignments[rover_2.article_id].story_id == "sdf30368b37655666"  # the saved rover story
+    assert [(s.story_label, s.article_count) for s in stories] == [("Rover organics", 3)]
+    save_story_index({}, index.export(), str(tmp_path))
+    saved = json.loads(gzip.decompress((tmp_path / "story_index.json.gz").read_bytes()))
+    assert (saved["version"], saved["near_duplicates"]["version"]) == (2, 2)
+    again = load_story_index(str(tmp_path), CATALOG)
+    assert again.near_duplicates.find(story_input(rover_2).signature).article_id == rover_2.article_id
+
+
+def test_an_index_of_an_unknown_format_is_refused():
+    with pytest.raises(ValueError, match="story index version 99"):
+        StoryIndex.from_export({"version": 99}, CATALOG)
+    state = StoryIndex.new(CATALOG).export()
+    with pytest.raises(ValueError, match="migrate it first"):
+        StoryIndex.from_export({**state, "near_duplicates": {**state["near_duplicates"], "scheme": "sha1"}}, CATALOG)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -10,12 +11,10 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline.analyst import compact, report, schema_docs
 from pipeline.graph import build_graph
 from pipeline.options import NewsbeamOptions, with_default_runner
 from pipeline.plan import PlanError, connect_filesystems, plan_run
 from pipeline.remote_job import check_dry_run, is_dry_run, report_job_not_run_here, runs_here
-from pipeline.streaming import run_streaming  # also registers --poll-interval, --window-size, … for --help
 from pipeline.summary import AccountingError, counters, format_summary, record_summary
 from pipeline.watch import add_watch_arguments, watch
 from schemas import SEEN, TABLES
@@ -25,8 +24,9 @@ from transforms.sources.seeds import InputNotFound
 
 log = logging.getLogger("newsbeam")
 COMMANDS = ("run", "watch", "schema", "compact", "report")
-TOOL_COMMANDS = {"schema": schema_docs.main, "compact": compact.main, "report": report.main}
-"""Commands that read or tidy an output instead of running the pipeline; each parses its own arguments."""
+TOOL_COMMANDS = {"schema": "schema_docs", "compact": "compact", "report": "report"}
+"""Commands that read or tidy an output instead of running the pipeline (modules of ``pipeline.analyst``,
+imported only when asked for); each parses its own arguments."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"unknown command {command!r}; expected one of {', '.join(COMMANDS)}", file=sys.stderr)
             return 2
     if command in TOOL_COMMANDS:
-        return TOOL_COMMANDS[command](argv)
+        return importlib.import_module(f"pipeline.analyst.{TOOL_COMMANDS[command]}").main(argv)
     if "-h" in argv or "--help" in argv:
         print_help(command)
         return 0
@@ -51,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise PlanError("watch runs batch runs back to back; `run --streaming` submits the streaming graph")
             return watch(argv, run_once)
         if streaming:
+            from pipeline.streaming import run_streaming
+
             return run_streaming(argv)
         print(format_summary(run_once(argv)))
         return 0
@@ -95,6 +97,8 @@ def run_once(argv: list[str]) -> dict:
 def print_help(command: str = "run") -> None:
     """Our options beside every Beam option, as Beam's own parser would list them."""
     from apache_beam.options.pipeline_options import _BeamArgumentParser
+
+    import pipeline.streaming  # noqa: F401  registers --poll-interval, --window-size, … for the listing
 
     parser = _BeamArgumentParser(
         prog=f"python -m pipeline {command}",

@@ -2,7 +2,8 @@
 
 An extracted article gets a ref key (unique within the run) where it was extracted. Its
 ``ArticleRef`` (ids, ordering fields, story features: no text) goes through the group-bys of
-dedup and the ordered story step; the full article waits in one place. Those steps end in one
+dedup and the ordered story step; the full article waits in one place, compressed (a local
+runner holds that wait in memory; zlib level 1 takes ~3× off for ~0.1 ms per article). Those steps end in one
 ``ArticleVerdict`` per ref (or ``None``: already ingested by an earlier run), and the verdicts,
 a few hundred bytes each, reach the bodies as a side input. So no group-by holds an article
 body, and the body crosses one stage boundary instead of one per group-by.
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import pickle
 import uuid
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -23,6 +26,8 @@ from transforms.stories.vectors import ArticleVector
 
 KeyedArticle = tuple[str, Article]
 """(ref key, article)."""
+WaitingArticle = tuple[str, bytes]
+"""(ref key, compressed article): what waits for the verdicts."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,11 @@ def key_article(article: Article) -> KeyedArticle:
     return uuid.uuid4().hex, article
 
 
+def compress_body(element: KeyedArticle) -> WaitingArticle:
+    ref, article = element
+    return ref, zlib.compress(pickle.dumps(article, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
 def article_ref(ref: str, article: Article, vector: ArticleVector | None, signature: bytes | None) -> ArticleRef:
     return ArticleRef(
         ref=ref,
@@ -74,9 +84,10 @@ def article_ref(ref: str, article: Article, vector: ArticleVector | None, signat
     )
 
 
-def apply_verdict(element: KeyedArticle, verdicts: Mapping[str, ArticleVerdict | None]) -> Iterator[Article]:
+def apply_verdict(element: WaitingArticle, verdicts: Mapping[str, ArticleVerdict | None]) -> Iterator[Article]:
     """The article with its verdict's fields; nothing when it was already ingested (None)."""
-    ref, article = element
+    ref, body = element
+    article: Article = pickle.loads(zlib.decompress(body))
     if ref not in verdicts:
         raise RuntimeError(f"article {article.article_id} from {article.source_uri} got no verdict")
     verdict = verdicts[ref]
@@ -86,6 +97,9 @@ def apply_verdict(element: KeyedArticle, verdicts: Mapping[str, ArticleVerdict |
 
 class JoinVerdicts(beam.PTransform):
     """(ref key, article) pairs → final articles, given the verdicts and the refs already ingested.
+
+    The articles are compressed before they wait for the verdicts (``compress_body``, fused with
+    the step that made them) and restored as each verdict is applied.
 
     A side-input join: the verdicts are small, so they are what the runner materialises.
     """
@@ -97,4 +111,8 @@ class JoinVerdicts(beam.PTransform):
     def expand(self, keyed_articles):
         skipped = self._already_ingested | "NoVerdict" >> beam.Map(lambda ref: (ref.ref, None))
         verdicts = (self._verdicts, skipped) | "AllVerdicts" >> beam.Flatten()
-        return keyed_articles | "ApplyVerdicts" >> beam.FlatMap(apply_verdict, beam.pvalue.AsDict(verdicts))
+        return (
+            keyed_articles
+            | "CompressBodies" >> beam.Map(compress_body)
+            | "ApplyVerdicts" >> beam.FlatMap(apply_verdict, beam.pvalue.AsDict(verdicts))
+        )

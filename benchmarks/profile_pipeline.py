@@ -42,6 +42,10 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "dedup and seen ledger (transforms/dedup/batch.py, ledger.py)",
         ("/transforms/dedup/batch.py", "/transforms/dedup/ledger.py"),
     ),
+    (
+        "article refs: bodies compressed while they wait, verdicts applied (transforms/run/article_refs.py)",
+        ("/transforms/run/article_refs.py",),
+    ),
     ("Parquet writing + commit (transforms/output/tables.py)", ("/transforms/output/tables.py",)),
     ("pickling between stages (pickle/dill)", ("_pickle.dumps", "_pickle.loads", "/site-packages/dill/")),
 )

@@ -23,7 +23,14 @@ from apache_beam.metrics import Metrics
 
 from schemas import Article, Story
 from transforms.dedup.near import text_signature
-from transforms.run.article_refs import ArticleRef, ArticleVerdict, KeyedArticle, article_ref
+from transforms.run.article_refs import (
+    ArticleRef,
+    ArticleVerdict,
+    KeyedArticle,
+    PackedVector,
+    article_ref,
+    unpacked,
+)
 from transforms.run.context import RunContext
 from transforms.stories.clusterer import ArticleVector, CatalogStory, StorySummary, publication_order_key, vectorize
 from transforms.stories.saved import StoryIndex, load_story_index
@@ -40,7 +47,7 @@ class StoryInput:
     article_id: str
     published_at: dt.datetime | None
     title: str | None
-    vector: ArticleVector | None  # None for an exact duplicate, which follows its original
+    vector: ArticleVector | PackedVector | None  # None for an exact duplicate, which follows its original
     signature: bytes | None = None
     duplicate_of: str | None = None
 
@@ -154,7 +161,8 @@ def assign_stories(
             story_of[item.article_id] = hit.story_id
             gained[hit.story_id] += 1
             continue
-        story_of[item.article_id] = index.clusterer.add(item.article_id, item.vector, item.published_at, item.title)
+        vector = unpacked(item.vector)  # one at a time: packed vectors stay small while they wait
+        story_of[item.article_id] = index.clusterer.add(item.article_id, vector, item.published_at, item.title)
         if item.signature:
             index.near_duplicates.add(item.article_id, story_of[item.article_id], item.signature, seen_at)
     for item in inputs:

@@ -11,7 +11,7 @@ from tests.conftest import fn_api_pipeline
 from transforms.dedup.batch import MarkDuplicates
 from transforms.dedup.ledger import ARTICLE
 from transforms.run.article_refs import ArticleVerdict, JoinVerdicts, apply_verdict, compress_body, key_article
-from transforms.stories.batch import story_ref
+from transforms.stories.batch import story_features, story_ref
 
 BODY = "Флот вернулся в порт после учений в Баренцевом море, сообщили в штабе. " * 40
 
@@ -23,6 +23,7 @@ def test_a_ref_carries_no_text_and_is_much_smaller_than_its_article():
     assert (ref.article_id, ref.content_hash, ref.title) == (big.article_id, big.content_hash, big.title)
     assert ref.vector is not None and ref.signature is not None
     assert len(pickle.dumps(ref)) < len(pickle.dumps(big)) / 2
+    assert ref.vector.unpack() == story_features(big)[0]
 
 
 def test_identical_inputs_get_distinct_ref_keys():

@@ -9,6 +9,7 @@ they are marked absent before Beam is imported. Any other command line imports e
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -49,6 +50,7 @@ def skip_optional_imports(argv: Sequence[str]) -> bool:
         return False
     for name in OPTIONAL_IMPORTS:
         sys.modules.setdefault(name, None)  # a later import of it raises ImportError
+    logging.getLogger("apache_beam.io.mongodbio").setLevel(logging.ERROR)  # it warns when bson is absent
     return True
 
 

@@ -67,5 +67,6 @@ def test_a_local_run_imports_no_cloud_client_report_or_duckdb(tmp_path):
         line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
     }
     assert {"apache_beam", "pyarrow.parquet", "transforms.stories.clusterer"} <= imported
+    assert "compatible bson" not in result.stderr  # no warning about the skipped connectors
     blocked = set(OPTIONAL_IMPORTS)  # their import is attempted (and refused at once): Beam guards each one
     assert not sorted(m for m in imported - blocked if m.startswith(NOT_ON_THE_RUN_PATH))

@@ -30,17 +30,21 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("language identification (py3langid, model load included)", ("/site-packages/py3langid/",)),
     ("story vectors (transforms/stories/vectors.py)", ("/transforms/stories/vectors.py",)),
     (
-        "near-duplicate MinHash (transforms/dedup/near.py, datasketch)",
-        ("/transforms/dedup/near.py", "/site-packages/datasketch/"),
+        "near-duplicate MinHash (transforms/dedup/near.py, mmh3 + numpy)",
+        ("/transforms/dedup/near.py", "/site-packages/mmh3"),
     ),
     (
         "story clustering (transforms/stories/clusterer.py, active.py)",
         ("/transforms/stories/clusterer.py", "/transforms/stories/active.py"),
     ),
-    ("story index save (transforms/stories/saved.py)", ("/transforms/story_state.py",)),
+    ("story index save (transforms/stories/saved.py)", ("/transforms/stories/saved.py",)),
     (
         "dedup and seen ledger (transforms/dedup/batch.py, ledger.py)",
         ("/transforms/dedup/batch.py", "/transforms/dedup/ledger.py"),
+    ),
+    (
+        "article refs: bodies compressed while they wait, verdicts applied (transforms/run/article_refs.py)",
+        ("/transforms/run/article_refs.py",),
     ),
     ("Parquet writing + commit (transforms/output/tables.py)", ("/transforms/output/tables.py",)),
     ("pickling between stages (pickle/dill)", ("_pickle.dumps", "_pickle.loads", "/site-packages/dill/")),

@@ -1,7 +1,7 @@
-"""``python -m pipeline``: see pipeline.cli."""
+"""``python -m pipeline``: see pipeline.startup and pipeline.cli."""
 
 import sys
 
-from pipeline.cli import main
+from pipeline.startup import main
 
 sys.exit(main())

@@ -10,23 +10,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import importlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline import takedown
-from pipeline.analyst import compact, feed_health, query, report, schema_docs, story_explorer
 from pipeline.arguments import ARGUMENT_ERROR_EXIT, LOG_LEVEL_FLAGS, Command, run_command, version_line
 from pipeline.graph import build_graph
 from pipeline.options import NewsbeamOptions, StreamingOptions, WatchOptions, with_default_runner
 from pipeline.plan import PlanError, connect_filesystems, plan_run
 from pipeline.remote_job import check_dry_run, is_dry_run, report_job_not_run_here, runs_here
 from pipeline.run_record import read_record, record_path
-from pipeline.streaming import run_streaming
 from pipeline.summary import AccountingError, RunSummary, counter_totals, format_summary, record_summary
 from pipeline.watch import watch
 from schemas import SEEN, TABLES
@@ -67,13 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and not argv[0].startswith("-"):
         command = argv.pop(0)
     argv = leading + argv
-    entry = COMMANDS.get(command)
-    if entry is None:
+    if command not in COMMANDS:
         close = [name for name in COMMANDS if name.startswith(command[:2])]
         hint = f" (did you mean {close[0]}?)" if close else ""
         print(f"error: unknown command {command!r}{hint}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
         return ARGUMENT_ERROR_EXIT
-    return entry[1](argv)
+    return COMMANDS[command][1](argv)
 
 
 def overview() -> str:
@@ -105,6 +102,8 @@ def run_pipeline(args: argparse.Namespace, argv: list[str]) -> int:
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.streaming:
+        from pipeline.streaming import run_streaming  # the streaming graph only when asked for
+
         return run_streaming(argv)
     with hold_output_lease(argv, "run") as owner:
         print(format_summary(run_once(argv, lease_owner=owner), verbose=args.verbose > 0))
@@ -191,15 +190,39 @@ def run_once(argv: list[str], lease_owner: str | None = None) -> RunSummary:
     return record_summary(read_record(path), counter_totals(result), ours.output, files_listed=len(plan.files))
 
 
-COMMANDS: dict[str, tuple[Command, Callable[[list[str]], int]]] = {
-    "run": (RUN, run_main),
-    "watch": (WATCH, watch_main),
-    "query": (query.COMMAND, query.main),
-    "stories": (story_explorer.COMMAND, story_explorer.main),
-    "feeds": (feed_health.COMMAND, feed_health.main),
-    "forget": (takedown.COMMAND, takedown.main),
-    "report": (report.COMMAND, report.main),
-    "compact": (compact.COMMAND, compact.main),
-    "schema": (schema_docs.COMMAND, schema_docs.main),
-}
-"""Every command: its options and entry point, in the order ``--help`` lists them."""
+class _Commands(Mapping[str, tuple[Command, Callable[[list[str]], int]]]):
+    """Every command: its options and entry point, in the order ``--help`` lists them.
+
+    The analyst commands' modules are imported only when that command runs (or ``--help`` lists
+    them), so a pipeline run never imports DuckDB, the report or the compactor.
+    """
+
+    _MODULES = {
+        "query": "pipeline.analyst.query",
+        "stories": "pipeline.analyst.story_explorer",
+        "feeds": "pipeline.analyst.feed_health",
+        "forget": "pipeline.takedown",
+        "report": "pipeline.analyst.report",
+        "compact": "pipeline.analyst.compact",
+        "schema": "pipeline.analyst.schema_docs",
+    }
+
+    def __getitem__(self, name: str) -> tuple[Command, Callable[[list[str]], int]]:
+        if name == "run":
+            return RUN, run_main
+        if name == "watch":
+            return WATCH, watch_main
+        module = importlib.import_module(self._MODULES[name])
+        return module.COMMAND, module.main
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("run", "watch", *self._MODULES))
+
+    def __len__(self) -> int:
+        return 2 + len(self._MODULES)
+
+    def __contains__(self, name: object) -> bool:
+        return name in ("run", "watch") or name in self._MODULES
+
+
+COMMANDS = _Commands()

@@ -13,6 +13,7 @@ from transforms.dedup.ledger import REJECT, DropKnown, ReadSeenKeys, RecordSeenK
 from transforms.http.polite import FetchSettings
 from transforms.output.tables import WriteTables, committed_files
 from transforms.run import counters
+from transforms.run.article_refs import JoinVerdicts, key_article
 from transforms.run.context import RunContext
 from transforms.sources.archive_filters import ArchiveFilters, FilterArticles
 from transforms.sources.feeds.batch import ReadFeeds
@@ -23,7 +24,7 @@ from transforms.sources.seeds import ReadSeedFiles
 from transforms.sources.sitemaps.batch import ReadSitemaps, SitemapRoot
 from transforms.sources.sitemaps.state import SitemapState, save_sitemap_states
 from transforms.sources.warc.batch import ReadWarcFiles
-from transforms.stories.batch import AssignStories
+from transforms.stories.batch import AssignStories, story_ref
 from transforms.stories.clusterer import CatalogStory
 from transforms.stories.saved import save_story_index
 from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WORDS, ExtractArticles
@@ -68,9 +69,12 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
     }
     extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words, plan.extraction_budget)
     wanted = extracted.articles | "FilterArticles" >> FilterArticles(plan.filters)
-    deduped = wanted | "MarkDuplicates" >> MarkDuplicates(seen)
+    keyed = wanted | "KeyArticles" >> beam.Map(key_article)  # bodies wait here; refs travel
+    refs = keyed | "StoryFeatures" >> beam.Map(story_ref)
+    deduped = refs | "MarkDuplicates" >> MarkDuplicates(seen)
     tagged = deduped.articles | "AssignStories" >> AssignStories(plan.catalog, run, plan.state)
-    articles, stories = tagged.articles, tagged.stories
+    articles = keyed | "JoinVerdicts" >> JoinVerdicts(tagged.verdicts, deduped.already_ingested)
+    stories = tagged.stories
     rejects = (
         (files.rejects, feeds.rejects, warc.rejects, sitemaps.rejects, extracted.rejects)
         | "AllRejects" >> beam.Flatten()

@@ -1,10 +1,16 @@
-"""Near-duplicate detection: syndicated copies with small edits, found by MinHash LSH (datasketch).
+"""Near-duplicate detection: syndicated copies with small edits, found by MinHash LSH.
 
 Each article's text becomes a MinHash signature of its 5-word shingles (computed in parallel,
 before the ordered step). The ordered step asks the index for an earlier article whose
 estimated Jaccard similarity reaches the threshold; a hit is marked ``duplicate_of`` that
 article and joins its story. The index keeps only articles seen within a window, and its
 state is saved with the story index so copies are found across runs.
+
+Hashing is vectorised: each word is hashed once (MurmurHash3, ``mmh3``), a shingle's hash
+combines its words' hashes in numpy, and the ``NUM_PERM`` hash functions are
+multiply-add-shift maps over all shingles at once. Signatures of this scheme (``SCHEME``) are
+not comparable with those of the earlier datasketch scheme (SHA-1 per shingle, format 1); see
+``transforms/stories/saved.py`` for the migration of saved indexes.
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ import base64
 import datetime as dt
 import heapq
 from dataclasses import dataclass
-from functools import lru_cache
 
+import mmh3
 import numpy as np
 
 from transforms.text.cleaning import normalise_for_hash
@@ -26,8 +32,31 @@ THRESHOLD = 0.8
 """Estimated Jaccard similarity of 5-word shingles from which two texts are near-duplicates."""
 WINDOW = dt.timedelta(days=7)
 """How long an article stays findable, by its publication time (undated: the time it was seen)."""
+BANDS, ROWS = 5, 11
+"""LSH banding for THRESHOLD and NUM_PERM (the false-positive/negative optimum datasketch picks)."""
+FORMAT = 2
+SCHEME = "mmh3-words/mas64-32"
+"""Word hash / permutation family of the signatures; part of the saved state."""
 _SEED = 1
-_SCHEME = "affine32"  # datasketch 2 default; signatures are 32-bit values
+_CHUNK = 4096  # shingles per block of the permutation matrix: bounds memory on very long texts
+
+
+def _splitmix64(seed: int, n: int) -> list[int]:
+    """``n`` pseudo-random 64-bit integers from ``seed`` (SplitMix64: fixed forever, unlike numpy's generators)."""
+    mask, out = 2**64 - 1, []
+    for _ in range(n):
+        seed = (seed + 0x9E3779B97F4A7C15) & mask
+        z = seed
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        out.append(z ^ (z >> 31))
+    return out
+
+
+_constants = _splitmix64(_SEED, SHINGLE_WORDS + 2 * NUM_PERM)
+_SHINGLE_MULTIPLIERS = np.array([c | 1 for c in _constants[:SHINGLE_WORDS]], dtype=np.uint64)  # odd
+_PERM_A = np.array([c | 1 for c in _constants[SHINGLE_WORDS : SHINGLE_WORDS + NUM_PERM]], dtype=np.uint64)
+_PERM_B = np.array(_constants[SHINGLE_WORDS + NUM_PERM :], dtype=np.uint64)
 
 
 def text_signature(text: str) -> bytes | None:
@@ -35,15 +64,32 @@ def text_signature(text: str) -> bytes | None:
 
     None for very short texts.
     """
-    from datasketch import MinHash
-
     words = word_tokens(normalise_for_hash(text))
     if len(words) < SHINGLE_WORDS * 4:
         return None
-    shingles = {" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)}
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME, permutations=_permutations())
-    minhash.update_batch(sorted(shingles))
-    return minhash.hashvalues.astype(np.uint32).tobytes()
+    return minhash(shingle_hashes(words)).tobytes()
+
+
+def shingle_hashes(words: list[str]) -> np.ndarray:
+    """32-bit hashes of every run of ``SHINGLE_WORDS`` consecutive words (one word hash each)."""
+    word_hashes = np.fromiter(map(mmh3.hash, words), dtype=np.int32, count=len(words))
+    word_hashes = word_hashes.view(np.uint32).astype(np.uint64)
+    n = len(words) - SHINGLE_WORDS + 1
+    key = np.zeros(n, dtype=np.uint64)
+    for offset, multiplier in enumerate(_SHINGLE_MULTIPLIERS):  # position-dependent: word order counts
+        key += word_hashes[offset : offset + n] * multiplier
+    key ^= key >> np.uint64(31)  # fold the high bits into the 32 kept below
+    return key & np.uint64(0xFFFFFFFF)
+
+
+def minhash(hashes: np.ndarray) -> np.ndarray:
+    """The ``NUM_PERM`` minima of ``(a * h + b) mod 2**64 >> 32`` over the shingle hashes, as uint32."""
+    lowest = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
+    for start in range(0, len(hashes), _CHUNK):
+        block = np.multiply(hashes[start : start + _CHUNK, None], _PERM_A)
+        block += _PERM_B
+        np.minimum(lowest, block.min(axis=0), out=lowest)
+    return (lowest >> np.uint64(32)).astype(np.uint32)  # the shift keeps the order: shift the minima only
 
 
 @dataclass(frozen=True)
@@ -54,13 +100,11 @@ class NearDuplicate:
 
 
 class NearDuplicateIndex:
-    """Articles of the recent window, findable by signature."""
+    """Articles of the recent window, findable by signature (LSH: ``BANDS`` bands of ``ROWS`` values)."""
 
     def __init__(self, threshold: float = THRESHOLD, window: dt.timedelta = WINDOW):
-        from datasketch import MinHashLSH
-
         self._threshold, self._window = threshold, window
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        self._bands: list[dict[bytes, set[str]]] = [{} for _ in range(BANDS)]
         self._members: dict[str, tuple[str, dt.datetime, np.ndarray]] = {}
         self._by_age: list[tuple[dt.datetime, str]] = []  # heap: the oldest member first
 
@@ -70,8 +114,11 @@ class NearDuplicateIndex:
     def find(self, signature: bytes) -> NearDuplicate | None:
         """The most similar indexed article at or above the threshold (ties: smallest id)."""
         values = _values(signature)
+        candidates = set()
+        for band, key in zip(self._bands, _band_keys(values)):
+            candidates |= band.get(key, set())
         best = None
-        for article_id in sorted(self._lsh.query(_minhash(values))):
+        for article_id in sorted(candidates):
             story_id, _, other = self._members[article_id]
             similarity = float(np.mean(values == other))
             if similarity >= self._threshold and (best is None or similarity > best.similarity):
@@ -89,20 +136,26 @@ class NearDuplicateIndex:
         values = _values(signature)
         self._members[article_id] = (story_id, seen_at, values)
         heapq.heappush(self._by_age, (seen_at, article_id))
-        self._lsh.insert(article_id, _minhash(values))
+        for band, key in zip(self._bands, _band_keys(values)):
+            band.setdefault(key, set()).add(article_id)
 
     def expire(self, now: dt.datetime) -> None:
         """Forget articles older than the window."""
         while self._by_age and now - self._by_age[0][0] > self._window:
             _, article_id = heapq.heappop(self._by_age)
-            del self._members[article_id]
-            self._lsh.remove(article_id)
+            _, _, values = self._members.pop(article_id)
+            for band, key in zip(self._bands, _band_keys(values)):
+                members = band[key]
+                members.discard(article_id)
+                if not members:
+                    del band[key]
 
     def export_state(self) -> dict:
         ids = sorted(self._members)
         signatures = b"".join(self._members[a][2].tobytes() for a in ids)
         return {
-            "version": 1,
+            "version": FORMAT,
+            "scheme": SCHEME,
             "article_ids": ids,
             "story_ids": [self._members[a][0] for a in ids],
             "seen_at": [self._members[a][1].isoformat() for a in ids],
@@ -111,6 +164,12 @@ class NearDuplicateIndex:
 
     @classmethod
     def from_state(cls, state: dict, threshold: float = THRESHOLD, window: dt.timedelta = WINDOW) -> NearDuplicateIndex:
+        """The index an ``export_state`` describes; a state of another signature scheme is refused."""
+        if (state.get("version"), state.get("scheme")) != (FORMAT, SCHEME):
+            raise ValueError(
+                f"near-duplicate state format {state.get('version')!r} ({state.get('scheme')!r}),"
+                f" expected {FORMAT} ({SCHEME!r}): migrate it first (transforms.stories.saved)"
+            )
         index = cls(threshold, window)
         raw = base64.b64decode(state["signatures"])
         size = NUM_PERM * 4
@@ -125,15 +184,5 @@ def _values(signature: bytes) -> np.ndarray:
     return np.frombuffer(signature, dtype=np.uint32)
 
 
-def _minhash(values: np.ndarray):
-    from datasketch import MinHash
-
-    return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME, hashvalues=values, permutations=_permutations())
-
-
-@lru_cache(maxsize=1)
-def _permutations():
-    """The permutations of NUM_PERM/_SEED/_SCHEME, drawn once per process instead of per MinHash."""
-    from datasketch import MinHash
-
-    return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
+def _band_keys(values: np.ndarray) -> list[bytes]:
+    return [values[band * ROWS : (band + 1) * ROWS].tobytes() for band in range(BANDS)]

@@ -57,7 +57,7 @@ RUNS_DIR = "_runs"
 COMMIT_PLAN = "_commit.json"
 """Written into the output's staging folder when a commit starts: what to move where."""
 BUFFER_BYTES = 32 * 1024 * 1024
-"""Rows buffered per partition before they are written as one row group."""
+"""Rows buffered per bundle, over all its partitions, before the largest partition is written as one row group."""
 COMPRESSION = "zstd"
 """Schemes where an object becomes visible only when its upload completes, and a rename is a copy."""
 log = logging.getLogger(__name__)
@@ -127,6 +127,7 @@ class StageParquetFiles(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._open: dict[str, _PartitionFile] = {}
+        self._buffered = 0  # bytes buffered over all open partitions
 
     def process(self, record: Any) -> None:
         partition = self._table.partition_dir(record)
@@ -135,7 +136,11 @@ class StageParquetFiles(beam.DoFn):
             name = f"part-{self._run_id}-{uuid.uuid4().hex[:12]}.parquet"
             relative = "/".join(p for p in (self._table.name, partition, name) if p)
             target = self._open[partition] = _PartitionFile(relative, self._staging_dir, self._schema)
-        target.add({name: getattr(record, name) for name in self._names})
+        self._buffered += target.add({name: getattr(record, name) for name in self._names})
+        if self._buffered >= BUFFER_BYTES:  # the bound holds over all partitions, however many dates a bundle has
+            largest = max(self._open.values(), key=lambda f: f.buffered_bytes)
+            self._buffered -= largest.buffered_bytes
+            largest.flush()
         self._rows.inc()
         progress.note(f"rows staged in {self._table.name}")
 
@@ -156,24 +161,26 @@ class _PartitionFile:
         self._path = FileSystems.join(staging_dir, relative_path)
         self._schema = schema
         self._buffer: list[dict] = []
-        self._buffered_bytes = 0
+        self.buffered_bytes = 0
         self._rows = 0
         self._handle = None
         self._writer: pq.ParquetWriter | None = None
 
-    def add(self, row: dict) -> None:
+    def add(self, row: dict) -> int:
+        """Buffers a row; returns its estimated size in bytes."""
         self._buffer.append(row)
-        self._buffered_bytes += sum(len(v) for v in row.values() if isinstance(v, str)) + 64
-        if self._buffered_bytes >= BUFFER_BYTES:
-            self._flush()
+        size = sum(len(v) for v in row.values() if isinstance(v, str)) + 64
+        self.buffered_bytes += size
+        return size
 
     def close(self) -> int:
-        self._flush()
+        self.flush()
         self._writer.close()
         self._handle.close()
         return self._rows
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Writes the buffered rows as one row group."""
         if not self._buffer:
             return
         batch = records_to_table(self._buffer, self._schema)
@@ -183,7 +190,7 @@ class _PartitionFile:
             self._writer = pq.ParquetWriter(self._handle, self._schema, compression=COMPRESSION)
         self._writer.write_table(batch, row_group_size=len(self._buffer))
         self._rows += len(self._buffer)
-        self._buffer, self._buffered_bytes = [], 0
+        self._buffer, self.buffered_bytes = [], 0
 
 
 def records_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:

@@ -1,17 +1,17 @@
 """Tag every article with a story: features in parallel, then one ordered clustering step.
 
-Originals get a term vector and a MinHash signature where they are (parallel). These small
-inputs, plus the exact-duplicate links, meet under a single key, are sorted in publication
-order and go through the story index loaded from the state store: a near-duplicate of an
-article in the window joins that article's story (and is marked); any other original is
-clustered by ``StoryClusterer``; exact duplicates follow their original. The assignments are
-joined back to the full articles by id, and the updated index is handed on to be saved after
-the commit. Ordering and throughput limits of the single key are in the README.
+Originals get a term vector and a MinHash signature where they were extracted (parallel,
+``story_ref``); the resulting small refs, with the exact-duplicate links dedup set on them, meet
+under a single key, are sorted in publication order and go through the story index loaded from
+the state store: a near-duplicate of an article in the window joins that article's story (and
+is marked); any other original is clustered by ``StoryClusterer``; exact duplicates follow
+their original. The step emits one ``ArticleVerdict`` per ref, which ``JoinVerdicts`` applies
+to the article bodies (no body enters the group-by), and hands the updated index on to be saved
+after the commit. Ordering and throughput limits of the single key are in the README.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -23,6 +23,14 @@ import apache_beam as beam
 from schemas import Article, Story
 from transforms.dedup.near import text_signature
 from transforms.run import counters
+from transforms.run.article_refs import (
+    ArticleRef,
+    ArticleVerdict,
+    KeyedArticle,
+    PackedVector,
+    article_ref,
+    unpacked,
+)
 from transforms.run.context import RunContext
 from transforms.stories.clusterer import ArticleVector, CatalogStory, StorySummary, publication_order_key, vectorize
 from transforms.stories.saved import StoryIndex, load_story_index
@@ -39,7 +47,7 @@ class StoryInput:
     article_id: str
     published_at: dt.datetime | None
     title: str | None
-    vector: ArticleVector | None
+    vector: ArticleVector | PackedVector | None
     signature: bytes | None = None
     duplicate_of: str | None = None
 
@@ -53,35 +61,29 @@ class StoryAssignment:
 
 
 class StoryOutputs(NamedTuple):
-    articles: beam.PCollection
+    verdicts: beam.PCollection  # (ref key, ArticleVerdict) for every ref
     stories: beam.PCollection
     index: beam.PCollection  # the exported story index (one dict), to save after the commit
 
 
 class AssignStories(beam.PTransform):
-    """Articles → articles with story fields, Story rows for touched stories, the new index."""
+    """ArticleRefs → a verdict per ref (story and duplicate fields), Story rows for touched stories, the new index."""
 
     def __init__(self, catalog: Sequence[CatalogStory], run: RunContext, state_dir: str):
         super().__init__()
         self._catalog, self._run, self._state_dir = tuple(catalog), run, state_dir
 
-    def expand(self, articles):
+    def expand(self, refs):
         clustered = (
-            articles
-            | "Features" >> beam.Map(story_input)
+            refs
             | "OneOrderedKey" >> beam.WithKeys(CLUSTER_KEY)
             | "GatherForClustering" >> beam.GroupByKey()
             | "ClusterInOrder"
             >> beam.ParDo(ClusterStories(self._catalog, self._run, self._state_dir)).with_outputs(
-                STORIES, INDEX, main="assignments"
+                STORIES, INDEX, main="verdicts"
             )
         )
-        tagged = (
-            {"article": articles | "KeyById" >> beam.Map(lambda a: (a.article_id, a)), "story": clustered.assignments}
-            | "JoinStories" >> beam.CoGroupByKey()
-            | "TagArticles" >> beam.FlatMap(_tag_articles)
-        )
-        return StoryOutputs(tagged, clustered[STORIES], clustered[INDEX])
+        return StoryOutputs(clustered.verdicts, clustered[STORIES], clustered[INDEX])
 
 
 class ClusterStories(beam.DoFn):
@@ -91,15 +93,28 @@ class ClusterStories(beam.DoFn):
         self._catalog, self._run, self._state_dir = catalog, run, state_dir
 
     def process(self, element) -> Iterator:
-        _, inputs = element
+        _, grouped = element
+        refs = list(grouped)
         index = load_story_index(self._state_dir, self._catalog)
-        assignments, stories = assign_stories(list(inputs), index, self._run)
+        assignments, stories = assign_stories([ref_story_input(r) for r in refs], index, self._run)
         counters.STORIES_TOUCHED.inc(len(stories))
         counters.NEAR_DUPLICATES.inc(sum(1 for a in assignments.values() if a.duplicate_kind == "near"))
-        yield from assignments.items()
+        for ref in refs:
+            yield ref.ref, verdict(ref, assignments[ref.article_id])
         for story in stories:
             yield beam.pvalue.TaggedOutput(STORIES, story)
         yield beam.pvalue.TaggedOutput(INDEX, index.export())
+
+
+def story_features(article: Article) -> tuple[ArticleVector, bytes | None]:
+    """The term vector and the MinHash signature of an article."""
+    return vectorize(article.title, article.text, article.language), text_signature(article.text)
+
+
+def story_ref(element: KeyedArticle) -> ArticleRef:
+    """The ref of a keyed article with its story features, computed where the text is."""
+    ref, article = element
+    return article_ref(ref, article, *story_features(article))
 
 
 def story_input(article: Article) -> StoryInput:
@@ -110,7 +125,23 @@ def story_input(article: Article) -> StoryInput:
         return StoryInput(
             article.article_id, article.published_at, article.title, vector, duplicate_of=article.duplicate_of
         )
-    return StoryInput(article.article_id, article.published_at, article.title, vector, text_signature(article.text))
+    return StoryInput(article.article_id, article.published_at, article.title, *story_features(article))
+
+
+def ref_story_input(ref: ArticleRef) -> StoryInput:
+    """The clustering view of a ref (features computed before dedup). An exact duplicate carries no signature:
+    it follows its original, or is clustered on its own vector when that is an earlier run's article the index
+    no longer holds."""
+    if ref.duplicate_of:
+        return StoryInput(ref.article_id, ref.published_at, ref.title, ref.vector, duplicate_of=ref.duplicate_of)
+    return StoryInput(ref.article_id, ref.published_at, ref.title, ref.vector, ref.signature)
+
+
+def verdict(ref: ArticleRef, assignment: StoryAssignment) -> ArticleVerdict:
+    """The ref's dedup marks, or the near-duplicate mark of the ordered step, plus its story."""
+    marks = (assignment.duplicate_of, assignment.duplicate_kind) if assignment.duplicate_of else None
+    duplicate_of, duplicate_kind = marks or (ref.duplicate_of, ref.duplicate_kind)
+    return ArticleVerdict(ref.article_id, duplicate_of, duplicate_kind, assignment.story_id, assignment.story_label)
 
 
 def assign_stories(
@@ -133,7 +164,8 @@ def assign_stories(
             story_of[item.article_id] = story_id
             gained[story_id] += 1
             continue
-        story_of[item.article_id] = index.clusterer.add(item.article_id, item.vector, item.published_at, item.title)
+        vector = unpacked(item.vector)  # one at a time: packed vectors stay small while they wait
+        story_of[item.article_id] = index.clusterer.add(item.article_id, vector, item.published_at, item.title)
         if item.signature:
             index.near_duplicates.add(item.article_id, story_of[item.article_id], item.signature, seen_at)
     index.record_merges()  # stories merged while this run's articles were added: their ids point on
@@ -144,7 +176,8 @@ def assign_stories(
     for item in followers:  # copies of earlier runs' articles first: a URL copy of such a copy follows it
         story = story_of.get(item.duplicate_of) or index.story_of_article(item.duplicate_of)
         if story is None:  # an earlier run's article the index no longer holds: clustered on its own
-            story_of[item.article_id] = index.clusterer.add(item.article_id, item.vector, item.published_at, item.title)
+            vector = unpacked(item.vector)
+            story_of[item.article_id] = index.clusterer.add(item.article_id, vector, item.published_at, item.title)
             continue
         story_of[item.article_id] = index.current_story(story)
         gained[story_of[item.article_id]] += 1
@@ -187,16 +220,3 @@ def story_row(summary: StorySummary, duplicates: int, run: RunContext) -> Story:
         run_id=run.run_id,
         merged_into=summary.merged_into,
     )
-
-
-def _tag_articles(element) -> Iterator[Article]:
-    article_id, grouped = element
-    assignment = list(grouped["story"])
-    for article in grouped["article"]:
-        if len(assignment) != 1:
-            raise RuntimeError(f"article {article_id} got {len(assignment)} story assignments")
-        found = assignment[0]
-        marks = (
-            {"duplicate_of": found.duplicate_of, "duplicate_kind": found.duplicate_kind} if found.duplicate_of else {}
-        )
-        yield dataclasses.replace(article, story_id=found.story_id, story_label=found.story_label, **marks)

@@ -3,12 +3,20 @@
 Loaded at the start of the ordered clustering step and saved to ``STATE/story_index.json.gz``
 after the run's tables are committed, so tomorrow's article about the same event joins
 yesterday's ``story_id``. Memory and file size are bounded by the active windows.
+
+Format 2 changed the near-duplicate signatures' hash (``transforms.dedup.near.SCHEME``). A
+saved index of format 1 is migrated when it is loaded (``migrate_story_index``): stories,
+duplicate counts and labels carry over unchanged; the old signatures (one-way hashes of texts
+the index does not keep) cannot be recomputed, so the near-duplicate window restarts empty and
+the count dropped is logged. A copy of an article from before the upgrade that arrives within
+the window then still joins its story by clustering, but is not marked a near-duplicate.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import logging
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +30,8 @@ from transforms.run.crash_points import crash_point
 from transforms.stories.clusterer import CatalogStory, StoryClusterer, StorySummary
 
 INDEX_FILE = "story_index.json.gz"
-VERSION = 1
+VERSION = 2
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -90,8 +99,8 @@ class StoryIndex:
 
     @classmethod
     def from_export(cls, state: dict, catalog: Sequence[CatalogStory]) -> StoryIndex:
-        if state.get("version") != VERSION:
-            raise ValueError(f"story index version {state.get('version')!r}, expected {VERSION}")
+        """The index an ``export`` (of this or an older format) describes."""
+        state = migrate_story_index(state)
         return cls(
             StoryClusterer.from_state(state["clusterer"], catalog),
             NearDuplicateIndex.from_state(state["near_duplicates"]),
@@ -100,6 +109,23 @@ class StoryIndex:
             {k: list(v) for k, v in state.get("forgotten", {}).items()},
             dict(state.get("merged_into", {})),  # absent in indexes saved before merges existed
         )
+
+
+def migrate_story_index(state: dict) -> dict:
+    """A saved index in the current format; an older one is converted, anything else refused."""
+    version = state.get("version")
+    if version == VERSION:
+        return state
+    if version == 1:
+        dropped = len(state["near_duplicates"]["article_ids"])
+        log.warning(
+            "story index format 1 migrated to %d: %d near-duplicate signatures of the old hash dropped"
+            " (stories, duplicate counts and labels kept)",
+            VERSION,
+            dropped,
+        )
+        return {**state, "version": VERSION, "near_duplicates": NearDuplicateIndex().export_state()}
+    raise ValueError(f"story index version {version!r}, expected {VERSION} (or 1, migrated)")
 
 
 def index_path(state_dir: str) -> str:

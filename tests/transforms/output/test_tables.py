@@ -262,3 +262,26 @@ def test_a_run_without_rows_leaves_every_table_readable_with_its_schema(tmp_path
     assert len(committed_files(str(tmp_path), REJECTS)) == 2
     assert [len(committed_files(str(tmp_path), spec)) for spec in (ARTICLES, STORIES)] == [1, 1]
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{tmp_path}/rejects/*/*.parquet')").fetchall() == [(1,)]
+
+
+def test_rows_buffered_over_all_partitions_stay_under_the_bound(tmp_path, monkeypatch):
+    import transforms.output.tables as tables
+
+    monkeypatch.setattr(tables, "BUFFER_BYTES", 20_000)
+    text = "Ein langer Absatz über die Hafenstadt und ihre Werften. " * 40  # ~2.2 kB a row
+    rows = [article(f"a{i}", text=f"{i} {text}", published=day(1 + i % 7)) for i in range(60)]
+    stage = tables.StageParquetFiles(ARTICLES, str(tmp_path), RUN.run_id)
+    stage.setup()
+    stage.start_bundle()
+    peak = 0
+    for row in rows:
+        stage.process(row)
+        peak = max(peak, sum(f.buffered_bytes for f in stage._open.values()))
+    staged = [w.value for w in stage.finish_bundle()]
+    assert peak < 20_000
+    assert len(staged) == 7 and sum(f.rows for f in staged) == 60
+    files = [pq.ParquetFile(tmp_path / f"_staging-{RUN.run_id}" / f.relative_path) for f in staged]
+    assert sum(f.metadata.num_row_groups for f in files) > 7  # partitions were written before the bundle ended
+    assert sorted(t for f in files for t in f.read(columns=["text"]).column("text").to_pylist()) == sorted(
+        r.text for r in rows
+    )

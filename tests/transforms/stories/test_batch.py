@@ -1,13 +1,19 @@
 """The Beam side of story tagging: parallel features, one ordered step, duplicates follow originals."""
 
 import dataclasses
+import gzip
+import json
+import logging
+import shutil
 
 import apache_beam as beam
+import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.builders import RUN, article, day
-from tests.conftest import fn_api_pipeline
-from transforms.stories.batch import AssignStories, assign_stories, story_input
+from tests.conftest import REPO, fn_api_pipeline
+from transforms.run.article_refs import JoinVerdicts, key_article
+from transforms.stories.batch import AssignStories, assign_stories, story_input, story_ref
 from transforms.stories.clusterer import CatalogStory
 from transforms.stories.saved import StoryIndex, load_story_index, save_story_index
 
@@ -90,15 +96,17 @@ def test_a_later_run_joins_the_saved_story(tmp_path):
 def test_assign_stories_tags_every_article_and_emits_story_rows_and_the_index(tmp_path):
     rover, rover_2, football, copy = _articles()
     with fn_api_pipeline() as p:
-        out = p | beam.Create([rover, rover_2, football, copy]) | AssignStories(CATALOG, RUN, str(tmp_path))
+        keyed = p | beam.Create([rover, rover_2, football, copy]) | "Key" >> beam.Map(key_article)
+        out = keyed | beam.Map(story_ref) | AssignStories(CATALOG, RUN, str(tmp_path))
+        articles = keyed | JoinVerdicts(out.verdicts, p | "NoneKnown" >> beam.Create([]))
         assert_that(
-            out.articles | beam.Map(lambda a: (a.source_uri, a.story_label)),
+            articles | beam.Map(lambda a: (a.source_uri, a.story_label, a.duplicate_of)),
             equal_to(
                 [
-                    ("/in/rover.txt", "Rover organics"),
-                    ("/in/rover2.txt", "Rover organics"),
-                    ("/in/copy.txt", "Rover organics"),
-                    ("/in/football.txt", "Lind joins Northport United"),
+                    ("/in/rover.txt", "Rover organics", None),
+                    ("/in/rover2.txt", "Rover organics", None),
+                    ("/in/copy.txt", "Rover organics", rover.article_id),
+                    ("/in/football.txt", "Lind joins Northport United", None),
                 ]
             ),
             label="articles",
@@ -150,3 +158,33 @@ def test_an_index_saved_before_merges_existed_loads(tmp_path):
     second, stories = assign_stories([story_input(rover_2)], load_story_index(str(tmp_path), CATALOG), RUN)
     assert second[rover_2.article_id].story_id == first[rover.article_id].story_id
     assert [s.merged_into for s in stories] == [None]
+
+
+FORMAT_1 = REPO / "tests" / "data" / "story_index" / "format1_story_index.json.gz"
+"""Saved by the format-1 code (datasketch signatures) after rover, football and copy of ``_articles``."""
+
+
+def test_a_format_1_index_is_migrated_on_load_and_its_stories_continue(tmp_path, caplog):
+    rover, rover_2, football, _ = _articles()
+    shutil.copy(FORMAT_1, tmp_path / "story_index.json.gz")
+    with caplog.at_level(logging.WARNING):
+        index = load_story_index(str(tmp_path), CATALOG)
+    assert "2 near-duplicate signatures of the old hash dropped" in caplog.text
+    assert len(index.near_duplicates) == 0
+    assert index.duplicate_counts == {"sdf30368b37655666": 1}
+    assignments, stories = assign_stories([story_input(rover_2)], index, RUN)
+    assert assignments[rover_2.article_id].story_id == "sdf30368b37655666"  # the saved rover story
+    assert [(s.story_label, s.article_count) for s in stories] == [("Rover organics", 3)]
+    save_story_index({}, index.export(), str(tmp_path))
+    saved = json.loads(gzip.decompress((tmp_path / "story_index.json.gz").read_bytes()))
+    assert (saved["version"], saved["near_duplicates"]["version"]) == (2, 2)
+    again = load_story_index(str(tmp_path), CATALOG)
+    assert again.near_duplicates.find(story_input(rover_2).signature).article_id == rover_2.article_id
+
+
+def test_an_index_of_an_unknown_format_is_refused():
+    with pytest.raises(ValueError, match="story index version 99"):
+        StoryIndex.from_export({"version": 99}, CATALOG)
+    state = StoryIndex.new(CATALOG).export()
+    with pytest.raises(ValueError, match="migrate it first"):
+        StoryIndex.from_export({**state, "near_duplicates": {**state["near_duplicates"], "scheme": "sha1"}}, CATALOG)

@@ -1,0 +1,63 @@
+"""Process entry point: import only what the run needs, then hand over to ``pipeline.cli``.
+
+``import apache_beam`` tries every optional connector it knows: with the ``gcp`` and ``aws``
+extras installed that pulls in the Dataflow client, BigQuery, Pub/Sub, GCS, boto3, pymongo and
+pandas, about half of the start-up of a local run. Beam guards each of these imports with
+``except ImportError``, so for a run that needs none of them (a local runner, no cloud paths)
+they are marked absent before Beam is imported. Any other command line imports everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner")
+CLOUD_SCHEMES = ("gs://", "s3://", "azfs://", "hdfs://")
+OPTIONAL_IMPORTS = (
+    "apache_beam.io.gcp.bigquery",  # and with it Pub/Sub, gcsio and the cross-language IOs (one guarded block)
+    "apache_beam.io.gcp.gcsfilesystem",
+    "apache_beam.io.aws.s3filesystem",
+    "apache_beam.io.azure.blobstoragefilesystem",
+    "apache_beam.io.hadoopfilesystem",
+    "google.cloud.dataflow",
+    "pymongo",
+    "bson",
+)
+"""Modules a local batch run never uses, each imported by Beam inside ``try: … except ImportError``."""
+
+
+def is_local_batch_run(argv: Sequence[str]) -> bool:
+    """A ``run`` (or default) command on a local runner, reading and writing local paths only."""
+    args = list(argv)
+    if args and not args[0].startswith("-"):
+        if args[0] not in ("run", "watch"):
+            return False
+        args = args[1:]
+    if any(flag in args for flag in ("-h", "--help", "--streaming")):
+        return False
+    if any(scheme in arg for arg in args for scheme in CLOUD_SCHEMES):
+        return False
+    runners = [a.split("=", 1)[1] for a in args if a.startswith("--runner=")]
+    runners += [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--runner"]
+    return all(r in LOCAL_RUNNERS for r in runners)
+
+
+def skip_optional_imports(argv: Sequence[str]) -> bool:
+    """Marks ``OPTIONAL_IMPORTS`` absent for a local batch run (before Beam is imported); True if it did."""
+    if not is_local_batch_run(argv) or "apache_beam" in sys.modules:
+        return False
+    for name in OPTIONAL_IMPORTS:
+        sys.modules.setdefault(name, None)  # a later import of it raises ImportError
+    logging.getLogger("apache_beam.io.mongodbio").setLevel(logging.ERROR)  # it warns when bson is absent
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``newsbeam`` command and ``python -m pipeline``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    skip_optional_imports(argv)
+    from pipeline.cli import main as cli_main
+
+    return cli_main(argv)

@@ -1,0 +1,80 @@
+"""Refs travel through dedup and clustering; verdicts join back to the bodies without a group-by."""
+
+import pickle
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.util import assert_that, equal_to
+
+from tests.builders import article, day
+from tests.conftest import fn_api_pipeline
+from transforms.dedup.batch import MarkDuplicates
+from transforms.dedup.ledger import ARTICLE
+from transforms.run.article_refs import ArticleVerdict, JoinVerdicts, apply_verdict, compress_body, key_article
+from transforms.stories.batch import story_features, story_ref
+
+BODY = "Флот вернулся в порт после учений в Баренцевом море, сообщили в штабе. " * 40
+
+
+def test_a_ref_carries_no_text_and_is_much_smaller_than_its_article():
+    big = article("big", url="https://x.test/big", text=BODY, title="Флот вернулся", language="ru")
+    ref = story_ref(key_article(big))
+    assert not hasattr(ref, "text")
+    assert (ref.article_id, ref.content_hash, ref.title) == (big.article_id, big.content_hash, big.title)
+    assert ref.vector is not None and ref.signature is not None
+    assert len(pickle.dumps(ref)) < len(pickle.dumps(big)) / 2
+    assert ref.vector.unpack() == story_features(big)[0]
+
+
+def test_identical_inputs_get_distinct_ref_keys():
+    same = article("same")
+    assert key_article(same)[0] != key_article(same)[0]
+
+
+def test_apply_verdict_sets_the_decided_fields_and_drops_already_ingested_articles():
+    body = article("body", url="https://x.test/a")
+    verdict = ArticleVerdict("new-id", body.article_id, "url", "s1", "Label")
+    (tagged,) = apply_verdict(compress_body(("k", body)), {"k": verdict})
+    assert (tagged.article_id, tagged.duplicate_of, tagged.duplicate_kind, tagged.story_id, tagged.story_label) == (
+        "new-id",
+        body.article_id,
+        "url",
+        "s1",
+        "Label",
+    )
+    assert tagged.text == body.text
+    waiting = compress_body(("k", article("long", text=BODY)))
+    assert len(waiting[1]) < len(BODY.encode()) / 3  # what waits in the runner's buffer
+    assert list(apply_verdict(compress_body(("k", body)), {"k": None})) == []
+
+
+def test_an_article_without_a_verdict_is_a_bug_not_a_silent_loss():
+    with pytest.raises(RuntimeError, match="got no verdict"):
+        list(apply_verdict(compress_body(("k", article("lost"))), {}))
+
+
+def test_duplicates_and_known_articles_come_back_marked_or_skipped_through_refs():
+    written = article("old", url="https://x.test/old")
+    again = article("again", url="https://x.test/old", text="Ein neuer Text unter einer alten Adresse, schon bekannt.")
+    first = article("first", url="https://x.test/new", published=day(1))
+    copy = article("copy", url="https://x.test/new", published=day(2), source_uri="/in/copy.txt")
+    twin = article("twin", text=first.text, source_uri="/in/twin.txt")
+    with fn_api_pipeline() as p:
+        keyed = p | beam.Create([again, first, copy, twin, twin]) | "Key" >> beam.Map(key_article)
+        known = p | "Ledger" >> beam.Create([(ARTICLE, written.article_id)])
+        deduped = keyed | beam.Map(story_ref) | MarkDuplicates(known)
+        verdicts = deduped.articles | beam.Map(
+            lambda r: (r.ref, ArticleVerdict(r.article_id, r.duplicate_of, r.duplicate_kind, "s", None))
+        )
+        out = keyed | JoinVerdicts(verdicts, deduped.already_ingested)
+        assert_that(
+            out | beam.Map(lambda a: (a.source_uri, a.duplicate_of, a.text)),
+            equal_to(
+                [
+                    ("/in/first.txt", None, first.text),
+                    ("/in/copy.txt", first.article_id, copy.text),
+                    ("/in/twin.txt", first.article_id, first.text),
+                    ("/in/twin.txt", first.article_id, first.text),
+                ]
+            ),
+        )

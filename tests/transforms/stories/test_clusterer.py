@@ -213,7 +213,8 @@ def test_words_that_many_active_stories_share_count_less_and_new_words_more():
     # words no active story has weigh most: a probe mostly made of them founds a story of its own
     clusterer = StoryClusterer()
     founded = [clusterer.add(f"s{i}", _unit({f"c{i}": 0.6, f"u{i}": 0.8}), None, None) for i in range(2)]
-    assert clusterer.add("probe", _unit({f"c{i}": 1.0 for i in range(5)}), None, None) not in founded
+    probe = _unit({"c0": 1.0, **{f"new{i}": 1.0 for i in range(8)}})  # one word of s0, eight no story has
+    assert clusterer.add("probe", probe, None, None) not in founded
 
 
 # -- time ----------------------------------------------------------------------------------

@@ -85,7 +85,8 @@ def _page(site: str, i: int, title: str, paragraphs: list[str], day: str, rng: r
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)} | {site}</title>
 <link rel="canonical" href="https://{site}/news/{day}/{i}"><meta property="og:title" content="{esc(title)}">
 <meta property="article:published_time" content="{day}T08:30:00+00:00"><meta name="author" content="Staff Reporter">
-<script>window.dataLayer=[];function gtag(){{dataLayer.push(arguments)}}</script><script>window.__STATE__={state}</script><style>body{{font-family:sans-serif}}</style>
+<script>window.dataLayer=[];function gtag(){{dataLayer.push(arguments)}}</script>\
+<script>window.__STATE__={state}</script><style>body{{font-family:sans-serif}}</style>
 </head><body><header><a class="logo" href="/">{site}</a><nav><ul>{nav}</ul></nav>
 <form class="search"><input name="q" placeholder="Search"></form><div class="mega-menu"><ul>{mega}</ul></div></header>
 <main><article><h1>{esc(title)}</h1><div class="byline">By Staff Reporter · <time datetime="{day}">{day}</time></div>

@@ -2,8 +2,8 @@
 
     python -m benchmarks.extraction_limit DIR [--with-pipeline-logic]
 
-Prints one JSON object. ``limit_s`` (and ``limit_cpu_s``, its CPU time) times, for every ``.html`` file of DIR: reading the file and
-``trafilatura.bare_extraction`` with exactly the arguments ``transforms/text/extract.py`` passes
+Prints one JSON object. ``limit_s`` (and ``limit_cpu_s``, its CPU time) times, for every ``.html`` file of DIR:
+reading the file and ``trafilatura.bare_extraction`` with exactly the arguments ``transforms/text/extract.py`` passes
 (``trafilatura_kwargs``; ``tests/benchmarks/test_benchmarks.py`` checks they match). With
 ``--with-pipeline-logic`` a second loop (``logic_s``) calls the pipeline's own pure function,
 ``transforms.text.extract.extract_article`` (trafilatura plus text cleaning, language

@@ -79,7 +79,10 @@ def site_routes(base_url: str, number: int, pages: list[Page]) -> dict[str, tupl
             f"<guid>{base_url}{path}</guid><pubDate>{format_datetime(now - timedelta(hours=i))}</pubDate>"
             f"<description>{escape('Summary of report ' + str(i))}</description></item>"
         )
-    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Site {number}</title><link>{base_url}/</link>{"".join(items)}</channel></rss>'
+    feed = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Site {number}</title><link>{base_url}/</link>'
+        f"{''.join(items)}</channel></rss>"
+    )
     routes["/feed.xml"] = ("application/rss+xml", feed.encode())
     return routes
 

@@ -88,10 +88,13 @@ def machine() -> list[str]:
     load = os.getloadavg()
     libraries = ", ".join(f"{name} {version(name)}" for name in LIBRARIES)
     return [
-        f"- machine: {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), {cpu}, {platform.system()} {platform.release()}",
+        f"- machine: {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), {cpu}, "
+        f"{platform.system()} {platform.release()}",
         f"- Python {platform.python_version()}; {libraries}",
-        f"- load average at the start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; each row's `load` column is the 1-minute load when "
-        "it ended (above 2 means other jobs shared the 2 cores: absolute numbers are then noisy, side-by-side ratios less so)",
+        f"- load average at the start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        "each row's `load` column is the 1-minute load when "
+        "it ended (above 2 means other jobs shared the 2 cores: "
+        "absolute numbers are then noisy, side-by-side ratios less so)",
     ]
 
 
@@ -177,14 +180,17 @@ def report(
         ),
         ratio_line("(b) without start-up / (a), pages/s", ex.marginal_pps / ex.limit_pps, TARGET_MARGINAL_OVER_LIMIT),
         "",
-        f"| run ({ex.pages} pages) | wall s | pages/s | CPU s | CPU ms/page | peak RSS MB (largest process / tree) | load |",
+        f"| run ({ex.pages} pages) | wall s | pages/s | CPU s | CPU ms/page "
+        "| peak RSS MB (largest process / tree) | load |",
         "|---|---|---|---|---|---|---|",
-        f"| (a) limit: read + trafilatura loop (best of {mode.limit_runs}) | {ex.limit_s:.1f} | {ex.limit_pps:.1f} | {ex.limit_cpu_s:.1f} "
+        f"| (a) limit: read + trafilatura loop (best of {mode.limit_runs}) "
+        f"| {ex.limit_s:.1f} | {ex.limit_pps:.1f} | {ex.limit_cpu_s:.1f} "
         f"| {1000 * ex.limit_cpu_s / ex.pages:.0f} | {ex.limit_rss_mb:.0f} | {ex.limit_load:.1f} |",
     ]
     if ex.logic_s is not None:
         lines.append(
-            f"| (a') our extract_article loop, no Beam | {ex.logic_s:.1f} | {ex.pages / ex.logic_s:.1f} | {ex.logic_cpu_s:.1f} "
+            f"| (a') our extract_article loop, no Beam "
+            f"| {ex.logic_s:.1f} | {ex.pages / ex.logic_s:.1f} | {ex.logic_cpu_s:.1f} "
             f"| {1000 * ex.logic_cpu_s / ex.pages:.0f} | {ex.logic_rss_mb:.0f} | – |"
         )
     for label, m in (
@@ -197,7 +203,8 @@ def report(
         )
     s = ex.startup
     lines += [
-        f"| pipeline start-up + fixed cost (1 page) | {s.wall_s:.1f} | – | {s.cpu_s:.1f} | – | {s.max_rss_mb:.0f} / {s.tree_rss_mb:.0f} | {s.load:.1f} |",
+        f"| pipeline start-up + fixed cost (1 page) | {s.wall_s:.1f} | – | {s.cpu_s:.1f} | – "
+        f"| {s.max_rss_mb:.0f} / {s.tree_rss_mb:.0f} | {s.load:.1f} |",
         "",
         f"Without the fixed cost (the 1-page run's wall time subtracted from (b)): {ex.marginal_pps:.1f} pages/s, "
         f"**{ex.marginal_pps / ex.limit_pps:.2f}** of the limit. (b)/(a) in CPU time (less sensitive to other jobs): "
@@ -209,7 +216,8 @@ def report(
         "|---|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r.hosts} | {r.items_per_host} | {r.host_delay} | {r.measured.wall_s:.1f} | {r.items_per_s:.1f} | {r.politeness_floor_s:.1f} "
+        f"| {r.hosts} | {r.items_per_host} | {r.host_delay} | {r.measured.wall_s:.1f} | {r.items_per_s:.1f} "
+        f"| {r.politeness_floor_s:.1f} "
         f"| {r.measured.cpu_s:.1f} | {r.measured.load:.1f} |"
         for r in feeds
     ]
@@ -223,7 +231,8 @@ def report(
         "|---|---|---|---|---|",
     ]
     lines += [
-        f"| {c['articles']:,} | {c['cluster_ms']:.3f} | {c['vectorize_ms']:.3f} | {c['active_stories']} | {c['peak_rss_mb']:.0f} |"
+        f"| {c['articles']:,} | {c['cluster_ms']:.3f} | {c['vectorize_ms']:.3f} | {c['active_stories']} "
+        f"| {c['peak_rss_mb']:.0f} |"
         for c in clusters
     ]
     lines += [
@@ -236,14 +245,16 @@ def report(
         "|---|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r.factor}× | {r.pages} | {r.input_mb:.0f} | {r.measured.wall_s:.1f} | {r.pages / r.measured.wall_s:.1f} | {r.measured.max_rss_mb:.0f} "
+        f"| {r.factor}× | {r.pages} | {r.input_mb:.0f} | {r.measured.wall_s:.1f} | {r.pages / r.measured.wall_s:.1f} "
+        f"| {r.measured.max_rss_mb:.0f} "
         f"| {r.measured.tree_rss_mb:.0f} | {r.measured.load:.1f} |"
         for r in memory
     ]
     lines += [
         "",
         *(
-            f"peak RSS {r.factor}× / 1×: **{r.measured.max_rss_mb / memory[0].measured.max_rss_mb:.2f}** for {r.input_mb / memory[0].input_mb:.0f}× the input"
+            f"peak RSS {r.factor}× / 1×: **{r.measured.max_rss_mb / memory[0].measured.max_rss_mb:.2f}** "
+            f"for {r.input_mb / memory[0].input_mb:.0f}× the input"
             for r in memory[1:]
         ),
     ]
@@ -256,7 +267,8 @@ def feed_scaling(feeds: list[FeedRun]) -> list[str]:
         runs = sorted((r for r in feeds if r.host_delay == delay), key=lambda r: r.hosts)
         if len(runs) > 1:
             out.append(
-                f"items/s at {runs[-1].hosts} hosts / {runs[0].hosts} host(s), delay {delay} s: **{runs[-1].items_per_s / runs[0].items_per_s:.2f}**"
+                f"items/s at {runs[-1].hosts} hosts / {runs[0].hosts} host(s), delay {delay} s: "
+                f"**{runs[-1].items_per_s / runs[0].items_per_s:.2f}**"
             )
     return out
 

@@ -146,7 +146,8 @@ def report_job_not_run_here(
     where = f"; its run record will be {record_path}" if record_path else ""
     if state == PipelineState.DONE and record_path:
         print(
-            f"newsbeam run {run_id}: the job on {runner_name(options)} finished (state {state}) but wrote no run record at {record_path}."
+            f"newsbeam run {run_id}: the job on {runner_name(options)} finished (state {state}) "
+            f"but wrote no run record at {record_path}."
         )
         return 1
     print(f"newsbeam run {run_id}: job submitted to {runner_name(options)}, state {state}; it runs there{where}.")
@@ -155,7 +156,8 @@ def report_job_not_run_here(
 
 def format_dry_run(graph: JobGraph, run_id: str, options: PipelineOptions) -> str:
     lines = [
-        f"Dataflow dry run {run_id}: {graph.kind} job {graph.name} translated and validated; not submitted, nothing staged or written.",
+        f"Dataflow dry run {run_id}: {graph.kind} job {graph.name} translated and validated; "
+        "not submitted, nothing staged or written.",
         f"  stages        {', '.join(graph.stages)}",
         f"  transforms    {graph.transforms}",
         f"  worker image  {', '.join(graph.worker_images) or '(none)'}",

@@ -24,7 +24,8 @@ class Article:
 
     article_id: str = column(
         pa.string(),
-        "Stable article id: hash of the canonical URL when there is one, else of the normalised text; duplicates get an id of their own.",
+        "Stable article id: hash of the canonical URL when there is one, else of the normalised text; "
+        "duplicates get an id of their own.",
         nullable=False,
     )
     url: str | None = column(pa.string(), "Canonical article URL (courlan-normalised), when known.")
@@ -36,7 +37,8 @@ class Article:
     )
     entry_id: str | None = column(
         pa.string(),
-        "Stable id of the feed entry (guid, else canonical link, else a hash of title and content); null for seed files.",
+        "Stable id of the feed entry (guid, else canonical link, else a hash of title and content); "
+        "null for seed files.",
     )
     source: str | None = column(pa.string(), "Outlet or site name, when known.")
     title: str | None = column(pa.string(), "Headline, when the input has one.")
@@ -53,7 +55,9 @@ class Article:
     )
     date_source: str | None = column(
         pa.string(),
-        "Which date published_at uses: 'feed' (the feed entry's), 'record' (a JSON Lines record's), 'sitemap' (a Google News sitemap's publication date), 'page_metadata' (found in the page by htmldate) or 'text_header' (a text file's date line); null when unknown.",
+        "Which date published_at uses: 'feed' (the feed entry's), 'record' (a JSON Lines record's), "
+        "'sitemap' (a Google News sitemap's publication date), 'page_metadata' (found in the page by htmldate) "
+        "or 'text_header' (a text file's date line); null when unknown.",
     )
     published_precision: str | None = column(
         pa.string(),
@@ -79,7 +83,9 @@ class Article:
     )
     text_source: str = column(
         pa.string(),
-        "How the text was obtained: 'plain_text' (a text file or record), 'html' (a seed HTML file), 'page' (the fetched article page), 'feed_content' or 'feed_summary' (the feed entry's own text, when the page could not be fetched or yielded too little).",
+        "How the text was obtained: 'plain_text' (a text file or record), 'html' (a seed HTML file), "
+        "'page' (the fetched article page), 'feed_content' or 'feed_summary' (the feed entry's own text, "
+        "when the page could not be fetched or yielded too little).",
         nullable=False,
     )
     duplicate_of: str | None = column(
@@ -87,7 +93,8 @@ class Article:
     )
     duplicate_kind: str | None = column(
         pa.string(),
-        "Why it is a duplicate: 'url' (same canonical URL), 'text' (same normalised text) or 'near' (a copy with small edits, MinHash); null for originals.",
+        "Why it is a duplicate: 'url' (same canonical URL), 'text' (same normalised text) "
+        "or 'near' (a copy with small edits, MinHash); null for originals.",
     )
     story_id: str | None = column(
         pa.string(),
@@ -190,7 +197,8 @@ class Reject:
     source_uri: str = column(pa.string(), "The file, record or feed that was rejected.", nullable=False)
     stage: str = column(
         pa.string(),
-        "Pipeline stage that rejected it: 'read' (seed files), 'fetch' (HTTP), 'parse' (feeds), 'extract', or 'window' (streaming: later than the allowed lateness).",
+        "Pipeline stage that rejected it: 'read' (seed files), 'fetch' (HTTP), 'parse' (feeds), 'extract', "
+        "or 'window' (streaming: later than the allowed lateness).",
         nullable=False,
     )
     reason: str = column(
@@ -355,7 +363,9 @@ STORIES = TableSpec(
     "stories",
     Story,
     upsert_key="story_id",
-    description="One row per story cluster, upserted by story_id: a run that adds articles to a story replaces its row.",
+    description=(
+        "One row per story cluster, upserted by story_id: a run that adds articles to a story replaces its row."
+    ),
 )
 REJECTS = TableSpec(
     "rejects",

@@ -66,7 +66,8 @@ def seed_002_text() -> str:
 
 
 def run_seeds_with_a_wire_copy(tmp_path_factory) -> Path:
-    """The seeds plus a wire copy of seed 002 (a text duplicate, same story) and a blank file (a reject); returns the output."""
+    """The seeds plus a wire copy of seed 002 (a text duplicate, same story) and a blank file (a reject);
+    returns the output."""
     extra = tmp_path_factory.mktemp("extra")
     (extra / "blank.txt").write_text("")
     record = {

@@ -88,7 +88,10 @@ def test_simulated_host_serves_feed_pages_and_robots(pages):
 
 
 def test_run_measured_sees_a_childs_memory_and_cpu():
-    hog = "import time; b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096]); t = time.process_time()\nwhile time.process_time() - t < 0.3: pass\ntime.sleep(0.3)"
+    hog = (
+        "import time; b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096]); t = time.process_time()\n"
+        "while time.process_time() - t < 0.3: pass\ntime.sleep(0.3)"
+    )
     measured = run_measured([sys.executable, "-c", hog])
     assert measured.returncode == 0
     assert measured.max_rss_mb > 200 and measured.tree_rss_mb > 200

@@ -471,7 +471,8 @@ def serve_feed_folder(server: LoopbackServer, folder: Path, origin: str) -> None
 
 
 def local_argv(submitter_argv: list[str], origin: str, base_url: str, submitter: dict, output: Path) -> list[str]:
-    """The submitter's arguments for FnApiRunner: job-server options dropped, feeds on ``base_url``, paths on this machine."""
+    """The submitter's arguments for FnApiRunner: job-server options dropped, feeds on ``base_url``,
+    paths on this machine."""
     argv = []
     for arg in submitter_argv:
         name, _, value = arg.partition("=")

@@ -16,11 +16,14 @@ from tests.conftest import SEEDS, run_cli
 
 UNRELATED = """Central bank holds interest rates as inflation cools
 
-The Bank of Lowland kept its benchmark interest rate unchanged at 4.5 percent on Thursday, saying inflation had cooled for a third month in a row.
+The Bank of Lowland kept its benchmark interest rate unchanged at 4.5 percent on Thursday, \
+saying inflation had cooled for a third month in a row.
 
-Governor Maria Eklund told reporters that the committee wanted more evidence that wage growth was slowing before it would consider cutting borrowing costs.
+Governor Maria Eklund told reporters that the committee wanted more evidence that wage growth was slowing \
+before it would consider cutting borrowing costs.
 
-Mortgage lenders said the decision would keep monthly repayments high for households that refinance this year, while exporters welcomed the stable currency.
+Mortgage lenders said the decision would keep monthly repayments high for households that refinance this year, \
+while exporters welcomed the stable currency.
 
 Economists polled before the meeting had expected no change, and markets barely moved after the announcement.
 """
@@ -155,7 +158,8 @@ def test_bad_input_becomes_rejects_and_nothing_vanishes(tmp_path):
     (inputs / "records.jsonl").write_text(json.dumps(good) + "\n" + broken)
     result = run_cli("run", "--input", str(inputs), "--output", str(tmp_path / "out"))
     rejects = duckdb.sql(
-        f"SELECT reason, source_uri FROM read_parquet('{tmp_path}/out/rejects/*/*.parquet', hive_partitioning=true) ORDER BY 1"
+        f"SELECT reason, source_uri FROM read_parquet('{tmp_path}/out/rejects/*/*.parquet', hive_partitioning=true) "
+        "ORDER BY 1"
     ).fetchall()
     assert [r[0] for r in rejects] == ["empty_file", "invalid_json", "invalid_record", "too_little_text"]
     assert any(uri.endswith("records.jsonl#line=2") for _, uri in rejects)

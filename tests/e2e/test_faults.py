@@ -87,7 +87,8 @@ PAGE_FAULTS = {
 
 @pytest.fixture(scope="module")
 def fault_run(tmp_path_factory):
-    """One CLI run over 2 healthy feeds, 16 faulty feeds and 1 feed whose pages fail; the servers stay up for a rerun."""
+    """One CLI run over 2 healthy feeds, 16 faulty feeds and 1 feed whose pages fail;
+    the servers stay up for a rerun."""
     servers: list[LoopbackServer] = []
 
     def server() -> LoopbackServer:
@@ -230,7 +231,8 @@ def test_failed_feeds_back_off_and_the_summary_reconciles(fault_run):
 
 
 def test_a_rerun_retries_nothing_early_and_writes_nothing_twice(fault_run):
-    """Failed feeds back off (not polled again at once); healthy ones are polled, and their articles are already ingested."""
+    """Failed feeds back off (not polled again at once); healthy ones are polled,
+    and their articles are already ingested."""
     out = fault_run["out"]
     before = query(out, "SELECT count(*) FROM ARTICLES")[0][0]
     result = run_feeds(out, *fault_run["argv"], *FAST)

@@ -148,7 +148,8 @@ def accounting(sweep):
         Counter(
             dict(
                 query(
-                    f"SELECT source_uri, count(*) FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) GROUP BY 1"
+                    f"SELECT source_uri, count(*) FROM read_parquet('{out}/articles/*/*.parquet', "
+                    "hive_partitioning=true) GROUP BY 1"
                 )
             )
         )

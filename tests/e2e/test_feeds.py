@@ -136,7 +136,8 @@ def rdf(items: Iterable[dict], title: str = "Loopback RDF") -> bytes:
 
 
 def simple_rss(server: LoopbackServer, name: str, count: int = 2, **extra: str) -> tuple[bytes, list[str]]:
-    """An RSS feed of ``count`` items linking to pages /NAME/N.html on ``server``; routes the pages; returns (feed, page paths)."""
+    """An RSS feed of ``count`` items linking to pages /NAME/N.html on ``server``; routes the pages;
+    returns (feed, page paths)."""
     paths = [f"/{name}/{n}.html" for n in range(count)]
     for path in paths:
         server.route(path, Reply(200, article_page(f"{name} story {path}"), {"Content-Type": HTML_TYPE}))

@@ -1,4 +1,5 @@
-"""Hostile content: entity bombs, external entities, monstrous HTML, garbage, lying charsets, empty files, odd file names.
+"""Hostile content: entity bombs, external entities, monstrous HTML, garbage, lying charsets, empty files,
+odd file names.
 
 In-process tests measure the time and memory one item may take (the limits in the README);
 one CLI run feeds all of it through the whole pipeline at once and checks that every item is
@@ -50,7 +51,8 @@ def external_entity_feed(system_id: str, guid: str) -> bytes:
     return (
         f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY ext SYSTEM "{system_id}">]>'
         f'<rss version="2.0"><channel><title>ext</title><item><title>ext &ext;</title><guid>{guid}</guid>'
-        f"<link>http://127.0.0.1:1/{guid}</link><description>&ext; {long_text(guid)}</description></item></channel></rss>"
+        f"<link>http://127.0.0.1:1/{guid}</link><description>&ext; {long_text(guid)}</description>"
+        "</item></channel></rss>"
     ).encode()
 
 
@@ -138,7 +140,8 @@ def test_binary_garbage_is_rejected(size):
 
 def test_lying_charsets_are_decoded_or_salvaged():
     body = (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>c</title><item><title>Café société</title>'
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>c</title>'
+        "<item><title>Café société</title>"
         "<guid>cs1</guid><description>Crème brûlée à la française</description></item></channel></rss>"
     ).encode("cp1252")
     parsed = parse_feed(body, {"content-type": "application/rss+xml; charset=utf-8"}, "http://e.org/f")

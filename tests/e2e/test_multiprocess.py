@@ -8,7 +8,10 @@ import duckdb
 from tests.conftest import SEEDS, run_cli
 from tests.e2e.test_cli import UNRELATED
 
-COLUMNS = "article_id, url, title, text, published_at, content_hash, duplicate_of, duplicate_kind, story_label, published_date"
+COLUMNS = (
+    "article_id, url, title, text, published_at, content_hash, duplicate_of, duplicate_kind, "
+    "story_label, published_date"
+)
 
 
 def rows(out):

@@ -85,7 +85,8 @@ def test_portable_runner_with_external_sdk_workers(portable_services, tmp_path):
     )
     assert "articles written  5" in result.stdout
     rows = duckdb.sql(
-        f"SELECT story_label, count(*) FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) GROUP BY 1"
+        f"SELECT story_label, count(*) FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) "
+        "GROUP BY 1"
     ).fetchall()
     assert rows == [("ISS withdrawal", 5)]
     assert not [p for p in out.rglob("*") if "_staging-" in str(p)]

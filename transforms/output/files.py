@@ -110,7 +110,8 @@ def sweep_temporary_files(*folders: str) -> list[str]:
 
 
 def ensure_dir(path: str) -> None:
-    """Creates a folder unless it exists; nothing on S3/GCS, which have no folders (and Beam's mkdirs there is a no-op)."""
+    """Creates a folder unless it exists; nothing on S3/GCS, which have no folders
+    (and Beam's mkdirs there is a no-op)."""
     if FileSystems.get_scheme(path) in OBJECT_STORES:
         return
     if not FileSystems.exists(path):

@@ -127,7 +127,8 @@ def parse_plain_text(raw: str) -> PlainTextDocument:
 
 
 def split_paragraphs(text: str) -> list[str]:
-    """Paragraphs = non-empty lines (files use either blank-line or single-newline separation); whitespace collapsed, stripped."""
+    """Paragraphs = non-empty lines (files use either blank-line or single-newline separation);
+    whitespace collapsed, stripped."""
     return [collapsed for line in text.splitlines() if (collapsed := _collapse_whitespace(line))]
 
 
@@ -165,7 +166,8 @@ def is_sentence_like(paragraph: str) -> bool:
 
 
 def normalise_for_hash(text: str) -> str:
-    """Canonical form for exact-duplicate detection: NFKC, curly quotes/apostrophes/dashes to ASCII, casefold, whitespace collapsed."""
+    """Canonical form for exact-duplicate detection: NFKC, curly quotes/apostrophes/dashes to ASCII, casefold,
+    whitespace collapsed."""
     canonical = unicodedata.normalize("NFKC", text).translate(_TRANSLATE_PUNCTUATION)
     return _collapse_whitespace(canonical.casefold())
 

@@ -132,7 +132,8 @@ def test_compaction_keeps_every_row_once_in_one_file_per_partition(compacted):
         assert set(_files_per_partition(out, table).values()) == {1}, table.name
     assert f"{out}/articles/published_date=__HIVE_DEFAULT_PARTITION__: 2 files → 1 (4 rows merged, exchange)" in stdout
     counts = duckdb.sql(
-        f"SELECT published_date, count(*) FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) GROUP BY 1 ORDER BY 1 NULLS LAST"
+        f"SELECT published_date, count(*) FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) "
+        "GROUP BY 1 ORDER BY 1 NULLS LAST"
     ).fetchall()
     assert [(str(d) if d else None, n) for d, n in counts] == [("2022-07-26", 2), (None, 4)]
 

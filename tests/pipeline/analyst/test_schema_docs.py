@@ -42,8 +42,8 @@ def test_markdown_has_a_row_per_column():
         assert f"## {table.name}\n" in markdown
         for column in table.columns:
             assert (
-                f"| `{column.name}` | `{column.arrow_type}` | {'yes' if column.nullable else 'no'} | {column.description.replace('|', chr(92) + '|')} |"
-                in markdown
+                f"| `{column.name}` | `{column.arrow_type}` | {'yes' if column.nullable else 'no'} "
+                f"| {column.description.replace('|', chr(92) + '|')} |" in markdown
             )
     assert "| `published_date` (partition) | `date32[day]` | yes |" in markdown
     assert f"| `authors` | `{pa.list_(pa.string())}` | no |" in markdown

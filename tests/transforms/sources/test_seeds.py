@@ -190,7 +190,8 @@ def test_utf8_bom_is_removed(tmp_path):
     "text",
     [
         pytest.param(
-            "Der Bürgermeister äußerte sich über die Straße. Die Grüße waren höflich, aber die Lösung bleibt schwierig.\n",
+            "Der Bürgermeister äußerte sich über die Straße. "
+            "Die Grüße waren höflich, aber die Lösung bleibt schwierig.\n",
             id="german",
         ),
         pytest.param(

@@ -1,4 +1,5 @@
-"""Tests for transforms.text.extract: plain text and HTML extraction, metadata precedence, ids, rejects, the PTransform."""
+"""Tests for transforms.text.extract: plain text and HTML extraction, metadata precedence, ids, rejects,
+the PTransform."""
 
 from __future__ import annotations
 
@@ -41,19 +42,32 @@ FRENCH = (
     "tandis que les syndicats appellent à une journée de grève nationale la semaine prochaine."
 )
 ARTICLE_PARAGRAPHS = [
-    "The city council approved a new transport budget on Monday evening after a debate that lasted more than six hours in the main chamber.",
-    "Under the plan, bus services in the northern districts will run every ten minutes during the morning and evening peaks from next year.",
-    "Council leader Maria Lopez said the investment would cut journey times for thousands of commuters who currently wait up to half an hour.",
-    "Opposition members argued that the money should have gone to repairing roads, which they described as being in a dangerous state of neglect.",
-    "The budget also sets aside funds for two hundred new bicycle parking spaces near the central railway station and the university campus.",
-    "Local business owners welcomed the decision, saying that better buses would bring more customers into the town centre on quiet weekdays.",
-    "A public consultation on the exact routes will open next month and is expected to run until the end of the summer school holidays.",
-    "Transport campaigners said they were cautiously optimistic but would watch closely to make sure the promised services actually arrive on time.",
-    "The first new buses are due to enter service in January, according to a detailed timetable published alongside the budget documents.",
-    "Officials estimate that the changes will remove around four thousand car journeys from the roads of the city every single working day.",
-    "Residents of the eastern suburbs, which are not covered by the first phase, asked the council to publish a date for their own improvements.",
-    "The mayor promised a second phase within two years if passenger numbers rise as forecast and the national government matches the funding.",
-    "Ticket prices will stay frozen until at least the spring, although the council warned that fares could rise slightly once the new routes open.",
+    "The city council approved a new transport budget on Monday evening after "
+    "a debate that lasted more than six hours in the main chamber.",
+    "Under the plan, bus services in the northern districts will run every "
+    "ten minutes during the morning and evening peaks from next year.",
+    "Council leader Maria Lopez said the investment would cut journey times "
+    "for thousands of commuters who currently wait up to half an hour.",
+    "Opposition members argued that the money should have gone to repairing "
+    "roads, which they described as being in a dangerous state of neglect.",
+    "The budget also sets aside funds for two hundred new bicycle parking "
+    "spaces near the central railway station and the university campus.",
+    "Local business owners welcomed the decision, saying that better buses "
+    "would bring more customers into the town centre on quiet weekdays.",
+    "A public consultation on the exact routes will open next month and "
+    "is expected to run until the end of the summer school holidays.",
+    "Transport campaigners said they were cautiously optimistic but would watch "
+    "closely to make sure the promised services actually arrive on time.",
+    "The first new buses are due to enter service in January, according "
+    "to a detailed timetable published alongside the budget documents.",
+    "Officials estimate that the changes will remove around four thousand "
+    "car journeys from the roads of the city every single working day.",
+    "Residents of the eastern suburbs, which are not covered by the first phase, "
+    "asked the council to publish a date for their own improvements.",
+    "The mayor promised a second phase within two years if passenger numbers "
+    "rise as forecast and the national government matches the funding.",
+    "Ticket prices will stay frozen until at least the spring, although the council "
+    "warned that fares could rise slightly once the new routes open.",
 ]
 NAV_TEXT = "Sport results navigation link"
 FOOTER_TEXT = "Copyright Example News Group, all rights reserved, subscribe to our newsletter"

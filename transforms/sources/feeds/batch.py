@@ -132,7 +132,10 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
     if problem:
         # Forget the validators: a 304 next time must not hide a feed we could not read.
         unread = dataclasses.replace(new_state, etag=None, last_modified=None)
-        detail = f"{parsed.bozo or 'no entries and no feed version'} (content-type {result.headers.get('content-type', '?')})"
+        detail = (
+            f"{parsed.bozo or 'no entries and no feed version'} "
+            f"(content-type {result.headers.get('content-type', '?')})"
+        )
         session.count(counters.FEEDS_FAILED.of(problem))
         return FeedPoll(
             unread,

@@ -58,7 +58,8 @@ RSS20 = b"""<?xml version="1.0" encoding="utf-8"?>
   <item>
     <title>Flooding in the old town</title>
     <guid>https://news.example.com/local/floods</guid>
-    <description>&lt;p&gt;Streets flooded overnight.&lt;/p&gt;&lt;p&gt;Basements were pumped out.&lt;/p&gt;</description>
+    <description>&lt;p&gt;Streets flooded overnight.&lt;/p&gt;\
+&lt;p&gt;Basements were pumped out.&lt;/p&gt;</description>
     <pubDate>Wed, 06 Mar 2024 08:00:00 EST</pubDate>
     <author>desk@news.example.com (Ann Other)</author>
   </item>
@@ -95,7 +96,8 @@ summary: 3 &lt; 4 and x&lt;y.</summary>
     <id>urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6</id>
     <link href="2024/03/second"/>
     <updated>2024-03-06T23:30:00-08:00</updated>
-    <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Inline <em>XHTML</em> body.</p><p>More.</p></div></content>
+    <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Inline <em>XHTML</em> body.</p>\
+<p>More.</p></div></content>
   </entry>
   <entry>
     <title type="text">ALL CAPS HEADLINE STAYS</title>
@@ -513,7 +515,8 @@ def test_html_fragment_keeps_paragraphs_and_drops_script_and_style():
       Tail text &amp; entities &eacute;
     """
     assert html_fragment_to_text(fragment) == (
-        "Heading\n\nFirst paragraph continues here.\n\nSecond\n\nafter a break\n\none\n\ntwo\n\ncell a cell b\n\nTail text & entities é"
+        "Heading\n\nFirst paragraph continues here.\n\nSecond\n\nafter a break\n\none\n\ntwo\n\n"
+        "cell a cell b\n\nTail text & entities é"
     )
 
 
@@ -565,7 +568,10 @@ def headers_of(body: bytes) -> dict[str, str]:
 
 
 def test_headers_of_reads_the_comment_lines():
-    body = b'<?xml version="1.0"?>\n<!--\nHeader:      Content-type: text/xml;charset= "us-ascii"\nDescription: x\n-->\n<rss/>'
+    body = (
+        b'<?xml version="1.0"?>\n<!--\nHeader:      Content-type: text/xml;charset= "us-ascii"\n'
+        b"Description: x\n-->\n<rss/>"
+    )
     assert headers_of(body) == {"Content-type": 'text/xml;charset= "us-ascii"'}
 
 

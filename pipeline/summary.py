@@ -350,7 +350,7 @@ def format_summary(summary: RunSummary, *, verbose: bool = False) -> str:
         *refused_by_policy(summary.counters),
         f"  files committed   {summary.files}",
         f"  reconciled        {'yes' if summary.reconciled else 'NO: ' + '; '.join(summary.mismatches)}",
-        f"  tables            {out}/articles  {out}/stories  {out}/rejects",
+        f"  tables            {out}/articles  {out}/stories  {out}/rejects  {out}/feed_polls",
     ]
     if verbose:
         lines.append("  counters")

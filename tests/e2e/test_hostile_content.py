@@ -63,12 +63,15 @@ def nested_html(depth: int) -> bytes:
 
 
 def measured(call):
-    """(result, seconds, peak MiB of Python allocations)."""
+    """(result, CPU seconds of this process, peak MiB of Python allocations).
+
+    CPU time, not wall-clock time: an expanding bomb burns CPU, while a busy machine only stretches the wall clock.
+    """
     tracemalloc.start()
-    started = time.monotonic()
+    started = time.process_time()
     try:
         result = call()
-        return result, time.monotonic() - started, tracemalloc.get_traced_memory()[1] / 2**20
+        return result, time.process_time() - started, tracemalloc.get_traced_memory()[1] / 2**20
     finally:
         tracemalloc.stop()
 
@@ -99,10 +102,10 @@ def test_external_entities_are_never_resolved(system_id):
 
 def test_opml_entity_bomb_is_refused_not_expanded():
     opml = f'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY lol0 "lol">{LAUGHS}]><opml><body><outline xmlUrl="http://e.org/&lol9;"/></body></opml>'
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(Exception) as refused:
         read_feed_list(opml, "bomb.opml")
-    assert time.monotonic() - started < 2 and "lol" * 100 not in str(refused.value)
+    assert time.process_time() - started < 2 and "lol" * 100 not in str(refused.value)
 
 
 @pytest.mark.parametrize("depth", [1_000, 100_000])

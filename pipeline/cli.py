@@ -28,6 +28,7 @@ from pipeline.run_record import read_record, record_path
 from pipeline.summary import AccountingError, RunSummary, counter_totals, format_summary, record_summary
 from pipeline.watch import watch
 from schemas import SEEN, TABLES
+from transforms.http.addresses import redact_credentials
 from transforms.output.files import CORRUPT_STATE_EXIT, CorruptStateFile
 from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
 from transforms.output.tables import clear_stale_staging
@@ -177,7 +178,7 @@ def run_once(argv: list[str], lease_owner: str | None = None) -> RunSummary:
     log.info(
         "run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output
     )
-    log.debug("input files: %s; feeds due: %s", plan.files, [f.feed_url for f in plan.feeds])
+    log.debug("input files: %s; feeds due: %s", plan.files, [redact_credentials(f.feed_url) for f in plan.feeds])
     pipeline = beam.Pipeline(options=options)
     build_graph(pipeline, plan)
     result = pipeline.run()

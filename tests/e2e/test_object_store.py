@@ -169,11 +169,20 @@ def test_runs_on_s3_are_complete_idempotent_and_upsert_stories(s3_endpoint):
     assert not [k for k in keys if "/_staging-" in k or ".tmp-" in k], keys
     assert f"{prefix}/state/story_index.json.gz" in keys
     record = _run_record(s3_endpoint, f"{prefix}/news/_runs/{run1}.json")
-    assert record["rows"] == {"articles": 4, "stories": 1, "seen": 8}
+    assert record["rows"] == {
+        "articles": 4,
+        "stories": 1,
+        "seen": 8,
+        "rejects": 0,
+        "feed_polls": 0,
+    }  # zero-row tables too
     assert sorted(f"{f['root']}/{f['relative_path']}" for f in record["files"]) == sorted(
         f"s3://{BUCKET}/{k}"
         for k in keys
-        if k.startswith((f"{prefix}/news/articles/", f"{prefix}/news/stories/", f"{prefix}/state/seen/"))
+        if k.startswith(
+            tuple(f"{prefix}/news/{table}/" for table in ("articles", "stories", "rejects", "feed_polls"))
+            + (f"{prefix}/state/seen/",)
+        )
     )
     s3 = _pyarrow_s3(s3_endpoint)
     first_story = _table(s3, f"{BUCKET}/{prefix}/news/stories").to_table().to_pylist()

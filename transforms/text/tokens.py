@@ -57,14 +57,17 @@ graphemes per word."""
 _CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\u30fc\u3005"  # + prolonged sound mark, iteration mark
 _SOUTHEAST_ASIAN = r"\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}"
 _WORD_PART = rf"(?:[\w--[{_CJK}{_SOUTHEAST_ASIAN}_]]|\p{{M}})+"
+_WORD_PATTERN = rf"{_WORD_PART}(?:['’\-‐.,:/]{_WORD_PART})*"
 _TOKEN = regex.compile(
-    rf"(?P<cjk>[{_CJK}]\p{{M}}*)"
-    rf"|(?P<southeast_asian>[{_SOUTHEAST_ASIAN}]\p{{M}}*)"
-    rf"|(?P<word>{_WORD_PART}(?:['’\-‐.,:/]{_WORD_PART})*)",
+    rf"(?P<cjk>[{_CJK}]\p{{M}}*)|(?P<southeast_asian>[{_SOUTHEAST_ASIAN}]\p{{M}}*)|(?P<word>{_WORD_PATTERN})",
     regex.V1,
 )
 _JOINER = regex.compile(r"['’\-‐.,:/]")
 _UNSPACED = regex.compile(rf"[{_CJK}{_SOUTHEAST_ASIAN}]", regex.V1)
+_WORD = regex.compile(_WORD_PATTERN, regex.V1)
+"""``_TOKEN``'s word alternative alone: in a text without unspaced characters it finds the same tokens."""
+_WORD_PARTS = regex.compile(_WORD_PART, regex.V1)
+"""The maximal runs between joiners: what ``terms`` keeps of a spaced text's words."""
 
 
 def _scan(text: str) -> Iterator[tuple[str, str]]:
@@ -76,11 +79,15 @@ def _scan(text: str) -> Iterator[tuple[str, str]]:
 
 def word_tokens(text: str) -> list[str]:
     """Words of a spaced script and single characters of an unspaced one, in order; punctuation dropped."""
+    if not _UNSPACED.search(text):
+        return _WORD.findall(text)
     return [token for _, token in _scan(text)]
 
 
 def word_count(text: str) -> int:
     """Words in ``text``: spaced words one each, unspaced characters by ``CHARACTERS_PER_WORD`` (rounded up)."""
+    if not _UNSPACED.search(text):  # spaced scripts only: one C-level scan
+        return len(_WORD.findall(text))
     words = 0
     characters = {"cjk": 0, "southeast_asian": 0}
     for kind, _ in _scan(text):
@@ -101,6 +108,8 @@ def terms(text: str) -> list[str]:
     A run of one unspaced character is kept as that character, so no non-empty text of letters
     has no terms. Callers normalise case first (e.g. NFKC + lower) if they want it.
     """
+    if not _UNSPACED.search(text):  # no bigrams to pair: the word parts, found in one C-level scan
+        return _WORD_PARTS.findall(text)
     result: list[str] = []
     run: list[str] = []
 

@@ -85,3 +85,22 @@ def test_terms_of_spaced_text_are_its_words_split_at_inner_joiners():
 def test_has_unspaced_script():
     assert has_unspaced_script(CHINESE) and has_unspaced_script(THAI)
     assert not has_unspaced_script("서울시는 3일 발표했다 Привет")
+
+
+SPACED_SAMPLES = [
+    "It's a since-deleted post: 3.5% of 1,200 U.S. voters -- 'quoted' ’tis _under_score_ naïve café",
+    "Роскосмос заявил, что выйдет из проекта МКС после 2024-го года.",
+    "قالت وكالة الفضاء الروسية إن روسيا ستنسحب من محطة الفضاء الدولية بعد 2024.",
+    "रूस ने कहा कि वह 2024 के बाद अंतरराष्ट्रीय अंतरिक्ष स्टेशन छोड़ देगा।",
+    "Η Ρωσία θα αποχωρήσει από τον Διεθνή Διαστημικό Σταθμό μετά το 2024.",
+    "러시아는 2024년 이후 국제우주정거장에서 탈퇴한다고 밝혔다.",
+]
+
+
+@pytest.mark.parametrize("text", SPACED_SAMPLES)
+def test_spaced_text_fast_path_agrees_with_the_mixed_script_scan(text):
+    """A spaced text takes a one-regex path; appending one unspaced character forces the general scan."""
+    mixed = text + " 中"
+    assert terms(mixed) == [*terms(text), "中"]
+    assert word_tokens(mixed) == [*word_tokens(text), "中"]
+    assert word_count(mixed) == word_count(text) + 1

@@ -11,11 +11,11 @@ from schemas import SEEN, TABLES
 from transforms.dedup.batch import MarkDuplicates
 from transforms.dedup.ledger import REJECT, DropKnown, ReadSeenKeys, RecordSeenKeys
 from transforms.http.polite import FetchSettings
-from transforms.output.tables import WriteTables, committed_files
+from transforms.output.tables import WriteTables, committed_files, staging_dir
 from transforms.run import counters
-from transforms.run.article_refs import JoinVerdicts, key_article
+from transforms.run.article_refs import JoinVerdicts, ParkArticles
 from transforms.run.context import RunContext
-from transforms.sources.archive_filters import ArchiveFilters, FilterArticles
+from transforms.sources.archive_filters import ArchiveFilters
 from transforms.sources.feeds.batch import ReadFeeds
 from transforms.sources.feeds.health import FeedPollRows
 from transforms.sources.feeds.retries import NumberEntryAttempts
@@ -67,13 +67,13 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
         "Warc": warc.documents,
         "Sitemaps": sitemaps.documents,
     }
-    extracted = documents | "ExtractArticles" >> ExtractArticles(run, plan.min_words, plan.extraction_budget)
-    wanted = extracted.articles | "FilterArticles" >> FilterArticles(plan.filters)
-    keyed = wanted | "KeyArticles" >> beam.Map(key_article)  # bodies wait here; refs travel
-    refs = keyed | "StoryFeatures" >> beam.Map(story_ref)
-    deduped = refs | "MarkDuplicates" >> MarkDuplicates(seen)
+    extracted = documents | "ExtractArticles" >> ExtractArticles(
+        run, plan.min_words, plan.extraction_budget, plan.filters
+    )
+    parked = extracted.articles | "ParkArticles" >> ParkArticles(staging_dir(plan.output, run.run_id), story_ref)
+    deduped = parked.refs | "MarkDuplicates" >> MarkDuplicates(seen)  # bodies wait in files; refs travel
     tagged = deduped.articles | "AssignStories" >> AssignStories(plan.catalog, run, plan.state)
-    articles = keyed | "JoinVerdicts" >> JoinVerdicts(tagged.verdicts, deduped.already_ingested)
+    articles = parked.files | "JoinVerdicts" >> JoinVerdicts(tagged.verdicts, deduped.already_ingested)
     stories = tagged.stories
     rejects = (
         (files.rejects, feeds.rejects, warc.rejects, sitemaps.rejects, extracted.rejects)

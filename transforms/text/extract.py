@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 from urllib.parse import urldefrag, urlsplit
 
@@ -20,6 +21,7 @@ import apache_beam as beam
 from schemas import Article, Reject
 from transforms.run import counters, progress
 from transforms.run.context import REJECTED, RunContext, set_rejects_aside, stable_hash
+from transforms.sources.archive_filters import ArchiveFilters, FilterArticles
 from transforms.sources.document import ENTRY_TEXT, HTML, PAGE, SourceDocument
 from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
 from transforms.text.dates import DAY, PublicationTime, read_iso_time, within_window
@@ -51,37 +53,49 @@ class ExtractArticles(beam.PTransform):
     """SourceDocuments → Articles, plus a ``rejects`` output.
 
     Takes one PCollection, or a dict {source name: PCollection}: each source is then extracted in
-    the step that read it (``ExtractText<Source>``) and only the articles are merged, so no runner
-    holds raw pages between stages (a Flatten before extraction is a fusion break on FnApiRunner).
+    the step that read it (``ExtractText<Source>``, a Flatten before extraction would hold raw
+    pages between stages) and its articles stay apart, ``articles`` being a dict {source name:
+    PCollection} too, so the next step can also run where they were made (a Flatten of whole
+    articles is a stage boundary that FnApiRunner holds in memory). ``filters`` (the archive
+    filters on language and publication time) drop articles right after extraction.
     """
 
     def __init__(
-        self, run: RunContext, min_words: int = DEFAULT_MIN_WORDS, budget_s: float = DEFAULT_EXTRACTION_BUDGET_S
+        self,
+        run: RunContext,
+        min_words: int = DEFAULT_MIN_WORDS,
+        budget_s: float = DEFAULT_EXTRACTION_BUDGET_S,
+        filters: ArchiveFilters | None = None,
     ):
         super().__init__()
         self._run = run
         self._min_words = min_words
         self._budget_s = budget_s
+        self._filters = filters
 
     def expand(self, documents):
         if not isinstance(documents, dict):
-            return self._extract(documents, "ExtractText")
-        results = [self._extract(docs, f"ExtractText{name}") for name, docs in documents.items()]
+            return self._extract(documents, "")
+        results = {name: self._extract(docs, name) for name, docs in documents.items()}
         return ExtractOutputs(
-            articles=[r.articles for r in results] | "AllArticles" >> beam.Flatten(),
-            rejects=[r[REJECTED] for r in results] | "AllExtractRejects" >> beam.Flatten(),
+            articles={name: r.articles for name, r in results.items()},
+            rejects=[r.rejects for r in results.values()] | "AllExtractRejects" >> beam.Flatten(),
         )
 
-    def _extract(self, documents, label: str):
-        return documents | label >> beam.ParDo(ExtractArticle(self._run, self._min_words, self._budget_s)).with_outputs(
-            REJECTED, main="articles"
-        )
+    def _extract(self, documents, source: str) -> ExtractOutputs:
+        extracted = documents | f"ExtractText{source}" >> beam.ParDo(
+            ExtractArticle(self._run, self._min_words, self._budget_s)
+        ).with_outputs(REJECTED, main="articles")
+        articles = extracted.articles
+        if self._filters is not None and self._filters.filters_articles:
+            articles = articles | f"FilterArticles{source}" >> FilterArticles(self._filters)
+        return ExtractOutputs(articles, extracted[REJECTED])
 
 
 class ExtractOutputs(NamedTuple):
-    """Articles and rejects of every source, merged."""
+    """Articles (a PCollection, or {source name: PCollection}) and the rejects of every source."""
 
-    articles: beam.PCollection
+    articles: beam.PCollection | dict[str, beam.PCollection]
     rejects: beam.PCollection
 
 
@@ -140,7 +154,7 @@ class Content:
     source: str | None = None
     url: str | None = None
 
-    @property
+    @cached_property
     def word_count(self) -> int:
         return sum(map(word_count, self.paragraphs))
 

@@ -12,7 +12,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.builders import RUN, article, day
 from tests.conftest import REPO, fn_api_pipeline
-from transforms.run.article_refs import JoinVerdicts, key_article
+from transforms.run.article_refs import JoinVerdicts, ParkArticles
 from transforms.stories.batch import AssignStories, assign_stories, story_input, story_ref
 from transforms.stories.clusterer import CatalogStory
 from transforms.stories.saved import StoryIndex, load_story_index, save_story_index
@@ -96,9 +96,9 @@ def test_a_later_run_joins_the_saved_story(tmp_path):
 def test_assign_stories_tags_every_article_and_emits_story_rows_and_the_index(tmp_path):
     rover, rover_2, football, copy = _articles()
     with fn_api_pipeline() as p:
-        keyed = p | beam.Create([rover, rover_2, football, copy]) | "Key" >> beam.Map(key_article)
-        out = keyed | beam.Map(story_ref) | AssignStories(CATALOG, RUN, str(tmp_path))
-        articles = keyed | JoinVerdicts(out.verdicts, p | "NoneKnown" >> beam.Create([]))
+        parked = p | beam.Create([rover, rover_2, football, copy]) | ParkArticles(str(tmp_path / "staging"), story_ref)
+        out = parked.refs | AssignStories(CATALOG, RUN, str(tmp_path))
+        articles = parked.files | JoinVerdicts(out.verdicts, p | "NoneKnown" >> beam.Create([]))
         assert_that(
             articles | beam.Map(lambda a: (a.source_uri, a.story_label, a.duplicate_of)),
             equal_to(

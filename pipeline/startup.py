@@ -5,6 +5,8 @@ extras installed that pulls in the Dataflow client, BigQuery, Pub/Sub, GCS, boto
 pandas, about half of the start-up of a local run. Beam guards each of these imports with
 ``except ImportError``, so for a run that needs none of them (a local runner, no cloud paths)
 they are marked absent before Beam is imported. Any other command line imports everything.
+Such a run also starts its HTML extraction process first (``html_worker.prestart``), so its
+imports overlap Beam's and the graph's construction instead of delaying the first page.
 """
 
 from __future__ import annotations
@@ -57,7 +59,10 @@ def skip_optional_imports(argv: Sequence[str]) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``newsbeam`` command and ``python -m pipeline``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    skip_optional_imports(argv)
+    if skip_optional_imports(argv) and not any("multi_processing" in arg for arg in argv):
+        from transforms.text.html_worker import prestart
+
+        prestart()  # extraction runs in this process: its child imports trafilatura while Beam loads
     from pipeline.cli import main as cli_main
 
     return cli_main(argv)

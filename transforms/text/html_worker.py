@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-__all__ = ["DEFAULT_BUDGET_S", "BudgetedExtractor", "TooSlow", "run_trafilatura", "strip_inert_markup"]
+__all__ = ["DEFAULT_BUDGET_S", "BudgetedExtractor", "TooSlow", "prestart", "run_trafilatura", "strip_inert_markup"]
 
 DEFAULT_BUDGET_S = 30.0
 """Seconds of extraction one page may take (a dense 2 MiB page takes ~10 s on a busy core)."""
@@ -112,6 +112,30 @@ def _serve(connection: Connection) -> None:
         connection.send(result)
 
 
+_prestarted: list[tuple[Any, Connection]] = []
+"""A child started by ``prestart``, waiting for the first ``BudgetedExtractor`` of this process."""
+
+
+def _spawn() -> tuple[Any, Connection]:
+    """A new extraction child, sent the warm-up page (its imports run now, outside any page's budget)."""
+    context = multiprocessing.get_context("spawn")
+    parent, child_end = context.Pipe()
+    child = context.Process(target=_serve, args=(child_end,), daemon=True, name="newsbeam-html-extraction")
+    child.start()
+    child_end.close()
+    parent.send((_WARM_UP_PAGE, None))
+    return child, parent
+
+
+def prestart() -> None:
+    """Starts one extraction child now, so that it imports trafilatura while this process imports Beam
+    and builds the pipeline; the first ``BudgetedExtractor`` of this process takes it over. For a
+    run whose extraction runs in this process (a local runner in one process); elsewhere the child
+    would wait unused."""
+    if not _prestarted:
+        _prestarted.append(_spawn())
+
+
 class BudgetedExtractor:
     """``run_trafilatura`` in a child process, at most ``budget_s`` seconds per page."""
 
@@ -147,13 +171,8 @@ class BudgetedExtractor:
             self._child = None
 
     def _start(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        self._child = context.Process(target=_serve, args=(child,), daemon=True, name="newsbeam-html-extraction")
-        self._child.start()
-        child.close()
+        self._child, parent = _prestarted.pop() if _prestarted else _spawn()
         self._connection = parent
-        parent.send((_WARM_UP_PAGE, None))  # imports happen here, outside any page's budget
         if not parent.poll(_START_TIMEOUT_S):
             self.close()
             raise RuntimeError(f"the HTML extraction process did not start within {_START_TIMEOUT_S:g} s")

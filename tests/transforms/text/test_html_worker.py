@@ -11,6 +11,7 @@ import pytest
 from schemas import Article, Reject
 from transforms.run.context import RunContext
 from transforms.sources.document import SourceDocument
+from transforms.text import html_worker
 from transforms.text.extract import MAX_HTML_BYTES, extract_article
 from transforms.text.html_worker import BudgetedExtractor, TooSlow, strip_inert_markup
 
@@ -127,3 +128,20 @@ def test_a_too_slow_page_falls_back_to_the_feed_entry_text():
         assert isinstance(article, Article) and article.text_source == "feed_summary"
     finally:
         budgeted.close()
+
+
+def test_a_prestarted_child_serves_the_first_extractor_and_later_ones_start_their_own():
+    page = b"<html><body><article><p>" + b"Der Zug kam mit zwei Stunden Verspaetung in Hamburg an. " * 5
+    page += b"</p></article></body></html>"
+    html_worker.prestart()
+    prestarted = html_worker._prestarted[0][0]
+    first, second = BudgetedExtractor(), BudgetedExtractor()
+    try:
+        assert isinstance(first.extract(page, None), dict)
+        assert first._child is prestarted and not html_worker._prestarted
+        assert isinstance(second.extract(page, None), dict)
+        assert second._child is not prestarted and second._child.is_alive()
+    finally:
+        first.close()
+        second.close()
+    assert not prestarted.is_alive()

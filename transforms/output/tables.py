@@ -56,7 +56,7 @@ STAGING_PREFIX = "_staging-"
 RUNS_DIR = "_runs"
 COMMIT_PLAN = "_commit.json"
 """Written into the output's staging folder when a commit starts: what to move where."""
-BUFFER_BYTES = 32 * 1024 * 1024
+BUFFER_BYTES = 8 * 1024 * 1024
 """Rows buffered per bundle, over all its partitions, before the largest partition is written as one row group."""
 COMPRESSION = "zstd"
 """Schemes where an object becomes visible only when its upload completes, and a rename is a copy."""

@@ -153,8 +153,17 @@ def _leading_bytes(path: str, limit: int = 65536) -> bytes:
         return b""
 
 
+def read_at_most(stream, limit: int, chunk: int = 2**20) -> bytes:
+    """Up to ``limit`` bytes, read in chunks: ``read(limit)`` would allocate ``limit`` bytes for every file."""
+    parts, size = [], 0
+    while size < limit and (part := stream.read(min(chunk, limit - size))):
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
 def _read_whole_file(path: str, fmt: str, stream, run: RunContext) -> SourceDocument | Reject:
-    data = stream.read(MAX_FILE_BYTES + 1)
+    data = read_at_most(stream, MAX_FILE_BYTES + 1)
     if not data.strip():
         return run.reject(path, STAGE, "empty_file", f"{len(data)} bytes, no content", data)
     if len(data) > MAX_FILE_BYTES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import io
 import json
 import random
 from pathlib import Path
@@ -22,6 +23,7 @@ from transforms.sources.seeds import (
     SourceDocument,
     decode_text,
     expand_inputs,
+    read_at_most,
     read_seed_file,
     record_to_document,
     seed_format,
@@ -420,3 +422,9 @@ def test_jsonl_authors_of_another_type_are_an_invalid_record(tmp_path, authors):
     path = write(tmp_path, "r.jsonl", jsonl({"text": BODY, "authors": authors}))
     reject = only(read(path))
     assert (reject.reason, reject.detail) == ("invalid_record", "not a string or a list of strings: authors")
+
+
+def test_read_at_most_stops_at_the_limit_and_at_the_end():
+    assert read_at_most(io.BytesIO(b"x" * 10), 4, chunk=3) == b"xxxx"
+    assert read_at_most(io.BytesIO(b"x" * 10), 40, chunk=3) == b"x" * 10
+    assert read_at_most(io.BytesIO(b""), 40) == b""

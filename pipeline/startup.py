@@ -5,7 +5,8 @@ extras installed that pulls in the Dataflow client, BigQuery, Pub/Sub, GCS, boto
 pandas, about half of the start-up of a local run. Beam guards each of these imports with
 ``except ImportError``, so for a run that needs none of them (a local runner, no cloud paths)
 they are marked absent before Beam is imported. Any other command line imports everything.
-Such a run also starts its HTML extraction process first (``html_worker.prestart``), so its
+Such a run also sets the allocator up to hand freed memory back (``transforms/run/allocator.py``)
+and starts its HTML extraction process first (``html_worker.prestart``), so its
 imports overlap Beam's and the graph's construction instead of delaying the first page.
 """
 
@@ -59,10 +60,14 @@ def skip_optional_imports(argv: Sequence[str]) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``newsbeam`` command and ``python -m pipeline``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if skip_optional_imports(argv) and not any("multi_processing" in arg for arg in argv):
-        from transforms.text.html_worker import prestart
+    if skip_optional_imports(argv):
+        from transforms.run.allocator import tune_allocator
 
-        prestart()  # extraction runs in this process: its child imports trafilatura while Beam loads
+        tune_allocator()
+        if not any("multi_processing" in arg for arg in argv):
+            from transforms.text.html_worker import prestart
+
+            prestart()  # extraction runs in this process: its child imports trafilatura while Beam loads
     from pipeline.cli import main as cli_main
 
     return cli_main(argv)

@@ -43,17 +43,17 @@ _LENGTH_BYTES = 4
 
 @dataclass(frozen=True)
 class PackedVector:
-    """An ArticleVector as pickled bytes: ~5× smaller than the tuples it holds, so the ordered
+    """An ArticleVector as compressed pickled bytes (~1.4 kB): ~8× smaller than the tuples it holds, so the ordered
     story step, which holds every ref of the run at once, unpacks one vector at a time."""
 
     data: bytes
 
     @classmethod
     def pack(cls, vector: ArticleVector) -> PackedVector:
-        return cls(pickle.dumps(vector, protocol=pickle.HIGHEST_PROTOCOL))
+        return cls(zlib.compress(pickle.dumps(vector, protocol=pickle.HIGHEST_PROTOCOL), 1))
 
     def unpack(self) -> ArticleVector:
-        return pickle.loads(self.data)
+        return pickle.loads(zlib.decompress(self.data))
 
 
 def unpacked(vector: ArticleVector | PackedVector) -> ArticleVector:

@@ -20,6 +20,7 @@ import apache_beam as beam
 
 from schemas import Article, Reject
 from transforms.run import counters, progress
+from transforms.run.allocator import tune_allocator
 from transforms.run.context import REJECTED, RunContext, set_rejects_aside, stable_hash
 from transforms.sources.archive_filters import ArchiveFilters, FilterArticles
 from transforms.sources.document import ENTRY_TEXT, HTML, PAGE, SourceDocument
@@ -110,6 +111,7 @@ class ExtractArticle(beam.DoFn):
         self._extractor: BudgetedExtractor | None = None
 
     def setup(self) -> None:
+        tune_allocator()  # once per worker process
         identify_language("warm up the language model once per worker")
         self._extractor = BudgetedExtractor(self._budget_s)  # its process starts with the first HTML page
 

@@ -26,7 +26,7 @@ from transforms.sources.sitemaps.state import SitemapState, save_sitemap_states
 from transforms.sources.warc.batch import ReadWarcFiles
 from transforms.stories.batch import AssignStories, story_ref
 from transforms.stories.clusterer import CatalogStory
-from transforms.stories.saved import save_story_index
+from transforms.stories.saved import save_staged_story_index
 from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WORDS, ExtractArticles
 
 
@@ -90,7 +90,12 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
         | "SaveFeedStates"
         >> beam.Map(save_polled_states, beam.pvalue.AsList(feeds.states), plan.state, dict(plan.known_feeds))
         | "SaveStoryIndex"
-        >> beam.Map(save_story_index, beam.pvalue.AsSingleton(tagged.index, default_value=None), plan.state)
+        >> beam.Map(
+            save_staged_story_index,
+            beam.pvalue.AsSingleton(tagged.index, default_value=None),
+            plan.state,
+            run.run_id,
+        )
         | "SaveSitemapStates"
         >> beam.Map(
             save_sitemap_states,

@@ -6,8 +6,8 @@ under a single key, are sorted in publication order and go through the story ind
 the state store: a near-duplicate of an article in the window joins that article's story (and
 is marked); any other original is clustered by ``StoryClusterer``; exact duplicates follow
 their original. The step emits one ``ArticleVerdict`` per ref, which ``JoinVerdicts`` applies
-to the article bodies (no body enters the group-by), and hands the updated index on to be saved
-after the commit. Ordering and throughput limits of the single key are in the README.
+to the article bodies (no body enters the group-by), and writes the updated index into a staging
+folder of the state store, from where it is put in place after the commit. Ordering and throughput limits of the single key are in the README.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from transforms.run.article_refs import (
 )
 from transforms.run.context import RunContext
 from transforms.stories.clusterer import ArticleVector, CatalogStory, StorySummary, publication_order_key, vectorize
-from transforms.stories.saved import StoryIndex, load_story_index
+from transforms.stories.saved import StoryIndex, load_story_index, stage_story_index
 
 STAGE = "stories"
 STORIES, INDEX = "stories", "index"
@@ -63,7 +63,7 @@ class StoryAssignment:
 class StoryOutputs(NamedTuple):
     verdicts: beam.PCollection  # (ref key, ArticleVerdict) for every ref
     stories: beam.PCollection
-    index: beam.PCollection  # the exported story index (one dict), to save after the commit
+    index: beam.PCollection  # the path of the staged story index (one string), put in place after the commit
 
 
 class AssignStories(beam.PTransform):
@@ -87,7 +87,7 @@ class AssignStories(beam.PTransform):
 
 
 class ClusterStories(beam.DoFn):
-    """Loads the story index, assigns all inputs of its key in order, emits assignments, rows and the index."""
+    """Loads the story index, assigns all inputs of its key in order, emits assignments and rows, stages the index."""
 
     def __init__(self, catalog: tuple[CatalogStory, ...], run: RunContext, state_dir: str):
         self._catalog, self._run, self._state_dir = catalog, run, state_dir
@@ -103,7 +103,7 @@ class ClusterStories(beam.DoFn):
             yield ref.ref, verdict(ref, assignments[ref.article_id])
         for story in stories:
             yield beam.pvalue.TaggedOutput(STORIES, story)
-        yield beam.pvalue.TaggedOutput(INDEX, index.export())
+        yield beam.pvalue.TaggedOutput(INDEX, stage_story_index(index, self._state_dir, self._run.run_id))
 
 
 def story_features(article: Article) -> tuple[ArticleVector, bytes | None]:

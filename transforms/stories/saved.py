@@ -25,7 +25,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedup.near import NearDuplicateIndex
-from transforms.output.files import CorruptStateFile, write_bytes_atomically
+from transforms.output.files import CorruptStateFile, ensure_dir, remove_folder, write_bytes_atomically
+from transforms.output.tables import STAGING_PREFIX
 from transforms.run.crash_points import crash_point
 from transforms.stories.clusterer import CatalogStory, StoryClusterer, StorySummary
 
@@ -191,11 +192,43 @@ def record_forgotten(state_dir: str, removed: dict[str, list[str]]) -> bool:
     return True
 
 
+def encode_story_index(state: dict) -> bytes:
+    return gzip.compress(json.dumps(state, sort_keys=True).encode(), mtime=0)
+
+
 def save_story_index(record: dict, state: dict | None, state_dir: str) -> dict:
     """After the run's commit: saves the exported index (when clustering ran); returns ``record``."""
     crash_point("feeds_saved")
     if state is not None:
-        write_bytes_atomically(
-            index_path(state_dir), gzip.compress(json.dumps(state, sort_keys=True).encode(), mtime=0)
-        )
+        write_bytes_atomically(index_path(state_dir), encode_story_index(state))
+    return record
+
+
+def pending_index_dir(state_dir: str, run_id: str) -> str:
+    """Where a batch run's new index waits for the commit: a staging folder of its own (the commit
+    removes the run's table staging folder before the index is saved; a run that dies leaves this
+    one to the next run's sweep of ``_staging-*`` folders)."""
+    return FileSystems.join(state_dir.rstrip("/"), f"{STAGING_PREFIX}{run_id}-story-index")
+
+
+def stage_story_index(index: StoryIndex, state_dir: str, run_id: str) -> str:
+    """Writes the exported index, encoded, where it waits for the commit; returns its path.
+
+    The ordered step writes it itself rather than passing the exported index on: with hundreds of
+    thousands of active stories that value would be held several times over by the runner.
+    """
+    folder = pending_index_dir(state_dir, run_id)
+    ensure_dir(folder)
+    path = FileSystems.join(folder, INDEX_FILE)
+    write_bytes_atomically(path, encode_story_index(index.export()))
+    return path
+
+
+def save_staged_story_index(record: dict, staged: str | None, state_dir: str, run_id: str) -> dict:
+    """After the run's commit: puts the staged index in place (when clustering ran); returns ``record``."""
+    crash_point("feeds_saved")
+    if staged is not None:
+        with FileSystems.open(staged, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            write_bytes_atomically(index_path(state_dir), handle.read())
+        remove_folder(pending_index_dir(state_dir, run_id))
     return record

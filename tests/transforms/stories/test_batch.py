@@ -5,6 +5,7 @@ import gzip
 import json
 import logging
 import shutil
+from pathlib import Path
 
 import apache_beam as beam
 import pytest
@@ -12,10 +13,19 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.builders import RUN, article, day
 from tests.conftest import REPO, fn_api_pipeline
+from transforms.output.tables import clear_stale_staging
 from transforms.run.article_refs import JoinVerdicts, ParkArticles
 from transforms.stories.batch import AssignStories, assign_stories, story_input, story_ref
 from transforms.stories.clusterer import CatalogStory
-from transforms.stories.saved import StoryIndex, load_story_index, save_story_index
+from transforms.stories.saved import (
+    INDEX_FILE,
+    StoryIndex,
+    load_story_index,
+    pending_index_dir,
+    save_staged_story_index,
+    save_story_index,
+    stage_story_index,
+)
 
 ROVER = "Mars rover Perseverance finds organic molecules in Jezero crater rock samples, NASA scientists say. "
 ROVER_2 = "NASA scientists say the Perseverance rover found organic molecules in Jezero crater rock samples on Mars. "
@@ -95,6 +105,7 @@ def test_a_later_run_joins_the_saved_story(tmp_path):
 
 def test_assign_stories_tags_every_article_and_emits_story_rows_and_the_index(tmp_path):
     rover, rover_2, football, copy = _articles()
+    staged = str(Path(pending_index_dir(str(tmp_path), RUN.run_id)) / INDEX_FILE)
     with fn_api_pipeline() as p:
         parked = p | beam.Create([rover, rover_2, football, copy]) | ParkArticles(str(tmp_path / "staging"), story_ref)
         out = parked.refs | AssignStories(CATALOG, RUN, str(tmp_path))
@@ -116,11 +127,12 @@ def test_assign_stories_tags_every_article_and_emits_story_rows_and_the_index(tm
             equal_to([("Rover organics", 3), ("Lind joins Northport United", 1)]),
             label="stories",
         )
-        assert_that(
-            out.index | beam.Map(lambda state: sorted(state)),
-            equal_to([sorted(StoryIndex.new(CATALOG).export())]),
-            label="index",
-        )
+        assert_that(out.index, equal_to([staged]), label="index")
+    assert sorted(json.loads(gzip.decompress(Path(staged).read_bytes()))) == sorted(StoryIndex.new(CATALOG).export())
+    save_staged_story_index({}, staged, str(tmp_path), RUN.run_id)
+    assert not Path(staged).parent.exists()  # the staging folder goes once the index is in place
+    saved = load_story_index(str(tmp_path), CATALOG).clusterer.stories()
+    assert sorted(s.story_label for s in saved) == ["Lind joins Northport United", "Rover organics"]
 
 
 def test_a_copy_of_an_earlier_runs_article_joins_its_story_and_counts_there():
@@ -188,3 +200,11 @@ def test_an_index_of_an_unknown_format_is_refused():
     state = StoryIndex.new(CATALOG).export()
     with pytest.raises(ValueError, match="migrate it first"):
         StoryIndex.from_export({**state, "near_duplicates": {**state["near_duplicates"], "scheme": "sha1"}}, CATALOG)
+
+
+def test_an_index_staged_by_a_run_that_died_is_swept_by_the_next_run(tmp_path):
+    state = tmp_path / "state"
+    staged = Path(stage_story_index(StoryIndex.new(CATALOG), str(state), "dead-run"))
+    assert staged.exists()
+    clear_stale_staging(str(tmp_path / "out"), str(state))
+    assert not staged.parent.exists() and not (state / INDEX_FILE).exists()  # the old index (none) stays

@@ -43,7 +43,8 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("/transforms/dedup/batch.py", "/transforms/dedup/ledger.py"),
     ),
     (
-        "article refs: bodies compressed while they wait, verdicts applied (transforms/run/article_refs.py)",
+        "article refs: bodies parked in files (story features computed there, also counted above), verdicts applied"
+        " (transforms/run/article_refs.py)",
         ("/transforms/run/article_refs.py",),
     ),
     ("Parquet writing + commit (transforms/output/tables.py)", ("/transforms/output/tables.py",)),

@@ -7,7 +7,8 @@ the state store: a near-duplicate of an article in the window joins that article
 is marked); any other original is clustered by ``StoryClusterer``; exact duplicates follow
 their original. The step emits one ``ArticleVerdict`` per ref, which ``JoinVerdicts`` applies
 to the article bodies (no body enters the group-by), and writes the updated index into a staging
-folder of the state store, from where it is put in place after the commit. Ordering and throughput limits of the single key are in the README.
+folder of the state store, from where it is put in place after the commit. Ordering and
+throughput limits of the single key are in the README.
 """
 
 from __future__ import annotations

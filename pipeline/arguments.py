@@ -13,7 +13,7 @@ import argparse
 import difflib
 import logging
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Protocol
@@ -21,11 +21,16 @@ from typing import Any, Protocol
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.options import DEFAULT_RUNNER, StreamingOptions
+from transforms.output.files import CORRUPT_STATE_EXIT, CorruptStateFile
+from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld
 
 ARGUMENT_ERROR_EXIT = 2
 """Exit code of a command line that names an unknown option or a bad value (as argparse's own)."""
 MISSING_OUTPUT_EXIT = 2
 """Exit code of a command whose --output does not exist (compact, report, query, stories, feeds, forget)."""
+STATE_ERRORS: Mapping[type[Exception], int] = {LeaseHeld: LEASE_HELD_EXIT, CorruptStateFile: CORRUPT_STATE_EXIT}
+"""Failures of any command that uses the output and state store: another run holds them (4), a state
+file can't be read (5)."""
 RUNNER_HELP = (
     f"Pipeline runner, e.g. DataflowRunner, FlinkRunner, or the fully qualified name of a PipelineRunner "
     f"subclass. Default {DEFAULT_RUNNER} (batch, local)."
@@ -255,3 +260,13 @@ def format_help(command: Command, *, beam: bool = False) -> str:
 def _title(cls: type) -> str:
     doc = (cls.__doc__ or cls.__name__).strip().splitlines()[0]
     return doc.rstrip(".")
+
+
+def exit_code_of(body: Callable[[], int], errors: Mapping[type[Exception], int]) -> int:
+    """Runs a command's ``body``; a failure named in ``errors`` prints its message to stderr and gives
+    its exit code (anything else propagates)."""
+    try:
+        return body()
+    except tuple(errors) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return next(code for kind, code in errors.items() if isinstance(err, kind))

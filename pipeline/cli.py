@@ -19,7 +19,15 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import ARGUMENT_ERROR_EXIT, LOG_LEVEL_FLAGS, Command, run_command, version_line
+from pipeline.arguments import (
+    ARGUMENT_ERROR_EXIT,
+    LOG_LEVEL_FLAGS,
+    STATE_ERRORS,
+    Command,
+    exit_code_of,
+    run_command,
+    version_line,
+)
 from pipeline.graph import build_graph
 from pipeline.options import NewsbeamOptions, StreamingOptions, WatchOptions, with_default_runner
 from pipeline.plan import PlanError, connect_filesystems, plan_run
@@ -29,8 +37,7 @@ from pipeline.summary import AccountingError, RunSummary, counter_totals, format
 from pipeline.watch import watch
 from schemas import SEEN, TABLES
 from transforms.http.addresses import redact_credentials
-from transforms.output.files import CORRUPT_STATE_EXIT, CorruptStateFile
-from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
+from transforms.output.lease import hold_leases
 from transforms.output.tables import clear_stale_staging
 from transforms.run.context import RunContext
 from transforms.run.crash_points import crash_point
@@ -39,6 +46,14 @@ from transforms.sources.seeds import InputNotFound
 log = logging.getLogger("newsbeam")
 PLAN_ERROR_EXIT = 2
 ACCOUNTING_ERROR_EXIT = 3
+RUN_ERRORS: Mapping[type[Exception], int] = {
+    InputNotFound: PLAN_ERROR_EXIT,
+    PlanError: PLAN_ERROR_EXIT,
+    AccountingError: ACCOUNTING_ERROR_EXIT,
+    **STATE_ERRORS,
+}
+"""How a run or watch fails: a bad plan or input 2, a run that doesn't reconcile 3, an output another run
+holds 4, an unreadable state file 5."""
 RUN = Command(
     "run",
     "Read seed files and feeds, extract clean text, tag stories, write Hive-partitioned Parquet (the default command).",
@@ -98,7 +113,7 @@ def watch_main(argv: list[str]) -> int:
 
 def run_pipeline(args: argparse.Namespace, argv: list[str]) -> int:
     """``run``: one batch run (summary printed), or the streaming graph submitted with --streaming."""
-    return _exit_code_of(lambda: _run(args, argv))
+    return exit_code_of(lambda: _run(args, argv), RUN_ERRORS)
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
@@ -124,26 +139,7 @@ def watch_pipeline(args: argparse.Namespace, argv: list[str]) -> int:
         with hold_output_lease(argv, "watch") as owner:  # held across all the watch's runs
             return watch(settings.interval, settings.max_runs, argv, functools.partial(run_once, lease_owner=owner))
 
-    return _exit_code_of(watch_holding_the_lease)
-
-
-def _exit_code_of(body: Callable[[], int]) -> int:
-    """Runs ``body``; the message of a failure goes to stderr and its exit code is returned: a bad plan or input 2, a
-    run that doesn't reconcile 3, an output another run holds 4, an unreadable state file 5."""
-    try:
-        return body()
-    except (InputNotFound, PlanError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return PLAN_ERROR_EXIT
-    except AccountingError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return ACCOUNTING_ERROR_EXIT
-    except LeaseHeld as err:
-        print(f"error: {err}", file=sys.stderr)
-        return LEASE_HELD_EXIT
-    except CorruptStateFile as err:
-        print(f"error: {err}", file=sys.stderr)
-        return CORRUPT_STATE_EXIT
+    return exit_code_of(watch_holding_the_lease, RUN_ERRORS)
 
 
 def hold_output_lease(argv: list[str], command: str) -> contextlib.AbstractContextManager[str | None]:

@@ -38,7 +38,6 @@ import ctypes
 import hashlib
 import logging
 import os
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -49,7 +48,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
+from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, exit_code_of, output_missing, run_command
 from pipeline.options import DEFAULT_MIN_FILE_MB, CompactOptions
 from schemas import TABLES, TableSpec
 from transforms.output.files import read_json, remove_folder, write_json_atomically
@@ -64,6 +63,10 @@ COMPACTED_PREFIX = "part-compacted-"
 UNPARTITIONED = "_table"
 """Work-folder name for an unpartitioned table (a name no Hive partition can have)."""
 log = logging.getLogger(__name__)
+
+
+COMPACTION_REFUSED_EXIT = 2
+"""Exit code when compaction refuses: it would race a pipeline run, or the output is not a newsbeam output."""
 
 
 class CompactionRefused(RuntimeError):
@@ -302,15 +305,13 @@ def main(argv: Sequence[str]) -> int:
 def compact_command(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
     if output_missing(args.output, filesystem_options):
         return MISSING_OUTPUT_EXIT
-    try:
-        with hold_leases([args.output], filesystem_options, command="python -m pipeline compact"):  # no run meanwhile
-            results = compact_output(args.output, args.min_file_mb)
-    except CompactionRefused as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except LeaseHeld as err:
-        print(f"error: {err}", file=sys.stderr)
-        return LEASE_HELD_EXIT
+    errors = {CompactionRefused: COMPACTION_REFUSED_EXIT, LeaseHeld: LEASE_HELD_EXIT}
+    return exit_code_of(lambda: _compact(args, filesystem_options), errors)
+
+
+def _compact(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
+    with hold_leases([args.output], filesystem_options, command="python -m pipeline compact"):  # no run meanwhile
+        results = compact_output(args.output, args.min_file_mb)
     for r in results:
         print(f"{r.directory}: {r.files_before} files → {r.files_after} ({r.rows} rows merged, {r.method})")
     print(f"compacted {len(results)} partition(s) of {args.output}")

@@ -21,10 +21,9 @@ from collections.abc import Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
+from pipeline.arguments import MISSING_OUTPUT_EXIT, STATE_ERRORS, Command, exit_code_of, output_missing, run_command
 from pipeline.options import FeedsOptions, state_dir_of
-from transforms.output.files import CORRUPT_STATE_EXIT, CorruptStateFile
-from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
+from transforms.output.lease import hold_leases
 from transforms.sources.feeds.state import FeedState, FeedStateStore, reset
 
 UNKNOWN_FEED_EXIT = 1
@@ -38,19 +37,16 @@ def main(argv: Sequence[str]) -> int:
 def feeds_command(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
     if output_missing(args.output, filesystem_options):
         return MISSING_OUTPUT_EXIT
+    return exit_code_of(lambda: _feeds(args, filesystem_options), STATE_ERRORS)
+
+
+def _feeds(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
     state_dir = state_dir_of(args.output, args.state)
     store = FeedStateStore(state_dir)
-    try:
-        if args.reset:  # a write: not while a run or watch holds the output and state store
-            with hold_leases([args.output, state_dir], filesystem_options, command="python -m pipeline feeds --reset"):
-                return reset_feed(store, store.load(), args.reset)
-        states = store.load()
-    except LeaseHeld as err:
-        print(f"error: {err}", file=sys.stderr)
-        return LEASE_HELD_EXIT
-    except CorruptStateFile as err:
-        print(f"error: {err}", file=sys.stderr)
-        return CORRUPT_STATE_EXIT
+    if args.reset:  # a write: not while a run or watch holds the output and state store
+        with hold_leases([args.output, state_dir], filesystem_options, command="python -m pipeline feeds --reset"):
+            return reset_feed(store, store.load(), args.reset)
+    states = store.load()
     if not states:
         print(f"no feeds polled yet ({store.path} does not exist)")
         return 0

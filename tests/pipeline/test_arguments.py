@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.arguments import ArgumentError, beam_options_given, format_help, parse_command
+from pipeline.arguments import STATE_ERRORS, ArgumentError, beam_options_given, exit_code_of, format_help, parse_command
 from pipeline.cli import COMMANDS, RUN, WATCH
 from pipeline.options import DEFAULT_RUNNER, WatchOptions
 from tests.conftest import REPO
+from transforms.output.files import CorruptStateFile
 
 
 @pytest.mark.parametrize(
@@ -106,3 +107,19 @@ def test_what_the_flex_template_launcher_passes_is_accepted():
     )
     args = parse_command(RUN, argv[1:])
     assert (args.runner, args.project, args.max_num_workers) == ("DataflowRunner", "p", 4)
+
+
+def test_exit_code_of_maps_named_failures_to_their_codes_and_lets_others_through(capsys):
+    def fail(error):
+        def body():
+            raise error
+
+        return body
+
+    corrupt = CorruptStateFile("state/feeds.json", "not JSON", "Delete {path}.")
+    assert exit_code_of(lambda: 0, STATE_ERRORS) == 0
+    assert exit_code_of(fail(corrupt), STATE_ERRORS) == 5
+    assert exit_code_of(fail(ValueError("bad --min-words")), {**STATE_ERRORS, ValueError: 2}) == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: {corrupt}", "error: bad --min-words"]
+    with pytest.raises(KeyError):
+        exit_code_of(fail(KeyError("a bug, not a user's error")), STATE_ERRORS)

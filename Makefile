@@ -5,9 +5,12 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: install run lint test test-fast bench bench-full bench-warc bench-clustering bench-clustering-scale bench-extraction clean
+.PHONY: help install run lint test test-fast docs docs-reference bench bench-full bench-warc bench-clustering bench-clustering-scale bench-extraction clean
 
-install: $(INSTALLED)
+help: ## List every target with its one-line description
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(INSTALLED) ## Create .venv and install the project with the test, gcp and aws extras
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "newsbeam needs Python 3.11, got " + sys.version'
@@ -16,38 +19,45 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,gcp,aws]'
 	touch $@
 
-run: install
+run: install ## Run the pipeline on seeds/ into out/
 	$(BIN)/python -m pipeline run --input seeds/ --output out/
 
-lint: install
+lint: install ## ruff check, ruff format --check, mypy (the modules listed under [tool.mypy])
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install
+test: install ## The whole test suite
 	$(BIN)/python -m pytest
 
-# Unit tests only: no CLI subprocesses, no shared data sets (under 2 minutes on 2 cores).
-test-fast: install
+test-fast: install ## Unit tests only: no CLI subprocesses, no shared data sets
 	$(BIN)/python -m pytest -m "not slow and not e2e"
 
-bench: install
+bench: install ## Quick benchmarks into benchmarks/RESULTS.md
 	$(BIN)/python -m benchmarks.run
 
-bench-full: install
+bench-full: install ## Full benchmarks (bigger corpus, more hosts, more articles)
 	$(BIN)/python -m benchmarks.run --full
 
-bench-warc: install
+bench-warc: install ## WARC reading against news-please and a bare loop, into benchmarks/RESULTS_WARC.md
 	nice -n 5 $(BIN)/python -m benchmarks.warc --results benchmarks/RESULTS_WARC.md
 
-bench-clustering: install
+bench-clustering: install ## Story tagging quality through the CLI on the shared story-labelled sets
 	$(BIN)/python benchmarks/clustering.py --cli-arg=--min-words=1 ../shared/data/clustering/allsides_dev.jsonl ../shared/data/clustering/googlenews_ts.jsonl ../shared/data/clustering/neus_titles.jsonl
 
-bench-extraction: install
+bench-extraction: install ## Extraction quality per language against main and trafilatura alone
 	nice -n 5 $(BIN)/python benchmarks/extraction_quality.py --before main
 
-bench-clustering-scale: install
+bench-clustering-scale: install ## Story tagging cost as the stream grows
 	$(BIN)/python benchmarks/clustering.py --scale
 
-clean:
-	rm -rf $(VENV) out .pytest_cache
+docs: install ## Build the docs site with mkdocs --strict into site/
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	$(BIN)/python -m pipeline.docs_reference --check
+	$(BIN)/mkdocs build --strict
+
+docs-reference: install ## Regenerate docs/reference/ from schemas/ and the option classes
+	$(BIN)/python -m pipeline.docs_reference
+
+clean: ## Remove .venv, out/, site/ and caches
+	rm -rf $(VENV) out site .pytest_cache

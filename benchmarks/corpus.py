@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import html
 import json
+import os
 import random
 import re
 from collections.abc import Iterable, Iterator
@@ -34,8 +35,13 @@ _FIRST_P = re.compile(rb"<p(?:\s[^>]*)?>", re.IGNORECASE)
 
 
 def corpus_source() -> str:
-    """What ``base_pages`` reads: the shared folder, or 'synthetic'."""
-    return str(SHARED_PAGES) if SHARED_PAGES.is_dir() else "synthetic"
+    """What ``base_pages`` reads: the shared folder (relative to the repository, as printed), or 'synthetic'."""
+    return relative_to_repo(SHARED_PAGES) if SHARED_PAGES.is_dir() else "synthetic"
+
+
+def relative_to_repo(path: Path | str) -> str:
+    """``path`` as results print it: relative to the repository root, never this machine's absolute path."""
+    return Path(os.path.relpath(Path(path).resolve(), REPO)).as_posix()
 
 
 def base_pages(limit: int | None = None) -> list[Page]:

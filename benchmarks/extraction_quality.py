@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     folders = {"fundus-multilingual": "fundus-multilingual", "fundus": "fundus", "wcxb": "wcxb-dev-articles"}
     pages = [page for name in corpora if (EXTRACTION / folders[name]).is_dir() for page in readers[name]()]
     if not pages:
-        print(f"no corpus found under {EXTRACTION}; nothing measured")
+        print(f"no corpus found under {os.path.relpath(EXTRACTION, REPO)}; nothing measured")
         return 0
     with tempfile.TemporaryDirectory(prefix="extraction-quality-") as tmp:
         work = Path(tmp)

@@ -15,7 +15,7 @@ is a fresh ``python -m pipeline run`` process on FnApiRunner; inputs live in a t
 | WARC (``benchmarks/warc.py``) | the corpus as one WARC; news-please, bare loop, 1/2 workers; 5k/50k records | same |
 
 Memory: 50 distinct pages, then 5,000 (copies with new URLs and a new opening sentence, so
-none is removed as an exact duplicate). The first lines printed are the targets of the issue,
+none is removed as an exact duplicate). The first lines printed are the targets,
 each with its figure from this run: pipeline ÷ library loop with and without start-up, two
 workers ÷ one, peak RSS 100× ÷ 1×, start-up seconds (a 1-page run, command to exit).
 """

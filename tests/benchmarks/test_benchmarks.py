@@ -5,6 +5,7 @@ from __future__ import annotations
 import cProfile
 import os
 import pstats
+import re
 import subprocess
 import sys
 import urllib.error
@@ -155,3 +156,24 @@ def test_raw_html_does_not_cross_a_stage_boundary(pages, tmp_path):
     read = next(i for name, i in stage_of.items() if name.startswith("ReadSeedFiles/ReadFile"))
     extract = next(i for name, i in stage_of.items() if name.startswith("ExtractArticles/ExtractTextSeedFiles"))
     assert read == extract
+
+
+def test_printed_paths_are_relative_to_the_repository(monkeypatch, tmp_path):
+    from benchmarks import corpus
+
+    shared = corpus.REPO.parent / "shared" / "data" / "extraction" / "wcxb-dev-articles" / "html"
+    assert corpus.relative_to_repo(shared) == "../shared/data/extraction/wcxb-dev-articles/html"
+    assert corpus.relative_to_repo(corpus.REPO / "benchmarks" / "RESULTS.md") == "benchmarks/RESULTS.md"
+    monkeypatch.setattr(corpus, "SHARED_PAGES", tmp_path)
+    assert not corpus.corpus_source().startswith("/")
+    assert corpus.corpus_source().endswith(tmp_path.name)
+
+
+def test_committed_results_name_no_absolute_path():
+    from benchmarks import corpus
+
+    for results in sorted((corpus.REPO / "benchmarks").glob("*.md")):
+        text = results.read_text(encoding="utf-8")
+        if corpus.REPO.parent != corpus.REPO.parent.parent:  # not at the file system's root
+            assert f"{corpus.REPO.parent}/" not in text, results.name
+        assert not re.search(r"(?<![\w.])/(work|root|home|tmp)/", text), results.name

@@ -54,7 +54,7 @@ bench-clustering-scale: install ## Story tagging cost as the stream grows
 docs: install ## Build the docs site with mkdocs --strict into site/
 	$(BIN)/python -m pip install --quiet -e '.[docs]'
 	$(BIN)/python -m pipeline.docs_reference --check
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 docs-reference: install ## Regenerate docs/reference/ from schemas/ and the option classes
 	$(BIN)/python -m pipeline.docs_reference

@@ -120,7 +120,7 @@ def ratio_line(name: str, value: float, target: float, at_most: bool = False) ->
 
 
 def target_lines(ex: ExtractionResult, memory: list[MemoryRun]) -> list[str]:
-    """The issue's targets, each with this run's figure."""
+    """The benchmark's targets, each with this run's figure."""
     lines = [
         "## Targets",
         "",

@@ -119,4 +119,4 @@ SELECT * EXCLUDE (rank) FROM (
     FROM read_parquet('{root}/story_updates/*/*.parquet', hive_partitioning=true)
 ) WHERE rank = 1
 """
-"""The current state of every story: its latest story_updates row (the README's query)."""
+"""The current state of every story: its latest story_updates row (the query in docs/streaming.md)."""

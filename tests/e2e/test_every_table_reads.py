@@ -2,7 +2,7 @@
 
 Two outputs: the seeds alone (articles and stories, no rejects, no feeds: rejects and feed_polls
 are zero-row files) and a run whose only input is a feed with no items (articles, stories and
-rejects are zero-row files; feed_polls has the poll). Each table is read the way the README
+rejects are zero-row files; feed_polls has the poll). Each table is read the way the docs
 tells analysts to; Spark is documented there but not run (no Spark here).
 """
 
@@ -84,7 +84,7 @@ def test_pandas_reads_every_table(output, spec):
 @pytest.mark.parametrize("spec", TABLES, ids=lambda spec: spec.name)
 def test_polars_reads_every_table(output, spec):
     name, out = output
-    # As the README says: give the partition's type (an all-NULL partition would otherwise read as String).
+    # As the docs say: give the partition's type (an all-NULL partition would otherwise read as String).
     hive_schema = {spec.partition.name: pl.Date} if spec.partition else None
     frame = pl.read_parquet(glob_of(out, spec), hive_partitioning=bool(spec.partition), hive_schema=hive_schema)
     assert frame.height == EXPECTED_ROWS[name][spec.name] and frame.columns == file_columns(spec)

@@ -1,7 +1,7 @@
 """Hostile content: entity bombs, external entities, monstrous HTML, garbage, lying charsets, empty files,
 odd file names.
 
-In-process tests measure the time and memory one item may take (the limits in the README);
+In-process tests measure the time and memory one item may take (the limits in docs/robustness.md);
 one CLI run feeds all of it through the whole pipeline at once and checks that every item is
 an article or a rejects row, that no secret leaks into any output, and that nothing is written
 outside the output directory.

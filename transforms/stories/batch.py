@@ -8,7 +8,7 @@ is marked); any other original is clustered by ``StoryClusterer``; exact duplica
 their original. The step emits one ``ArticleVerdict`` per ref, which ``JoinVerdicts`` applies
 to the article bodies (no body enters the group-by), and writes the updated index into a staging
 folder of the state store, from where it is put in place after the commit. Ordering and
-throughput limits of the single key are in the README.
+throughput limits of the single key are in docs/design.md.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ single ordered step. For each article it
    cost per article stays bounded. The merge record lives in the absorbing story's state, so
    stories split across runs merge the same way and later runs still resolve the old id.
 
-This docstring is the one description of the algorithm (the README links here). Labels
+This docstring is the one description of the algorithm (docs/design.md links here). Labels
 (``stories.labels``, shared with the streaming step): a story takes the closest catalog entry
 over ``catalog_threshold`` the first time it matches one that no other active story holds, and
 keeps it (across runs too); else its most representative headline (the member title closest to
@@ -102,7 +102,7 @@ class ClusteringConfig:
     novelty_prior: float = 2.0  # stories without the term assumed besides the active ones: a handful says little
     terms_weight: float = 1.0  # weights of the three cosines in the score
     title_weight: float = 0.1
-    entity_weight: float = 0.0  # measured neutral-to-harmful on the dev corpora (README); names still label stories
+    entity_weight: float = 0.0  # neutral-to-harmful on the dev corpora (bench-clustering); names still label stories
     decay_per_day: float = 0.3  # score lost per day outside the story's [first, last]; both dated only
     window_days: float = 3.0  # further apart: not a candidate; a story quiet this long leaves the state
     max_active_stories: int = 20000  # least recently updated stories leave beyond this

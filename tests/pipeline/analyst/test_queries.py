@@ -214,7 +214,7 @@ def test_rejects_by_reason(output):
     ]
 
 
-def test_pyarrow_dataset_read_back_as_in_the_readme(output):
+def test_pyarrow_dataset_read_back_as_in_the_docs(output):
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -226,9 +226,9 @@ def test_pyarrow_dataset_read_back_as_in_the_readme(output):
     assert table.column("published_date").null_count == 4
 
 
-def test_pandas_read_back_as_in_the_readme(output):
+def test_pandas_read_back_as_in_the_docs(output):
     """Plain ``pd.read_parquet`` fails on the NULL partition ("Cannot yet unify dictionaries with nulls", pyarrow 25):
-    the README gives the partitioning, as here."""
+    the docs give the partitioning, as here."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 

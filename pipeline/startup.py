@@ -52,7 +52,7 @@ def skip_optional_imports(argv: Sequence[str]) -> bool:
     if not is_local_batch_run(argv) or "apache_beam" in sys.modules:
         return False
     for name in OPTIONAL_IMPORTS:
-        sys.modules.setdefault(name, None)  # a later import of it raises ImportError
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None: a later import raises ImportError
     logging.getLogger("apache_beam.io.mongodbio").setLevel(logging.ERROR)  # it warns when bson is absent
     return True
 

@@ -15,7 +15,7 @@ is a fresh ``python -m pipeline run`` process on FnApiRunner; inputs live in a t
 | WARC (``benchmarks/warc.py``) | the corpus as one WARC; news-please, bare loop, 1/2 workers; 5k/50k records | same |
 
 Memory: 50 distinct pages, then 5,000 (copies with new URLs and a new opening sentence, so
-none is removed as an exact duplicate). The first lines printed are the targets,
+none is removed as an exact duplicate). The first lines printed are the key ratios,
 each with its figure from this run: pipeline ÷ library loop with and without start-up, two
 workers ÷ one, peak RSS 100× ÷ 1×, start-up seconds (a 1-page run, command to exit).
 """
@@ -43,11 +43,6 @@ from benchmarks.warc import measure_warc
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 LIBRARIES = ("apache-beam", "trafilatura", "pyarrow", "feedparser", "py3langid", "wordfreq")
-TARGET_SINGLE_OVER_LIMIT = 0.85
-TARGET_MARGINAL_OVER_LIMIT = 0.90
-TARGET_MULTI_OVER_SINGLE = 1.8
-TARGET_MEMORY_GROWTH = 1.3  # peak RSS at 100× the input / at 1×, at most
-TARGET_STARTUP_S = 2.0  # a 1-page run, command to exit, at most
 SMALL_DELAY = 0.05
 
 
@@ -114,36 +109,30 @@ def clustering_scale(sizes: tuple[int, ...]) -> list[dict]:
     return results
 
 
-def ratio_line(name: str, value: float, target: float, at_most: bool = False) -> str:
-    met = value <= target if at_most else value >= target
-    return f"| {name} | **{value:.2f}** | {'≤' if at_most else '≥'} {target} | {'met' if met else 'not met'} |"
+def ratio_line(name: str, value: float) -> str:
+    return f"| {name} | **{value:.2f}** |"
 
 
-def target_lines(ex: ExtractionResult, memory: list[MemoryRun]) -> list[str]:
-    """The benchmark's targets, each with this run's figure."""
+def key_lines(ex: ExtractionResult, memory: list[MemoryRun]) -> list[str]:
+    """The key ratios of this run, first."""
     lines = [
-        "## Targets",
+        "## Key figures",
         "",
-        "| figure | value | target | |",
-        "|---|---|---|---|",
-        ratio_line(
-            "pipeline ÷ library loop, pages/s, with start-up", ex.single_pps / ex.limit_pps, TARGET_SINGLE_OVER_LIMIT
-        ),
+        "| figure | value |",
+        "|---|---|",
+        ratio_line("pipeline ÷ library loop, pages/s, with start-up", ex.single_pps / ex.limit_pps),
         ratio_line(
             "pipeline ÷ library loop, pages/s, without start-up",
             ex.marginal_pps / ex.limit_pps,
-            TARGET_MARGINAL_OVER_LIMIT,
         ),
-        ratio_line("two workers ÷ one, pages/s", ex.multi_pps / ex.single_pps, TARGET_MULTI_OVER_SINGLE),
+        ratio_line("two workers ÷ one, pages/s", ex.multi_pps / ex.single_pps),
     ]
     largest = max(memory, key=lambda r: r.factor)
     if largest.factor > 1:
         growth = largest.measured.max_rss_mb / memory[0].measured.max_rss_mb
-        lines.append(
-            ratio_line(f"peak RSS {largest.factor}× ÷ 1× the input", growth, TARGET_MEMORY_GROWTH, at_most=True)
-        )
+        lines.append(ratio_line(f"peak RSS {largest.factor}× ÷ 1× the input", growth))
     lines += [
-        ratio_line("start-up s (1-page run, command to exit)", ex.startup.wall_s, TARGET_STARTUP_S, at_most=True),
+        ratio_line("start-up s (1-page run, command to exit)", ex.startup.wall_s),
         "",
     ]
     return lines
@@ -165,20 +154,16 @@ def report(
         f"- corpus: {source}",
         f"- whole run: {seconds:.0f} s",
         "",
-        *target_lines(ex, memory),
+        *key_lines(ex, memory),
     ]
     lines += [
         "## Extraction throughput (same pages, side by side)",
         "",
-        "| ratio | value | target | |",
-        "|---|---|---|---|",
-        ratio_line(
-            "(b) pipeline, 1 worker / (a) limit, pages/s", ex.single_pps / ex.limit_pps, TARGET_SINGLE_OVER_LIMIT
-        ),
-        ratio_line(
-            "(c) pipeline, 2 workers / (b) 1 worker, pages/s", ex.multi_pps / ex.single_pps, TARGET_MULTI_OVER_SINGLE
-        ),
-        ratio_line("(b) without start-up / (a), pages/s", ex.marginal_pps / ex.limit_pps, TARGET_MARGINAL_OVER_LIMIT),
+        "| ratio | value |",
+        "|---|---|",
+        ratio_line("(b) pipeline, 1 worker / (a) limit, pages/s", ex.single_pps / ex.limit_pps),
+        ratio_line("(c) pipeline, 2 workers / (b) 1 worker, pages/s", ex.multi_pps / ex.single_pps),
+        ratio_line("(b) without start-up / (a), pages/s", ex.marginal_pps / ex.limit_pps),
         "",
         f"| run ({ex.pages} pages) | wall s | pages/s | CPU s | CPU ms/page "
         "| peak RSS MB (largest process / tree) | load |",

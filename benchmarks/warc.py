@@ -39,9 +39,6 @@ from benchmarks.measure import REPO, Measured, check_ok, committed_rows, pipelin
 NEWSPLEASE_VENV = REPO / "benchmarks" / ".venv-newsplease"
 NEWSPLEASE_PACKAGES = ("news-please", "warcio")
 MULTI_PROCESS = ("--direct_running_mode=multi_processing", "--direct_num_workers=2")
-TARGET_OVER_NP = 2.0
-TARGET_OVER_BARE = 0.85
-TARGET_MEMORY_GROWTH = 1.3
 MEMORY_RECORDS = (5_000, 50_000)
 MEMORY_HOSTS = 50
 
@@ -192,10 +189,8 @@ def measure_memory(work: Path, sizes: tuple[int, ...] = MEMORY_RECORDS) -> list[
     return runs
 
 
-def ratio_line(name: str, value: float, target: float, lower_is_better: bool = False) -> str:
-    met = value <= target if lower_is_better else value >= target
-    sign = "≤" if lower_is_better else "≥"
-    return f"| {name} | **{value:.2f}** | {sign} {target} | {'met' if met else 'not met'} |"
+def ratio_line(name: str, value: float) -> str:
+    return f"| {name} | **{value:.2f}** |"
 
 
 def report(contenders: list[Contender], memory: list[MemoryRun], source: str, seconds: float) -> str:
@@ -210,13 +205,11 @@ def report(contenders: list[Contender], memory: list[MemoryRun], source: str, se
         " jobs shared the 2 cores: absolute figures are noisy, per-CPU-second ratios much less so);"
         f" whole section {seconds:.0f} s",
         "",
-        "| ratio | value | target | |",
-        "|---|---|---|---|",
-        ratio_line(
-            "(c) 1 worker / (b) news-please, pages per CPU s", per_cpu / newsplease.pages_per_cpu_s, TARGET_OVER_NP
-        ),
-        ratio_line("(c) 1 worker / (a) bare loop, pages per CPU s", per_cpu / bare.pages_per_cpu_s, TARGET_OVER_BARE),
-        ratio_line("(d) 2 workers / (c) 1 worker, pages/s wall", two.pages_per_s / one.pages_per_s, 1.0),
+        "| ratio | value |",
+        "|---|---|",
+        ratio_line("(c) 1 worker / (b) news-please, pages per CPU s", per_cpu / newsplease.pages_per_cpu_s),
+        ratio_line("(c) 1 worker / (a) bare loop, pages per CPU s", per_cpu / bare.pages_per_cpu_s),
+        ratio_line("(d) 2 workers / (c) 1 worker, pages/s wall", two.pages_per_s / one.pages_per_s),
         "",
         "| run | pages | with text / articles | wall s | pages/s | CPU s | pages per CPU s | CPU ms/page "
         "| peak RSS MB (largest process / tree) | load |",
@@ -249,7 +242,7 @@ def report(contenders: list[Contender], memory: list[MemoryRun], source: str, se
         small, large = runs[0], runs[-1]
         growth = large.measured.max_rss_mb / small.measured.max_rss_mb
         name = f"{variant}: peak RSS {large.records:,} / {small.records:,} records"
-        lines.append(ratio_line(name, growth, TARGET_MEMORY_GROWTH, lower_is_better=True))
+        lines.append(ratio_line(name, growth))
     return "\n".join(lines) + "\n"
 
 

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: install run lint test test-fast bench bench-full bench-warc bench-clustering bench-clustering-scale bench-extraction clean
+.PHONY: engines-flink install run lint test test-fast bench bench-full bench-warc bench-clustering bench-clustering-scale bench-extraction clean
 
 install: $(INSTALLED)
 
@@ -48,6 +48,10 @@ bench-extraction: install
 
 bench-clustering-scale: install
 	$(BIN)/python benchmarks/clustering.py --scale
+
+# Flink's jars (PyPI sdist) and Beam's Flink job server (Maven), pinned and checksummed, into .cache/engines/.
+engines-flink:
+	PYTHON=$(PYTHON) deploy/engines/flink.sh all
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

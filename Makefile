@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: install run lint test test-fast bench bench-full bench-warc bench-clustering bench-clustering-scale bench-extraction clean
+.PHONY: install run lint test test-fast engines engines-prism bench-engines bench bench-full bench-warc bench-clustering bench-clustering-scale bench-extraction clean
 
 install: $(INSTALLED)
 
@@ -30,6 +30,15 @@ test: install
 # Unit tests only: no CLI subprocesses, no shared data sets (under 2 minutes on 2 cores).
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow and not e2e"
+
+# Beam's own engines, built or fetched into .cache/engines/ (needs Go; not needed by run or test-fast).
+engines: engines-prism
+
+engines-prism:
+	./deploy/engines/prism.sh
+
+bench-engines: install
+	nice -n 5 $(BIN)/python -m benchmarks.engines --results benchmarks/RESULTS.md
 
 bench: install
 	$(BIN)/python -m benchmarks.run

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: engines-flink install run lint test test-fast bench bench-full bench-warc bench-clustering bench-clustering-scale bench-extraction clean
+.PHONY: install run lint test test-fast engines engines-prism engines-flink bench-engines bench bench-full bench-warc bench-clustering bench-clustering-scale bench-extraction clean
 
 install: $(INSTALLED)
 
@@ -31,6 +31,19 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow and not e2e"
 
+# Beam's own engines, built or fetched into .cache/engines/ (needs Go; not needed by run or test-fast).
+engines: engines-prism
+
+engines-prism:
+	./deploy/engines/prism.sh
+
+# Flink's jars (PyPI sdist) and Beam's Flink job server (Maven), pinned and checksummed, into .cache/engines/.
+engines-flink:
+	PYTHON=$(PYTHON) deploy/engines/flink.sh all
+
+bench-engines: install
+	nice -n 5 $(BIN)/python -m benchmarks.engines --results benchmarks/RESULTS.md
+
 bench: install
 	$(BIN)/python -m benchmarks.run
 
@@ -48,10 +61,6 @@ bench-extraction: install
 
 bench-clustering-scale: install
 	$(BIN)/python benchmarks/clustering.py --scale
-
-# Flink's jars (PyPI sdist) and Beam's Flink job server (Maven), pinned and checksummed, into .cache/engines/.
-engines-flink:
-	PYTHON=$(PYTHON) deploy/engines/flink.sh all
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -28,6 +28,7 @@ from pipeline.arguments import (
     run_command,
     version_line,
 )
+from pipeline.engines import ENGINE_MISSING_EXIT, EngineMissing
 from pipeline.graph import build_graph
 from pipeline.options import NewsbeamOptions, StreamingOptions, WatchOptions, with_default_runner
 from pipeline.plan import PlanError, connect_filesystems, plan_run
@@ -51,9 +52,10 @@ RUN_ERRORS: Mapping[type[Exception], int] = {
     PlanError: PLAN_ERROR_EXIT,
     AccountingError: ACCOUNTING_ERROR_EXIT,
     **STATE_ERRORS,
+    EngineMissing: ENGINE_MISSING_EXIT,
 }
 """How a run or watch fails: a bad plan or input 2, a run that doesn't reconcile 3, an output another run
-holds 4, an unreadable state file 5."""
+holds 4, an unreadable state file 5, an engine not installed (Prism for --streaming) 6."""
 RUN = Command(
     "run",
     "Read seed files and feeds, extract clean text, tag stories, write Hive-partitioned Parquet (the default command).",

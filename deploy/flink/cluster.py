@@ -222,7 +222,13 @@ class Cluster:
         ]
         command += ["--configDir", str(self.conf), *dynamic, "-D", f"taskmanager.resource-id={name}"]
         process = self._spawn(name, command)
-        self._wait(lambda: name in registered_taskmanagers(self.rest_port), process, name, timeout, EXIT_TASKMANAGER)
+        try:
+            self._wait(
+                lambda: name in registered_taskmanagers(self.rest_port), process, name, timeout, EXIT_TASKMANAGER
+            )
+        except ClusterError:
+            self.kill(name)
+            raise
 
     def start_job_server(self, jar: Path, job_port: int = 8099, timeout: float = 90.0) -> None:
         command = ["java", "-jar", str(jar), f"--flink-master=127.0.0.1:{self.rest_port}", f"--job-port={job_port}"]
@@ -304,6 +310,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     for name in ("kill-taskmanager", "start-taskmanager"):
         command = sub.add_parser(name)
         command.add_argument("index", type=int)
+    command.add_argument("--timeout", type=float, default=60.0, help="seconds it may take to register")
     return parser.parse_args(argv)
 
 
@@ -342,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ClusterError(
                     f"no cluster configured in {cluster.state}: run `cluster.py start` first", EXIT_USAGE
                 )
-            cluster.start_taskmanager(args.index)
+            cluster.start_taskmanager(args.index, args.timeout)
     except ClusterError as error:
         print(f"cluster.py: {error}", file=sys.stderr)
         return error.exit_code

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: install run lint test test-fast engines engines-prism engines-flink bench-engines bench bench-full bench-warc bench-clustering bench-clustering-scale bench-extraction clean
+.PHONY: install run lint test test-fast engines engines-prism engines-flink engines-flink-jobserver bench-engines bench bench-full bench-warc bench-clustering bench-clustering-scale bench-extraction clean
 
 install: $(INSTALLED)
 
@@ -31,15 +31,19 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow and not e2e"
 
-# Beam's own engines, built or fetched into .cache/engines/ (needs Go; not needed by run or test-fast).
-engines: engines-prism
+# Beam's own engines, built or fetched into .cache/engines/ (needs Go and Java; not needed by run or test-fast).
+engines: engines-prism engines-flink
 
 engines-prism:
 	./deploy/engines/prism.sh
 
-# Flink's jars (PyPI sdist) and Beam's Flink job server (Maven), pinned and checksummed, into .cache/engines/.
+# Flink's lib/ jars from PyPI's apache-flink-libraries sdist (sha256 pinned), into .cache/engines/ (needs Java 17).
 engines-flink:
-	PYTHON=$(PYTHON) deploy/engines/flink.sh all
+	PYTHON=$(PYTHON) deploy/engines/flink.sh flink
+
+# Beam's Flink job server jar through `mvn dependency:copy` (exit 3 where the Maven repository does not serve it).
+engines-flink-jobserver:
+	deploy/engines/flink.sh jobserver
 
 bench-engines: install
 	nice -n 5 $(BIN)/python -m benchmarks.engines --results benchmarks/RESULTS.md

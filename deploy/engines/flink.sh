@@ -22,7 +22,7 @@ JOB_SERVER_ARTIFACT=org.apache.beam:beam-runners-flink-${FLINK_MINOR}-job-server
 JOB_SERVER_SHA256=
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-CACHE=${NEWSBEAM_ENGINES_CACHE:-$ROOT/.cache/engines}
+CACHE=${NEWSBEAM_ENGINES_DIR:-$ROOT/.cache/engines}
 FLINK_HOME=$CACHE/flink-$FLINK_VERSION
 JOB_SERVER_JAR=$CACHE/beam-runners-flink-${FLINK_MINOR}-job-server-${BEAM_VERSION}.jar
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3 || true)}

@@ -31,7 +31,7 @@ from pathlib import Path
 FLINK_VERSION = "1.20.1"
 FLINK_MINOR = FLINK_VERSION.rsplit(".", 1)[0]
 ROOT = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("NEWSBEAM_ENGINES_CACHE", ROOT / ".cache" / "engines"))
+CACHE = Path(os.environ.get("NEWSBEAM_ENGINES_DIR", ROOT / ".cache" / "engines"))
 FLINK_HOME = CACHE / f"flink-{FLINK_VERSION}"
 DEFAULT_STATE = CACHE / "flink-cluster"
 JOB_SERVER_JAR_NAME = re.compile(r"beam-runners-flink-(\d+\.\d+)-job-server-[\d.]+\.jar$")

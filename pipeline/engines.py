@@ -11,6 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
+from apache_beam.options.pipeline_options import FlinkRunnerOptions, PipelineOptions, StandardOptions
+
 ENGINES_DIR = Path(os.environ.get("NEWSBEAM_ENGINES_DIR") or Path(__file__).resolve().parents[1] / ".cache" / "engines")
 """Where ``make engines`` puts the engines (``NEWSBEAM_ENGINES_DIR`` overrides it)."""
 ENGINE_MISSING_EXIT = 6
@@ -33,3 +35,29 @@ def prism_location(engines_dir: Path | None = None) -> str:
         "--streaming runs on Prism, which is not installed: run `make engines` "
         "(or pass --runner with another streaming runner)"
     )
+
+
+FLINK_JOB_SERVER_JAR = "beam-runners-flink-1.20-job-server-2.77.0.jar"
+"""Beam's Flink job server for Flink 1.20 (the loopback cluster's and compose's Flink), at the pinned Beam version."""
+
+
+def use_installed_flink_job_server(options: PipelineOptions) -> None:
+    """FlinkRunner without ``--flink_job_server_jar`` gets the installed jar, never Beam's own download.
+
+    Beam fetches a missing job server jar from a fixed URL at submission; here an absent jar is an
+    EngineMissing naming the install step, and a given path that does not exist is one too.
+    """
+    if (options.view_as(StandardOptions).runner or "").rsplit(".", 1)[-1] != "FlinkRunner":
+        return
+    flink = options.view_as(FlinkRunnerOptions)
+    if flink.flink_job_server_jar:
+        if "://" not in flink.flink_job_server_jar and not Path(flink.flink_job_server_jar).is_file():
+            raise EngineMissing(f"--flink_job_server_jar {flink.flink_job_server_jar} does not exist")
+        return
+    cached = ENGINES_DIR / FLINK_JOB_SERVER_JAR
+    if not cached.is_file():
+        raise EngineMissing(
+            f"FlinkRunner needs Beam's Flink job server jar, not installed in {ENGINES_DIR}: "
+            "run `make engines-flink-jobserver` or pass --flink_job_server_jar"
+        )
+    flink.flink_job_server_jar = str(cached)

@@ -51,7 +51,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, PrismRunnerOptions, StandardOptions
 from apache_beam.pipeline import PipelineVisitor
 
-from pipeline.engines import prism_location
+from pipeline.engines import prism_location, use_installed_flink_job_server
 from pipeline.graph import RunPlan
 from pipeline.options import NewsbeamOptions, StreamingOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
@@ -198,6 +198,7 @@ def check_streaming_runner(options: PipelineOptions) -> None:
         prism = options.view_as(PrismRunnerOptions)
         if not prism.prism_location:
             prism.prism_location = prism_location()  # EngineMissing (exit 6) names `make engines`
+    use_installed_flink_job_server(options)
 
 
 def run_streaming(argv: list[str]) -> int:

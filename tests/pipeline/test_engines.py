@@ -64,3 +64,42 @@ def test_streaming_cli_without_prism_exits_with_one_line_naming_make_engines(tmp
     assert done.returncode == ENGINE_MISSING_EXIT, done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "make engines" in errors[0]
+
+
+def test_flink_runner_gets_the_installed_job_server_jar_never_beams_download(tmp_path, monkeypatch):
+    from apache_beam.options.pipeline_options import FlinkRunnerOptions
+
+    from pipeline.engines import FLINK_JOB_SERVER_JAR, use_installed_flink_job_server
+
+    monkeypatch.setattr(engines, "ENGINES_DIR", tmp_path)
+    flink = ["--runner=FlinkRunner", "--flink_master=127.0.0.1:8081"]
+    with pytest.raises(EngineMissing, match="make engines-flink-jobserver"):
+        use_installed_flink_job_server(PipelineOptions(flink))
+    with pytest.raises(EngineMissing, match="does not exist"):
+        use_installed_flink_job_server(PipelineOptions([*flink, f"--flink_job_server_jar={tmp_path / 'gone.jar'}"]))
+    (tmp_path / FLINK_JOB_SERVER_JAR).write_bytes(b"PK")
+    options = PipelineOptions(flink)
+    use_installed_flink_job_server(options)
+    assert options.view_as(FlinkRunnerOptions).flink_job_server_jar == str(tmp_path / FLINK_JOB_SERVER_JAR)
+    fn_api = PipelineOptions(["--runner=FnApiRunner"])
+    use_installed_flink_job_server(fn_api)  # other runners are left alone
+    assert fn_api.view_as(FlinkRunnerOptions).flink_job_server_jar is None
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("mode", [[], ["--streaming", "--feed", "http://127.0.0.1:9/feed"]])
+def test_flink_runner_without_the_job_server_jar_exits_with_one_line_naming_the_install_step(tmp_path, mode):
+    env = {"PATH": str(tmp_path), "HOME": str(tmp_path), "NEWSBEAM_ENGINES_DIR": str(tmp_path / "none")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", *mode, "--runner=FlinkRunner", "--flink_master=127.0.0.1:9"]
+        + ["--input", str(REPO / "seeds"), "--output", str(tmp_path / "out")] * (not mode)
+        + ["--output", str(tmp_path / "out")] * bool(mode),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == ENGINE_MISSING_EXIT, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "make engines-flink-jobserver" in errors[0]

@@ -29,7 +29,7 @@ remembers what the job has seen within the dedup horizon).
 
 Without ``--runner`` the job runs here on Prism, Beam's portable local runner (``make engines``
 installs it; ``pipeline/engines.py`` finds it). SIGINT or SIGTERM drains it: the poll ticks stop
-(a drain file under the state store, see ``PollTicks``), the watermark goes to the end of time,
+(a drain file in the temporary folder, see ``PollTicks``), the watermark goes to the end of time,
 the last panes and state snapshots are written, and the command exits 0; a second signal cancels.
 FnApiRunner and the DirectRunners are refused (FnApiRunner fires event-time timers early; the
 BundleBasedDirectRunner cannot run an unbounded source). The semantics are tested with
@@ -42,6 +42,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -211,7 +212,7 @@ def run_streaming(argv: list[str]) -> int:
     plan = plan_streaming(options, run)
     local = runner_name(options) == STREAMING_RUNNER
     if local:
-        plan = replace(plan, drain_file=drain_file_for(plan.settings.state, run.run_id))
+        plan = replace(plan, drain_file=drain_file_for(run.run_id))
     log.info(
         "streaming run %s: %d feeds every %gs → %s (state %s)",
         run.run_id,
@@ -232,9 +233,10 @@ def run_streaming(argv: list[str]) -> int:
     return wait_draining_on_signal(result, plan.drain_file, run.run_id)
 
 
-def drain_file_for(state_dir: str, run_id: str) -> str:
-    """The file whose existence drains a local job (under the state store, removed when the job ends)."""
-    return os.path.join(os.path.abspath(state_dir), f".drain-{run_id}-{uuid.uuid4().hex[:8]}")
+def drain_file_for(run_id: str) -> str:
+    """The file whose existence drains a local job: in the temporary folder (the workers run on this machine,
+    whatever the state store is), removed when the job ends."""
+    return os.path.join(tempfile.gettempdir(), f"newsbeam-drain-{run_id}-{uuid.uuid4().hex[:8]}")
 
 
 def wait_draining_on_signal(result, drain_file: str, run_id: str) -> int:
@@ -249,7 +251,6 @@ def wait_draining_on_signal(result, drain_file: str, run_id: str) -> int:
                 run_id,
                 signal.Signals(signum).name,
             )
-            os.makedirs(os.path.dirname(drain_file), exist_ok=True)
             with open(drain_file, "w") as marker:
                 marker.write(run_id)
         else:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: help install run lint test test-fast docs docs-reference bench bench-full bench-warc bench-clustering bench-clustering-scale bench-extraction clean
+.PHONY: help install run lint test test-fast engines engines-prism engines-flink engines-flink-jobserver bench-engines docs docs-reference bench bench-full bench-warc bench-clustering bench-clustering-scale bench-extraction clean
 
 help: ## List every target with its one-line description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,6 +32,20 @@ test: install ## The whole test suite
 
 test-fast: install ## Unit tests only: no CLI subprocesses, no shared data sets
 	$(BIN)/python -m pytest -m "not slow and not e2e"
+
+engines: engines-prism engines-flink ## Beam's engines into .cache/engines/: Prism (needs Go) and Flink (needs Java 17)
+
+engines-prism: ## Build Beam's Prism runner with go install, at the pinned Beam version
+	./deploy/engines/prism.sh
+
+engines-flink: ## Flink's lib/ jars from PyPI's apache-flink-libraries sdist (sha256 pinned)
+	PYTHON=$(PYTHON) deploy/engines/flink.sh flink
+
+engines-flink-jobserver: ## Beam's Flink job server jar through mvn dependency:copy (exit 3 where it is not served)
+	deploy/engines/flink.sh jobserver
+
+bench-engines: install ## Pages/s and start-up on FnApiRunner and Prism, streaming latency on Prism
+	nice -n 5 $(BIN)/python -m benchmarks.engines --results benchmarks/RESULTS.md
 
 bench: install ## Quick benchmarks into benchmarks/RESULTS.md
 	$(BIN)/python -m benchmarks.run

@@ -28,6 +28,7 @@ from pipeline.arguments import (
     run_command,
     version_line,
 )
+from pipeline.engines import ENGINE_MISSING_EXIT, EngineMissing, use_installed_flink_job_server
 from pipeline.graph import build_graph
 from pipeline.options import NewsbeamOptions, StreamingOptions, WatchOptions, with_default_runner
 from pipeline.plan import PlanError, connect_filesystems, plan_run
@@ -51,9 +52,10 @@ RUN_ERRORS: Mapping[type[Exception], int] = {
     PlanError: PLAN_ERROR_EXIT,
     AccountingError: ACCOUNTING_ERROR_EXIT,
     **STATE_ERRORS,
+    EngineMissing: ENGINE_MISSING_EXIT,
 }
 """How a run or watch fails: a bad plan or input 2, a run that doesn't reconcile 3, an output another run
-holds 4, an unreadable state file 5."""
+holds 4, an unreadable state file 5, an engine not installed (Prism for --streaming) 6."""
 RUN = Command(
     "run",
     "Read seed files and feeds, extract clean text, tag stories, write Hive-partitioned Parquet (the default command).",
@@ -163,6 +165,7 @@ def run_once(argv: list[str], lease_owner: str | None = None) -> RunSummary:
     process exits (SystemExit; see ``pipeline/remote_job.py``). A dry run deletes nothing.
     """
     options = with_default_runner(PipelineOptions(argv))
+    use_installed_flink_job_server(options)
     ours = options.view_as(NewsbeamOptions)
     check_dry_run(options)
     if not is_dry_run(options):  # before planning: a finished commit adds to the ledger the plan reads

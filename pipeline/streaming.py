@@ -1,5 +1,6 @@
-"""The streaming graph: the batch stages on an unbounded input, for Dataflow or Flink.
+"""The streaming graph: the batch stages on an unbounded input, locally on Prism, or on Dataflow or Flink.
 
+    python -m pipeline run --streaming --feeds feeds.txt --output out/ [--poll-interval 300]   # on Prism (make engines)
     python -m pipeline run --streaming --feeds feeds.txt --output gs://BUCKET/news \\
         --runner=DataflowRunner --project=PROJECT --region=REGION --temp_location=gs://BUCKET/tmp \\
         [--state gs://BUCKET/news/_state] [--snapshot-interval 3600] \\
@@ -24,24 +25,34 @@ plus event time. The job starts from the state store (``--state``, default
 ``OUTPUT/_state/``): the story index with its near-duplicate window and the feed validators,
 written by batch runs or an earlier job; it writes them back every ``--snapshot-interval``
 seconds of watermark progress and when drained. Not here: the seen-items ledger (keyed state
-remembers what the job has seen within the dedup horizon). No local runner runs this
-faithfully (FnApiRunner fires event-time timers early; the BundleBasedDirectRunner cannot run
-PeriodicImpulse), so ``run_streaming`` insists on a real streaming runner; the semantics are
-tested with TestStream, one test file per stage and ``tests/pipeline/test_streaming.py`` for
-the whole graph.
+remembers what the job has seen within the dedup horizon).
+
+Without ``--runner`` the job runs here on Prism, Beam's portable local runner (``make engines``
+installs it; ``pipeline/engines.py`` finds it). SIGINT or SIGTERM drains it: the poll ticks stop
+(a drain file in the temporary folder, see ``PollTicks``), the watermark goes to the end of time,
+the last panes and state snapshots are written, and the command exits 0; a second signal cancels.
+FnApiRunner and the DirectRunners are refused (FnApiRunner fires event-time timers early; the
+BundleBasedDirectRunner cannot run an unbounded source). The semantics are tested with
+TestStream, one test file per stage and ``tests/pipeline/test_streaming.py`` for the whole graph;
+``tests/engines/test_prism_streaming.py`` runs the command on Prism.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import tempfile
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, PrismRunnerOptions, StandardOptions
 from apache_beam.pipeline import PipelineVisitor
 
+from pipeline.engines import prism_location, use_installed_flink_job_server
 from pipeline.graph import RunPlan
 from pipeline.options import NewsbeamOptions, StreamingOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
@@ -69,6 +80,8 @@ from transforms.text.extract import ExtractArticles
 log = logging.getLogger("newsbeam")
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
 """Runners that cannot run this graph faithfully (see the module docstring)."""
+STREAMING_RUNNER = "PrismRunner"
+"""The runner of ``--streaming`` without ``--runner``: here, on Prism."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,7 @@ class StreamingPlan:
     poll_interval: float = DEFAULT_POLL_INTERVAL
     times: EventTime = field(default_factory=EventTime)
     snapshot_seconds: float = DEFAULT_SNAPSHOT_SECONDS
+    drain_file: str | None = None  # a local job stops polling once this file exists (see PollTicks)
 
 
 class StreamingOutputs(NamedTuple):
@@ -95,7 +109,7 @@ def build_streaming_graph(p: beam.Pipeline, plan: StreamingPlan) -> StreamingOut
     """Adds the whole streaming pipeline to ``p``."""
     s, times = plan.settings, plan.times
     feeds = p | "ReadFeeds" >> ReadFeedsPeriodically(
-        plan.feeds, s.run, s.fetch, s.fetch_pages, plan.poll_interval, times.dedup_horizon_seconds
+        plan.feeds, s.run, s.fetch, s.fetch_pages, plan.poll_interval, times.dedup_horizon_seconds, plan.drain_file
     )
     _ = feeds.polls | "SnapshotFeedStates" >> SnapshotFeedStates(s.state, s.known_feeds, plan.snapshot_seconds)
     return streaming_stages(feeds.documents, plan, feeds)
@@ -169,24 +183,36 @@ def plan_streaming(options: PipelineOptions, run: RunContext) -> StreamingPlan:
 
 
 def check_streaming_runner(options: PipelineOptions) -> None:
-    """PlanError unless a runner that runs unbounded graphs was chosen."""
+    """PlanError unless a runner that runs unbounded graphs was chosen; Prism (located) when none was."""
+    standard = options.view_as(StandardOptions)
     name = runner_name(options)
-    if not name or name in LOCAL_RUNNERS:
+    if not name:
+        standard.runner = STREAMING_RUNNER
+        name = STREAMING_RUNNER
+    if name in LOCAL_RUNNERS:
         raise PlanError(
-            f"--streaming needs a runner for unbounded pipelines (e.g. --runner=DataflowRunner or FlinkRunner), "
-            f"not {name or 'the default'}: local runners fire event-time timers early or cannot run PeriodicImpulse. "
-            "For a live local mode, use `python -m pipeline watch`."
+            f"--streaming needs a runner for unbounded pipelines (PrismRunner, the default, DataflowRunner or "
+            f"FlinkRunner), not {name}: it fires event-time timers early or cannot run an unbounded source. "
+            "For batch runs on a schedule, use `python -m pipeline watch`."
         )
+    if name == STREAMING_RUNNER:
+        prism = options.view_as(PrismRunnerOptions)
+        if not prism.prism_location:
+            prism.prism_location = prism_location()  # EngineMissing (exit 6) names `make engines`
+    use_installed_flink_job_server(options)
 
 
 def run_streaming(argv: list[str]) -> int:
-    """``python -m pipeline run --streaming …``: submits the streaming job and waits for it (until cancelled)."""
+    """``python -m pipeline run --streaming …``: runs the job and waits for it (until drained or cancelled)."""
     options = PipelineOptions(argv)
     options.view_as(StandardOptions).streaming = True
     check_streaming_runner(options)
     check_dry_run(options)
     run = RunContext.start()
     plan = plan_streaming(options, run)
+    local = runner_name(options) == STREAMING_RUNNER
+    if local:
+        plan = replace(plan, drain_file=drain_file_for(run.run_id))
     log.info(
         "streaming run %s: %d feeds every %gs → %s (state %s)",
         run.run_id,
@@ -200,8 +226,50 @@ def run_streaming(argv: list[str]) -> int:
     result = pipeline.run()
     if not runs_here(options):  # a Dataflow dry run or a template launch: no job to wait for here
         return report_job_not_run_here(result, options, run.run_id, record_path=None)
-    log.info("streaming run %s submitted; it runs until cancelled or drained", run.run_id)
-    result.wait_until_finish()
+    if not local:
+        log.info("streaming run %s submitted; it runs until cancelled or drained", run.run_id)
+        result.wait_until_finish()
+        return 0
+    return wait_draining_on_signal(result, plan.drain_file, run.run_id)
+
+
+def drain_file_for(run_id: str) -> str:
+    """The file whose existence drains a local job: in the temporary folder (the workers run on this machine,
+    whatever the state store is), removed when the job ends."""
+    return os.path.join(tempfile.gettempdir(), f"newsbeam-drain-{run_id}-{uuid.uuid4().hex[:8]}")
+
+
+def wait_draining_on_signal(result, drain_file: str, run_id: str) -> int:
+    """Waits for a local job; the first SIGINT/SIGTERM drains it (exit 0 when done), a second one cancels it (1)."""
+    signals = {"count": 0}
+
+    def on_signal(signum, _frame) -> None:
+        signals["count"] += 1
+        if signals["count"] == 1:
+            log.warning(
+                "streaming run %s: %s, draining (last panes and state being written)",
+                run_id,
+                signal.Signals(signum).name,
+            )
+            with open(drain_file, "w") as marker:
+                marker.write(run_id)
+        else:
+            log.warning("streaming run %s: second signal, cancelling", run_id)
+            result.cancel()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    log.info("streaming run %s running on Prism; Ctrl-C or SIGTERM drains it", run_id)
+    try:
+        state = result.wait_until_finish()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if os.path.exists(drain_file):
+            os.remove(drain_file)
+    if signals["count"] > 1 or state != "DONE":
+        log.error("streaming run %s ended in state %s", run_id, state)
+        return 1
+    log.info("streaming run %s drained", run_id)
     return 0
 
 

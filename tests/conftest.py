@@ -4,6 +4,9 @@ Tiers (``make test-fast`` runs neither marker; ``make test`` runs everything):
 - ``e2e``: runs the CLI as a subprocess or a whole deployment path. Every test under ``tests/e2e/`` and
   ``tests/deploy/`` has it; elsewhere a test that calls ``run_cli`` must be marked, or ``run_cli`` fails.
 - ``slow``: a unit test that takes seconds (shared data sets, several processes).
+- ``engines``: needs an engine ``make engines`` installs (every test under ``tests/engines/``, also
+  ``e2e``). Without the engine it skips, naming ``make engines`` — except where ``CI`` is set, where
+  a missing engine fails the test (``engine_or_skip``).
 """
 
 from __future__ import annotations
@@ -29,15 +32,18 @@ def fn_api_pipeline() -> TestPipeline:
     return TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
 
 
-E2E_FOLDERS = ("e2e", "deploy")
+E2E_FOLDERS = ("e2e", "deploy", "engines")
 _E2E_TESTS: set[str] = set()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Everything under tests/e2e/ and tests/deploy/ is end to end; remember which tests are."""
     for item in items:
-        if Path(str(item.fspath)).relative_to(REPO / "tests").parts[0] in E2E_FOLDERS:
+        folder = Path(str(item.fspath)).relative_to(REPO / "tests").parts[0]
+        if folder in E2E_FOLDERS:
             item.add_marker(pytest.mark.e2e)
+        if folder == "engines":
+            item.add_marker(pytest.mark.engines)
         if item.get_closest_marker("e2e"):
             _E2E_TESTS.add(item.nodeid)
 
@@ -45,6 +51,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _current_test_is_e2e() -> bool:
     current = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
     return not current or current in _E2E_TESTS  # outside pytest (a script importing this): no check
+
+
+def engine_or_skip(locate) -> str:
+    """``locate()`` (e.g. ``pipeline.engines.prism_location``); its absence skips the test, or fails it in CI."""
+    from pipeline.engines import EngineMissing
+
+    try:
+        return locate()
+    except EngineMissing as missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI runs the engines tier, and: {missing}")
+        pytest.skip(f"engine not installed ({missing})")
 
 
 def run_cli(*args: str, cwd: Path = REPO, check: bool = True) -> subprocess.CompletedProcess:

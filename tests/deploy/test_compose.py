@@ -305,6 +305,18 @@ def test_job_server_is_built_for_the_flink_image_version(compose, job_server, ta
     assert taskmanager[1]["image"].split(":")[1] == flink_tag
 
 
+def test_compose_runs_the_flink_version_of_the_loopback_cluster_and_its_install(compose):
+    """The Flink the engines tier starts on loopback (deploy/flink/cluster.py, deploy/engines/flink.sh) is compose's."""
+    flink_tag = next(image_name_and_tag(s["image"])[1] for s in compose["services"].values() if "flink:" in s["image"])
+    cluster_script = (REPO / "deploy" / "flink" / "cluster.py").read_text()
+    install_script = (REPO / "deploy" / "engines" / "flink.sh").read_text()
+    version = re.search(r'^FLINK_VERSION = "([\d.]+)"', cluster_script, re.M).group(1)
+    assert re.search(rf"^FLINK_VERSION={re.escape(version)}$", install_script, re.M), "cluster.py and flink.sh disagree"
+    assert flink_tag.startswith(version + "-"), (flink_tag, version)
+    beam = re.search(r"^BEAM_VERSION=([\d.]+)$", install_script, re.M).group(1)
+    assert beam == apache_beam.__version__
+
+
 def test_dependencies_name_services_and_wait_for_health_they_can_report(compose):
     services = compose["services"]
     for name, service in services.items():

@@ -238,7 +238,7 @@ def test_streaming_options_become_a_plan_and_local_runners_are_refused(tmp_path)
     for message, bad_argv in refused.items():
         with pytest.raises(PlanError, match=message):
             plan_streaming(PipelineOptions(bad_argv), RUN)
-    for runner in ([], ["--runner=FnApiRunner"], ["--runner=BundleBasedDirectRunner"]):
+    for runner in (["--runner=FnApiRunner"], ["--runner=BundleBasedDirectRunner"], ["--runner=DirectRunner"]):
         with pytest.raises(PlanError, match="needs a runner"):
             check_streaming_runner(PipelineOptions([*runner, "--streaming"]))
     check_streaming_runner(PipelineOptions(["--runner=DataflowRunner", "--streaming"]))

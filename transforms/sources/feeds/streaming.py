@@ -3,7 +3,11 @@
 The fetch logic is the batch graph's (``poll_feed``, ``entry_document``, ``FetchSession`` with
 its conditional GETs, robots.txt and per-host pacer); only the Beam wrapping differs:
 
-- ``PollTicks``: one ``PeriodicImpulse`` fans out to every configured feed each interval.
+- ``PollTicks``: a tick every interval, fanned out to every configured feed. It is
+  ``PeriodicImpulse``'s sequence with one addition: it ends when its drain file appears (a
+  local runner has no drain of its own; ``run_streaming`` writes the file on SIGINT/SIGTERM), so
+  the watermark reaches the end of time, every pending timer fires (last panes, last state
+  snapshot) and the job finishes. On Dataflow, a drain truncates it to nothing.
 - ``PollFeedsByHost``: a stateful step keyed by the feed's host. A key's elements are processed
   one at a time (one request in flight per host) and its state holds each feed's ``FeedState``
   (validators, permanent moves, gone, backoff), so the next poll is a conditional GET and a
@@ -24,17 +28,21 @@ would never flush. Every output here keeps the poll tick's timestamp (its arriva
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder, VarIntCoder
-from apache_beam.transforms.periodicsequence import PeriodicImpulse
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
+from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.typehints import KV, Tuple
-from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
+from apache_beam.utils.timestamp import Timestamp
 
 from schemas import Reject
 from transforms.dedup.streaming import DropRepeats
@@ -70,16 +78,82 @@ class ReadFeedsPeriodically(beam.PTransform):
         fetch_pages: bool,
         poll_interval: float,
         entry_horizon_seconds: float,
+        drain_file: str | None = None,
     ):
         super().__init__()
         self._poll = PollFeeds(feeds, run, settings, fetch_pages, entry_horizon_seconds)
-        self._interval = poll_interval
+        self._interval, self._drain_file = poll_interval, drain_file
 
     def expand(self, pbegin):
-        ticks = pbegin | "PollTicks" >> PeriodicImpulse(
-            start_timestamp=Timestamp.now(), stop_timestamp=MAX_TIMESTAMP, fire_interval=self._interval
-        )
+        ticks = pbegin | "PollTicks" >> PollTicks(self._interval, self._drain_file)
         return ticks | "PollFeeds" >> self._poll
+
+
+class PollTicks(beam.PTransform):
+    """A tick (its timestamp) every ``interval`` seconds from now, until ``drain_file`` exists (if given)."""
+
+    def __init__(self, interval: float, drain_file: str | None = None):
+        super().__init__()
+        self._interval, self._drain_file = interval, drain_file
+
+    def expand(self, pbegin):
+        return (
+            pbegin
+            | "Start" >> beam.Impulse()
+            | "Now" >> beam.Map(lambda _: time.time())
+            | "Tick" >> beam.ParDo(TickUntilDrained(self._interval, self._drain_file))
+        )
+
+
+DRAIN_CHECK_SECONDS = 1.0
+"""How often a waiting tick source looks for its drain file."""
+
+
+class _Ticks(RestrictionProvider):
+    """Tick indexes 0, 1, 2, … (without end)."""
+
+    def initial_restriction(self, element: float) -> OffsetRange:
+        return OffsetRange(0, 2**62)
+
+    def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
+        return OffsetRestrictionTracker(restriction)
+
+    def restriction_size(self, element: float, restriction: OffsetRange) -> int:
+        return 8
+
+    def truncate(self, element: float, restriction: OffsetRange) -> None:
+        return None  # a drained job polls no more
+
+
+class TickUntilDrained(beam.DoFn):
+    """start time → a tick timestamped at each due time, the watermark kept at the next tick's time."""
+
+    def __init__(self, interval: float, drain_file: str | None):
+        self._interval, self._drain_file = interval, drain_file
+
+    @beam.DoFn.unbounded_per_element()
+    def process(
+        self,
+        start: float,
+        tracker=beam.DoFn.RestrictionParam(_Ticks()),
+        watermark=beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider()),
+    ) -> Iterator[TimestampedValue]:
+        index, stop = tracker.current_restriction().start, tracker.current_restriction().stop
+        while True:
+            if self._drain_file and os.path.exists(self._drain_file):
+                tracker.try_claim(stop - 1)  # the rest of the range claimed, nothing emitted: this source is done
+                return
+            due = start + self._interval * index
+            now = time.time()
+            if due > now:  # not yet: wait, looking for the drain file now and then
+                watermark.set_watermark(Timestamp(due))
+                tracker.defer_remainder(Timestamp(min(due, now + DRAIN_CHECK_SECONDS)))
+                return
+            if not tracker.try_claim(index):
+                return
+            watermark.set_watermark(Timestamp(due))
+            yield TimestampedValue(Timestamp(due), Timestamp(due))
+            index += 1
 
 
 class PollFeeds(beam.PTransform):

@@ -215,11 +215,14 @@ def test_one_story_shows_its_articles_with_headline_outlet_and_url(world):
 def test_feeds_lists_both_feeds_and_reset_clears_the_backoff(world, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(world["out"], out)
-    listed = run_cli("feeds", "--output", str(out)).stdout
+    listed_run = run_cli("feeds", "--output", str(out))
+    assert "warning" not in listed_run.stderr, listed_run.stderr  # feed_polls read, "failing since" shown
+    listed = listed_run.stdout
     good = next(line for line in listed.splitlines() if line.startswith(world["good"]))
     missing = next(line for line in listed.splitlines() if line.startswith(world["missing"]))
     assert " 200 " in good and "next run" in good
     assert " 404" in missing and "1 failures" in missing and "UTC" in missing.split("1 failures")[1]
+    assert "UTC (1 failures)" in missing  # the first failed poll's time, from feed_polls
     reset = run_cli("feeds", "--output", str(out), "--reset", world["missing"])
     assert f"reset {world['missing']}" in reset.stdout
     after = run_cli("feeds", "--output", str(out)).stdout

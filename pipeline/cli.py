@@ -35,12 +35,20 @@ from pipeline.plan import PlanError, connect_filesystems, plan_run
 from pipeline.preflight import PREFLIGHT_EXIT, PreflightError, check_runner, check_writable, first_line
 from pipeline.remote_job import check_dry_run, is_dry_run, report_job_not_run_here, runs_here
 from pipeline.run_record import read_record, record_path
-from pipeline.summary import AccountingError, RunSummary, counter_totals, format_summary, record_summary
+from pipeline.summary import (
+    AccountingError,
+    RunSummary,
+    counter_totals,
+    format_summary,
+    record_summary,
+    start_line,
+)
 from pipeline.watch import watch
 from schemas import SEEN, TABLES
 from transforms.http.addresses import redact_credentials
 from transforms.output.lease import LeaseHeld, hold_leases
 from transforms.output.tables import clear_stale_staging
+from transforms.run import progress
 from transforms.run.context import RunContext
 from transforms.run.crash_points import crash_point
 from transforms.sources.seeds import InputNotFound
@@ -201,11 +209,10 @@ def run_once(argv: list[str], lease_owner: str | None = None, records: list[str]
         connect_filesystems(options)
         clear_stale_staging(ours.output, ours.state_dir, tables=(*TABLES, SEEN))
     run_context = RunContext.start(lease_owner=lease_owner)
+    progress.reset()  # each watch run counts its own progress
     plan = plan_run(ours, run_context)
     crash_point("planned")
-    log.info(
-        "run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output
-    )
+    log.info("%s", start_line(run_context.run_id, plan, ours.output))
     log.debug("input files: %s; feeds due: %s", plan.files, [redact_credentials(f.feed_url) for f in plan.feeds])
     path = record_path(ours.output, run_context.run_id)
     if records is not None:
@@ -216,6 +223,7 @@ def run_once(argv: list[str], lease_owner: str | None = None, records: list[str]
     if not runs_here(options):
         raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, path))
     result.wait_until_finish()
+    progress.finish()
     if not FileSystems.exists(path):
         raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, path))
     return record_summary(read_record(path), counter_totals(result), ours.output, files_listed=len(plan.files))

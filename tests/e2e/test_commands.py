@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -119,14 +120,16 @@ def articles(out: Path) -> list[dict]:
 def test_quiet_run_logs_no_info_and_prints_the_summary(world):
     assert " INFO " not in world["result"].stderr
     assert "reconciled        yes" in world["result"].stdout
-    assert "python -m pipeline query --output" in world["result"].stdout
+    assert " query --output" in world["result"].stdout.split("Try:", 1)[1]
 
 
 def test_the_suggested_query_runs_and_counts_what_duckdb_counts(world):
     out = world["out"]
     suggested = world["result"].stdout.split("Try:\n", 1)[1].strip()
-    sql = suggested.split('"', 1)[1].rsplit('"', 1)[0]
-    result = run_cli("query", "--output", str(out), "--format", "json", sql)
+    assert suggested.split()[0] in (".venv/bin/newsbeam", str(Path(sys.executable).parent / "newsbeam"))
+    result = subprocess.run(  # as printed, from where the run was started: the venv's entry point, no bare python
+        [*shlex.split(suggested), "--format", "json"], cwd=REPO, capture_output=True, text=True, timeout=300, check=True
+    )
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     expected = duckdb.sql(
         f"SELECT s.story_label, count(*) FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) a "

@@ -163,3 +163,17 @@ def test_every_spelling_beam_accepts_is_accepted(tmp_path, runner):
         "run", "--input", str(SEEDS / "002_c32dd63ed62bcf65.txt"), "--output", str(tmp_path), f"--runner={runner}"
     )
     assert "reconciled        yes" in result.stdout
+
+
+def test_the_summary_names_each_failing_and_refused_feed(tmp_path):
+    from tests.http_server import Reply
+
+    with LoopbackServer() as server:
+        server.route("/missing.xml", Reply(404, b"not here", {"Content-Type": "text/plain"}))
+        feed = server.url("/missing.xml")
+        failed = run_cli("run", "--feed", feed, "--allow-private-network", "--output", str(tmp_path / "a")).stdout
+        refused = run_cli("run", "--feed", feed, "--output", str(tmp_path / "b")).stdout
+    assert "failed: 1, refused: 0" in failed
+    assert f"- failed {feed}: http_404" in failed and "next attempt" in failed
+    assert "failed: 0, refused: 1" in refused
+    assert f"- refused {feed}: private_address" in refused

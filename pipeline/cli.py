@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipeline.arguments import (
     ARGUMENT_ERROR_EXIT,
@@ -30,16 +30,26 @@ from pipeline.arguments import (
 )
 from pipeline.engines import ENGINE_MISSING_EXIT, EngineMissing, use_installed_flink_job_server
 from pipeline.graph import build_graph
+from pipeline.interrupt import exit_on_interrupt
 from pipeline.options import NewsbeamOptions, StreamingOptions, WatchOptions, with_default_runner
 from pipeline.plan import PlanError, connect_filesystems, plan_run
+from pipeline.preflight import PREFLIGHT_EXIT, PreflightError, check_runner, check_writable, first_line
 from pipeline.remote_job import check_dry_run, is_dry_run, report_job_not_run_here, runs_here
 from pipeline.run_record import read_record, record_path
-from pipeline.summary import AccountingError, RunSummary, counter_totals, format_summary, record_summary
+from pipeline.summary import (
+    AccountingError,
+    RunSummary,
+    counter_totals,
+    format_summary,
+    record_summary,
+    start_line,
+)
 from pipeline.watch import watch
 from schemas import SEEN, TABLES
 from transforms.http.addresses import redact_credentials
-from transforms.output.lease import hold_leases
+from transforms.output.lease import LeaseHeld, hold_leases
 from transforms.output.tables import clear_stale_staging
+from transforms.run import progress
 from transforms.run.context import RunContext
 from transforms.run.crash_points import crash_point
 from transforms.sources.seeds import InputNotFound
@@ -50,12 +60,14 @@ ACCOUNTING_ERROR_EXIT = 3
 RUN_ERRORS: Mapping[type[Exception], int] = {
     InputNotFound: PLAN_ERROR_EXIT,
     PlanError: PLAN_ERROR_EXIT,
+    PreflightError: PREFLIGHT_EXIT,
     AccountingError: ACCOUNTING_ERROR_EXIT,
     **STATE_ERRORS,
     EngineMissing: ENGINE_MISSING_EXIT,
 }
-"""How a run or watch fails: a bad plan or input 2, a run that doesn't reconcile 3, an output another run
-holds 4, an unreadable state file 5, an engine not installed (Prism for --streaming) 6."""
+"""How a run or watch fails: a bad plan or input, an unknown runner, an output or state store that can't be
+written or reached 2; a run that doesn't reconcile 3; an output another run holds 4; an unreadable state
+file 5; an engine not installed (Prism for --streaming, Flink's job server) 6."""
 RUN = Command(
     "run",
     "Read seed files and feeds, extract clean text, tag stories, write Hive-partitioned Parquet (the default command).",
@@ -114,17 +126,26 @@ def watch_main(argv: list[str]) -> int:
 
 
 def run_pipeline(args: argparse.Namespace, argv: list[str]) -> int:
-    """``run``: one batch run (summary printed), or the streaming graph submitted with --streaming."""
-    return exit_code_of(lambda: _run(args, argv), RUN_ERRORS)
+    """``run``: one batch run (summary printed), or the streaming graph submitted with --streaming.
+
+    SIGINT/SIGTERM end it with one line and exit 130/143 (``pipeline/interrupt.py``).
+    """
+    records: list[str] = []
+    return exit_on_interrupt(
+        lambda: exit_code_of(lambda: _run(args, argv, records), RUN_ERRORS),
+        verbose=args.verbose > 0,
+        committed=lambda: any(FileSystems.exists(path) for path in records),
+    )
 
 
-def _run(args: argparse.Namespace, argv: list[str]) -> int:
+def _run(args: argparse.Namespace, argv: list[str], records: list[str]) -> int:
+    check_runner(PipelineOptions(argv).view_as(StandardOptions).runner)
     if args.streaming:
         from pipeline.streaming import run_streaming  # the streaming graph only when asked for
 
         return run_streaming(argv)
     with hold_output_lease(argv, "run") as owner:
-        print(format_summary(run_once(argv, lease_owner=owner), verbose=args.verbose > 0))
+        print(format_summary(run_once(argv, lease_owner=owner, records=records), verbose=args.verbose > 0))
     return 0
 
 
@@ -138,31 +159,50 @@ def watch_pipeline(args: argparse.Namespace, argv: list[str]) -> int:
     settings = PipelineOptions(argv).view_as(WatchOptions)
 
     def watch_holding_the_lease() -> int:
+        check_runner(PipelineOptions(argv).view_as(StandardOptions).runner)
         with hold_output_lease(argv, "watch") as owner:  # held across all the watch's runs
             return watch(settings.interval, settings.max_runs, argv, functools.partial(run_once, lease_owner=owner))
 
     return exit_code_of(watch_holding_the_lease, RUN_ERRORS)
 
 
-def hold_output_lease(argv: list[str], command: str) -> contextlib.AbstractContextManager[str | None]:
+@contextlib.contextmanager
+def hold_output_lease(argv: list[str], command: str) -> Iterator[str | None]:
     """The lease of the output and state store (see ``transforms/output/lease.py``) for a run that writes here.
 
-    A dry run or a template launch writes nothing from this process: no lease (yields None).
+    A dry run or a template launch writes nothing from this process: no lease (yields None). A
+    local folder that can't be written, or a store that can't be reached, is a PreflightError
+    naming it, raised before anything is read.
     """
     options = PipelineOptions(argv)
     if not runs_here(options):
-        return contextlib.nullcontext(None)
+        yield None
+        return
     connect_filesystems(options)
     ours = options.view_as(NewsbeamOptions)
-    return hold_leases([ours.output, ours.state_dir], options, command=f"python -m pipeline {command}")
+    check_writable(ours.output, "--output")
+    check_writable(ours.state_dir, "--state" if ours.state else "the state store (OUTPUT/_state)")
+    with contextlib.ExitStack() as stack:
+        try:
+            owner = stack.enter_context(
+                hold_leases([ours.output, ours.state_dir], options, command=f"python -m pipeline {command}")
+            )
+        except LeaseHeld:
+            raise
+        except Exception as err:  # an object store that refuses or can't be reached: Beam's I/O errors, boto, auth
+            folders = ours.output if ours.state_dir.startswith(ours.output) else f"{ours.output} or {ours.state_dir}"
+            raise PreflightError(f"cannot write to {folders}: {first_line(err)}") from err
+        yield owner
 
 
-def run_once(argv: list[str], lease_owner: str | None = None) -> RunSummary:
+def run_once(argv: list[str], lease_owner: str | None = None, records: list[str] | None = None) -> RunSummary:
     """Runs the batch pipeline once; returns the run summary.
 
     A job that does not finish here (a Dataflow dry run or template launch, a job still running
     on a remote runner) has no run record to summarise: its state is printed instead and the
     process exits (SystemExit; see ``pipeline/remote_job.py``). A dry run deletes nothing.
+    ``records`` gets the run record's path once the run is planned, so an interrupted run can
+    tell whether it committed.
     """
     options = with_default_runner(PipelineOptions(argv))
     use_installed_flink_job_server(options)
@@ -172,19 +212,21 @@ def run_once(argv: list[str], lease_owner: str | None = None) -> RunSummary:
         connect_filesystems(options)
         clear_stale_staging(ours.output, ours.state_dir, tables=(*TABLES, SEEN))
     run_context = RunContext.start(lease_owner=lease_owner)
+    progress.reset()  # each watch run counts its own progress
     plan = plan_run(ours, run_context)
     crash_point("planned")
-    log.info(
-        "run %s: %d input files, %d feeds due → %s", run_context.run_id, len(plan.files), len(plan.feeds), ours.output
-    )
+    log.info("%s", start_line(run_context.run_id, plan, ours.output))
     log.debug("input files: %s; feeds due: %s", plan.files, [redact_credentials(f.feed_url) for f in plan.feeds])
+    path = record_path(ours.output, run_context.run_id)
+    if records is not None:
+        records.append(path)
     pipeline = beam.Pipeline(options=options)
     build_graph(pipeline, plan)
     result = pipeline.run()
-    path = record_path(ours.output, run_context.run_id)
     if not runs_here(options):
         raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, path))
     result.wait_until_finish()
+    progress.finish()
     if not FileSystems.exists(path):
         raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, path))
     return record_summary(read_record(path), counter_totals(result), ours.output, files_listed=len(plan.files))

@@ -25,6 +25,7 @@ When any of these doesn't hold, ``AccountingError`` names the source and the fig
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -67,6 +68,36 @@ class SourceFigures:
 
 
 @dataclass(frozen=True)
+class FeedProblem:
+    """A feed this run polled without success: failed (the server's or the network's fault) or refused by policy."""
+
+    feed_url: str
+    reason: str
+    """As in rejects.reason: 'http_404', 'timeout', 'private_address', …"""
+    http_status: int | None = None
+    next_attempt_at: str | None = None
+    """ISO-8601 UTC; None: the next run (or never, when ``gone``)."""
+    gone: bool = False
+    refused: bool = False
+    """A policy refusal (private address, unsupported scheme): not a failure, no backoff."""
+
+    def describe(self) -> str:
+        """ "https://x/feed: http_404 (status 404), next attempt 2026-12-07 12:05 UTC" """
+        status = (
+            f" (status {self.http_status})" if self.http_status and str(self.http_status) not in self.reason else ""
+        )
+        if self.gone:
+            when = "never (gone; feeds --reset URL)"
+        elif self.refused:
+            when = "not retried until allowed"
+        elif self.next_attempt_at:
+            when = self.next_attempt_at.replace("T", " ")[:16] + " UTC"
+        else:
+            when = "next run"
+        return f"{self.feed_url}: {self.reason}{status}, next attempt {when}"
+
+
+@dataclass(frozen=True)
 class RunSummary:
     """A run's figures, reconciled; written as ``_runs/RUN_ID.summary.json``."""
 
@@ -87,6 +118,11 @@ class RunSummary:
     feeds_polled: int = 0
     feeds_not_modified: int = 0
     feeds_failed: int = 0
+    """Feeds that gave no entries this run, policy refusals included (each is a rejects row)."""
+    feeds_refused: int = 0
+    """Of ``feeds_failed``, the policy refusals (private address, unsupported scheme): not failures."""
+    feed_problems: tuple[FeedProblem, ...] = ()
+    """Each failed or refused feed of this run, from its feed_polls row."""
     stories_touched: int = 0
     filtered: int = 0
     """Items and articles left out by the archive filters (--site, --since/--until, --language); not written."""
@@ -121,6 +157,7 @@ class RunSummary:
             for name, source in data.get("sources", {}).items()
         }
         values["mismatches"] = tuple(data.get("mismatches", ()))
+        values["feed_problems"] = tuple(FeedProblem(**problem) for problem in data.get("feed_problems", ()))
         return cls(**values)
 
 
@@ -270,6 +307,7 @@ def summarise(
     *,
     strict: bool = True,
     files_listed: int | None = None,
+    feed_problems: tuple[FeedProblem, ...] = (),
 ) -> RunSummary:
     """Run figures that reconcile: inputs = originals + duplicates + already ingested + rejects.
 
@@ -298,6 +336,8 @@ def summarise(
         feeds_polled=sources[FEEDS].feeds_polled,
         feeds_not_modified=counters.FEEDS_NOT_MODIFIED.read(totals),
         feeds_failed=sources[FEEDS].feeds_failed,
+        feeds_refused=sum(counters.FEEDS_FAILED.of(reason).read(totals) for reason in POLICY_HINTS),
+        feed_problems=tuple(feed_problems),
         stories_touched=counters.STORIES_TOUCHED.read(totals),
         filtered=sources[WARC].filtered + sources[SITEMAPS].filtered + counters.ARTICLES_FILTERED.total(totals),
         files=len(record.files),
@@ -315,17 +355,72 @@ def record_summary(
     record: RunRecord, totals: Mapping[str, int], output: str, files_listed: int | None = None
 ) -> RunSummary:
     """``summarise``, written to ``OUTPUT/_runs/<run_id>.summary.json``; raises AccountingError after writing."""
-    summary = summarise(record, totals, output, strict=False, files_listed=files_listed)
+    problems = read_feed_problems(record)
+    summary = summarise(record, totals, output, strict=False, files_listed=files_listed, feed_problems=problems)
     write_json_atomically(record_path(output, summary.run_id, SUMMARY_SUFFIX), summary.to_json())
     if summary.mismatches:
         raise AccountingError(summary.mismatches, summary)
     return summary
 
 
+def read_feed_problems(record: RunRecord) -> tuple[FeedProblem, ...]:
+    """The failed and refused feeds of a run, from the feed_polls files it committed."""
+    import pyarrow.parquet as pq
+    from apache_beam.io.filesystems import FileSystems
+
+    from schemas.tables import FEED_POLLS
+
+    columns = ["feed_url", "error", "http_status", "next_attempt_at", "gone"]
+    problems = []
+    for staged in record.files:
+        if staged.table != FEED_POLLS.name or not staged.rows:
+            continue
+        with FileSystems.open(staged.root.rstrip("/") + "/" + staged.relative_path) as handle:
+            rows = pq.read_table(handle, columns=columns).to_pylist()
+        for row in rows:
+            if row["error"] is None:
+                continue
+            at = row["next_attempt_at"]
+            problems.append(
+                FeedProblem(
+                    feed_url=row["feed_url"],
+                    reason=row["error"],
+                    http_status=row["http_status"],
+                    next_attempt_at=at.astimezone(dt.UTC).isoformat() if at else None,
+                    gone=bool(row["gone"]),
+                    refused=row["error"] in POLICY_HINTS,
+                )
+            )
+    return tuple(sorted(problems, key=lambda p: (p.refused, p.feed_url)))
+
+
+def feed_problem_lines(summary: RunSummary, indent: str = "    ") -> list[str]:
+    """One line per failed, then per refused feed (URL, reason or status, next attempt)."""
+    return [f"{indent}- {'refused' if p.refused else 'failed'} {p.describe()}" for p in summary.feed_problems]
+
+
+def command_prefix() -> str:
+    """How to call newsbeam from the current folder with this interpreter: its ``newsbeam`` entry point
+    beside it (``.venv/bin/newsbeam`` after ``make``), else ``PYTHON -m pipeline``; relative when below
+    the current folder. A bare ``python`` may be one without Beam."""
+    import os
+    import shlex
+    import sys
+
+    def shown(path: str) -> str:
+        relative = os.path.relpath(path)
+        return shlex.quote(path if relative.startswith("..") else relative)
+
+    entry_point = os.path.join(os.path.dirname(sys.executable), "newsbeam")
+    if os.access(entry_point, os.X_OK):
+        return shown(entry_point)
+    return f"{shown(sys.executable)} -m pipeline"
+
+
 def suggested_query(output: str) -> str:
-    """A first query to try, runnable with what ``make`` installs; stories carry the current label."""
+    """A first query to try, runnable as printed; stories carry the current label."""
     sql = "SELECT story_label, count(*) AS articles FROM articles GROUP BY 1 ORDER BY 2 DESC LIMIT 10"
-    return f'python -m pipeline query --output {output} "{sql}"'
+    return f'{command_prefix()} query --output {output} "{sql}"'
 
 
 def format_summary(summary: RunSummary, *, verbose: bool = False) -> str:
@@ -335,7 +430,7 @@ def format_summary(summary: RunSummary, *, verbose: bool = False) -> str:
     lines = [
         f"newsbeam run {summary.run_id}",
         f"  inputs            {summary.inputs} (feed entries: {summary.feed_entries})",
-        f"    seed files      {seed.inputs}{_listed(summary)} = {seed.articles_extracted} articles"
+        f"    seed items      {seed.inputs}{_listed(summary)} = {seed.articles_extracted} articles"
         f" + {seed.rejects} rejected",
         f"    feed entries    {feeds.inputs} = {feeds.articles_extracted} articles + {feeds.already_seen} seen before"
         f" + {feeds.rejects} rejected",
@@ -346,7 +441,8 @@ def format_summary(summary: RunSummary, *, verbose: bool = False) -> str:
         f"  rejected items    {summary.rejects}" + _reject_rows(summary),
         f"  stories           {summary.stories} rows written ({summary.stories_touched} stories touched)",
         f"  feeds polled      {summary.feeds_polled} (not modified: {summary.feeds_not_modified},"
-        f" failed: {summary.feeds_failed})",
+        f" failed: {summary.feeds_failed - summary.feeds_refused}, refused: {summary.feeds_refused})",
+        *feed_problem_lines(summary),
         *refused_by_policy(summary.counters),
         f"  files committed   {summary.files}",
         f"  reconciled        {'yes' if summary.reconciled else 'NO: ' + '; '.join(summary.mismatches)}",
@@ -374,7 +470,24 @@ def refused_by_policy(totals: Mapping[str, int]) -> list[str]:
 
 
 def _listed(summary: RunSummary) -> str:
-    return f" (of {summary.files_listed} files listed)" if summary.files_listed else ""
+    """ " from 201 files": seed items are documents and records (a JSON Lines file holds many)."""
+    if not summary.files_listed:
+        return ""
+    return f" from {summary.files_listed} file{'s' if summary.files_listed != 1 else ''}"
+
+
+def start_line(run_id: str, plan: Any, output: str) -> str:
+    """The line a run starts with: what it will read, by source (a RunPlan: files, warc_files, sitemaps, feeds)."""
+    parts = []
+    for count, one, many in (
+        (len(plan.files), "seed file", "seed files"),
+        (len(plan.warc_files), "WARC file", "WARC files"),
+        (len(plan.sitemaps), "sitemap", "sitemaps"),
+        (len(plan.feeds), "feed due", "feeds due"),
+    ):
+        if count:
+            parts.append(f"{count} {one if count == 1 else many}")
+    return f"run {run_id}: {', '.join(parts) or 'nothing to read'} → {output}"
 
 
 def _reject_rows(summary: RunSummary) -> str:
@@ -383,17 +496,20 @@ def _reject_rows(summary: RunSummary) -> str:
     if summary.repeated_rejects:
         parts.append(f"{summary.repeated_rejects} already there from an earlier run")
     if summary.feeds_failed:
-        parts.append(f"{summary.feeds_failed} of the rows for failed feeds")
+        parts.append(f"{summary.feeds_failed} of the rows for failed or refused feeds")
     return " (" + "; ".join(parts) + ")"
 
 
 def progress_line(summary: RunSummary) -> str:
-    """One line per run, for watch mode."""
-    return (
+    """One line per run, for watch mode; then a line per failed or refused feed."""
+    failed = summary.feeds_failed - summary.feeds_refused
+    problems = f", {failed} feeds failed, {summary.feeds_refused} refused" if summary.feeds_failed else ""
+    line = (
         f"run {summary.run_id}: {summary.articles} new articles, {summary.feeds_not_modified} feeds not modified"
-        f" (304), {summary.rejects} rejected items, {summary.stories_touched} stories touched,"
+        f" (304), {summary.rejects} rejected items{problems}, {summary.stories_touched} stories touched,"
         f" {summary.already_ingested} already ingested"
     )
+    return "\n".join([line, *feed_problem_lines(summary, indent="  ")])
 
 
 def archive_lines(summary: RunSummary) -> list[str]:

@@ -182,7 +182,9 @@ def compact_partition(output: str, table: TableSpec, plan: PartitionPlan) -> Par
         FileSystems.delete([FileSystems.join(plan.directory, n) for n in plan.inputs])
     remove_folder(work)
     method = "exchange" if exchange else "rename"
-    log.info("compacted %s: %d files → 1 (%d rows, %s)", plan.directory, len(plan.inputs), rows, method)
+    log.debug(
+        "compacted %s: %d files → 1 (%d rows, %s)", plan.directory, len(plan.inputs), rows, method
+    )  # printed once by the command
     return PartitionResult(
         plan.table, plan.directory, len(plan.inputs) + len(plan.kept), 1 + len(plan.kept), rows, method
     )

@@ -98,6 +98,15 @@ def format_feeds(states: Sequence[FeedState], failing: dict[str, dt.datetime], n
     return format_table(columns, rows) + f"\n({len(rows)} feeds)"
 
 
+FAILING_SINCE_SQL = (
+    "WITH polls AS (SELECT feed_url, polled_at, error IS NULL AND coalesce(http_status, 0) < 400 AS ok "
+    "FROM feed_polls), last_ok AS (SELECT feed_url, max(polled_at) AS at FROM polls WHERE ok GROUP BY 1) "
+    "SELECT p.feed_url, min(p.polled_at) FROM polls p LEFT JOIN last_ok l USING (feed_url) "
+    "WHERE NOT p.ok AND (l.at IS NULL OR p.polled_at > l.at) GROUP BY 1"
+)
+"""{feed URL: first failed poll after its last good one}; a poll failed when it has an error or a 4xx/5xx status."""
+
+
 def failing_since(output: str) -> dict[str, dt.datetime]:
     """{feed URL: first failed poll after its last good one}, from the feed_polls table when the output has it."""
     if not os.path.isdir(os.path.join(output, "feed_polls")):
@@ -105,16 +114,7 @@ def failing_since(output: str) -> dict[str, dt.datetime]:
     from pipeline.analyst.query import connect
 
     try:
-        rows = (
-            connect(output)
-            .sql(
-                "WITH polls AS (SELECT feed_url, polled_at, error IS NULL AND coalesce(status, 0) < 400 AS ok "
-                "FROM feed_polls), last_ok AS (SELECT feed_url, max(polled_at) AS at FROM polls WHERE ok GROUP BY 1) "
-                "SELECT p.feed_url, min(p.polled_at) FROM polls p LEFT JOIN last_ok l USING (feed_url) "
-                "WHERE NOT p.ok AND (l.at IS NULL OR p.polled_at > l.at) GROUP BY 1"
-            )
-            .fetchall()
-        )
+        rows = connect(output).sql(FAILING_SINCE_SQL).fetchall()
     except Exception as err:  # a feed_polls table of another layout: show the feeds without it
         print(f"warning: cannot read feed_polls ({err}); failing since not shown", file=sys.stderr)
         return {}

@@ -23,6 +23,20 @@ OUTLET = "coalesce(a.source, regexp_extract(a.url, '^[a-z]+://([^/:]+)', 1), 'lo
 """An article's outlet: its site name, else its URL's host; seed files without either are 'local files'."""
 
 
+STORY_SQL = (
+    "SELECT story_id, story_label, label_source, article_count, first_published, last_published, top_terms "
+    "FROM stories WHERE story_id = ? OR story_id LIKE ? || '%' ORDER BY story_id = ? DESC"
+)
+"""The story with this id (first), or those whose id starts with it."""
+STORY_ARTICLES_SQL = f"""
+    SELECT strftime(a.published_at, '%Y-%m-%d %H:%M') AS date, {OUTLET} AS outlet, a.title, a.url,
+           CASE WHEN a.duplicate_of IS NULL THEN '' ELSE a.duplicate_kind || ' copy of ' || a.duplicate_of END
+    FROM articles a WHERE a.story_id = ?
+    ORDER BY a.published_at NULLS LAST, a.article_id
+"""
+"""One story's article rows, oldest first."""
+
+
 def main(argv: Sequence[str]) -> int:
     return run_command(COMMAND, argv, stories_command)
 
@@ -70,11 +84,7 @@ def list_stories(con, search: str | None = None, limit: int = 50) -> tuple[list[
 
 def show_story(con, story_id: str) -> int:
     """One story's header and articles; exit 1 when no story (or more than one) has this id or prefix."""
-    found = con.execute(
-        "SELECT story_id, story_label, label_source, article_count, first_published, last_published, top_terms "
-        "FROM stories WHERE story_id = ? OR story_id LIKE ? || '%' ORDER BY story_id = ? DESC",
-        [story_id, story_id, story_id],
-    ).fetchall()
+    found = con.execute(STORY_SQL, [story_id, story_id, story_id]).fetchall()
     if not found or (len(found) > 1 and found[0][0] != story_id):
         what = "no story" if not found else f"{len(found)} stories start with"
         print(f"error: {what} {story_id!r}; `stories --output DIR` lists them", file=sys.stderr)
@@ -82,15 +92,7 @@ def show_story(con, story_id: str) -> int:
     sid, label, label_source, count, first, last, terms = found[0]
     print(f"story {sid}: {label} ({label_source})")
     print(f"  {count} articles, {_day(first)} to {_day(last)}; terms: {', '.join(terms or [])}")
-    rows = con.execute(
-        f"""
-        SELECT strftime(a.published_at, '%Y-%m-%d %H:%M') AS date, {OUTLET} AS outlet, a.title, a.url,
-               CASE WHEN a.duplicate_of IS NULL THEN '' ELSE a.duplicate_kind || ' copy of ' || a.duplicate_of END
-        FROM articles a WHERE a.story_id = ?
-        ORDER BY a.published_at NULLS LAST, a.article_id
-        """,
-        [sid],
-    ).fetchall()
+    rows = con.execute(STORY_ARTICLES_SQL, [sid]).fetchall()
     columns = ["date", "outlet", "headline", "url", "duplicate"]
     print(format_table(columns, [[_text(v, 70 if i == 2 else 0) for i, v in enumerate(row)] for row in rows]))
     print(f"({len(rows)} article rows)")

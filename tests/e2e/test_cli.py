@@ -61,7 +61,7 @@ def test_five_seed_articles_form_one_iss_withdrawal_story(seeds_run):
     ).fetchall()
     assert stories == [(rows[0][0], "ISS withdrawal", 5, "catalog")]
     assert re.search(r"inputs\s+5\b", result.stdout) and re.search(r"stories\s+1\b", result.stdout)
-    assert "python -m pipeline query --output" in result.stdout
+    assert "Try:\n  .venv/bin/newsbeam query --output" in result.stdout  # the venv's entry point, runnable as printed
 
 
 def test_text_is_clean(seeds_run):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -119,14 +120,16 @@ def articles(out: Path) -> list[dict]:
 def test_quiet_run_logs_no_info_and_prints_the_summary(world):
     assert " INFO " not in world["result"].stderr
     assert "reconciled        yes" in world["result"].stdout
-    assert "python -m pipeline query --output" in world["result"].stdout
+    assert " query --output" in world["result"].stdout.split("Try:", 1)[1]
 
 
 def test_the_suggested_query_runs_and_counts_what_duckdb_counts(world):
     out = world["out"]
     suggested = world["result"].stdout.split("Try:\n", 1)[1].strip()
-    sql = suggested.split('"', 1)[1].rsplit('"', 1)[0]
-    result = run_cli("query", "--output", str(out), "--format", "json", sql)
+    assert suggested.split()[0] in (".venv/bin/newsbeam", str(Path(sys.executable).parent / "newsbeam"))
+    result = subprocess.run(  # as printed, from where the run was started: the venv's entry point, no bare python
+        [*shlex.split(suggested), "--format", "json"], cwd=REPO, capture_output=True, text=True, timeout=300, check=True
+    )
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     expected = duckdb.sql(
         f"SELECT s.story_label, count(*) FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) a "
@@ -215,11 +218,14 @@ def test_one_story_shows_its_articles_with_headline_outlet_and_url(world):
 def test_feeds_lists_both_feeds_and_reset_clears_the_backoff(world, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(world["out"], out)
-    listed = run_cli("feeds", "--output", str(out)).stdout
+    listed_run = run_cli("feeds", "--output", str(out))
+    assert "warning" not in listed_run.stderr, listed_run.stderr  # feed_polls read, "failing since" shown
+    listed = listed_run.stdout
     good = next(line for line in listed.splitlines() if line.startswith(world["good"]))
     missing = next(line for line in listed.splitlines() if line.startswith(world["missing"]))
     assert " 200 " in good and "next run" in good
     assert " 404" in missing and "1 failures" in missing and "UTC" in missing.split("1 failures")[1]
+    assert "UTC (1 failures)" in missing  # the first failed poll's time, from feed_polls
     reset = run_cli("feeds", "--output", str(out), "--reset", world["missing"])
     assert f"reset {world['missing']}" in reset.stdout
     after = run_cli("feeds", "--output", str(out)).stdout

@@ -322,7 +322,7 @@ def test_rss_atom_rdf_ingested_then_second_run_is_not_modified(loopback_server, 
     assert rejects(out) == []
     assert summary_figure(first.stdout, "inputs").endswith("(feed entries: 7)")
     assert summary_figure(first.stdout, "articles written").startswith("7 ")
-    assert summary_figure(first.stdout, "feeds polled") == "3 (not modified: 0, failed: 0)"
+    assert summary_figure(first.stdout, "feeds polled") == "3 (not modified: 0, failed: 0, refused: 0)"
     assert counters_of(first.stdout).get("feeds.pages_fetched") == 7
     states = feed_states(out)
     assert states[server.url("/rss.xml")]["etag"] == '"rss-v1"'
@@ -341,7 +341,7 @@ def test_rss_atom_rdf_ingested_then_second_run_is_not_modified(loopback_server, 
     assert sorted(p.name for p in (out / "articles").rglob("*.parquet")) == files_before
     assert len(articles(out)) == 7 and rejects(out) == []
     assert summary_figure(second.stdout, "articles written").startswith("0 ")
-    assert summary_figure(second.stdout, "feeds polled") == "3 (not modified: 3, failed: 0)"
+    assert summary_figure(second.stdout, "feeds polled") == "3 (not modified: 3, failed: 0, refused: 0)"
     validators = ("current_url", "etag", "last_modified")
     after = feed_states(out)
     assert {u: [s[k] for k in validators] for u, s in after.items()} == {
@@ -429,7 +429,7 @@ def test_410_marks_the_feed_gone_until_reset(loopback_server, tmp_path):
     assert (reject["source_uri"], reject["stage"], reject["reason"]) == (url, "fetch", "feed_gone")
     assert feed_states(out)[url]["gone"] is True
     assert feed_states(out)[url]["last_status"] == 410
-    assert summary_figure(first.stdout, "feeds polled") == "1 (not modified: 0, failed: 1)"
+    assert summary_figure(first.stdout, "feeds polled") == "1 (not modified: 0, failed: 1, refused: 0)"
 
     second = run_feeds(out, "--feed", url)
 
@@ -540,7 +540,7 @@ def test_stalled_feed_times_out_and_the_other_feed_is_unaffected(loopback_server
     (reject,) = rejects(out)
     assert (reject["source_uri"], reject["stage"], reject["reason"]) == (server.url("/stall.xml"), "fetch", "timeout")
     assert sorted(row["url"] for row in articles(out)) == sorted(server.url(p) for p in pages)
-    assert summary_figure(result.stdout, "feeds polled") == "2 (not modified: 0, failed: 1)"
+    assert summary_figure(result.stdout, "feeds polled") == "2 (not modified: 0, failed: 1, refused: 0)"
     assert feed_states(out)[server.url("/stall.xml")]["failures"] == 1
 
 
@@ -951,4 +951,4 @@ def test_private_address_refused_without_the_flag(loopback_server, tmp_path):
     assert (reject["source_uri"], reject["stage"], reject["reason"]) == (url, "fetch", "private_address")
     assert server.requests == [], "no request reaches the server"
     assert articles(out) == []
-    assert summary_figure(result.stdout, "feeds polled") == "1 (not modified: 0, failed: 1)"
+    assert summary_figure(result.stdout, "feeds polled") == "1 (not modified: 0, failed: 0, refused: 1)"

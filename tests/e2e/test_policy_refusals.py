@@ -23,12 +23,13 @@ def test_a_loopback_feed_is_refused_with_the_way_out_then_polled_with_the_flag(l
     assert (reject["stage"], reject["reason"]) == ("fetch", "private_address")
     assert "--allow-private-network" in reject["detail"] and "not a failure" in reject["detail"]
     assert "--allow-private-network" in summary_figure(refused.stdout, "refused")
+    assert summary_figure(refused.stdout, "feeds polled") == "1 (not modified: 0, failed: 0, refused: 1)"  # no failure
     (state,) = json.loads((out / "_state" / "feeds.json").read_text())["feeds"]
     assert state["next_attempt_at"] is None and state["failures"] == 0
 
     allowed = run_feeds(out, "--feed", url)
 
-    assert summary_figure(allowed.stdout, "feeds polled").startswith("1 (not modified: 0, failed: 0)")
+    assert summary_figure(allowed.stdout, "feeds polled") == "1 (not modified: 0, failed: 0, refused: 0)"
     assert len(articles(out)) == 2
 
 
@@ -42,4 +43,4 @@ def test_pages_refused_by_robots_txt_are_a_summary_line_not_a_failure(loopback_s
 
     assert all(loopback_server.requests_to(path) == [] for path in paths)
     assert summary_figure(result.stdout, "refused").startswith(f"{len(paths)} pages: robots.txt")
-    assert summary_figure(result.stdout, "feeds polled") == "1 (not modified: 0, failed: 0)"
+    assert summary_figure(result.stdout, "feeds polled") == "1 (not modified: 0, failed: 0, refused: 0)"

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -13,6 +14,7 @@ from pipeline.summary import (
     AccountingError,
     RunSummary,
     SourceFigures,
+    command_prefix,
     format_summary,
     record_summary,
     summarise,
@@ -138,7 +140,7 @@ def test_record_summary_writes_json_even_when_it_does_not_reconcile(tmp_path):
 def test_format_names_the_tables_and_a_query_that_reads_current_labels():
     text = format_summary(summarise(RECORD, TOTALS, "out/"))
     assert "out/articles" in text and "out/stories" in text and "out/rejects" in text
-    assert 'python -m pipeline query --output out "SELECT story_label' in text
+    assert f'{command_prefix()} query --output out "SELECT story_label' in text
     assert "reconciled        yes" in text
 
 
@@ -155,7 +157,7 @@ def test_reject_wording_says_rows_and_repeats_apart():
     line = next(line for line in text.splitlines() if line.lstrip().startswith("rejected items"))
     assert line.split()[2] == "4"
     assert "4 new rows in out/rejects" in line and "1 already there from an earlier run" in line
-    assert "1 of the rows for failed feeds" in line
+    assert "1 of the rows for failed or refused feeds" in line
 
 
 def test_summary_and_record_round_trip_through_json():
@@ -163,3 +165,21 @@ def test_summary_and_record_round_trip_through_json():
     assert RunSummary.from_json(json.loads(json.dumps(summary.to_json()))) == summary
     assert RunRecord.from_json(json.loads(json.dumps(RECORD.to_json()))) == RECORD
     assert "kind" in RECORD.to_json() and "removed" not in RECORD.to_json()
+
+
+def test_the_start_line_counts_each_source_it_will_read():
+    from types import SimpleNamespace
+
+    from pipeline.summary import start_line
+
+    warc_only = SimpleNamespace(files=[], warc_files=["a.warc.gz"], sitemaps=[], feeds=[])
+    assert start_line("r1", warc_only, "out") == "run r1: 1 WARC file → out"
+    mixed = SimpleNamespace(files=["a.txt", "b.jsonl"], warc_files=[], sitemaps=["s1", "s2"], feeds=["f"])
+    assert start_line("r2", mixed, "out") == "run r2: 2 seed files, 2 sitemaps, 1 feed due → out"
+    nothing = SimpleNamespace(files=[], warc_files=[], sitemaps=[], feeds=[])
+    assert start_line("r3", nothing, "out") == "run r3: nothing to read → out"
+
+
+def test_seed_items_say_how_many_files_they_came_from():
+    text = format_summary(dataclasses.replace(summarise(RECORD, TOTALS, "out/"), files_listed=2))
+    assert re.search(r"seed items +\d+ from 2 files = ", text)

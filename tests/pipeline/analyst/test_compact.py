@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import threading
 from dataclasses import asdict
@@ -112,6 +113,8 @@ def compacted(two_runs, tmp_path_factory):
     before = {t.name: _rows(out, t) for t in TABLES}
     files_before = {t.name: _files_per_partition(out, t) for t in TABLES}
     result = run_cli("compact", "--output", str(out))
+    partitions = re.findall(r"(\S+): \d+ files → ", result.stdout + result.stderr)
+    assert partitions and len(partitions) == len(set(partitions)), "each partition is reported once"
     return out, before, files_before, result.stdout
 
 

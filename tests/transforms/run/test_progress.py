@@ -59,3 +59,23 @@ def test_a_cli_run_logs_progress_lines(tmp_path):
     lines = [line for line in out.stderr.splitlines() if "newsbeam.progress" in line]
     assert any("5 documents read" in line for line in lines), out.stderr[-3000:]
     assert any("5 articles extracted" in line for line in lines), lines
+
+
+def test_once_documents_are_extracted_the_line_has_the_share_handled_the_rate_and_an_eta():
+    counts = Counter({"documents read": 200, "articles extracted": 40, "extraction rejects": 10})
+    assert progress_message(counts, 10) == (
+        "progress after 10s: 200 documents read, 40 articles extracted, 10 extraction rejects;"
+        " 50 of 200 documents read so far handled (25%), 5.0/s, ETA 30s"
+    )
+    done = Counter({"documents read": 50, "articles extracted": 50})
+    assert progress_message(done, 100).endswith("50 of 50 documents read so far handled (100%), 0.5/s")
+
+
+def test_reset_starts_the_counts_afresh_for_the_next_run(monkeypatch):
+    from transforms.run import progress
+
+    monkeypatch.setattr(progress, "PROGRESS_EVERY_SECONDS", 0.0)
+    progress.reset()
+    progress._WORKER.add("documents read", 5)
+    progress.reset()
+    assert progress._WORKER.add("documents read", 1).endswith(": 1 documents read")

@@ -124,7 +124,7 @@ def test_a_run_over_odd_files_ends_reconciles_and_names_each(tmp_path):
     out = tmp_path / "out"
     result = run_cli("run", "--input", str(inputs), "--output", str(out), "--catalog", "")
     assert "reconciled        yes" in result.stdout
-    assert f"(of {len(expected) + 1} files listed)" in result.stdout
+    assert f" from {len(expected) + 1} files = " in result.stdout
     rejects = duckdb.sql(f"SELECT source_uri, reason FROM read_parquet('{out}/rejects/*/*.parquet')").fetchall()
     assert {Path(uri).name: reason for uri, reason in rejects} == expected
     articles = duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}/articles/*/*.parquet')").fetchall()[0][0]

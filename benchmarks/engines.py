@@ -133,7 +133,13 @@ def section(batch: list, stream_startup: float, latencies: list[float], load: tu
     for engine, n, startup, full in batch:
         figures = (n, f"{full.wall_s:.1f}", f"{n / full.wall_s:.1f}", f"{full.cpu_s:.1f}", f"{startup.wall_s:.1f}")
         lines.append(f"| {engine.name} | " + " | ".join(map(str, figures)) + " |")
+    (_, n, _, base), (_, _, _, prism) = batch[0], batch[-1]
     lines += [
+        "",
+        f"Prism ÷ FnApiRunner: pages/s **{base.wall_s / prism.wall_s:.2f}**, CPU s {prism.cpu_s / base.cpu_s:.2f}. "
+        "Prism can hand the SDK worker several bundles at once (its threads), FnApiRunner runs them one by one: "
+        "on a loaded machine the "
+        "wall-time ratio favours the engine with more runnable threads; the CPU ratio is the steadier comparison.",
         "",
         f"Streaming on Prism (`run --streaming`, poll every {STREAM_POLL:g} s, {STREAM_WINDOW:g} s windows, a loopback "
         f"feed): start-up (launch → first article readable) {stream_startup:.1f} s; a new feed item, publish → its "

@@ -128,3 +128,33 @@ def test_a_failing_feed_has_a_health_row_with_its_error_and_next_attempt(loopbac
             health | beam.Map(lambda r: (r.http_status, r.error, r.rejects, r.next_attempt_at is not None)),
             equal_to([(503, "http_503", 1, True)]),
         )
+
+
+def test_poll_ticks_come_every_interval_and_end_when_the_drain_file_appears(tmp_path):
+    """The tick source of a local job: ticks at start + k × interval until its drain file exists, then the
+    (unbounded) source is done and the pipeline finishes — what lets SIGINT/SIGTERM drain a job on Prism."""
+    import threading
+
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from transforms.sources.feeds.streaming import PollTicks
+
+    drain = tmp_path / "drain"
+    threading.Timer(2.0, drain.write_text, args=("stop",)).start()
+    out = tmp_path / "ticks"
+    out.mkdir()
+
+    def run() -> None:
+        with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
+            ticks = p | PollTicks(0.25, str(drain))
+            _ = ticks | beam.Map(lambda t, ts=beam.DoFn.TimestampParam: (out / f"{float(t)}_{float(ts)}").touch())
+
+    job = threading.Thread(target=run, daemon=True)
+    job.start()
+    job.join(timeout=60)
+    assert not job.is_alive(), "the tick source did not end after its drain file appeared"
+    seen = [tuple(map(float, f.name.split("_"))) for f in out.iterdir()]
+    stamps = sorted(t for t, _ in seen)
+    assert len(stamps) >= 4 and all(t == ts for t, ts in seen)  # each tick at its own time
+    gaps = {round(b - a, 6) for a, b in zip(stamps, stamps[1:], strict=False)}
+    assert gaps == {0.25}, gaps

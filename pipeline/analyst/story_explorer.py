@@ -46,8 +46,8 @@ def list_stories(con, search: str | None = None, limit: int = 50) -> tuple[list[
     params: list = []
     if search:
         where = (
-            "WHERE s.story_label ILIKE '%' || ? || '%' OR s.story_id IN "
-            "(SELECT story_id FROM articles WHERE title ILIKE '%' || ? || '%')"
+            "WHERE contains(lower(s.story_label), lower(?)) OR s.story_id IN "  # literal text: % and _ are no wildcards
+            "(SELECT story_id FROM articles WHERE contains(lower(title), lower(?)))"
         )
         params = [search, search]
     rows = con.execute(
@@ -72,7 +72,7 @@ def show_story(con, story_id: str) -> int:
     """One story's header and articles; exit 1 when no story (or more than one) has this id or prefix."""
     found = con.execute(
         "SELECT story_id, story_label, label_source, article_count, first_published, last_published, top_terms "
-        "FROM stories WHERE story_id = ? OR story_id LIKE ? || '%' ORDER BY story_id = ? DESC",
+        "FROM stories WHERE story_id = ? OR starts_with(story_id, ?) ORDER BY story_id = ? DESC",
         [story_id, story_id, story_id],
     ).fetchall()
     if not found or (len(found) > 1 and found[0][0] != story_id):

@@ -115,7 +115,8 @@ def view_statements(output: str, empty: Sequence[str] = (), feed_polls: bool = T
     if feed_polls and FEED_POLLS not in {spec.name for spec in TABLES}:
         statements.append(
             f"CREATE OR REPLACE VIEW {FEED_POLLS} AS SELECT * FROM "
-            f"read_parquet({sql_string(table_glob(output, FEED_POLLS))}, hive_partitioning = true, union_by_name = true);"
+            f"read_parquet({sql_string(table_glob(output, FEED_POLLS))}, "
+            "hive_partitioning = true, union_by_name = true);"
         )
     # stories first: the articles view joins it
     return sorted(statements, key=lambda s: not s.startswith(f"CREATE OR REPLACE VIEW {STORIES.name} "))

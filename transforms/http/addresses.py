@@ -11,7 +11,7 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*:(?://|%2f%2f))[^/?#@\s]*@")
 
 
-_BARE_USERINFO = re.compile(r"^[^\s/@:]+:[^\s/@]*@(?=[^\s/@]+$)")
+_BARE_USERINFO = re.compile(r"^(?!mailto:)[^\s/@:]+:[^\s/@]*@(?=[^\s/@]+$)")
 
 
 def redact_credentials(text: str) -> str:

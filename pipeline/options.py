@@ -357,6 +357,11 @@ class QueryOptions(OutputOptions):
         parser.add_argument(
             "--format", choices=("table", "csv", "json"), default="table", help="Output format. Default %(default)s"
         )
+        parser.add_argument(
+            "--unsafe",
+            action="store_true",
+            help="A full DuckDB session: any statement, any file (the default reads only the output's files).",
+        )
 
 
 class StoriesOptions(OutputOptions):

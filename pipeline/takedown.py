@@ -36,13 +36,13 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
+from pipeline.arguments import MISSING_OUTPUT_EXIT, STATE_ERRORS, Command, output_missing, run_command
 from pipeline.options import ForgetOptions, state_dir_of
 from pipeline.run_record import FORGET, RunRecord, read_record, record_paths
 from schemas import ARTICLES, SEEN, STORIES, TABLES, SeenKey
 from transforms.dedup.ledger import ARTICLE, CONTENT, ENTRY, FORGOTTEN, FORGOTTEN_CONTENT
-from transforms.output.files import ensure_dir
-from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
+from transforms.output.files import CorruptStateFile, ensure_dir
+from transforms.output.lease import LeaseHeld, hold_leases
 from transforms.output.tables import (
     COMPRESSION,
     CommitChanges,
@@ -92,9 +92,9 @@ def forget_command(args: argparse.Namespace, filesystem_options: PipelineOptions
     try:
         with hold_leases([output, state_dir], filesystem_options, command="python -m pipeline forget") as owner:
             record = forget(output, state_dir, args.target, with_copies=args.with_copies, lease_owner=owner)
-    except LeaseHeld as err:  # a run or watch is writing this output: forget after it
+    except (LeaseHeld, CorruptStateFile) as err:  # a run or watch is writing this output: forget after it
         print(f"error: {err}", file=sys.stderr)
-        return LEASE_HELD_EXIT
+        return STATE_ERRORS[type(err)]
     except NothingToForget as err:
         earlier = earlier_forget(output, args.target)
         if earlier:

@@ -48,11 +48,11 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, exit_code_of, output_missing, run_command
+from pipeline.arguments import MISSING_OUTPUT_EXIT, STATE_ERRORS, Command, exit_code_of, output_missing, run_command
 from pipeline.options import DEFAULT_MIN_FILE_MB, CompactOptions
 from schemas import TABLES, TableSpec
 from transforms.output.files import read_json, remove_folder, write_json_atomically
-from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld, hold_leases
+from transforms.output.lease import hold_leases
 from transforms.output.tables import COMPRESSION, STAGING_PREFIX
 
 WORK_DIR = "_compact"
@@ -307,7 +307,7 @@ def main(argv: Sequence[str]) -> int:
 def compact_command(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
     if output_missing(args.output, filesystem_options):
         return MISSING_OUTPUT_EXIT
-    errors = {CompactionRefused: COMPACTION_REFUSED_EXIT, LeaseHeld: LEASE_HELD_EXIT}
+    errors = {CompactionRefused: COMPACTION_REFUSED_EXIT, **STATE_ERRORS}
     return exit_code_of(lambda: _compact(args, filesystem_options), errors)
 
 

@@ -13,6 +13,10 @@ A table with no files yet is an empty view with its declared columns. Without SQ
 prints the view definitions; ``examples/views.sql`` is that output for the placeholder OUTPUT
 (``views_sql("OUTPUT")``; a test keeps the file in sync). DuckDB is imported here only, so
 ``run`` never loads it.
+
+The session is read-only over the output unless ``--unsafe``: only SELECT (and EXPLAIN) statements
+run; once the views are defined, DuckDB reads files only under the output folder, writes none,
+installs and loads no extension, and its configuration is locked.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ PLACEHOLDER = "OUTPUT"
 FEED_POLLS = "feed_polls"
 """The feed health table (written by runs that poll feeds); a view when the output has it."""
 QUERY_ERROR_EXIT = 1
+READ_ONLY_STATEMENTS = ("SELECT", "EXPLAIN")
+"""What the safe session runs (SHOW, DESCRIBE and SUMMARIZE are SELECTs to DuckDB)."""
 COMMAND = Command("query", __doc__.splitlines()[0].split(": ", 1)[1], (QueryOptions,), beam_options=False)
 
 
@@ -52,8 +58,8 @@ def query_command(args: argparse.Namespace, _beam: object) -> int:
     import duckdb
 
     try:
-        columns, rows = run_query(args.output, args.sql)
-    except duckdb.Error as err:
+        columns, rows = run_query(args.output, args.sql, unsafe=args.unsafe)
+    except (duckdb.Error, UnsafeQuery) as err:
         print(f"error: {err}", file=sys.stderr)
         return QUERY_ERROR_EXIT
     print_rows(columns, rows, args.format)
@@ -71,7 +77,16 @@ def table_glob(output: str, spec_or_name: TableSpec | str) -> str:
 def table_source(output: str, spec: TableSpec) -> str:
     """The FROM clause that reads a table's files."""
     options = ", hive_partitioning = true, union_by_name = true" if spec.partition else ", union_by_name = true"
-    return f"read_parquet('{table_glob(output, spec)}'{options})"
+    return f"read_parquet({sql_string(table_glob(output, spec))}{options})"
+
+
+def sql_string(text: str) -> str:
+    """``text`` as a SQL string literal (quotes doubled: an output folder may have a ``'`` in its name)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+class UnsafeQuery(ValueError):
+    """A statement the read-only session does not run (without ``--unsafe``)."""
 
 
 def view_statements(output: str, empty: Sequence[str] = (), feed_polls: bool = True) -> list[str]:
@@ -100,7 +115,8 @@ def view_statements(output: str, empty: Sequence[str] = (), feed_polls: bool = T
     if feed_polls and FEED_POLLS not in {spec.name for spec in TABLES}:
         statements.append(
             f"CREATE OR REPLACE VIEW {FEED_POLLS} AS SELECT * FROM "
-            f"read_parquet('{table_glob(output, FEED_POLLS)}', hive_partitioning = true, union_by_name = true);"
+            f"read_parquet({sql_string(table_glob(output, FEED_POLLS))}, "
+            "hive_partitioning = true, union_by_name = true);"
         )
     # stories first: the articles view joins it
     return sorted(statements, key=lambda s: not s.startswith(f"CREATE OR REPLACE VIEW {STORIES.name} "))
@@ -117,19 +133,37 @@ def views_sql(output: str = PLACEHOLDER) -> str:
     return "\n".join(header + view_statements(output)) + "\n"
 
 
-def connect(output: str):
-    """A DuckDB connection with every table of ``output`` defined as a view (empty views for tables with no files)."""
+def connect(output: str, unsafe: bool = False):
+    """A DuckDB connection with every table of ``output`` defined as a view (empty views for tables with no files).
+
+    Unless ``unsafe``, the connection reads files only under ``output``, writes none, installs no extension
+    and cannot be reconfigured.
+    """
     import duckdb
 
-    output = output.rstrip("/")
-    con = duckdb.connect()
+    output = os.path.abspath(output.rstrip("/") or "/")
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     empty = [spec.name for spec in TABLES if not committed_files(output, spec)]
     for spec in TABLES:
         if spec.name in empty:
             con.register(f"_empty_{spec.name}", _empty_table(spec))
     for statement in view_statements(output, empty, feed_polls=_has_files(output, FEED_POLLS)):
         con.execute(statement)
+    if not unsafe:
+        con.execute(f"SET allowed_directories = [{sql_string(os.path.join(output, ''))}]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
     return con
+
+
+def check_read_only(sql: str) -> None:
+    """Raises ``UnsafeQuery`` unless every statement of ``sql`` only reads (COPY, ATTACH, INSTALL, CREATE… do not)."""
+    import duckdb
+
+    for statement in duckdb.extract_statements(sql):
+        kind = statement.type.name
+        if kind not in READ_ONLY_STATEMENTS:
+            raise UnsafeQuery(f"{kind} statements are not run on the output without --unsafe (read-only session)")
 
 
 def _empty_table(spec: TableSpec) -> pa.Table:
@@ -144,9 +178,11 @@ def _has_files(output: str, name: str) -> bool:
     return os.path.isdir(folder) and any(f.endswith(".parquet") for _, _, files in os.walk(folder) for f in files)
 
 
-def run_query(output: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Runs ``sql`` with the output's views defined; returns column names and rows."""
-    relation = connect(output).sql(sql)
+def run_query(output: str, sql: str, unsafe: bool = False) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Runs ``sql`` with the output's views defined (read-only unless ``unsafe``); returns column names and rows."""
+    if not unsafe:
+        check_read_only(sql)
+    relation = connect(output, unsafe).sql(sql)
     if relation is None:  # a statement without a result (e.g. CREATE)
         return [], []
     return list(relation.columns), relation.fetchall()

@@ -25,7 +25,7 @@ OUTLET = "coalesce(a.source, regexp_extract(a.url, '^[a-z]+://([^/:]+)', 1), 'lo
 
 STORY_SQL = (
     "SELECT story_id, story_label, label_source, article_count, first_published, last_published, top_terms "
-    "FROM stories WHERE story_id = ? OR story_id LIKE ? || '%' ORDER BY story_id = ? DESC"
+    "FROM stories WHERE story_id = ? OR starts_with(story_id, ?) ORDER BY story_id = ? DESC"
 )
 """The story with this id (first), or those whose id starts with it."""
 STORY_ARTICLES_SQL = f"""
@@ -60,8 +60,8 @@ def list_stories(con, search: str | None = None, limit: int = 50) -> tuple[list[
     params: list = []
     if search:
         where = (
-            "WHERE s.story_label ILIKE '%' || ? || '%' OR s.story_id IN "
-            "(SELECT story_id FROM articles WHERE title ILIKE '%' || ? || '%')"
+            "WHERE contains(lower(s.story_label), lower(?)) OR s.story_id IN "  # literal text: % and _ are no wildcards
+            "(SELECT story_id FROM articles WHERE contains(lower(title), lower(?)))"
         )
         params = [search, search]
     rows = con.execute(

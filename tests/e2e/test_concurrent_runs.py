@@ -125,3 +125,34 @@ def test_commands_that_write_an_output_wait_for_no_one_while_a_run_holds_it(inpu
             assert refused.returncode == LEASE_HELD_EXIT, (argv, refused.stdout, refused.stderr)
             assert owner in refused.stderr and "python -m pipeline watch" in refused.stderr
             assert sorted(p.name for p in out.rglob("*") if not p.name.startswith("_lease")) == before
+
+
+def _files(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_state_store_inside_an_output_another_process_holds_is_refused(inputs, tmp_path):
+    held, other = tmp_path / "o1", tmp_path / "o2"
+    run_cli("run", "--input", str(inputs), "--output", str(held), "--catalog", "")
+    with hold_leases([str(held), str(held / "_state")], command="python -m pipeline watch") as owner:
+        before = _files(held)
+        refused = run_cli(
+            "run", "--input", str(inputs), "--output", str(other), "--state", str(held / "_state"), check=False
+        )
+        assert refused.returncode == LEASE_HELD_EXIT, refused.stdout + refused.stderr
+        assert owner in refused.stderr and str(held) in refused.stderr
+        assert _files(held) == before  # nothing of the holder's output or state store touched
+    assert not (other / "articles").exists()
+
+
+def test_an_output_enclosing_a_state_store_another_process_holds_is_refused(inputs, tmp_path):
+    outer, elsewhere = tmp_path / "o1", tmp_path / "o2"
+    run_cli("run", "--input", str(inputs), "--output", str(outer), "--catalog", "")
+    with hold_leases([str(elsewhere), str(outer / "_state")], command="python -m pipeline watch") as owner:
+        before = _files(outer)
+        refused = run_cli("run", "--input", str(inputs), "--output", str(outer), check=False)
+        assert refused.returncode == LEASE_HELD_EXIT, refused.stdout + refused.stderr
+        assert owner in refused.stderr and str(outer / "_state") in refused.stderr
+        assert _files(outer) == before
+    rerun = run_cli("run", "--input", str(inputs), "--output", str(outer), "--catalog", "")  # free again: it runs
+    assert "reconciled        yes" in rerun.stdout

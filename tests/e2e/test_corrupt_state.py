@@ -8,6 +8,7 @@ the message names then works.
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 from pathlib import Path
 
@@ -75,3 +76,41 @@ def test_a_garbage_ledger_file_names_the_file_and_the_way_out(first_run, tmp_pat
     ledger.write_bytes(b"PAR1 this is not parquet")
     message = _spoiled_run(out)
     assert str(ledger) in message and f"mv {ledger}" in message and "no longer known" in message
+
+
+@pytest.mark.parametrize(
+    "sitemaps",
+    [
+        '{"sitemaps": {"https://example.org/sitemap.xml": {"etag": "x", "pa',
+        '{"sitemaps": [1, 2]}',
+        '{"sitemaps": {"u": 3}}',
+    ],
+)
+def test_a_corrupt_sitemaps_json_names_the_file_even_for_a_seeds_only_run(first_run, tmp_path, sitemaps):
+    out = _copy(first_run, tmp_path)
+    path = out / "_state" / "sitemaps.json"
+    path.write_text(sitemaps)
+    message = _spoiled_run(out)
+    assert str(path) in message and f"mv {path}" in message
+    path.rename(path.with_name("sitemaps.json.unreadable"))  # the way out
+    assert "reconciled        yes" in run_cli("run", "--input", str(SEEDS), "--output", str(out)).stdout
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("expires_at", "soon"), ("expires_at", "2999-01-01T00:00:00"), ("pid", "1234"), ("heartbeat_at", 5)],
+)
+@pytest.mark.parametrize("command", ["run", "compact"])
+def test_a_lease_of_valid_json_with_wrong_field_types_names_the_file(first_run, tmp_path, field, value, command):
+    out = _copy(first_run, tmp_path)
+    lease = out / "_lease.json"
+    now = "2999-01-01T00:00:00+00:00"
+    fields = {"owner": "o", "host": "h", "pid": 1, "command": "c", "started_at": now, "heartbeat_at": now}
+    lease.write_text(json.dumps({**fields, "expires_at": now, field: value}))
+    before = _snapshot(out)
+    args = ("--input", str(SEEDS)) if command == "run" else ()
+    result = run_cli(command, *args, "--output", str(out), check=False)
+    assert result.returncode == CORRUPT_STATE_EXIT, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert str(lease) in result.stderr and field in result.stderr and f"rm {lease}" in result.stderr
+    assert _snapshot(out) == before

@@ -108,3 +108,29 @@ def test_entry_title_not_an_author_job_title_and_address_bylines_parsed(loopback
     assert rows["1"]["title"] == "Quarterly platform update"
     assert rows["1"]["authors"] == ["Ann Lee"]
     assert rows["2"]["authors"] == ["Maria Lopez"]  # an address is no name: the page byline wins
+
+
+def test_json_feed_items_that_are_not_objects_are_each_a_reject(loopback_server, tmp_path):
+    server = loopback_server
+    feed = json.loads(json_feed_11(server))
+    feed["items"] = ["a string", *feed["items"][1:], None, 42]  # 2 entries with text + 3 items that are no entry
+    server.route("/j/2", Reply(200, article_page("Page /j/2", seed="/j/2"), {"Content-Type": HTML_TYPE}))
+    server.route("/feed", feed_reply(json.dumps(feed).encode(), "application/feed+json"))
+    out = tmp_path / "out"
+
+    result = run_feeds(out, "--feed", server.url("/feed"))
+
+    assert len(articles(out)) == 2
+    refused = sorted((r["reason"], r["source_uri"], r["detail"]) for r in rejects(out))
+    assert [(reason, uri.rsplit("#", 1)[1]) for reason, uri, _ in refused] == [
+        ("not_a_feed_item", "item=0"),
+        ("not_a_feed_item", "item=3"),
+        ("not_a_feed_item", "item=4"),
+    ]
+    assert {detail.split(" is ")[1] for *_, detail in refused} == {
+        'a string ("a string"), not an object',
+        "null, not an object",
+        "a number (42), not an object",
+    }
+    assert "feed entries    5 = 2 articles + 0 seen before + 3 rejected" in result.stdout
+    assert "reconciled        yes" in result.stdout

@@ -17,7 +17,7 @@ import apache_beam as beam
 
 from schemas import Article
 from transforms.dedup import rules
-from transforms.dedup.ledger import ARTICLE, CONTENT, keys_of_kind
+from transforms.dedup.ledger import ARTICLE, CONTENT, FORGOTTEN_CONTENT, keys_of_kind
 from transforms.dedup.rules import DedupOutputs, publication_sort_key
 from transforms.run import counters
 
@@ -46,6 +46,7 @@ class MarkDuplicates(beam.PTransform):
             {
                 "new": by_url.groups | "KeyByHash" >> beam.Map(lambda g: (g[0].content_hash, g)),
                 "known": keys_of_kind(self._known, CONTENT),
+                "forgotten": keys_of_kind(self._known, FORGOTTEN_CONTENT),
             }
             | "GroupSameText" >> beam.CoGroupByKey()
             | "MarkSameText" >> beam.FlatMap(_resolve_by_hash).with_outputs(ALREADY_INGESTED, main="articles")
@@ -67,6 +68,11 @@ def _resolve_by_hash(element) -> Iterator:
     groups = list(grouped["new"])
     known = list(grouped["known"])
     if not groups:
+        return
+    if any(True for _ in grouped.get("forgotten", ())):  # a forget took this text down: it stays down
+        articles = [a for original, copies in groups for a in (original, *copies)]
+        counters.COPIES_OF_FORGOTTEN.inc(len(articles))
+        yield from _skip(articles)
         return
     earlier = sorted(article_id for article_id in known if article_id)
     if earlier:  # an earlier run wrote this text: these are copies of that article

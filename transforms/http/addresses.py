@@ -11,9 +11,30 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*:(?://|%2f%2f))[^/?#@\s]*@")
 
 
+_BARE_USERINFO = re.compile(r"^(?!mailto:)[^\s/@:]+:[^\s/@]*@(?=[^\s/@]+$)")
+
+
 def redact_credentials(text: str) -> str:
-    """``scheme://user:password@host`` → ``scheme://***@host`` anywhere in ``text`` (for logs, rejects, rows)."""
-    return _USERINFO.sub(r"\1***@", text) if "@" in text else text
+    """``scheme://user:password@host`` → ``scheme://***@host`` anywhere in ``text`` (for logs, rejects, rows);
+    a bare ``user:password@host`` (a site name taken from a URL's netloc) → ``host``.
+
+    The one redaction: every table row passes through it when written (``redact_row``).
+    """
+    if "@" not in text:
+        return text
+    return _BARE_USERINFO.sub("", _USERINFO.sub(r"\1***@", text))
+
+
+def redact_row(row: dict) -> dict:
+    """``row`` with ``redact_credentials`` applied to every string value (and every string in a list value)."""
+    redacted = {}
+    for name, value in row.items():
+        if isinstance(value, str):
+            value = redact_credentials(value)
+        elif isinstance(value, list | tuple) and any(isinstance(v, str) and "@" in v for v in value):
+            value = [redact_credentials(v) if isinstance(v, str) else v for v in value]
+        redacted[name] = value
+    return redacted
 
 
 def resolve_host(host: str, port: int) -> list[str]:

@@ -39,7 +39,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from transforms.output.files import ensure_dir
+from transforms.output.files import CorruptStateFile, ensure_dir
 
 LEASE_FILE = "_lease.json"
 DEFAULT_TTL = dt.timedelta(seconds=60)
@@ -79,12 +79,51 @@ class LeaseHolder:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LeaseHolder | None:
-        """None for a lease file that is not one (a torn or foreign file is treated as free)."""
+        """None for a lease file that is not one (a torn or foreign file is treated as free).
+
+        Raises ``BadLeaseFields`` for a lease of valid JSON whose fields have the wrong types
+        (``expires_at: "soon"``, a naive time, a string pid): it can't be told free or held.
+        """
         try:
             raw = json.loads(data)
-            return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
+            holder = cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
         except (ValueError, TypeError, KeyError):
             return None
+        holder.check_fields()
+        return holder
+
+    def check_fields(self) -> None:
+        """Raises ``BadLeaseFields`` naming the first field of the wrong type."""
+        for name in ("owner", "host", "command"):
+            if not isinstance(getattr(self, name), str):
+                raise BadLeaseFields(f"{name} is {getattr(self, name)!r}, not a string")
+        if not isinstance(self.pid, int) or isinstance(self.pid, bool):
+            raise BadLeaseFields(f"pid is {self.pid!r}, not an integer")
+        for name in ("started_at", "heartbeat_at", "expires_at", "released_at"):
+            value = getattr(self, name)
+            if value is None and name == "released_at":
+                continue
+            try:
+                aware = isinstance(value, str) and dt.datetime.fromisoformat(value).utcoffset() is not None
+            except ValueError:
+                aware = False
+            if not aware:
+                raise BadLeaseFields(f"{name} is {value!r}, not an ISO-8601 time with its UTC offset")
+
+
+class BadLeaseFields(ValueError):
+    """A lease file of valid JSON whose fields have the wrong types."""
+
+
+LEASE_WAY_OUT = "If no run is using this folder, remove the lease (rm {path}); the next run takes a new one."
+
+
+def read_holder(path: str, data: bytes) -> LeaseHolder | None:
+    """``LeaseHolder.from_bytes``; ``CorruptStateFile`` naming ``path`` for fields of the wrong types."""
+    try:
+        return LeaseHolder.from_bytes(data)
+    except BadLeaseFields as err:
+        raise CorruptStateFile(path, str(err), LEASE_WAY_OUT) from err
 
 
 class LeaseHeld(RuntimeError):
@@ -361,7 +400,7 @@ def acquire(
         if current is None:
             version = store.create(data)
         else:
-            holder = LeaseHolder.from_bytes(current[0])
+            holder = read_holder(store.path, current[0])
             if holder is not None and not holder.is_free(now):
                 raise LeaseHeld(folder, holder)
             version = store.replace(data, current[1])
@@ -370,7 +409,7 @@ def acquire(
         if version is not None:
             return Lease(store, mine, version, ttl)
     current = store.read()  # lost every race: someone else holds it now
-    raise LeaseHeld(folder, (LeaseHolder.from_bytes(current[0]) if current else None) or holder or mine)
+    raise LeaseHeld(folder, (read_holder(store.path, current[0]) if current else None) or holder or mine)
 
 
 def verify_lease(folder: str, owner: str) -> None:
@@ -378,7 +417,7 @@ def verify_lease(folder: str, owner: str) -> None:
     path = lease_path(folder)
     try:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            holder = LeaseHolder.from_bytes(handle.read())
+            holder = read_holder(path, handle.read())
     except OSError as err:
         raise LeaseLost(f"cannot read the lease {path}: {err}") from err
     if holder is None or holder.owner != owner or holder.released_at:
@@ -395,11 +434,19 @@ def hold_leases(
     Folders below another one in the list share its lease. All or nothing: a refused folder
     releases the ones already taken. A local folder created for the lease is removed again when
     the run wrote nothing else into it (say its input matched nothing).
+
+    A folder is also refused (``LeaseHeld``) while another process holds the lease of a folder
+    enclosing it (a state store inside another run's output), or of a folder of the list that
+    shares an enclosing lease (another run's state store inside this output). That is checked
+    after taking the leases, so of two runs racing for nested folders at most one goes on.
     """
+    wanted = sorted({_absolute(f) for f in folders})
     chosen: list[str] = []
-    for folder in sorted({f.rstrip("/") for f in folders}):
+    for folder in wanted:
         if not any(folder.startswith(parent + "/") for parent in chosen):
             chosen.append(folder)
+    others = sorted({parent for folder in wanted for parent in _enclosing(folder)} | set(wanted) - set(chosen))
+    refuse_other_holders(others, None, options)  # refused before leaving a lease file anywhere
     leases: list[Lease] = []
     created = [f for f in chosen if FileSystems.get_scheme(f) is None and not os.path.exists(f)]
     try:
@@ -408,6 +455,7 @@ def hold_leases(
                 ensure_dir(folder)
             owner = leases[0].owner if leases else None  # one owner id for all, so the commit checks one name
             leases.append(acquire(lease_store(folder, options), command, ttl, owner=owner))
+        refuse_other_holders(others, leases[0].owner, options)  # again: a racing run may have taken one meanwhile
         yield leases[0].owner
         lost = [lease.store.path for lease in leases if lease.lost]
         if lost:
@@ -417,6 +465,35 @@ def hold_leases(
             lease.release()
         for folder in created:
             _remove_if_only_the_lease(folder)
+
+
+def refuse_other_holders(folders: Sequence[str], owner: str | None, options: PipelineOptions | None = None) -> None:
+    """Raises ``LeaseHeld`` when a live lease of another owner lies in one of ``folders`` (read only)."""
+    now = _now()
+    for folder in folders:
+        store = lease_store(folder, options)
+        current = store.read()
+        holder = read_holder(store.path, current[0]) if current else None
+        if holder is not None and holder.owner != owner and not holder.is_free(now):
+            raise LeaseHeld(folder, holder)
+
+
+def _absolute(folder: str) -> str:
+    folder = folder.rstrip("/") or "/"
+    return os.path.abspath(folder) if FileSystems.get_scheme(folder) is None else folder
+
+
+def _enclosing(folder: str) -> list[str]:
+    """Every folder that encloses ``folder``, nearest first (local: up to the root; remote: up to the bucket)."""
+    if FileSystems.get_scheme(folder) is None:
+        parents = []
+        while (parent := os.path.dirname(folder)) != folder:
+            parents.append(parent)
+            folder = parent
+        return parents
+    scheme, _, path = folder.partition("://")
+    parts = path.split("/")
+    return [f"{scheme}://{'/'.join(parts[:n])}" for n in range(len(parts) - 1, 0, -1)]
 
 
 def _remove_if_only_the_lease(folder: str) -> None:

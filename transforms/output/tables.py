@@ -38,6 +38,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
+from transforms.http.addresses import redact_row
 from transforms.output.files import (
     ensure_dir,
     match_paths,
@@ -194,8 +195,9 @@ class _PartitionFile:
 
 
 def records_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
-    """Rows → Arrow table; a null in a non-nullable column is a bug and raises."""
-    table = pa.Table.from_pylist(rows, schema=schema)
+    """Rows → Arrow table, credentials redacted from every text (``redact_row``); a null in a non-nullable column
+    is a bug and raises."""
+    table = pa.Table.from_pylist([redact_row(row) for row in rows], schema=schema)
     for field in schema:
         if not field.nullable and table.column(field.name).null_count:
             raise ValueError(f"column {field.name!r} is declared non-null but has nulls")

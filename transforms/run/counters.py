@@ -126,6 +126,8 @@ WINDOW_ARTICLES = Counter(WINDOW, "articles")
 # Deduplication.
 DUPLICATES = Counter(DEDUP, "duplicates")
 COPIES_OF_EARLIER_RUNS = Counter(DEDUP, "copies_of_earlier_runs")
+COPIES_OF_FORGOTTEN = Counter(DEDUP, "copies_of_forgotten")
+"""Articles whose text a ``forget`` took down: dropped (and counted in ``already_ingested`` too)."""
 ALREADY_INGESTED = Counter(DEDUP, "already_ingested")
 REPEATED_REJECTS = Counter(DEDUP, "repeated_rejects")
 STREAM_ORIGINALS = Counter(DEDUP, "originals")

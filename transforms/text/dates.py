@@ -31,6 +31,8 @@ DAY, MINUTE, SECOND = "day", "minute", "second"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ])")
 _ISO_TIME = re.compile(r"[T ](\d{2}):?(\d{2})(?::?(\d{2}))?")
 _RFC822_SECONDS = re.compile(r"\d{1,2}:\d{2}:\d{2}")
+_RFC822_YEAR = re.compile(r"\b\d{1,2}\s+[A-Za-z]{3,}\.?\s+(\d{3,})\b")
+"""A year written with 3 or more digits: taken as written (``parsedate_tz`` turns 0001 into 2001)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ def read_feed_time(raw: str | None, parsed: Any, now: dt.datetime | None = None)
         fields = email.utils.parsedate_tz(text)
         if fields is not None:
             precision = SECOND if _RFC822_SECONDS.search(text) else MINUTE
+            written_year = _RFC822_YEAR.search(text)
+            if written_year:
+                fields = (int(written_year.group(1)), *fields[1:])
             try:
                 local = dt.datetime(*fields[:6], tzinfo=dt.timezone(dt.timedelta(seconds=fields[9] or 0)))
             except (ValueError, OverflowError) as error:

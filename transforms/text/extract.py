@@ -35,6 +35,7 @@ from transforms.text.html_worker import (
 )
 from transforms.text.metadata import clean_authors, site_names, strip_site_name
 from transforms.text.tokens import word_count
+from transforms.text.urls import normalize_url
 
 STAGE = "extract"
 DEFAULT_MIN_WORDS = 20
@@ -295,8 +296,6 @@ def canonical_url(url: str | None) -> str | None:
     Validity is checked here rather than with courlan.check_url, a crawler filter that refuses
     valid article URLs (/gallery/, /page/, .pdf, upper-case schemes).
     """
-    import courlan
-
     if not url:
         return None
     try:
@@ -306,7 +305,7 @@ def canonical_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not host or not VALID_HOST.fullmatch(host):
         return None
-    normalised = urlsplit(urldefrag(courlan.normalize_url(url.strip())).url)
+    normalised = urlsplit(urldefrag(normalize_url(url.strip())).url)
     return normalised._replace(netloc=normalised.netloc.rpartition("@")[2]).geturl()  # credentials never reach a row
 
 

@@ -86,3 +86,15 @@ def test_a_feed_time_only_feedparser_understands_is_range_checked():
     )
     assert read_feed_time("5 mars 1899", (1899, 3, 5, 0, 0, 0, 1, 65, 0), NOW).problem.startswith("out_of_range")
     assert read_feed_time("", None, NOW).problem is None
+
+
+@pytest.mark.parametrize(
+    "raw", ["Mon, 01 Jan 0001 00:00:00 +0500", "Mon, 01 Jan 0001 00:00:00 GMT", "Fri, 01 Jan 0099 12:00 -0800"]
+)
+def test_an_rfc822_year_written_in_full_is_taken_as_written_not_mapped_into_this_century(raw):
+    found = read_feed_time(raw, (500, 1, 1, 1, 0, 0, 4, 1, 0), NOW)  # feedparser's own reading: year 500
+    assert found.at is None and found.problem.startswith("out_of_range")
+
+
+def test_a_two_digit_rfc822_year_still_means_this_century():
+    assert read_feed_time("Mon, 01 Jan 24 10:00:00 +0000", None, NOW).at == dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)

@@ -351,6 +351,31 @@ def test_canonical_url_normalises(url, expected):
 
 
 @pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://example.pl/here.pl?r123", "http://example.pl/here.pl?r123"),
+        ("https://example.com/article.php?12345", "https://example.com/article.php?12345"),
+        ("https://example.com/a?b=1&utm_source=x&flag", "https://example.com/a?b=1&flag"),
+        ("https://example.com?12345", "https://example.com/?12345"),
+        ("https://example.com/a?utm_source", "https://example.com/a"),
+    ],
+)
+def test_valueless_query_parameters_that_identify_articles_survive_normalisation(url, expected):
+    assert canonical_url(url) == expected
+
+
+def test_articles_told_apart_only_by_a_valueless_parameter_are_not_one_url():
+    canonical = "https://WWW.Example.com/news/council-budget?utm_source=rss#top"
+    pages = [
+        extract(SourceDocument(f"/in/{n}.html", "html", article_page().decode().replace(canonical, f"{url}{n}")))
+        for url in ["https://example.com/article.php?"]
+        for n in (12345, 12346)
+    ]
+    assert [a.url for a in pages] == ["https://example.com/article.php?12345", "https://example.com/article.php?12346"]
+    assert pages[0].article_id != pages[1].article_id  # the dedup by URL keys on the canonical URL (article_id)
+
+
+@pytest.mark.parametrize(
     "url",
     [
         None,

@@ -25,7 +25,7 @@ from transforms.http.robots import ROBOTS_RULES
 from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.document import ENTRY_TEXT, PAGE, SourceDocument
-from transforms.sources.feeds.parsing import FeedEntry, feed_problem, parse_feed
+from transforms.sources.feeds.parsing import NOT_AN_ENTRY, FeedEntry, feed_problem, parse_feed
 from transforms.sources.feeds.state import FeedState, after_fetch, policy_hint, unexpected_not_modified
 
 STAGE = "feeds"
@@ -44,10 +44,17 @@ class FeedPoll:
     state: FeedState
     entries: tuple[FeedEntry, ...] = ()
     reject: Reject | None = None
+    item_rejects: tuple[Reject, ...] = ()
+    """One per item of the feed that is no entry (counted in the feed's entries, rejected before extraction)."""
     bytes_received: int = 0
     """Size of the decoded feed body (0 on 304 and on errors)."""
     latency_seconds: float | None = None
     """How long the GET took, redirects included (not the wait for the host's turn)."""
+
+    @property
+    def rejects(self) -> list[Reject]:
+        """The feed's reject (a failed poll) and those of its items that are no entry."""
+        return ([self.reject] if self.reject else []) + list(self.item_rejects)
 
 
 class FeedOutputs(NamedTuple):
@@ -94,7 +101,7 @@ class ReadFeeds(beam.PTransform):
             lambda entry: entry.page_url,
             self._settings,
         )
-        feed_rejects = polls | "FeedRejects" >> beam.FlatMap(lambda poll: [poll.reject] if poll.reject else [])
+        feed_rejects = polls | "FeedRejects" >> beam.FlatMap(lambda poll: poll.rejects)
         page_rejects = pages | "PageRejects" >> beam.Filter(lambda item: isinstance(item, Reject))
         return FeedOutputs(
             documents=pages | "Documents" >> beam.Filter(lambda item: isinstance(item, SourceDocument)),
@@ -146,8 +153,25 @@ def poll_feed(session: FetchSession, state: FeedState, run: RunContext, now: dt.
         )
     if parsed.bozo:
         session.count(counters.FEEDS_SALVAGED)
-    session.count(counters.FEED_ENTRIES, len(parsed.entries))
-    return FeedPoll(dataclasses.replace(new_state, last_bozo=parsed.bozo), entries=parsed.entries, **measured)
+    session.count(counters.FEED_ENTRIES, len(parsed.entries) + len(parsed.refused_items))
+    item_rejects = tuple(
+        run.reject(
+            f"{redact_credentials(state.feed_url)}#item={position}",
+            "parse",
+            NOT_AN_ENTRY,
+            why,
+            f"{state.feed_url}\n{why}",
+        )
+        for position, why in parsed.refused_items
+    )
+    if item_rejects:  # rejected before extraction, as entries without text are
+        session.count(counters.FEED_ENTRIES_WITHOUT_TEXT.of(NOT_AN_ENTRY), len(item_rejects))
+    return FeedPoll(
+        dataclasses.replace(new_state, last_bozo=parsed.bozo),
+        entries=parsed.entries,
+        item_rejects=item_rejects,
+        **measured,
+    )
 
 
 def entry_document(

@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 NOT_A_FEED = "not_a_feed"
+NOT_AN_ENTRY = "not_a_feed_item"
+"""Reject reason of a feed item that is no entry at all (a JSON Feed item that is not an object)."""
 """Reject reason: the body yielded no entries and is not a well-formed feed."""
 
 MAX_HTML_CHARS = 2_000_000
@@ -155,6 +157,8 @@ class ParsedFeed:
     """feedparser's format name, e.g. 'rss20', 'atom10', 'rss10'; None when it recognised none."""
     bozo: str | None
     """When feedparser flagged the feed as malformed: 'ExceptionClass: message'. Entries are still salvaged."""
+    refused_items: tuple[tuple[int, str], ...] = ()
+    """Items that are no entry (a JSON Feed item that is a string, null, a number): (position, why)."""
 
 
 # --- public API -----------------------------------------------------------
@@ -220,10 +224,21 @@ def parse_json_feed(body: bytes, feed_url: str) -> ParsedFeed:
     version = "json11" if declared.rstrip("/").endswith("1.1") else "json10"
     feed_title = _json_text(document.get("title"))
     feed_authors = _json_authors(document)
-    entries = tuple(
-        _json_entry(item, feed_url, feed_title, feed_authors) for item in document["items"] if isinstance(item, dict)
+    items = document["items"]
+    entries = tuple(_json_entry(item, feed_url, feed_title, feed_authors) for item in items if isinstance(item, dict))
+    refused = tuple(
+        (n, f"item {n} of the JSON Feed is {_json_kind(item)}, not an object")
+        for n, item in enumerate(items)
+        if not isinstance(item, dict)
     )
-    return ParsedFeed(entries=entries, title=feed_title, version=version, bozo=None)
+    return ParsedFeed(entries=entries, title=feed_title, version=version, bozo=None, refused_items=refused)
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    kind = {str: "a string", bool: "a boolean", list: "an array"}.get(type(value))
+    return f"{kind or 'a number'} ({json.dumps(value, ensure_ascii=False)[:80]})"
 
 
 def entry_id(feed_url: str, guid: str | None, link: str | None, title: str | None, content: str | None) -> str:

@@ -196,7 +196,7 @@ class PollFeeds(beam.PTransform):
                 REJECTED, main="documents"
             )
         )
-        feed_rejects = polls | "FeedRejects" >> beam.FlatMap(lambda poll: [poll.reject] if poll.reject else [])
+        feed_rejects = polls | "FeedRejects" >> beam.FlatMap(lambda poll: poll.rejects)
         return StreamingFeedOutputs(
             documents=pages.documents,
             rejects=(feed_rejects, pages[REJECTED]) | "AllFeedRejects" >> beam.Flatten(),

@@ -39,6 +39,7 @@ SOURCE = "sitemap"
 SITEMAP_ACCEPT = "application/xml, text/xml;q=0.9, application/x-gzip;q=0.8, text/plain;q=0.5, */*;q=0.1"
 MAX_SITEMAPS_PER_ROOT = 1000
 MAX_DEPTH = 3
+SITEMAP_TOO_DEEP = "sitemap_too_deep"
 TRANSIENT = ("timeout", "connection_error", "dns_error", "incomplete_body", "http_429", ROBOTS_UNREACHABLE)
 """Page failures a later run should retry: the page is not marked handled."""
 
@@ -154,6 +155,9 @@ def crawl_sitemaps(
         if parsed.kind == INDEX:
             if depth < MAX_DEPTH:
                 pending.extend((child.url, child.lastmod, depth + 1) for child in parsed.children)
+            else:  # each dropped child is a reject, so what it lists is known to be unseen
+                detail = f"a sitemap index nested deeper than {MAX_DEPTH} levels (listed by {url})"
+                out += [_sitemap_reject(session, run, c.url, SITEMAP_TOO_DEEP, detail, c.url) for c in parsed.children]
             continue
         for entry in parsed.entries:
             session.count(counters.SITEMAP_ENTRIES)

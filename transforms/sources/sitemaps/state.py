@@ -16,9 +16,13 @@ from dataclasses import dataclass, field
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.http.client import FetchResult
-from transforms.output.files import read_json, write_json_atomically
+from transforms.output.files import CorruptStateFile, read_json, write_json_atomically
 
 SITEMAPS_FILE = "sitemaps.json"
+SITEMAPS_WAY_OUT = (
+    "Move it aside (mv {path} {path}.unreadable) to start the sitemap states afresh (each sitemap is then"
+    " fetched in full once; pages already ingested are still skipped), or restore it from a backup."
+)
 
 
 @dataclass(frozen=True)
@@ -89,9 +93,13 @@ class SitemapStateStore:
         self.path = FileSystems.join(state_dir.rstrip("/"), SITEMAPS_FILE)
 
     def load(self) -> dict[str, SitemapState]:
+        """Every sitemap's state; raises ``CorruptStateFile`` for a file that doesn't read as one."""
         if not FileSystems.exists(self.path):
             return {}
-        return {url: _from_json(url, value) for url, value in read_json(self.path)["sitemaps"].items()}
+        try:
+            return {url: _from_json(url, value) for url, value in read_json(self.path)["sitemaps"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise CorruptStateFile(self.path, err, SITEMAPS_WAY_OUT) from err
 
     def save(self, states: Iterable[SitemapState]) -> None:
         write_json_atomically(self.path, {"sitemaps": {s.url: _to_json(s) for s in states}})
@@ -122,6 +130,8 @@ def _to_json(state: SitemapState) -> dict:
 
 
 def _from_json(url: str, value: dict) -> SitemapState:
+    if not isinstance(value, dict) or not isinstance(value.get("pages", {}), dict):
+        raise TypeError(f"the state of {url} is not an object with an object of pages")
     fetched = value.get("last_fetched_at")
     known = {f.name for f in dataclasses.fields(SitemapState)}
     fields = {k: v for k, v in value.items() if k in known and k != "url"}

@@ -141,3 +141,23 @@ def test_robots_txt_keeps_pages_out_and_an_unreachable_one_is_retried_later(loop
         down.route("/robots.txt", Reply(503))
         (unreachable,) = fetch_sitemap_page(s, SitemapEntry(down.url("/a.html"), "https://s/x"), RUN)
     assert unreachable.reason == "robots_unreachable"  # no HandledPage: a later run tries again
+
+
+def test_children_of_an_index_nested_past_the_depth_limit_are_each_a_reject(loopback_server):
+    def index(*children: str) -> Reply:
+        items = "".join(f"<sitemap><loc>{loopback_server.url(c)}</loc></sitemap>" for c in children)
+        body = f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}</sitemapindex>'
+        return Reply(200, body.encode(), {"Content-Type": "application/xml"})
+
+    for level in range(4):  # /i0.xml → /i1.xml → /i2.xml → /i3.xml, which lists two more indexes
+        loopback_server.route(f"/i{level}.xml", index(f"/i{level + 1}.xml") if level < 3 else index("/a.xml", "/b.xml"))
+    s = session()
+    (root,) = sitemap_roots([loopback_server.url("/i0.xml")], [])
+    out = crawl_sitemaps(s, root, {}, RUN, now=NOW)
+    rejects = of(out, Reject)
+    assert sorted((r.source_uri, r.reason) for r in rejects) == [
+        (loopback_server.url("/a.xml"), "sitemap_too_deep"),
+        (loopback_server.url("/b.xml"), "sitemap_too_deep"),
+    ]
+    assert all(loopback_server.url("/i3.xml") in r.detail for r in rejects)
+    assert s.take_counts()[counters.SITEMAPS_FAILED.of("sitemap_too_deep")] == 2

@@ -1,0 +1,37 @@
+"""URL normalisation: courlan's rules, except that a query parameter without a value is kept.
+
+courlan's ``normalize_url`` drops ``?12345`` and ``?r123``; on many sites such a parameter IS the
+article's id, and dropping it gives distinct articles one URL (then marked copies of each other).
+Every normalisation of an article URL goes through ``normalize_url`` here, trafilatura's too.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import SplitResult, unquote_plus, urlsplit
+
+
+def normalize_url(url: str | SplitResult, strict: bool = False, language: str | None = None, **kwargs) -> str:
+    """courlan's ``normalize_url`` (same signature), with the valueless query parameters put back, sorted."""
+    import courlan
+    from courlan.clean import TRACKERS_RE
+
+    query = (url if isinstance(url, SplitResult) else urlsplit(url)).query
+    normalised = urlsplit(courlan.normalize_url(url, strict, language, **kwargs))
+    valueless = sorted(
+        {
+            name
+            for name, _, value in (part.partition("=") for part in query.split("&"))
+            if name and not value and not TRACKERS_RE.search(unquote_plus(name).lower())
+        }
+    )
+    if strict or not valueless:
+        return normalised.geturl()
+    kept = [normalised.query] if normalised.query else []
+    return normalised._replace(path=normalised.path or "/", query="&".join(kept + valueless)).geturl()
+
+
+def keep_valueless_parameters_in_trafilatura() -> None:
+    """trafilatura's canonical-link reading normalises with courlan's function: make it use ours."""
+    import trafilatura.metadata
+
+    trafilatura.metadata.normalize_url = normalize_url

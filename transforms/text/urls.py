@@ -34,4 +34,4 @@ def keep_valueless_parameters_in_trafilatura() -> None:
     """trafilatura's canonical-link reading normalises with courlan's function: make it use ours."""
     import trafilatura.metadata
 
-    trafilatura.metadata.normalize_url = normalize_url
+    trafilatura.metadata.normalize_url = normalize_url  # type: ignore[assignment]  # same call shape, wider signature

@@ -21,8 +21,8 @@ from transforms.run.context import REJECTED, RunContext
 from transforms.sources.archive_filters import ArchiveFilters
 from transforms.sources.document import SourceDocument
 from transforms.sources.warc.records import (
+    FILE_REASONS,
     FILTERED,
-    INVALID_WARC,
     RECORDS_PER_SLICE,
     WarcSlice,
     read_warc_slice,
@@ -79,7 +79,7 @@ class ReadWarcSlice(beam.DoFn):
                 progress.note("documents read")
                 yield outcome
             elif isinstance(outcome, Reject):
-                if outcome.reason == INVALID_WARC:
+                if outcome.reason in FILE_REASONS:
                     counters.WARC_SLICES_UNREADABLE.of(outcome.reason).inc()
                 else:
                     self._records.inc()

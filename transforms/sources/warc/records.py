@@ -29,6 +29,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from schemas import Reject
 from transforms.http.addresses import redact_credentials
+from transforms.http.client import FetchPolicy
 from transforms.run.context import RunContext
 from transforms.sources.archive_filters import ArchiveFilters
 from transforms.sources.document import PAGE, SourceDocument
@@ -76,24 +77,26 @@ def is_warc_file(path: str) -> bool:
     return path.lower().endswith(WARC_SUFFIXES)
 
 
-def open_warc(path: str) -> BinaryIO:
+def open_warc(path: str, policy: FetchPolicy = FetchPolicy()) -> BinaryIO:
     """The raw (still gzipped) bytes of a WARC file, seekable: http(s) through ranged GETs, anything
     else (local, ``gs://``, ``s3://``) through Beam's FileSystems."""
     if is_http_url(path):
-        return io.BufferedReader(HttpRangeReader(path), buffer_size=1 << 20)
+        return io.BufferedReader(HttpRangeReader(path, policy), buffer_size=1 << 20)
     if FileSystems.get_scheme(path) is None:
         return open_regular_file(path)  # a FIFO, socket or device is refused, never read (a FIFO would block)
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
 
-def split_warc_file(path: str, records_per_slice: int = RECORDS_PER_SLICE) -> Iterator[WarcSlice]:
+def split_warc_file(
+    path: str, records_per_slice: int = RECORDS_PER_SLICE, policy: FetchPolicy = FetchPolicy()
+) -> Iterator[WarcSlice]:
     """Slices of ``records_per_slice`` entries (a gzip member, or one record of an uncompressed file),
     cut at entry offsets; never raises. Damaged entries count as entries (their reader rejects
     them); a file that can't be read to the end leaves the rest as one slice whose reader reports it.
     """
     start, count = 0, 0
     try:
-        with open_warc(path) as raw:
+        with open_warc(path, policy) as raw:
             for entry in warc_entries(raw):
                 if count == records_per_slice:
                     yield WarcSlice(path, start, entry.offset)
@@ -113,7 +116,7 @@ RecordOutcome = SourceDocument | Reject | str
 
 
 def read_warc_slice(
-    piece: WarcSlice, run: RunContext, filters: ArchiveFilters = ArchiveFilters()
+    piece: WarcSlice, run: RunContext, filters: ArchiveFilters = ArchiveFilters(), policy: FetchPolicy = FetchPolicy()
 ) -> Iterator[RecordOutcome]:
     """Every record of the slice, in order, as a document, a reject or the kind it is counted under.
 
@@ -123,7 +126,7 @@ def read_warc_slice(
     """
     position = piece.start
     try:
-        with open_warc(piece.path) as raw:
+        with open_warc(piece.path, policy) as raw:
             for entry in warc_entries(raw, piece.start, piece.stop):
                 position = entry.offset
                 if entry.problem is not None:
@@ -136,7 +139,7 @@ def read_warc_slice(
         yield run.reject(f"{piece.path}#offset={position}", STAGE, reason, problem.detail, f"{piece.path}:{position}")
     except (OSError, ValueError) as err:  # broken or missing input (FastWARC, gzip, FileSystems): reported as data
         yield run.reject(
-            f"{piece.path}#offset={position}",
+            f"{redact_credentials(piece.path)}#offset={position}",
             STAGE,
             INVALID_WARC,
             f"reading stopped at or after offset {position}: {type(err).__name__}: {redact_credentials(str(err))}",

@@ -50,6 +50,7 @@ class _Member(io.RawIOBase):
         self._raw, self._inflater, self._pending = raw, zlib.decompressobj(16 + zlib.MAX_WBITS), b""
         self._consumed = offset
         self.end: int | None = None
+        self.cut = False
         self.head = b""
         """The first bytes decompressed (what a damaged member's header said, if it got that far)."""
         raw.seek(offset)
@@ -61,7 +62,8 @@ class _Member(io.RawIOBase):
         while not self._pending and self.end is None:
             chunk = self._raw.read(CHUNK)
             if not chunk:
-                raise EOFError("the file ends inside a gzip member")
+                self.cut = True  # the file ends inside this member: what came so far is all there is
+                return 0
             self._consumed += len(chunk)
             step = 128 if len(self.head) < HEAD_KEPT else len(chunk)  # small steps keep what precedes damage
             for at in range(0, len(chunk), step):
@@ -124,10 +126,20 @@ def _gzip_entries(raw: BinaryIO, offset: int) -> Iterator[Entry]:
                     return
                 offset = following
                 continue
-            end: int = member.end  # type: ignore[assignment]  # read to its end
+            if member.end is None:  # cut by the file's end
+                yield Entry(offset, stream=_Window(raw, offset, _size(raw) or offset))
+                return
+            end: int = member.end
             yield Entry(offset, stream=_Window(raw, offset, end))
             offset = end
             continue
+        if member.cut:  # the file ends inside the record: FastWARC reads what there is (counted as truncated)
+            yield (
+                Entry(offset, stream=io.BytesIO(data))
+                if data.startswith(b"WARC/")
+                else Entry(offset, problem="the file ends inside a gzip member", record=False)
+            )
+            return
         problem, headers = check_records(data)
         yield Entry(offset, problem=problem, headers=headers) if problem else Entry(offset, stream=io.BytesIO(data))
         offset = member.end  # type: ignore[assignment]  # set: the member was read to its end
@@ -143,7 +155,7 @@ def _plain_entries(raw: BinaryIO, offset: int) -> Iterator[Entry]:
         end = head.find(b"\r\n\r\n")
         headers = parse_headers(head[: end if end >= 0 else len(head)])
         problem = None if head.startswith(b"WARC/") else "no WARC header here"
-        length = None
+        length, body_end = None, 0
         if not problem:
             if end < 0:
                 problem = "the WARC header does not end"
@@ -166,6 +178,9 @@ def _plain_entries(raw: BinaryIO, offset: int) -> Iterator[Entry]:
                 continue
         following = _next_line(raw, offset + 1, WARC_MAGIC)
         is_record = head.startswith(b"WARC/")
+        if is_record and length is not None and following is None and size is not None and body_end + 4 > size:
+            yield Entry(offset, stream=_Window(raw, offset, size))  # the file ends inside its last record: truncated
+            return
         yield Entry(
             offset,
             problem=problem if is_record else _skipped(offset, following, problem),

@@ -165,7 +165,17 @@ def damaged_entry(entry: Entry, path: str, run: RunContext) -> Reject:
     source_uri = f"{path}#offset={entry.offset}"
     reason = DAMAGED_RECORD if entry.record else INVALID_WARC
     detail = f"{entry.problem} (at offset {entry.offset}{named}); reading resumed at the next record"
-    return run.reject(source_uri, STAGE, reason, detail, f"{path}:{entry.offset}", page_url=target)
+    return run.reject(
+        source_uri,
+        STAGE,
+        reason,
+        detail,
+        f"{path}:{entry.offset}",
+        page_url=target,
+        fetched_at=entry.headers.get("warc-date"),
+        warc_record_id=record_id,
+        warc_target_uri=target,
+    )
 
 
 def record_outcome(record: WarcRecord, source_uri: str, run: RunContext, filters: ArchiveFilters) -> RecordOutcome:
@@ -186,13 +196,25 @@ def record_outcome(record: WarcRecord, source_uri: str, run: RunContext, filters
         try:
             body = decode_content(body, encoding)
         except ValueError as err:
-            return run.reject(source_uri, STAGE, "invalid_compression", str(err), body)
+            return run.reject(
+                source_uri,
+                STAGE,
+                "invalid_compression",
+                str(err),
+                body,
+                page_url=redact_credentials(url or "") or None,
+                fetched_at=fetched_at,
+                warc_record_id=record.record_id or None,
+                warc_target_uri=redact_credentials(url or "") or None,
+            )
     return SourceDocument(
         source_uri=source_uri,
         kind=PAGE,
         body=decode_with_charset(body, record.http_charset),
         url=url,
         fetched_at=fetched_at.isoformat() if fetched_at else None,
+        warc_record_id=record.record_id or None,
+        warc_target_uri=redact_credentials(url) if url else None,
         accounted_as=SOURCE,
     )
 

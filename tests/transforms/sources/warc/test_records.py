@@ -255,3 +255,22 @@ def test_directories_and_globs_of_warc_files_are_inputs(tmp_path):
     assert [p.rsplit("/", 1)[1] for p in found] == ["c.warc.gz", "a.warc.gz", "b.warc"]
     assert all(is_warc_file(p) for p in found)
     assert expand_inputs([str(tmp_path / "crawl" / "*.warc.gz")]) == [str(tmp_path / "crawl" / "a.warc.gz")]
+
+
+def test_documents_and_damage_rejects_carry_the_warc_provenance(tmp_path):
+    path, pages = _damaged_pages(tmp_path, lambda member: _with_content_length(member, "-5"))
+    outcomes = read_all(path)
+    documents = [o for o in outcomes if isinstance(o, SourceDocument)]
+    assert all(d.warc_record_id.startswith("<urn:uuid:") for d in documents)
+    assert [d.warc_target_uri for d in documents] == [d.url for d in documents]
+    assert all(d.fetched_at == "2024-03-05T10:00:00+00:00" for d in documents)
+    (reject,) = [o for o in outcomes if isinstance(o, Reject)]
+    assert reject.warc_target_uri == pages[11].url and reject.warc_record_id.startswith("<urn:uuid:")
+    assert reject.fetched_at == dt.datetime(2024, 3, 5, 10, tzinfo=dt.UTC)
+
+
+def test_credentials_in_a_warc_target_uri_are_redacted_in_the_provenance(tmp_path):
+    path = tmp_path / "secret.warc.gz"
+    write_warc(path, [replace(script_pages()[0], url="http://user:secret@news.example/a")], other_records=False)
+    (document,) = read_all(path)
+    assert document.warc_target_uri == "http://***@news.example/a"

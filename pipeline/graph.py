@@ -57,7 +57,7 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
     seen = p | "ReadSeenLedger" >> ReadSeenKeys(committed_files(plan.state, SEEN))
     files = p | "ReadSeedFiles" >> ReadSeedFiles(list(plan.files), run)
     feeds = p | "ReadFeeds" >> ReadFeeds(plan.feeds, seen, run, plan.fetch, plan.fetch_pages)
-    warc = p | "ReadWarcFiles" >> ReadWarcFiles(plan.warc_files, run, plan.filters)
+    warc = p | "ReadWarcFiles" >> ReadWarcFiles(plan.warc_files, run, plan.filters, plan.fetch.policy)
     sitemaps = p | "ReadSitemaps" >> ReadSitemaps(
         plan.sitemaps, dict(plan.known_sitemaps), run, plan.fetch, plan.filters
     )

@@ -153,10 +153,11 @@ def read_catalog(path: str | None) -> list[CatalogStory]:
         raise PlanError(f"{chosen}: {err}") from err
 
 
-def read_bytes(path: str) -> bytes:
-    """A whole (small) file: http(s) through the project's client, anything else through FileSystems."""
+def read_bytes(path: str, allow_private_network: bool = False) -> bytes:
+    """A whole (small) file: http(s) through the project's client (non-public addresses refused unless
+    allowed), anything else through FileSystems."""
     if path.lower().startswith(("http://", "https://")):
-        with HttpFetcher(FetchPolicy(total_timeout=300.0)) as fetcher:
+        with HttpFetcher(FetchPolicy(total_timeout=300.0, allow_private_network=allow_private_network)) as fetcher:
             result = fetcher.get(path)
         if result.error:
             raise PlanError(f"{path}: {result.error} {result.detail}".strip())
@@ -169,10 +170,12 @@ def read_bytes(path: str) -> bytes:
 
 def cc_news_files(options: NewsbeamOptions) -> list[str]:
     """The WARC files of every --cc-news month, listed from --cc-news-base."""
+
+    def read(path: str) -> bytes:
+        return read_bytes(path, options.allow_private_network)
+
     try:
-        return [
-            path for spec in options.cc_news or [] for path in cc_news_paths(spec, options.cc_news_base, read_bytes)
-        ]
+        return [path for spec in options.cc_news or [] for path in cc_news_paths(spec, options.cc_news_base, read)]
     except ValueError as err:
         raise PlanError(str(err)) from err
 
@@ -180,7 +183,10 @@ def cc_news_files(options: NewsbeamOptions) -> list[str]:
 def site_values(options: NewsbeamOptions) -> list[str]:
     """--site values, files of them read and expanded."""
     try:
-        return expand_site_values(options.site or [], lambda path: read_bytes(path).decode("utf-8", "replace"))
+        return expand_site_values(
+            options.site or [],
+            lambda path: read_bytes(path, options.allow_private_network).decode("utf-8", "replace"),
+        )
     except ValueError as err:
         raise PlanError(str(err)) from err
 

@@ -106,6 +106,21 @@ class Article:
     )
     ingested_at: dt.datetime = column(UTC_MICROS, "Start time (UTC) of the run that wrote the row.", nullable=False)
     run_id: str = column(pa.string(), "Id of the run that wrote the row.", nullable=False)
+    fetched_at: dt.datetime | None = column(
+        UTC_MICROS,
+        "When the input's bytes were fetched (UTC): for a WARC record its WARC-Date (when the crawler fetched the "
+        "page); for a page fetched by this run (feed or sitemap entry), when its GET answered; for a whole seed "
+        "file (.txt, .html), its modification time. Null when not known (feed-entry text, JSON Lines records).",
+    )
+    warc_record_id: str | None = column(
+        pa.string(),
+        "The WARC-Record-ID of the record the item came from (joins a crawl index); null when not from a WARC.",
+    )
+    warc_target_uri: str | None = column(
+        pa.string(),
+        "The WARC-Target-URI of that record, as the crawler recorded it (credentials redacted); null when not from "
+        "a WARC.",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,6 +244,21 @@ class Reject:
         pa.bool_(),
         "True on the last try of a feed entry: later runs skip it (counted as already seen); false when a later "
         "run will try it again; null for items that are not retried.",
+    )
+    fetched_at: dt.datetime | None = column(
+        UTC_MICROS,
+        "When the input's bytes were fetched (UTC): for a WARC record its WARC-Date (when the crawler fetched the "
+        "page); for a page fetched by this run (feed or sitemap entry), when its GET answered; for a whole seed "
+        "file (.txt, .html), its modification time. Null when not known (feed-entry text, JSON Lines records).",
+    )
+    warc_record_id: str | None = column(
+        pa.string(),
+        "The WARC-Record-ID of the record the item came from (joins a crawl index); null when not from a WARC.",
+    )
+    warc_target_uri: str | None = column(
+        pa.string(),
+        "The WARC-Target-URI of that record, as the crawler recorded it (credentials redacted); null when not from "
+        "a WARC.",
     )
 
 

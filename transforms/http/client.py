@@ -152,12 +152,20 @@ class HttpFetcher:
         self._pools.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
     def get(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> FetchResult:
-        """Fetch ``url``, following redirects; conditional when ``etag``/``last_modified`` are given."""
+        """Fetch ``url``, following redirects; conditional when ``etag``/``last_modified`` are given;
+        ``extra_headers`` (a ``Range``, say) are sent on every hop."""
         started = time.monotonic()
         deadline = started + self.policy.total_timeout
         headers = _request_headers(self.policy, etag=etag, last_modified=last_modified, accept=accept)
+        headers.update(extra_headers or {})
         redirects = _RedirectChain(url, self.policy.max_redirects)
         response_headers: dict[str, str] = {}
         current, status, body = url, None, b""

@@ -46,6 +46,9 @@ class RunContext:
         entry_link: str | None = None,
         entry_title: str | None = None,
         page_url: str | None = None,
+        fetched_at: str | dt.datetime | None = None,
+        warc_record_id: str | None = None,
+        warc_target_uri: str | None = None,
     ) -> Reject:
         """A rejects row whose id is stable for the same item, stage, reason and input bytes.
 
@@ -68,7 +71,22 @@ class RunContext:
             entry_link=entry_link,
             entry_title=entry_title,
             page_url=page_url,
+            fetched_at=as_utc(fetched_at),
+            warc_record_id=warc_record_id,
+            warc_target_uri=warc_target_uri,
         )
+
+
+def as_utc(value: str | dt.datetime | None) -> dt.datetime | None:
+    """An ISO-8601 string or datetime as an aware UTC datetime (naive ones taken as UTC); None when unparsable."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
 def numbered_attempt(reject: Reject, attempt: int, gave_up: bool) -> Reject:

@@ -25,15 +25,23 @@ class SourceDocument:
     fallback_text: str | None = None  # a feed entry's own clean text, used when the page yields too little
     fallback_source: str | None = None  # 'feed_content' or 'feed_summary': the text_source of fallback_text
     published_problem: str | None = None  # why the input's own date was refused (then `published` is None)
-    fetched_at: str | None = None  # ISO-8601: when an archived page was fetched (a WARC record's WARC-Date)
+    fetched_at: str | None = None  # ISO-8601: when the bytes were fetched (WARC-Date, the GET, a file's mtime)
+    warc_record_id: str | None = None
+    warc_target_uri: str | None = None
     accounted_as: str | None = None  # the run summary's source ('warc', 'sitemap'); None: 'seed' or 'feed' by kind
 
     def reject_fields(self) -> dict[str, str | None]:
         """What a reject of this document says about the item: for a feed entry, its id and title, and the
         page fetched for it (``page``) or the link it carries (``entry``: the page gave nothing)."""
+        provenance = {
+            "fetched_at": self.fetched_at,
+            "warc_record_id": self.warc_record_id,
+            "warc_target_uri": self.warc_target_uri,
+        }
         if not self.entry_id:
-            return {}
+            return {k: v for k, v in provenance.items() if v}
         return {
+            **{k: v for k, v in provenance.items() if v},
             "entry_id": self.entry_id,
             "entry_title": self.title,
             "entry_link": self.url if self.kind == ENTRY_TEXT else None,

@@ -11,7 +11,8 @@ Opening (``open_regular_file``): a symlink is resolved once and the resolved fil
 without blocking (a FIFO with no writer would block ``open`` forever) and checked with ``fstat``:
 anything but a regular file is refused. Problems come back as ``InputProblem`` with a reject
 reason: ``not_a_regular_file``, ``dangling_symlink``, ``symlink_loop``, ``unreadable``.
-Object-store paths (``s3://``, ``gs://``) are listed and opened through Beam's FileSystems.
+Object-store paths (``s3://``, ``gs://``) are listed and opened through Beam's FileSystems; an
+``http(s)://`` input is one file, taken as named (a WARC, read with ranged GETs).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def list_inputs(pattern: str, is_input: Callable[[str], bool]) -> list[str]:
 
     ``pattern`` is absolute for local paths. A file named explicitly is listed whatever it is.
     """
+    if pattern.lower().startswith(("http://", "https://")):
+        return [pattern]  # one remote file (a WARC read with ranged GETs): nothing to list over HTTP
     if FileSystems.get_scheme(pattern) is not None:
         return _list_object_store(pattern, is_input)
     path = pattern.rstrip("/") or "/"

@@ -6,6 +6,7 @@ Paths go through Beam's FileSystems, so local paths, globs and object-store URIs
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import io
 import json
@@ -169,11 +170,23 @@ def _read_whole_file(path: str, fmt: str, stream, run: RunContext) -> SourceDocu
     if len(data) > MAX_FILE_BYTES:
         return run.reject(path, STAGE, "too_large", f"more than {MAX_FILE_BYTES} bytes", data[:65536])
     if fmt == "html":
-        return SourceDocument(path, "html", data)
+        return SourceDocument(path, "html", data, fetched_at=file_mtime(path))
     text = decode_text(data)
     if text is None:
         return run.reject(path, STAGE, "undecodable", "not text in any detectable encoding", data)
-    return SourceDocument(path, "text", text)
+    return SourceDocument(path, "text", text, fetched_at=file_mtime(path))
+
+
+def file_mtime(path: str) -> str | None:
+    """A file's modification time (UTC, ISO-8601): the ``fetched_at`` of what was read from it; None if unknown."""
+    try:
+        if FileSystems.get_scheme(path) is None:
+            seconds = os.stat(path).st_mtime
+        else:
+            seconds = FileSystems.last_updated(path)
+    except (OSError, ValueError, NotImplementedError):
+        return None
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()
 
 
 def _read_jsonl(path: str, stream, run: RunContext) -> Iterator[SourceDocument | Reject]:

@@ -21,7 +21,7 @@ import apache_beam as beam
 from schemas import Article, Reject
 from transforms.run import counters, progress
 from transforms.run.allocator import tune_allocator
-from transforms.run.context import REJECTED, RunContext, set_rejects_aside, stable_hash
+from transforms.run.context import REJECTED, RunContext, as_utc, set_rejects_aside, stable_hash
 from transforms.sources.archive_filters import ArchiveFilters, FilterArticles
 from transforms.sources.document import ENTRY_TEXT, HTML, PAGE, SourceDocument
 from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
@@ -230,6 +230,9 @@ def extract_article(
         text_source=content.text_source,
         ingested_at=run.started_at,
         run_id=run.run_id,
+        fetched_at=as_utc(document.fetched_at),
+        warc_record_id=document.warc_record_id,
+        warc_target_uri=document.warc_target_uri,
     )
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import os
 import random
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from transforms.sources.seeds import (
     SourceDocument,
     decode_text,
     expand_inputs,
+    file_mtime,
     read_at_most,
     read_seed_file,
     record_to_document,
@@ -180,7 +182,13 @@ def test_expand_empty_directory_raises_input_not_found(tmp_path):
 )
 def test_whole_file_becomes_one_document(tmp_path, name, data, kind, body):
     path = write(tmp_path, name, data)
-    assert read(path) == [SourceDocument(path, kind, body)]
+    assert read(path) == [SourceDocument(path, kind, body, fetched_at=file_mtime(path))]
+
+
+def test_a_whole_file_is_fetched_at_its_modification_time(tmp_path):
+    path = write(tmp_path, "old.txt", BODY)
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    assert only(read(path)).fetched_at == "2023-11-14T22:13:20+00:00"
 
 
 def test_utf8_bom_is_removed(tmp_path):
@@ -384,7 +392,7 @@ def test_read_seed_files_routes_documents_and_rejects(tmp_path):
             outputs.documents,
             equal_to(
                 [
-                    SourceDocument(text, "text", BODY),
+                    SourceDocument(text, "text", BODY, fetched_at=file_mtime(text)),
                     SourceDocument(f"{records}#line=1", "text", "one", url="https://example.com/1"),
                 ]
             ),

@@ -214,7 +214,8 @@ def entry_document(
         content_type = result.headers.get("content-type", "").split(";")[0].strip().lower()
         if not result.error and content_type in HTML_TYPES:
             session.count(counters.FEED_PAGES_FETCHED)
-            return SourceDocument(kind=PAGE, body=result.body, **{**fields, "url": page_url})
+            fetched_at = dt.datetime.now(dt.UTC).isoformat()  # when the GET answered
+            return SourceDocument(kind=PAGE, body=result.body, **{**fields, "url": page_url, "fetched_at": fetched_at})
         reason = fetch_reason(result) if result.error else "not_html"
         problem = describe(result) if result.error else f"not an HTML page (content-type {content_type or 'missing'})"
         session.count(counters.FEED_PAGES.of(reason))

@@ -209,6 +209,7 @@ def fetch_sitemap_page(session: FetchSession, entry: SitemapEntry, run: RunConte
                 published_by="sitemap",
                 source=entry.publication,
                 entry_id=None,
+                fetched_at=dt.datetime.now(dt.UTC).isoformat(),  # when the GET answered
                 accounted_as=SOURCE,
             )
             return [document, HandledPage(entry.sitemap_url, entry.url, entry.version)]

@@ -16,13 +16,14 @@ from typing import NamedTuple
 import apache_beam as beam
 
 from schemas import Reject
+from transforms.http.client import FetchPolicy
 from transforms.run import counters, progress
 from transforms.run.context import REJECTED, RunContext
 from transforms.sources.archive_filters import ArchiveFilters
 from transforms.sources.document import SourceDocument
 from transforms.sources.warc.records import (
+    FILE_REASONS,
     FILTERED,
-    INVALID_WARC,
     RECORDS_PER_SLICE,
     WarcSlice,
     read_warc_slice,
@@ -43,20 +44,24 @@ class ReadWarcFiles(beam.PTransform):
         paths: Sequence[str],
         run: RunContext,
         filters: ArchiveFilters = ArchiveFilters(),
+        policy: FetchPolicy = FetchPolicy(),
         records_per_slice: int = RECORDS_PER_SLICE,
     ):
         super().__init__()
         self._paths, self._run, self._filters, self._per_slice = list(paths), run, filters, records_per_slice
+        self._policy = policy
 
     def expand(self, pbegin):
         read = (
             pbegin
             | "ListWarcFiles" >> beam.Create(self._paths)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "SliceByRecordOffsets" >> beam.FlatMap(split_warc_file, self._per_slice)
+            | "SliceByRecordOffsets" >> beam.FlatMap(split_warc_file, self._per_slice, self._policy)
             | "SpreadSlices" >> beam.Reshuffle()
             | "ReadSlices"
-            >> beam.ParDo(ReadWarcSlice(self._run, self._filters)).with_outputs(REJECTED, main="documents")
+            >> beam.ParDo(ReadWarcSlice(self._run, self._filters, self._policy)).with_outputs(
+                REJECTED, main="documents"
+            )
         )
         return WarcOutputs(read.documents, read[REJECTED])
 
@@ -64,22 +69,22 @@ class ReadWarcFiles(beam.PTransform):
 class ReadWarcSlice(beam.DoFn):
     """Reads one slice; documents to the main output, the slice's reject to ``rejects``, every record counted."""
 
-    def __init__(self, run: RunContext, filters: ArchiveFilters):
-        self._run, self._filters = run, filters
+    def __init__(self, run: RunContext, filters: ArchiveFilters, policy: FetchPolicy):
+        self._run, self._filters, self._policy = run, filters, policy
         self._records = counters.WARC_RECORDS.metric()
         self._documents = counters.WARC_DOCUMENTS.metric()
         self._slices = counters.WARC_SLICES.metric()
 
     def process(self, piece: WarcSlice) -> Iterator:
         self._slices.inc()
-        for outcome in read_warc_slice(piece, self._run, self._filters):
+        for outcome in read_warc_slice(piece, self._run, self._filters, self._policy):
             if isinstance(outcome, SourceDocument):
                 self._records.inc()
                 self._documents.inc()
                 progress.note("documents read")
                 yield outcome
             elif isinstance(outcome, Reject):
-                if outcome.reason == INVALID_WARC:
+                if outcome.reason in FILE_REASONS:
                     counters.WARC_SLICES_UNREADABLE.of(outcome.reason).inc()
                 else:
                     self._records.inc()

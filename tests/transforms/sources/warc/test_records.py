@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import os
+import re
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -68,7 +72,7 @@ def test_a_file_that_ends_inside_a_record_counts_it_as_truncated(tmp_path):
     assert kinds(outcomes)["truncated"] + sum(isinstance(o, Reject) for o in outcomes) == 1
 
 
-def test_garbage_in_the_middle_stops_the_slice_with_one_reject_naming_the_offset(tmp_path):
+def test_garbage_in_the_middle_is_one_reject_and_reading_resumes_at_the_next_member(tmp_path):
     path = tmp_path / "broken.warc.gz"
     write_warc(path, script_pages(), other_records=False)
     data = path.read_bytes()
@@ -77,8 +81,92 @@ def test_garbage_in_the_middle_stops_the_slice_with_one_reject_naming_the_offset
     outcomes = read_all(path, per_slice=100)
     documents = [o for o in outcomes if isinstance(o, SourceDocument)]
     (reject,) = [o for o in outcomes if isinstance(o, Reject)]
-    assert len(documents) == 2
+    assert len(documents) == len(script_pages()) - 1
     assert reject.reason == "invalid_warc" and reject.stage == "read" and "#offset=" in reject.source_uri
+
+
+def _members(path) -> list[bytes]:
+    data = path.read_bytes()
+    offsets = [piece.start for piece in split_warc_file(str(path), 1)] + [len(data)]
+    return [data[a:b] for a, b in zip(offsets, offsets[1:])]
+
+
+def _with_content_length(member: bytes, value: str, gzipped: bool = True) -> bytes:
+    record = gzip.decompress(member) if gzipped else member
+    record = re.sub(rb"(?m)^Content-Length: \d+", b"Content-Length: " + value.encode(), record, count=1)
+    return gzip.compress(record) if gzipped else record
+
+
+def _damaged_pages(tmp_path, damage, gzipped=True):
+    """A file of many pages whose record 11 (of 40) is damaged by ``damage(member) -> bytes``."""
+    pages = [replace(page, url=f"{page.url}?n={n}") for n in range(8) for page in script_pages()][:40]
+    path = tmp_path / ("crawl.warc.gz" if gzipped else "crawl.warc")
+    write_warc(path, pages, other_records=False, gzip_records=gzipped)
+    if gzipped:
+        members = _members(path)
+    else:
+        data = path.read_bytes()
+        starts = [m.start() for m in re.finditer(rb"WARC/1\.\d\r\n", data)] + [len(data)]
+        members = [data[a:b] for a, b in zip(starts, starts[1:])]
+    assert len(members) == len(pages)
+    members[11] = damage(members[11])
+    path.write_bytes(b"".join(members))
+    return path, pages
+
+
+def _check_accounting(path, pages, reason="damaged_record", lost=1):
+    for per_slice in (100, 3, 1):
+        outcomes = read_all(path, per_slice=per_slice)
+        documents = [o for o in outcomes if isinstance(o, SourceDocument)]
+        rejects = [o for o in outcomes if isinstance(o, Reject)]
+        assert len(documents) == len(pages) - lost, per_slice
+        assert [r.reason for r in rejects] == [reason], per_slice
+        assert sorted(d.url for d in documents) == sorted(p.url for i, p in enumerate(pages) if i != 11 or not lost)
+    return rejects[0]
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+@pytest.mark.parametrize("length", ["1000000000000000", "too_long", "too_short", "-5"])
+def test_a_lying_content_length_loses_only_its_own_record_and_names_it(tmp_path, gzipped, length):
+    def damage(member: bytes) -> bytes:
+        record = gzip.decompress(member) if gzipped else member
+        declared = int(re.search(rb"Content-Length: (\d+)", record).group(1))
+        value = {"too_long": str(declared + 40), "too_short": str(declared - 40)}.get(length, length)
+        return _with_content_length(member, value, gzipped)
+
+    path, pages = _damaged_pages(tmp_path, damage, gzipped)
+    reject = _check_accounting(path, pages)
+    assert pages[11].url in reject.detail and "WARC-Record-ID <urn:uuid:" in reject.detail
+    assert reject.page_url == pages[11].url and "#offset=" in reject.source_uri and "Content-Length" in reject.detail
+
+
+def test_a_corrupt_gzip_member_loses_only_its_own_record_and_names_it(tmp_path):
+    def damage(member: bytes) -> bytes:
+        middle = len(member) // 2
+        return member[:middle] + bytes(b ^ 0x5A for b in member[middle : middle + 64]) + member[middle + 64 :]
+
+    path, pages = _damaged_pages(tmp_path, damage)
+    reject = _check_accounting(path, pages)
+    assert "gzip member does not decompress" in reject.detail and pages[11].url in reject.detail
+
+
+def test_junk_between_members_is_skipped_and_every_record_is_read(tmp_path):
+    path, pages = _damaged_pages(tmp_path, lambda member: member + b"<junk between members>" * 30)
+    reject = _check_accounting(path, pages, reason="invalid_warc", lost=0)
+    assert "skipped from offset" in reject.detail
+
+
+def test_junk_between_records_of_an_uncompressed_file_is_skipped(tmp_path):
+    path, pages = _damaged_pages(tmp_path, lambda member: member + b"junk line\r\n" * 30, gzipped=False)
+    _check_accounting(path, pages, reason="invalid_warc", lost=0)
+
+
+def test_a_fifo_named_warc_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.warc"
+    os.mkfifo(fifo)
+    assert list(split_warc_file(str(fifo))) == [WarcSlice(str(fifo))]
+    (reject,) = read_all(fifo)
+    assert isinstance(reject, Reject) and reject.reason == "not_a_regular_file" and "FIFO" in reject.detail
 
 
 def test_not_a_warc_at_all_is_one_reject(tmp_path):
@@ -167,3 +255,22 @@ def test_directories_and_globs_of_warc_files_are_inputs(tmp_path):
     assert [p.rsplit("/", 1)[1] for p in found] == ["c.warc.gz", "a.warc.gz", "b.warc"]
     assert all(is_warc_file(p) for p in found)
     assert expand_inputs([str(tmp_path / "crawl" / "*.warc.gz")]) == [str(tmp_path / "crawl" / "a.warc.gz")]
+
+
+def test_documents_and_damage_rejects_carry_the_warc_provenance(tmp_path):
+    path, pages = _damaged_pages(tmp_path, lambda member: _with_content_length(member, "-5"))
+    outcomes = read_all(path)
+    documents = [o for o in outcomes if isinstance(o, SourceDocument)]
+    assert all(d.warc_record_id.startswith("<urn:uuid:") for d in documents)
+    assert [d.warc_target_uri for d in documents] == [d.url for d in documents]
+    assert all(d.fetched_at == "2024-03-05T10:00:00+00:00" for d in documents)
+    (reject,) = [o for o in outcomes if isinstance(o, Reject)]
+    assert reject.warc_target_uri == pages[11].url and reject.warc_record_id.startswith("<urn:uuid:")
+    assert reject.fetched_at == dt.datetime(2024, 3, 5, 10, tzinfo=dt.UTC)
+
+
+def test_credentials_in_a_warc_target_uri_are_redacted_in_the_provenance(tmp_path):
+    path = tmp_path / "secret.warc.gz"
+    write_warc(path, [replace(script_pages()[0], url="http://user:secret@news.example/a")], other_records=False)
+    (document,) = read_all(path)
+    assert document.warc_target_uri == "http://***@news.example/a"

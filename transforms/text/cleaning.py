@@ -3,7 +3,13 @@
 Everything here is a pure function over strings. The rules remove what news
 pages insert around the story: photo captions and credit lines, wire credits
 and syndication notes, all-caps cross-headlines that link to other stories,
-and paragraphs repeated verbatim. Real paragraphs are kept in order.
+and a paragraph doubled by the page layout. Real paragraphs are kept in order.
+
+A caption is short: a long paragraph with a photo credit glued to its end is text, and only
+the credit is cut from it. A paragraph that recurs further on (a meal plan's "Rest day.", an
+interview series' questions, a code listing's lines) is the text's own structure and stays;
+only a repeat within ``DOUBLED_WITHIN`` paragraphs of its first copy (a layout's doubled
+paragraph, a pull quote set beside its source) is dropped.
 
 Rules whose evidence is letter case (all-caps cross-headlines, a trailing all-caps credit)
 fire only where their premise holds: they count cased letters only, and a letter of a script
@@ -38,6 +44,8 @@ MAX_CAPTION_WORDS = 60
 """A caption is a line or two: a longer unpunctuated paragraph with a cue ("Pictured: …") is text."""
 MIN_CROSS_HEADLINE_WORDS = 3
 CROSS_HEADLINE_UPPER_SHARE = 0.9
+DOUBLED_WITHIN = 2
+"""A sentence repeated at most this many kept paragraphs after its last copy is a layout's double, not structure."""
 
 
 @dataclass(frozen=True)
@@ -133,23 +141,29 @@ def split_paragraphs(text: str) -> list[str]:
 
 
 def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
-    """Drop repeated sentences, captions and credit lines, wire credits and all-caps cross-headlines.
+    """Drop captions and credit lines, wire credits, all-caps cross-headlines and doubled sentences.
 
-    Repeats are compared after normalisation; a repeated short unpunctuated line (a table row,
-    a list item) is kept. Every real paragraph is kept, in order. A text's only paragraph is kept
-    whatever it looks like (a one-line wire item or snippet is the article, not a caption of one).
+    A long paragraph ending in a photo credit keeps its text without the credit. A sentence-like
+    paragraph repeated within ``DOUBLED_WITHIN`` paragraphs of its last copy is dropped; farther
+    repeats, and repeated short unpunctuated lines (table rows, list items), are kept. Every real
+    paragraph is kept, in order. A text's only paragraph is kept whatever it looks like (a
+    one-line wire item or snippet is the article, not a caption of one).
     """
     kept: list[str] = []
-    seen: set[str] = set()
+    last_seen: dict[str, int] = {}
     paragraphs = [collapsed for paragraph in paragraphs if (collapsed := _collapse_whitespace(paragraph))]
     alone = len(paragraphs) == 1  # a text's only paragraph is the text, not matter inserted around it
     for paragraph in paragraphs:
-        if not alone and _is_inserted_matter(paragraph):
-            continue
+        if not alone:
+            if _is_inserted_matter(paragraph):
+                continue
+            paragraph = _without_trailing_credit(paragraph)
         key = normalise_for_hash(paragraph)
-        if key in seen and is_sentence_like(paragraph):
-            continue  # a repeated sentence (pull quote, teaser); repeated table rows and list items stay
-        seen.add(key)
+        position = len(kept)  # captions and cross-headlines between two copies don't set them apart
+        previous = last_seen.get(key)
+        last_seen[key] = position
+        if previous is not None and position - previous <= DOUBLED_WITHIN and is_sentence_like(paragraph):
+            continue  # doubled by the layout; a repeat farther on is the text's structure (meal plans, Q&A series)
         kept.append(paragraph)
     return kept
 
@@ -201,21 +215,32 @@ def _is_inserted_matter(paragraph: str) -> bool:
 
 
 def _is_photo_caption(paragraph: str) -> bool:
-    """A credit line, a sentence followed by a photo credit, or an unpunctuated caption cue."""
+    """A credit line, a short sentence followed by a photo credit, or a short unpunctuated caption cue."""
+    if word_count(paragraph) > MAX_CAPTION_WORDS:
+        return False  # a caption is a line or two; a long paragraph ending in a credit is text
     if _CREDIT_LINE.fullmatch(paragraph):
         return True
+    if _trailing_credit(paragraph):
+        return True
+    return not _ENDS_SENTENCE.search(paragraph) and bool(_CAPTION_CUE.search(paragraph))
+
+
+def _trailing_credit(paragraph: str) -> re.Match[str] | None:
+    """The photo credit glued after the last sentence of ``paragraph``, if there is one."""
     trailing = _TRAILING_CREDIT.search(paragraph)
     if (
         trailing
         and not _ENDS_WITH_INITIALISM.search(paragraph[: trailing.end("end")])
         and (trailing.group("caps") is None or _ends_in_lower_case(paragraph[: trailing.start("credit")]))
     ):
-        return True
-    return (
-        not _ENDS_SENTENCE.search(paragraph)
-        and word_count(paragraph) <= MAX_CAPTION_WORDS
-        and bool(_CAPTION_CUE.search(paragraph))
-    )
+        return trailing
+    return None
+
+
+def _without_trailing_credit(paragraph: str) -> str:
+    """A long paragraph without the photo credit glued to its end (a short one with it is a caption)."""
+    trailing = _trailing_credit(paragraph)
+    return paragraph[: trailing.end("end")] if trailing else paragraph
 
 
 def _ends_in_lower_case(text: str) -> bool:

@@ -33,7 +33,7 @@ from transforms.text.html_worker import (
     run_trafilatura,
     strip_inert_markup,
 )
-from transforms.text.metadata import clean_authors, site_names, strip_site_name
+from transforms.text.metadata import clean_authors, headline_seen, site_names, strip_site_name
 from transforms.text.tokens import word_count
 
 STAGE = "extract"
@@ -286,7 +286,7 @@ def _from_html(
     if not isinstance(extracted, dict):
         return extracted
     paragraphs = clean_paragraphs(split_paragraphs(extracted["text"]))
-    title = extracted["title"]
+    title = headline_seen(extracted["title"], extracted.get("headings", ()))
     if paragraphs and title and normalise_for_hash(paragraphs[0]) == normalise_for_hash(title):
         paragraphs = paragraphs[1:]  # the headline is the title, not body text (as for .txt files)
     return Content(

@@ -9,7 +9,8 @@ A caption is short: a long paragraph with a photo credit glued to its end is tex
 the credit is cut from it. A paragraph that recurs further on (a meal plan's "Rest day.", an
 interview series' questions, a code listing's lines) is the text's own structure and stays;
 only a repeat within ``DOUBLED_WITHIN`` paragraphs of its first copy (a layout's doubled
-paragraph, a pull quote set beside its source) is dropped.
+paragraph, a pull quote set beside its source) or inside a copied block of paragraphs (a page
+that shows its story twice) is dropped.
 
 Rules whose evidence is letter case (all-caps cross-headlines, a trailing all-caps credit)
 fire only where their premise holds: they count cased letters only, and a letter of a script
@@ -45,7 +46,9 @@ MAX_CAPTION_WORDS = 60
 MIN_CROSS_HEADLINE_WORDS = 3
 CROSS_HEADLINE_UPPER_SHARE = 0.9
 DOUBLED_WITHIN = 2
-"""A sentence repeated at most this many kept paragraphs after its last copy is a layout's double, not structure."""
+"""A sentence repeated at most this many paragraphs after its last copy is a layout's double, not structure."""
+MIN_DOUBLED_BLOCK = 3
+"""This many consecutive paragraphs repeating earlier ones in order are a doubled block (a story shown twice)."""
 
 
 @dataclass(frozen=True)
@@ -144,28 +147,45 @@ def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
     """Drop captions and credit lines, wire credits, all-caps cross-headlines and doubled sentences.
 
     A long paragraph ending in a photo credit keeps its text without the credit. A sentence-like
-    paragraph repeated within ``DOUBLED_WITHIN`` paragraphs of its last copy is dropped; farther
-    repeats, and repeated short unpunctuated lines (table rows, list items), are kept. Every real
+    paragraph repeated within ``DOUBLED_WITHIN`` paragraphs of its last copy, or inside a block
+    of ``MIN_DOUBLED_BLOCK`` paragraphs copied in order, is dropped; other repeats, and repeated
+    short unpunctuated lines (table rows, list items), are kept. Every real
     paragraph is kept, in order. A text's only paragraph is kept whatever it looks like (a
     one-line wire item or snippet is the article, not a caption of one).
     """
-    kept: list[str] = []
-    last_seen: dict[str, int] = {}
     paragraphs = [collapsed for paragraph in paragraphs if (collapsed := _collapse_whitespace(paragraph))]
     alone = len(paragraphs) == 1  # a text's only paragraph is the text, not matter inserted around it
-    for paragraph in paragraphs:
-        if not alone:
-            if _is_inserted_matter(paragraph):
-                continue
-            paragraph = _without_trailing_credit(paragraph)
-        key = normalise_for_hash(paragraph)
-        position = len(kept)  # captions and cross-headlines between two copies don't set them apart
-        previous = last_seen.get(key)
-        last_seen[key] = position
-        if previous is not None and position - previous <= DOUBLED_WITHIN and is_sentence_like(paragraph):
-            continue  # doubled by the layout; a repeat farther on is the text's structure (meal plans, Q&A series)
-        kept.append(paragraph)
-    return kept
+    if not alone:
+        paragraphs = [_without_trailing_credit(p) for p in paragraphs if not _is_inserted_matter(p)]
+    keys = [normalise_for_hash(paragraph) for paragraph in paragraphs]
+    doubled = _doubled(keys, [is_sentence_like(paragraph) for paragraph in paragraphs])
+    return [paragraph for index, paragraph in enumerate(paragraphs) if index not in doubled]
+
+
+def _doubled(keys: list[str], sentence_like: list[bool]) -> set[int]:
+    """Positions of sentence-like repeats that a layout doubled: near their last copy, or in a copied block.
+
+    A repeat within ``DOUBLED_WITHIN`` paragraphs of its last copy is doubled; so is every paragraph
+    of a run of at least ``MIN_DOUBLED_BLOCK`` consecutive repeats that copy consecutive earlier
+    paragraphs in order (a page that shows its story twice). Other repeats are the text's structure.
+    """
+    last_seen: dict[str, int] = {}
+    previous: list[int | None] = []
+    for index, key in enumerate(keys):
+        previous.append(last_seen.get(key) if sentence_like[index] else None)
+        last_seen[key] = index
+    doubled = {i for i, before in enumerate(previous) if before is not None and i - before <= DOUBLED_WITHIN}
+    start = 0
+    while start < len(keys):
+        end = start
+        while (
+            end < len(keys) and previous[end] is not None and (end == start or previous[end] == previous[end - 1] + 1)
+        ):
+            end += 1
+        if end - start >= MIN_DOUBLED_BLOCK:
+            doubled.update(range(start, end))
+        start = max(end, start + 1)
+    return doubled
 
 
 def is_sentence_like(paragraph: str) -> bool:

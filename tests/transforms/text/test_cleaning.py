@@ -631,3 +631,12 @@ def test_a_paragraph_doubled_by_the_layout_is_kept_once() -> None:
     assert clean_paragraphs([BODY, OTHER, BODY]) == [BODY, OTHER]
     assert clean_paragraphs([OTHER, BODY, caption, BODY]) == [OTHER, BODY]
     assert clean_paragraphs([BODY, OTHER, "A third line.", BODY]) == [BODY, OTHER, "A third line.", BODY]
+
+
+def test_a_story_shown_twice_is_kept_once_but_a_refrain_is_not_a_block() -> None:
+    story = [BODY, OTHER, "A third paragraph of the story follows here.", "And a fourth one ends it."]
+    assert clean_paragraphs([*story, "Related coverage", *story]) == [*story, "Related coverage"]
+    refrain = ["Breakfast: porridge with berries.", "Lunch: lentil soup.", "Dinner: grilled fish."]
+    week = [*refrain[:2], "Dinner: pasta with tomato sauce.", "Snack: an apple.", "Rest well tonight."]
+    week += [refrain[0], "Lunch: chicken salad.", refrain[2]]
+    assert clean_paragraphs(week) == week

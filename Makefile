@@ -44,7 +44,9 @@ bench-clustering: install
 	$(BIN)/python benchmarks/clustering.py --cli-arg=--min-words=1 ../shared/data/clustering/allsides_dev.jsonl ../shared/data/clustering/googlenews_ts.jsonl ../shared/data/clustering/neus_titles.jsonl
 
 bench-extraction: install
+	$(BIN)/python -m pip install --quiet -e '.[bench-extractors]'
 	nice -n 5 $(BIN)/python benchmarks/extraction_quality.py --before main
+	nice -n 5 $(BIN)/python benchmarks/extraction_quality.py --candidates
 
 bench-clustering-scale: install
 	$(BIN)/python benchmarks/clustering.py --scale

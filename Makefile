@@ -59,8 +59,10 @@ bench-warc: install ## WARC reading against news-please and a bare loop, into be
 bench-clustering: install ## Story tagging quality through the CLI on the shared story-labelled sets
 	$(BIN)/python benchmarks/clustering.py --cli-arg=--min-words=1 ../shared/data/clustering/allsides_dev.jsonl ../shared/data/clustering/googlenews_ts.jsonl ../shared/data/clustering/neus_titles.jsonl
 
-bench-extraction: install ## Extraction quality per language against main and trafilatura alone
+bench-extraction: install ## Extraction quality against main and trafilatura alone, and candidate second extractors
+	$(BIN)/python -m pip install --quiet -e '.[bench-extractors]'
 	nice -n 5 $(BIN)/python benchmarks/extraction_quality.py --before main
+	nice -n 5 $(BIN)/python benchmarks/extraction_quality.py --candidates
 
 bench-clustering-scale: install ## Story tagging cost as the stream grows
 	$(BIN)/python benchmarks/clustering.py --scale

@@ -18,7 +18,15 @@ Corpora (each skipped when absent): ``fundus-multilingual`` (74 pages, 15 countr
 date, body), ``fundus`` (80 English pages; body only) and ``wcxb`` (WCXB dev, 711 pages; title,
 author, date, body; ``--wcxb-limit`` takes the first N).
 
+``--candidates`` instead scores candidate second extractors offline, each through the pipeline's
+own cleaning (``clean_paragraphs``): trafilatura's modes (default, ``favor_recall``,
+``favor_precision``, ``fast``), ``readability-lxml`` and ``resiliparse`` (skipped, with one line,
+when not installed), plus the per-page best of all of them (an upper bound for any per-page
+choice). Per corpus and on even/odd pages (tune on one half, check on the other): body F1, the
+difference to trafilatura, pages won and lost (by > 0.005), pages worse by > 0.05, CPU ms/page.
+
     python benchmarks/extraction_quality.py --before main --wcxb-limit 200
+    python benchmarks/extraction_quality.py --candidates
     make bench-extraction
 """
 
@@ -196,6 +204,89 @@ def run_trafilatura(pages: list[Page]) -> dict[str, Found]:
     return found
 
 
+def _trafilatura_text(html: bytes, **options) -> str:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(html, include_comments=False, with_metadata=False, **options)
+    return doc.text if doc is not None and doc.text else ""
+
+
+def _readability_text(html: bytes) -> str:
+    import lxml.html
+    from readability import Document
+
+    root = lxml.html.fromstring(Document(html).summary(html_partial=True))
+    blocks = root.iter("p", "li", "h1", "h2", "h3", "h4", "pre", "td", "blockquote")
+    return "\n".join(text for block in blocks if (text := " ".join(block.text_content().split())))
+
+
+def _resiliparse_text(html: bytes) -> str:
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+    return extract_plain_text(bytes_to_str(html, detect_encoding(html)), main_content=True, list_bullets=False)
+
+
+CANDIDATES = {
+    "trafilatura": (None, lambda html: _trafilatura_text(html)),
+    "traf_recall": (None, lambda html: _trafilatura_text(html, favor_recall=True)),
+    "traf_precision": (None, lambda html: _trafilatura_text(html, favor_precision=True)),
+    "traf_fast": (None, lambda html: _trafilatura_text(html, fast=True)),
+    "readability": ("readability", _readability_text),
+    "resiliparse": ("resiliparse", _resiliparse_text),
+}
+
+
+def run_candidates(pages: list[Page]) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Body F1 per candidate and page (after the pipeline's cleaning), and CPU ms per page."""
+    import importlib.util
+    import time
+
+    from transforms.text.cleaning import clean_paragraphs, split_paragraphs
+
+    scores: dict[str, dict[str, float]] = {}
+    cpu: dict[str, float] = {}
+    for label, (module, extract) in CANDIDATES.items():
+        if module and importlib.util.find_spec(module) is None:
+            print(f"{label}: not installed, skipped")
+            continue
+        scores[label], spent = {}, 0.0
+        for page in pages:
+            started = time.process_time()
+            try:
+                text = extract(page.html)
+            except Exception:  # noqa: BLE001 - a failure is a score of 0, not a crash of the benchmark
+                text = ""
+            spent += time.process_time() - started
+            cleaned = "\n\n".join(clean_paragraphs(split_paragraphs(text)))
+            scores[label][page.name] = token_f1(cleaned, page.truth.body)
+        cpu[label] = 1000 * spent / len(pages)
+    scores["best_per_page"] = {page.name: max(s[page.name] for s in scores.values()) for page in pages}
+    return scores, cpu
+
+
+def print_candidates(pages: list[Page], scores: dict[str, dict[str, float]], cpu: dict[str, float]) -> None:
+    base = scores["trafilatura"]
+    head = f"{'candidate':<16}{'corpus/half':<26}{'pages':>6}{'F1':>8}{'vs traf':>9}"
+    print(f"{head}{'won':>5}{'lost':>5}{'>0.05':>6}{'ms':>7}")
+    for label, by_page in scores.items():
+        for corpus in dict.fromkeys(page.corpus for page in pages):
+            for half in ("even", "odd", "all"):
+                names = [
+                    p.name
+                    for i, p in enumerate(pages)
+                    if p.corpus == corpus and (half == "all" or (i % 2 == 0) == (half == "even"))
+                ]
+                mean = sum(by_page[n] for n in names) / len(names)
+                delta = mean - sum(base[n] for n in names) / len(names)
+                won = sum(by_page[n] - base[n] > 0.005 for n in names)
+                lost = sum(base[n] - by_page[n] > 0.005 for n in names)
+                worse = sum(base[n] - by_page[n] > 0.05 for n in names)
+                ms = f"{cpu[label]:.1f}" if label in cpu else "-"
+                row = f"{label:<16}{corpus + '/' + half:<26}{len(names):>6}{mean:>8.4f}{delta:>+9.4f}"
+                print(f"{row}{won:>5}{lost:>5}{worse:>6}{ms:>7}")
+
+
 # --- scoring ------------------------------------------------------------------
 
 
@@ -306,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", action="append", choices=("fundus-multilingual", "fundus", "wcxb"))
     parser.add_argument("--wcxb-limit", type=int, default=None, help="only the first N WCXB pages")
     parser.add_argument("--json", type=Path, help="write the full report (per page too) here")
+    parser.add_argument("--candidates", action="store_true", help="score candidate second extractors instead")
     args = parser.parse_args(argv)
     corpora = args.corpus or ["fundus-multilingual", "fundus", "wcxb"]
     readers = {
@@ -317,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     pages = [page for name in corpora if (EXTRACTION / folders[name]).is_dir() for page in readers[name]()]
     if not pages:
         print(f"no corpus found under {os.path.relpath(EXTRACTION, REPO)}; nothing measured")
+        return 0
+    if args.candidates:
+        print_candidates(pages, *run_candidates(pages))
         return 0
     with tempfile.TemporaryDirectory(prefix="extraction-quality-") as tmp:
         work = Path(tmp)

@@ -3,7 +3,14 @@
 Everything here is a pure function over strings. The rules remove what news
 pages insert around the story: photo captions and credit lines, wire credits
 and syndication notes, all-caps cross-headlines that link to other stories,
-and paragraphs repeated verbatim. Real paragraphs are kept in order.
+and a paragraph doubled by the page layout. Real paragraphs are kept in order.
+
+A caption is short: a long paragraph with a photo credit glued to its end is text, and only
+the credit is cut from it. A paragraph that recurs further on (a meal plan's "Rest day.", an
+interview series' questions, a code listing's lines) is the text's own structure and stays;
+only a repeat within ``DOUBLED_WITHIN`` paragraphs of its first copy (a layout's doubled
+paragraph, a pull quote set beside its source) or inside a copied block of paragraphs (a page
+that shows its story twice) is dropped.
 
 Rules whose evidence is letter case (all-caps cross-headlines, a trailing all-caps credit)
 fire only where their premise holds: they count cased letters only, and a letter of a script
@@ -38,6 +45,10 @@ MAX_CAPTION_WORDS = 60
 """A caption is a line or two: a longer unpunctuated paragraph with a cue ("Pictured: …") is text."""
 MIN_CROSS_HEADLINE_WORDS = 3
 CROSS_HEADLINE_UPPER_SHARE = 0.9
+DOUBLED_WITHIN = 2
+"""A sentence repeated at most this many paragraphs after its last copy is a layout's double, not structure."""
+MIN_DOUBLED_BLOCK = 3
+"""This many consecutive paragraphs repeating earlier ones in order are a doubled block (a story shown twice)."""
 
 
 @dataclass(frozen=True)
@@ -133,25 +144,55 @@ def split_paragraphs(text: str) -> list[str]:
 
 
 def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
-    """Drop repeated sentences, captions and credit lines, wire credits and all-caps cross-headlines.
+    """Drop captions and credit lines, wire credits, all-caps cross-headlines and doubled sentences.
 
-    Repeats are compared after normalisation; a repeated short unpunctuated line (a table row,
-    a list item) is kept. Every real paragraph is kept, in order. A text's only paragraph is kept
-    whatever it looks like (a one-line wire item or snippet is the article, not a caption of one).
+    A long paragraph ending in a photo credit keeps its text without the credit. A sentence-like
+    paragraph repeated within ``DOUBLED_WITHIN`` paragraphs of its last copy, or inside a block
+    of ``MIN_DOUBLED_BLOCK`` paragraphs copied in order, is dropped; other repeats, and repeated
+    short unpunctuated lines (table rows, list items), are kept. Every real
+    paragraph is kept, in order. A text's only paragraph is kept whatever it looks like (a
+    one-line wire item or snippet is the article, not a caption of one).
     """
-    kept: list[str] = []
-    seen: set[str] = set()
     paragraphs = [collapsed for paragraph in paragraphs if (collapsed := _collapse_whitespace(paragraph))]
     alone = len(paragraphs) == 1  # a text's only paragraph is the text, not matter inserted around it
-    for paragraph in paragraphs:
-        if not alone and _is_inserted_matter(paragraph):
-            continue
-        key = normalise_for_hash(paragraph)
-        if key in seen and is_sentence_like(paragraph):
-            continue  # a repeated sentence (pull quote, teaser); repeated table rows and list items stay
-        seen.add(key)
-        kept.append(paragraph)
-    return kept
+    if not alone:
+        paragraphs = [_without_trailing_credit(p) for p in paragraphs if not _is_inserted_matter(p)]
+    keys = [normalise_for_hash(paragraph) for paragraph in paragraphs]
+    doubled = _doubled(keys, [is_sentence_like(paragraph) for paragraph in paragraphs])
+    return [paragraph for index, paragraph in enumerate(paragraphs) if index not in doubled]
+
+
+def _doubled(keys: list[str], sentence_like: list[bool]) -> set[int]:
+    """Positions of sentence-like repeats that a layout doubled: near their last copy, or in a copied block.
+
+    A repeat within ``DOUBLED_WITHIN`` paragraphs of its last copy is doubled; so is every paragraph
+    of a run of at least ``MIN_DOUBLED_BLOCK`` consecutive repeats that copy consecutive earlier
+    paragraphs in order (a page that shows its story twice). Other repeats are the text's structure.
+    """
+    last_seen: dict[str, int] = {}
+    previous: list[int | None] = []
+    for index, key in enumerate(keys):
+        previous.append(last_seen.get(key) if sentence_like[index] else None)
+        last_seen[key] = index
+    doubled = {i for i, before in enumerate(previous) if before is not None and i - before <= DOUBLED_WITHIN}
+    start = 0
+    while start < len(keys):
+        end = start
+        while end < len(keys) and _continues_block(previous, start, end):
+            end += 1
+        if end - start >= MIN_DOUBLED_BLOCK:
+            doubled.update(range(start, end))
+        start = max(end, start + 1)
+    return doubled
+
+
+def _continues_block(previous: list[int | None], start: int, end: int) -> bool:
+    """Whether paragraph ``end`` repeats the paragraph after the one ``end - 1`` repeats (a copied block)."""
+    here = previous[end]
+    if here is None:
+        return False
+    before = previous[end - 1] if end > start else None
+    return end == start or (before is not None and here == before + 1)
 
 
 def is_sentence_like(paragraph: str) -> bool:
@@ -201,21 +242,32 @@ def _is_inserted_matter(paragraph: str) -> bool:
 
 
 def _is_photo_caption(paragraph: str) -> bool:
-    """A credit line, a sentence followed by a photo credit, or an unpunctuated caption cue."""
+    """A credit line, a short sentence followed by a photo credit, or a short unpunctuated caption cue."""
+    if word_count(paragraph) > MAX_CAPTION_WORDS:
+        return False  # a caption is a line or two; a long paragraph ending in a credit is text
     if _CREDIT_LINE.fullmatch(paragraph):
         return True
+    if _trailing_credit(paragraph):
+        return True
+    return not _ENDS_SENTENCE.search(paragraph) and bool(_CAPTION_CUE.search(paragraph))
+
+
+def _trailing_credit(paragraph: str) -> re.Match[str] | None:
+    """The photo credit glued after the last sentence of ``paragraph``, if there is one."""
     trailing = _TRAILING_CREDIT.search(paragraph)
     if (
         trailing
         and not _ENDS_WITH_INITIALISM.search(paragraph[: trailing.end("end")])
         and (trailing.group("caps") is None or _ends_in_lower_case(paragraph[: trailing.start("credit")]))
     ):
-        return True
-    return (
-        not _ENDS_SENTENCE.search(paragraph)
-        and word_count(paragraph) <= MAX_CAPTION_WORDS
-        and bool(_CAPTION_CUE.search(paragraph))
-    )
+        return trailing
+    return None
+
+
+def _without_trailing_credit(paragraph: str) -> str:
+    """A long paragraph without the photo credit glued to its end (a short one with it is a caption)."""
+    trailing = _trailing_credit(paragraph)
+    return paragraph[: trailing.end("end")] if trailing else paragraph
 
 
 def _ends_in_lower_case(text: str) -> bool:

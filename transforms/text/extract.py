@@ -33,7 +33,7 @@ from transforms.text.html_worker import (
     run_trafilatura,
     strip_inert_markup,
 )
-from transforms.text.metadata import clean_authors, site_names, strip_site_name
+from transforms.text.metadata import clean_authors, headline_seen, site_names, strip_site_name
 from transforms.text.tokens import word_count
 from transforms.text.urls import normalize_url
 
@@ -209,13 +209,14 @@ def extract_article(
     content_hash = stable_hash(normalise_for_hash(text))
     url = canonical_url(content.url) or canonical_url(document.url)
     names = site_names(document.source, content.source, urls=(document.url, content.url))
+    title = headline(document, content)
     return Article(
         article_id=stable_hash("url", url) if url else stable_hash("text", content_hash),
         url=url,
         source_uri=document.source_uri,
         entry_id=document.entry_id,
         source=document.source or content.source,
-        title=strip_site_name(document.title or content.title, names),
+        title=title,
         text=text,
         authors=clean_authors(document.authors or content.authors, names),
         published_at=published,
@@ -234,6 +235,22 @@ def extract_article(
         warc_record_id=document.warc_record_id,
         warc_target_uri=document.warc_target_uri,
     )
+
+
+def headline(document: SourceDocument, content: Content) -> str | None:
+    """The title without the site name that its own giver declares.
+
+    A feed entry's title loses only the feed's names (its title and host): on a link blog the
+    entry's link points at what the headline is about ("Mnml – A Mac Client for Medium"), so
+    the linked host is never taken for a site name. A page's or record's title loses the names
+    the page declares (og:site_name, the input's source) and the page's own host.
+    """
+    if document.title and document.entry_id:
+        return strip_site_name(document.title, site_names(document.source, urls=(document.source_uri,)))
+    if document.title:
+        return strip_site_name(document.title, site_names(document.source, content.source, urls=(document.url,)))
+    page_url = content.url or document.url
+    return strip_site_name(content.title, site_names(document.source, content.source, urls=(page_url,)))
 
 
 def extract_content(document: SourceDocument, extractor: BudgetedExtractor | None = None) -> Content | str | TooSlow:
@@ -273,7 +290,7 @@ def _from_html(
     if not isinstance(extracted, dict):
         return extracted
     paragraphs = clean_paragraphs(split_paragraphs(extracted["text"]))
-    title = extracted["title"]
+    title = headline_seen(extracted["title"], extracted.get("headings", ()))
     if paragraphs and title and normalise_for_hash(paragraphs[0]) == normalise_for_hash(title):
         paragraphs = paragraphs[1:]  # the headline is the title, not body text (as for .txt files)
     return Content(

@@ -18,6 +18,7 @@ make up most of many real 2-10 MiB pages and which trafilatura discards anyway.
 
 from __future__ import annotations
 
+import html
 import multiprocessing
 import re
 import time
@@ -44,6 +45,8 @@ _JSON_LD: dict[type, re.Pattern[Any]] = {
     bytes: re.compile(rb"application/ld\+json", re.I),
     str: re.compile(r"application/ld\+json", re.I),
 }
+_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
 _WARM_UP_PAGE = b"<html><body><article><p>Warm-up page for the extraction process.</p></article></body></html>"
 _START_TIMEOUT_S = 300.0
 MAX_JSON_LD_BYTES = 256 * 1024
@@ -98,7 +101,20 @@ def run_trafilatura(body: bytes | str, url: str | None) -> dict[str, Any] | str:
     if extracted is None or isinstance(extracted, dict) or not extracted.text:  # dict only with as_dict=True
         return "trafilatura found no main text"
     fields = ("text", "title", "date", "author", "sitename", "url")
-    return {name: getattr(extracted, name, None) for name in fields}
+    return {name: getattr(extracted, name, None) for name in fields} | {"headings": page_headings(body)}
+
+
+def page_headings(body: bytes | str, limit: int = 3) -> list[str]:
+    """The text of the page's first ``<h1>`` elements (tags dropped, entities decoded, whitespace collapsed)."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    headings = []
+    for match in _H1.finditer(text):
+        heading = " ".join(html.unescape(_TAG.sub(" ", match.group(1))).split())
+        if heading:
+            headings.append(heading)
+        if len(headings) == limit:
+            break
+    return headings
 
 
 def _serve(connection: Connection) -> None:

@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["clean_authors", "site_names", "strip_site_name"]
+__all__ = ["clean_authors", "headline_seen", "site_names", "strip_site_name"]
 
 MIN_PARTIAL_MATCH_CHARS = 4
 """A partial match (start or end of the site name) needs this many letters, so "DW" matches only "DW"."""
@@ -66,6 +66,33 @@ def strip_site_name(title: str | None, names: Iterable[str]) -> str | None:
     for index in range(start + 1, end):
         kept += [separators[index - 1], segments[index]]
     return "".join(kept).strip() or title.strip()
+
+
+def headline_seen(title: str | None, headings: Iterable[str]) -> str | None:
+    """The part of ``title`` that the page shows as its headline (an ``<h1>``), else ``title``.
+
+    A ``<title>`` adds the site's name and sections around the headline ("Budget passes - National
+    | Example News"); when a run of its segments equals the text of one of the page's headings,
+    that run is the headline a reader sees, whatever the names around it. The run must be at least
+    as long as every segment outside it, so a logo's ``<h1>`` with the site name never wins.
+    """
+    if not title:
+        return title
+    parts = _SEPARATOR.split(title.strip())
+    segments, separators = parts[0::2], parts[1::2]
+    if len(segments) < 2:
+        return title
+    wanted = {key for heading in headings if (key := _words(heading))}
+    for size in range(len(segments) - 1, 0, -1):
+        for start in range(len(segments) - size + 1):
+            run = [segments[start]]
+            for index in range(start + 1, start + size):
+                run += [separators[index - 1], segments[index]]
+            text = "".join(run).strip()
+            outside = segments[:start] + segments[start + size :]
+            if _words(text) in wanted and all(len(_words(text)) >= len(_words(other)) for other in outside):
+                return text  # the longest part: a logo's <h1> naming the site is not the headline
+    return title
 
 
 def clean_authors(authors: Iterable[str], names: Iterable[str]) -> tuple[str, ...]:

@@ -528,3 +528,115 @@ def test_a_text_of_one_paragraph_is_never_removed_as_inserted_matter():
     snippet = "climate change refugee bid fails file photo resident republic kiribati build seawall block reef"
     assert clean_paragraphs([snippet]) == [snippet]
     assert clean_paragraphs([BODY, snippet, OTHER]) == [BODY, OTHER]  # beside other paragraphs: a caption
+
+
+# --- a caption is short; a repeat is a layout's double only when it is near its first copy ---------
+
+_LONG_FAQ = (
+    "Can I run the dishwasher with a half load? Yes, most models have a half-load or light setting that "
+    "uses less water and energy, but a full load is still the most efficient way to wash dishes, so wait "
+    "until the racks are full whenever you can and scrape plates instead of rinsing them under the tap "
+    "before loading. Photo: Consumer Reports"
+)
+
+
+def test_a_long_paragraph_with_a_credit_glued_to_its_end_keeps_its_text_without_the_credit() -> None:
+    assert word_count(_LONG_FAQ) > MAX_CAPTION_WORDS
+    assert clean_paragraphs([BODY, _LONG_FAQ, OTHER]) == [
+        BODY,
+        _LONG_FAQ.removesuffix(" Photo: Consumer Reports"),
+        OTHER,
+    ]
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        _LONG_FAQ.replace("Photo: Consumer Reports", "AFP via Getty Images"),
+        "Москва готовится к зиме: коммунальные службы проверяют отопление в тысячах домов, а жители жалуются на "
+        "холодные батареи и задержки с подачей тепла в новых районах, где дома сдали только летом этого года, "
+        "и чиновники обещают решить все проблемы до конца месяца, хотя жители уже слышали такие обещания "
+        "в прошлом году и не очень им верят, говорят они, и добавляют, что в соседних районах отопление "
+        "включили ещё неделю назад, а у них батареи до сих пор едва тёплые по утрам и совсем холодные ночью. "
+        "Photo: TASS",
+    ],
+)
+def test_long_paragraphs_ending_in_a_credit_are_text_in_any_script(paragraph: str) -> None:
+    assert word_count(paragraph) > MAX_CAPTION_WORDS
+    text = paragraph[: paragraph.rindex(".") + 1]
+    assert clean_paragraphs([BODY, paragraph, OTHER]) == [BODY, text, OTHER]
+
+
+def test_a_short_captioned_line_is_still_dropped() -> None:
+    assert dropped("Firefighters battle the blaze near the highway on Sunday. Photo: Jane Doe/Reuters")
+
+
+def test_a_meal_plan_keeps_its_repeated_sentences() -> None:
+    plan = [
+        "Day 1",
+        "Breakfast: porridge with berries and a spoon of honey.",
+        "Lunch: lentil soup with wholegrain bread.",
+        "Dinner: grilled salmon, rice and steamed broccoli.",
+        "Day 2",
+        "Breakfast: porridge with berries and a spoon of honey.",
+        "Lunch: chicken salad with chickpeas.",
+        "Dinner: grilled salmon, rice and steamed broccoli.",
+    ]
+    assert clean_paragraphs(plan) == plan
+
+
+def test_an_interview_series_keeps_its_repeated_questions_in_any_script() -> None:
+    series = []
+    for name, answer in [
+        ("Ана", "Я читаю Толстого каждый вечер, это помогает мне думать."),
+        ("Борис", "Сейчас я перечитываю Чехова, его рассказы короткие и точные."),
+    ]:
+        series += [
+            name,
+            "Какую книгу вы читаете сейчас?",
+            answer,
+            "Что вы посоветуете молодым авторам?",
+            "Писать каждый день.",
+        ]
+    assert clean_paragraphs(series) == series
+    japanese = [
+        "質問：今どんな本を読んでいますか？",
+        "村上春樹の新作です。",
+        "質問：今どんな本を読んでいますか？",
+        "夏目漱石です。",
+    ]
+    japanese[1:1] = ["答えは短いです。"]
+    assert clean_paragraphs(japanese) == japanese
+
+
+def test_a_code_listing_keeps_its_repeated_lines() -> None:
+    listing = [
+        "type Query {",
+        "user(id: ID!): User",
+        "}",
+        "type Mutation {",
+        "createUser(name: String!): User",
+        "}",
+        "The schema above declares one query and one mutation; each returns a User.",
+        "type Subscription {",
+        "userCreated: User",
+        "}",
+        "The schema above declares one query and one mutation; each returns a User.",
+    ]
+    assert clean_paragraphs(listing) == listing
+
+
+def test_a_paragraph_doubled_by_the_layout_is_kept_once() -> None:
+    caption = "The station seen from a porthole can be seen above"
+    assert clean_paragraphs([BODY, OTHER, BODY]) == [BODY, OTHER]
+    assert clean_paragraphs([OTHER, BODY, caption, BODY]) == [OTHER, BODY]
+    assert clean_paragraphs([BODY, OTHER, "A third line.", BODY]) == [BODY, OTHER, "A third line.", BODY]
+
+
+def test_a_story_shown_twice_is_kept_once_but_a_refrain_is_not_a_block() -> None:
+    story = [BODY, OTHER, "A third paragraph of the story follows here.", "And a fourth one ends it."]
+    assert clean_paragraphs([*story, "Related coverage", *story]) == [*story, "Related coverage"]
+    refrain = ["Breakfast: porridge with berries.", "Lunch: lentil soup.", "Dinner: grilled fish."]
+    week = [*refrain[:2], "Dinner: pasta with tomato sauce.", "Snack: an apple.", "Rest well tonight."]
+    week += [refrain[0], "Lunch: chicken salad.", refrain[2]]
+    assert clean_paragraphs(week) == week

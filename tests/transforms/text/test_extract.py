@@ -527,3 +527,60 @@ def test_published_precision_says_what_the_input_gave(published, precision):
 
 def test_a_text_header_date_has_day_precision():
     assert extract(seed("002")).published_precision == "day"
+
+
+# --- titles: only the names the title's giver declares are stripped --------------------------
+
+LINK_BLOG = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel>
+<title>Daring Links</title><link>https://links.example.net/</link>
+<item><title>Mnml \xe2\x80\x93 A Mac Client for Medium</title><link>https://mnml.app/</link>
+<guid>https://links.example.net/1</guid><description>Mnml is a small app.</description></item>
+<item><title>Show HN: Tilepieces \xe2\x80\x93 An open source editor for static sites</title>
+<link>https://tilepieces.net/docs</link><guid>https://links.example.net/2</guid></item>
+<item><title>Phish - Coventry Live (1997)</title><link>https://phish.in/1997-07-01</link>
+<guid>https://links.example.net/3</guid></item>
+<item><title>\xd0\x9d\xd0\xbe\xd0\xb2\xd1\x8b\xd0\xb9 \xd1\x80\xd0\xb5\xd0\xbb\xd0\xb8\xd0\xb7 | Daring Links</title>
+<link>https://habr.example.ru/post</link><guid>https://links.example.net/4</guid></item>
+</channel></rss>"""
+
+
+def _link_blog_titles() -> list[str | None]:
+    from transforms.sources.feeds.parsing import parse_feed
+
+    feed = parse_feed(LINK_BLOG, {"content-type": "application/rss+xml"}, "https://links.example.net/feed.xml")
+    titles = []
+    for entry in feed.entries:
+        document = SourceDocument(
+            entry.feed_url,
+            "entry",
+            ENGLISH,
+            url=entry.link,
+            title=entry.title,
+            source=entry.source,
+            entry_id=entry.entry_id,
+            published_by="feed",
+        )
+        titles.append(extract(document).title)
+    return titles
+
+
+def test_a_link_blog_entry_title_keeps_the_linked_products_name():
+    """The linked host names what the headline is about; only the feed's own name is a site name."""
+    assert _link_blog_titles() == [
+        "Mnml – A Mac Client for Medium",
+        "Show HN: Tilepieces – An open source editor for static sites",
+        "Phish - Coventry Live (1997)",
+        "Новый релиз",  # the feed's own title is stripped, in any script
+    ]
+
+
+def test_a_page_title_loses_its_own_site_name_and_host():
+    html = (
+        "<html><head><title>Council approves transport budget | Gazeta Example</title>"
+        '<meta property="og:site_name" content="Gazeta Example"></head><body><article>'
+        + "".join(f"<p>{p}</p>" for p in ARTICLE_PARAGRAPHS)
+        + "</article></body></html>"
+    )
+    article = extract(SourceDocument("/in/a.html", "html", html, url="https://gazeta.example.com/a"))
+    assert article.title == "Council approves transport budget"

@@ -145,3 +145,13 @@ def test_a_prestarted_child_serves_the_first_extractor_and_later_ones_start_thei
         first.close()
         second.close()
     assert not prestarted.is_alive()
+
+
+def test_page_headings_are_the_h1_texts_in_any_script():
+    from transforms.text.html_worker import page_headings
+
+    page = (
+        "<html><body><h1 class='x'>Вот <em>заголовок</em> &amp; всё</h1><h1>\n東京で大雪\n</h1><h1> </h1></body></html>"
+    )
+    assert page_headings(page) == ["Вот заголовок & всё", "東京で大雪"]
+    assert page_headings(page.encode()) == ["Вот заголовок & всё", "東京で大雪"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transforms.text.metadata import clean_authors, site_names, strip_site_name
+from transforms.text.metadata import clean_authors, headline_seen, site_names, strip_site_name
 
 
 @pytest.mark.parametrize(
@@ -78,3 +78,24 @@ def test_authors_lose_by_and_the_site_and_places_while_a_person_remains():
 def test_an_organisation_that_is_the_only_byline_is_kept():
     assert clean_authors(["FOCUS online"], site_names("FOCUS online")) == ("FOCUS online",)
     assert clean_authors([], site_names("FOCUS online")) == ()
+
+
+@pytest.mark.parametrize(
+    ("title", "headings", "expected"),
+    [
+        ("Budget passes after long debate - National | Example News", ["Budget passes after long debate"], None),
+        ("Vláda schválila rozpočet na příští rok – Seznam Zprávy", ["Vláda schválila rozpočet na příští rok"], None),
+        ("Anleihen: Renditen steigen weiter | Börsen-Zeitung", ["Anleihen: Renditen steigen weiter"], None),
+        ("Politik ｜ 東京で大雪、交通機関に乱れ", ["東京で大雪、交通機関に乱れ"], None),
+        ("وزير الخارجية يزور القاهرة - أخبار - الجزيرة نت", ["وزير الخارجية يزور القاهرة"], None),
+        ("Mnml – A Mac Client for Medium", ["Mnml – A Mac Client for Medium"], "Mnml – A Mac Client for Medium"),
+        (
+            "Budget passes after long debate | Example News",
+            ["Example News"],
+            "Budget passes after long debate | Example News",
+        ),
+        ("Budget passes after long debate | Example News", [], "Budget passes after long debate | Example News"),
+    ],
+)
+def test_the_headline_seen_is_the_title_part_that_the_page_shows_as_its_heading(title, headings, expected):
+    assert headline_seen(title, headings) == (expected or headings[0])

@@ -47,7 +47,7 @@ from pipeline.summary import (
 from pipeline.watch import watch
 from schemas import SEEN, TABLES
 from transforms.http.addresses import redact_credentials
-from transforms.output.lease import LeaseHeld, hold_leases
+from transforms.output.lease import hold_leases
 from transforms.output.tables import clear_stale_staging
 from transforms.run import progress
 from transforms.run.context import RunContext
@@ -187,7 +187,7 @@ def hold_output_lease(argv: list[str], command: str) -> Iterator[str | None]:
             owner = stack.enter_context(
                 hold_leases([ours.output, ours.state_dir], options, command=f"python -m pipeline {command}")
             )
-        except LeaseHeld:
+        except tuple(STATE_ERRORS):  # another run holds them (4), a lease file that can't be read (5)
             raise
         except Exception as err:  # an object store that refuses or can't be reached: Beam's I/O errors, boto, auth
             folders = ours.output if ours.state_dir.startswith(ours.output) else f"{ours.output} or {ours.state_dir}"

@@ -38,6 +38,7 @@ SKIPPED = {
     "../shared/": "development data sets, not part of a clone",
     "gcloud ": "a cloud account",
     "docker": "no container engine",
+    "deploy/flink/cluster.py": "a Flink cluster of its own (tests/engines/test_flink_cluster.py runs these commands)",
     "benchmarks.": "a benchmark (minutes of CPU)",
     "crawl/": "a crawl of the reader's own",
     "https://example.com/": "names an example feed or article, not one of seeds/",

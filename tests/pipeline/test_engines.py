@@ -51,10 +51,15 @@ def test_streaming_without_a_runner_runs_on_the_installed_prism(tmp_path, monkey
 
 @pytest.mark.e2e
 def test_streaming_cli_without_prism_exits_with_one_line_naming_make_engines(tmp_path):
+    error = _run_without_engines(tmp_path, "--streaming", "--feed", "http://127.0.0.1:9/feed")
+    assert "make engines" in error
+
+
+def _run_without_engines(tmp_path, *args: str) -> str:
+    """Runs the CLI with no engine installed; asserts the engine-missing exit and returns its one error line."""
     env = {"PATH": str(tmp_path), "HOME": str(tmp_path), "NEWSBEAM_ENGINES_DIR": str(tmp_path / "none")}
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", "run", "--streaming", "--feed", "http://127.0.0.1:9/feed"]
-        + ["--output", str(tmp_path / "out")],
+        [sys.executable, "-m", "pipeline", "run", *args, "--output", str(tmp_path / "out")],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -63,7 +68,8 @@ def test_streaming_cli_without_prism_exits_with_one_line_naming_make_engines(tmp
     )
     assert done.returncode == ENGINE_MISSING_EXIT, done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "make engines" in errors[0]
+    assert len(errors) == 1, done.stderr
+    return errors[0]
 
 
 def test_flink_runner_gets_the_installed_job_server_jar_never_beams_download(tmp_path, monkeypatch):
@@ -89,17 +95,6 @@ def test_flink_runner_gets_the_installed_job_server_jar_never_beams_download(tmp
 @pytest.mark.e2e
 @pytest.mark.parametrize("mode", [[], ["--streaming", "--feed", "http://127.0.0.1:9/feed"]])
 def test_flink_runner_without_the_job_server_jar_exits_with_one_line_naming_the_install_step(tmp_path, mode):
-    env = {"PATH": str(tmp_path), "HOME": str(tmp_path), "NEWSBEAM_ENGINES_DIR": str(tmp_path / "none")}
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline", "run", *mode, "--runner=FlinkRunner", "--flink_master=127.0.0.1:9"]
-        + ["--input", str(REPO / "seeds"), "--output", str(tmp_path / "out")] * (not mode)
-        + ["--output", str(tmp_path / "out")] * bool(mode),
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == ENGINE_MISSING_EXIT, done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "make engines-flink-jobserver" in errors[0]
+    inputs = [] if mode else ["--input", str(REPO / "seeds")]
+    error = _run_without_engines(tmp_path, *mode, "--runner=FlinkRunner", "--flink_master=127.0.0.1:9", *inputs)
+    assert "make engines-flink-jobserver" in error

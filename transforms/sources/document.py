@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 TEXT, HTML, PAGE, ENTRY_TEXT = "text", "html", "page", "entry"
 """Kinds: a plain-text file or record; a seed HTML file; a fetched article page; a feed entry's own text."""
+MAX_PAGE_BYTES = 32 * 2**20
+"""Largest HTML page or file read at all: a source reads no more of one item, extraction rejects a larger one."""
 
 
 @dataclass(frozen=True)

@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
-from urllib.parse import urldefrag, urlsplit
 
 import apache_beam as beam
 
 from schemas import Article, Reject
+from transforms.normalise.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
+from transforms.normalise.dates import DAY, PublicationTime, page_time, read_iso_time, within_window
+from transforms.normalise.tokens import word_count
+from transforms.normalise.urls import canonical_url
 from transforms.run import counters, progress
 from transforms.run.allocator import tune_allocator
 from transforms.run.context import REJECTED, RunContext, as_utc, set_rejects_aside, stable_hash
 from transforms.sources.archive_filters import ArchiveFilters, FilterArticles
-from transforms.sources.document import ENTRY_TEXT, HTML, PAGE, SourceDocument
-from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
-from transforms.text.dates import DAY, PublicationTime, read_iso_time, within_window
+from transforms.sources.document import ENTRY_TEXT, HTML, MAX_PAGE_BYTES, PAGE, SourceDocument
 from transforms.text.html_worker import (
     DEFAULT_BUDGET_S,
     BudgetedExtractor,
@@ -34,8 +34,6 @@ from transforms.text.html_worker import (
     strip_inert_markup,
 )
 from transforms.text.metadata import clean_authors, headline_seen, site_names, strip_site_name
-from transforms.text.tokens import word_count
-from transforms.text.urls import normalize_url
 
 STAGE = "extract"
 DEFAULT_MIN_WORDS = 20
@@ -44,10 +42,7 @@ DEFAULT_EXTRACTION_BUDGET_S = DEFAULT_BUDGET_S
 LANGUAGE_SAMPLE_CHARS = 2000
 MAX_HTML_BYTES = 4 * 2**20
 """Largest markup handed to trafilatura, weighed after ``strip_inert_markup`` (the time budget bounds the cost)."""
-MAX_PAGE_BYTES = 32 * 2**20
-"""Largest HTML page or file read at all, before stripping (the same cap as a seed file)."""
 TOO_LARGE_HTML = "HTML too large to extract"
-VALID_HOST = re.compile(r"(?:[\w-]+\.)+[\w-]+|\[[0-9a-fA-F:.]+\]|[0-9.]+")
 log = logging.getLogger(__name__)
 
 
@@ -298,7 +293,7 @@ def _from_html(
         text_source,
         title=title,
         date_source="page_metadata",
-        **_dated(_page_time(extracted["date"])),
+        **_dated(page_time(extracted["date"])),
         authors=split_authors(extracted["author"]),
         source=extracted["sitename"],
         url=extracted["url"],
@@ -308,37 +303,6 @@ def _from_html(
 def split_authors(byline: str | None) -> tuple[str, ...]:
     """trafilatura joins authors with '; '."""
     return tuple(name.strip() for name in (byline or "").split(";") if name.strip())
-
-
-def canonical_url(url: str | None) -> str | None:
-    """courlan-normalised http(s) URL without credentials, tracking parameters or fragment; None if not a web URL.
-
-    Validity is checked here rather than with courlan.check_url, a crawler filter that refuses
-    valid article URLs (/gallery/, /page/, .pdf, upper-case schemes).
-    """
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not host or not VALID_HOST.fullmatch(host):
-        return None
-    normalised = urlsplit(urldefrag(normalize_url(url.strip())).url)
-    return normalised._replace(netloc=normalised.netloc.rpartition("@")[2]).geturl()  # credentials never reach a row
-
-
-def parse_published(value: str | None) -> dt.datetime | None:
-    """ISO-8601 date or datetime → aware UTC datetime; a naive time is taken as UTC; None if invalid or out of range."""
-    return read_iso_time(value).at
-
-
-def _page_time(value: str | None) -> PublicationTime:
-    """htmldate's date: a naive midnight is how it reports a page that gives only a day."""
-    if value and value.endswith("T00:00:00"):
-        return read_iso_time(value[:10])
-    return read_iso_time(value)
 
 
 def _dated(found: PublicationTime) -> dict:

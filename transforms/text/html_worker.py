@@ -85,7 +85,7 @@ def run_trafilatura(body: bytes | str, url: str | None) -> dict[str, Any] | str:
     import trafilatura
     import trafilatura.settings
 
-    from transforms.text.urls import keep_valueless_parameters_in_trafilatura
+    from transforms.normalise.urls import keep_valueless_parameters_in_trafilatura
 
     keep_valueless_parameters_in_trafilatura()
     try:

@@ -313,32 +313,42 @@ def record_to_document(
         record = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         return run.reject(source_uri, STAGE, "invalid_json", str(err), line)
-    if not isinstance(record, dict):
-        return run.reject(
-            source_uri, STAGE, "invalid_record", f"expected a JSON object, got {type(record).__name__}", line
-        )
+    problem = record_problem(record)
+    if problem:
+        return run.reject(source_uri, STAGE, "invalid_record", problem, line)
     if unread is not None:
         unread.add(unread_date_keys(record), source_uri)
+    document = _record_document(source_uri, record)
+    if document is None:
+        keys = ", ".join(map(repr, (*TEXT_KEYS, "html")))
+        return run.reject(source_uri, STAGE, "missing_text", f"record has none of {keys}", line)
+    return document
+
+
+def record_problem(record: object) -> str | None:
+    """Why a parsed record can't be read (not an object, a field of the wrong type), or None."""
+    if not isinstance(record, dict):
+        return f"expected a JSON object, got {type(record).__name__}"
     wrong = [k for k in RECORD_KEYS if record.get(k) is not None and not isinstance(record[k], str)]
     if wrong:
-        return run.reject(source_uri, STAGE, "invalid_record", f"not a string: {', '.join(wrong)}", line)
-    lists = {key: record_authors(record.get(key)) for key in LIST_KEYS}
-    wrong = [key for key, value in lists.items() if value is None]
+        return f"not a string: {', '.join(wrong)}"
+    wrong = [k for k in LIST_KEYS if record_authors(record.get(k)) is None]
     if wrong:
-        detail = f"not a string or a list of strings: {', '.join(wrong)}"
-        return run.reject(source_uri, STAGE, "invalid_record", detail, line)
+        return f"not a string or a list of strings: {', '.join(wrong)}"
+    return None
+
+
+def _record_document(source_uri: str, record: dict) -> SourceDocument | None:
+    """The document of a checked record: its text (first of ``TEXT_KEYS``), else its HTML; None with neither."""
     fields = {k: _string_field(record, k) for k in ("url", "title", "source", "description", "image_url", "section")}
     fields["published"] = next(filter(None, (_string_field(record, k) for k in DATE_KEYS)), None)
-    keywords = lists["keywords"] or lists["topics"] or ()
+    lists = {key: record_authors(record.get(key)) or () for key in LIST_KEYS}
     text = next((record[k] for k in TEXT_KEYS if record.get(k) and record[k].strip()), None)
-    if text:
-        return SourceDocument(source_uri, "text", text, authors=lists["authors"] or (), keywords=keywords, **fields)
-    if record.get("html") and record["html"].strip():
-        html = record["html"]
-        return SourceDocument(source_uri, "html", html, authors=lists["authors"] or (), keywords=keywords, **fields)
-    return run.reject(
-        source_uri, STAGE, "missing_text", f"record has none of {', '.join(map(repr, (*TEXT_KEYS, 'html')))}", line
-    )
+    kind, body = ("text", text) if text else ("html", record.get("html"))
+    if not body or not body.strip():
+        return None
+    keywords = lists["keywords"] or lists["topics"]
+    return SourceDocument(source_uri, kind, body, authors=lists["authors"], keywords=keywords, **fields)
 
 
 def _string_field(record: dict, key: str) -> str | None:

@@ -7,7 +7,7 @@ on the same pages in this process, and ``--before REV`` runs the pipeline of an 
 (``git archive`` into a temporary folder) in the same invocation, so all figures are side by side.
 
 Scores per page, averaged per group (language/country) and over all pages:
-- body: bag-of-words precision/recall/F1 over lowercased tokens of ``transforms.text.tokens``
+- body: bag-of-words precision/recall/F1 over lowercased tokens of ``transforms.normalise.tokens``
   (words of spaced scripts, single characters of CJK/Thai/…); a rejected page scores 0;
 - title: exact match after NFKC and whitespace collapsing;
 - date: the same calendar day as the ground truth (its UTC day or its local day);
@@ -53,7 +53,7 @@ import pyarrow.parquet as pq
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from transforms.text.tokens import has_unspaced_script, word_tokens  # noqa: E402
+from transforms.normalise.tokens import has_unspaced_script, word_tokens  # noqa: E402
 
 EXTRACTION = REPO.parent / "shared" / "data" / "extraction"
 TOO_SHORT = ("too_little_text",)
@@ -242,7 +242,7 @@ def run_candidates(pages: list[Page]) -> tuple[dict[str, dict[str, float]], dict
     import importlib.util
     import time
 
-    from transforms.text.cleaning import clean_paragraphs, split_paragraphs
+    from transforms.normalise.cleaning import clean_paragraphs, split_paragraphs
 
     scores: dict[str, dict[str, float]] = {}
     cpu: dict[str, float] = {}

@@ -26,7 +26,7 @@ from benchmarks.measure import check_ok, run_measured
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("read seed files (transforms/sources/seeds.py)", ("/transforms/sources/seeds.py",)),
     ("trafilatura.bare_extraction (the limit's work)", ("/site-packages/trafilatura/",)),
-    ("text cleaning (transforms/text/cleaning.py)", ("/transforms/text/cleaning.py",)),
+    ("text cleaning (transforms/normalise/cleaning.py)", ("/transforms/normalise/cleaning.py",)),
     ("language identification (py3langid, model load included)", ("/site-packages/py3langid/",)),
     ("story vectors (transforms/stories/vectors.py)", ("/transforms/stories/vectors.py",)),
     (

@@ -41,6 +41,7 @@ from pipeline.options import ForgetOptions, state_dir_of
 from pipeline.run_record import FORGET, RunRecord, read_record, record_paths
 from schemas import ARTICLES, SEEN, STORIES, TABLES, SeenKey
 from transforms.dedup.ledger import ARTICLE, CONTENT, ENTRY, FORGOTTEN, FORGOTTEN_CONTENT
+from transforms.normalise.urls import canonical_url
 from transforms.output.files import CorruptStateFile, ensure_dir
 from transforms.output.lease import LeaseHeld, hold_leases
 from transforms.output.tables import (
@@ -55,7 +56,6 @@ from transforms.output.tables import (
 )
 from transforms.run.context import RunContext
 from transforms.stories.saved import record_forgotten
-from transforms.text.extract import canonical_url
 
 NOT_FOUND_EXIT = 1
 COMMAND = Command("forget", __doc__.splitlines()[0].split(": ", 1)[1], (ForgetOptions,))

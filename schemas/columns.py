@@ -52,6 +52,11 @@ def column(
     return dataclasses.field(default=default, metadata=meta)
 
 
+def column_from(spec: ColumnSpec) -> Any:
+    """A dataclass field declaring ``spec``: the column one list defines for several tables."""
+    return column(spec.arrow_type, spec.description, nullable=spec.nullable)
+
+
 def column_specs(record_type: type) -> list[ColumnSpec]:
     """The columns declared on a record dataclass, in declaration order."""
     specs = []

@@ -13,9 +13,32 @@ from typing import Any
 
 import pyarrow as pa
 
-from schemas.columns import UTC_MICROS, ColumnSpec, column, column_specs
+from schemas.columns import UTC_MICROS, ColumnSpec, column, column_from, column_specs
 
 HIVE_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+FETCHED_AT = ColumnSpec(
+    "fetched_at",
+    UTC_MICROS,
+    True,
+    "When the input's bytes were fetched (UTC): for a WARC record its WARC-Date (when the crawler fetched the "
+    "page); for a page fetched by this run (feed or sitemap entry), when its GET answered; for a whole seed "
+    "file (.txt, .html), its modification time. Null when not known (feed-entry text, JSON Lines records).",
+)
+WARC_RECORD_ID = ColumnSpec(
+    "warc_record_id",
+    pa.string(),
+    True,
+    "The WARC-Record-ID of the record the item came from (joins a crawl index); null when not from a WARC.",
+)
+WARC_TARGET_URI = ColumnSpec(
+    "warc_target_uri",
+    pa.string(),
+    True,
+    "The WARC-Target-URI of that record, as the crawler recorded it (credentials redacted); null when not from a WARC.",
+)
+PROVENANCE = (FETCHED_AT, WARC_RECORD_ID, WARC_TARGET_URI)
+"""Where and when an item was fetched: the same columns, declared once here, in articles and in rejects."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,13 +65,41 @@ class Article:
     )
     source: str | None = column(pa.string(), "Outlet or site name, when known.")
     title: str | None = column(pa.string(), "Headline, when the input has one.")
+    description: str | None = column(
+        pa.string(),
+        "The lead or summary the page declares (meta description, og:description, JSON-LD description) or a JSON "
+        "Lines record's 'description'; null when none is declared.",
+    )
     text: str = column(
         pa.string(),
         "Clean article text: paragraphs separated by a blank line, captions, credits and repeats removed.",
         nullable=False,
     )
+    text_markdown: str | None = column(
+        pa.string(),
+        "The article as trafilatura renders it in Markdown (headings, lists, quotes, tables) from the same "
+        "extracted page as text, before text's cleaning rules (captions and credits stay); null when the text did "
+        "not come from HTML (plain text, a feed entry's own text).",
+    )
     authors: tuple[str, ...] = column(
         pa.list_(pa.string()), "Author names, in byline order; empty when unknown.", nullable=False, default=()
+    )
+    image_url: str | None = column(
+        pa.string(),
+        "The article's top image as the page declares it (og:image, twitter:image, JSON-LD image), made absolute "
+        "against the page URL, or a JSON Lines record's 'image_url'; null when none is declared.",
+    )
+    section: str | None = column(
+        pa.string(),
+        "The section the page files the article under (article:section, JSON-LD articleSection, the page's "
+        "category links), or a JSON Lines record's 'section'; null when none is declared.",
+    )
+    keywords: tuple[str, ...] = column(
+        pa.list_(pa.string()),
+        "Keywords or tags the page declares (meta keywords, article:tag, JSON-LD keywords, the page's tag links), "
+        "or a JSON Lines record's 'keywords' (Fundus: 'topics'), in the page's order; empty when none.",
+        nullable=False,
+        default=(),
     )
     published_at: dt.datetime | None = column(
         UTC_MICROS, "Publication time in UTC; midnight UTC when only a date is known."
@@ -77,6 +128,11 @@ class Article:
         UTC_MICROS, "Publication time found in the page or text itself, in UTC."
     )
     language: str | None = column(pa.string(), "ISO 639-1 language code identified from the text (py3langid).")
+    language_confidence: float | None = column(
+        pa.float32(),
+        "py3langid's probability (0-1, normalised over its 97 languages) that the text is in language; low values "
+        "mean short or mixed-language text; null when language is null.",
+    )
     word_count: int = column(pa.int32(), "Number of words in text.", nullable=False)
     content_hash: str = column(
         pa.string(), "SHA-256 (first 32 hex digits) of the normalised text; equal for exact duplicates.", nullable=False
@@ -106,21 +162,9 @@ class Article:
     )
     ingested_at: dt.datetime = column(UTC_MICROS, "Start time (UTC) of the run that wrote the row.", nullable=False)
     run_id: str = column(pa.string(), "Id of the run that wrote the row.", nullable=False)
-    fetched_at: dt.datetime | None = column(
-        UTC_MICROS,
-        "When the input's bytes were fetched (UTC): for a WARC record its WARC-Date (when the crawler fetched the "
-        "page); for a page fetched by this run (feed or sitemap entry), when its GET answered; for a whole seed "
-        "file (.txt, .html), its modification time. Null when not known (feed-entry text, JSON Lines records).",
-    )
-    warc_record_id: str | None = column(
-        pa.string(),
-        "The WARC-Record-ID of the record the item came from (joins a crawl index); null when not from a WARC.",
-    )
-    warc_target_uri: str | None = column(
-        pa.string(),
-        "The WARC-Target-URI of that record, as the crawler recorded it (credentials redacted); null when not from "
-        "a WARC.",
-    )
+    fetched_at: dt.datetime | None = column_from(FETCHED_AT)
+    warc_record_id: str | None = column_from(WARC_RECORD_ID)
+    warc_target_uri: str | None = column_from(WARC_TARGET_URI)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -245,21 +289,9 @@ class Reject:
         "True on the last try of a feed entry: later runs skip it (counted as already seen); false when a later "
         "run will try it again; null for items that are not retried.",
     )
-    fetched_at: dt.datetime | None = column(
-        UTC_MICROS,
-        "When the input's bytes were fetched (UTC): for a WARC record its WARC-Date (when the crawler fetched the "
-        "page); for a page fetched by this run (feed or sitemap entry), when its GET answered; for a whole seed "
-        "file (.txt, .html), its modification time. Null when not known (feed-entry text, JSON Lines records).",
-    )
-    warc_record_id: str | None = column(
-        pa.string(),
-        "The WARC-Record-ID of the record the item came from (joins a crawl index); null when not from a WARC.",
-    )
-    warc_target_uri: str | None = column(
-        pa.string(),
-        "The WARC-Target-URI of that record, as the crawler recorded it (credentials redacted); null when not from "
-        "a WARC.",
-    )
+    fetched_at: dt.datetime | None = column_from(FETCHED_AT)
+    warc_record_id: str | None = column_from(WARC_RECORD_ID)
+    warc_target_uri: str | None = column_from(WARC_TARGET_URI)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import ARTICLES, REJECTS, Article, Reject
+from transforms.normalise.cleaning import clean_paragraphs, is_sentence_like, normalise_for_hash, split_paragraphs
+from transforms.normalise.urls import canonical_url
 from transforms.output.tables import StageParquetFiles, staging_dir
 from transforms.sources.feeds.parsing import entry_id, parse_feed
-from transforms.text.cleaning import clean_paragraphs, is_sentence_like, normalise_for_hash, split_paragraphs
-from transforms.text.extract import canonical_url
 
 PROPERTIES = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=400)

@@ -109,7 +109,7 @@ def test_tree_rss_counts_descendants():
 
 
 def test_profile_breakdown_splits_stages_without_overlap(pages, tmp_path):
-    from transforms.text.cleaning import clean_paragraphs
+    from transforms.normalise.cleaning import clean_paragraphs
 
     def work():
         run = RunContext.start()
@@ -126,7 +126,7 @@ def test_profile_breakdown_splits_stages_without_overlap(pages, tmp_path):
     trafilatura_s = entry_seconds(stats, markers["trafilatura.bare_extraction (the limit's work)"])
     bare = next(v[3] for k, v in stats.items() if k[2] == "bare_extraction")
     assert bare <= trafilatura_s <= 1.1 * bare  # plus trafilatura.settings.set_date_params, called beside it
-    assert entry_seconds(stats, markers["text cleaning (transforms/text/cleaning.py)"]) > 0
+    assert entry_seconds(stats, markers["text cleaning (transforms/normalise/cleaning.py)"]) > 0
     rows = dict(breakdown(path))
     staged = [rows[label] for label, _ in STAGES]
     assert all(s >= 0 for s in staged) and trafilatura_s < sum(staged) <= rows["total (profiled)"]

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from tests.conftest import run_cli
-from transforms.text.tokens import CHARACTERS_PER_WORD, word_tokens
+from transforms.normalise.tokens import CHARACTERS_PER_WORD, word_tokens
 
 # Two reports of one event (different outlets, different wording), an unrelated report, in Chinese.
 CHINESE_QUAKE_A = (

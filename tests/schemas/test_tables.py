@@ -7,7 +7,7 @@ import pytest
 
 from schemas import ARTICLES, REJECTS, SEEN, STORIES, TABLES
 from schemas.columns import column_specs
-from schemas.tables import HIVE_NULL_PARTITION, Article
+from schemas.tables import HIVE_NULL_PARTITION, PROVENANCE, Article
 
 REQUIRED_ARTICLE_COLUMNS = {
     "article_id",
@@ -27,6 +27,15 @@ REQUIRED_ARTICLE_COLUMNS = {
     "story_label",
     "ingested_at",
     "run_id",
+    "description",
+    "image_url",
+    "section",
+    "keywords",
+    "text_markdown",
+    "language_confidence",
+    "fetched_at",
+    "warc_record_id",
+    "warc_target_uri",
 }
 
 
@@ -100,3 +109,19 @@ def test_a_column_without_a_description_is_refused():
 @pytest.mark.parametrize("table", [*TABLES, SEEN], ids=lambda t: t.name)
 def test_every_table_describes_its_rows(table):
     assert len(table.description) > 20
+
+
+@pytest.mark.parametrize("table", [ARTICLES, REJECTS], ids=lambda t: t.name)
+def test_provenance_columns_are_the_one_shared_list(table):
+    fields = {field.name: field for field in table.arrow_schema}
+    for spec in PROVENANCE:
+        assert fields[spec.name] == spec.arrow_field()
+        assert fields[spec.name].metadata == spec.arrow_field().metadata
+
+
+def test_new_content_columns_have_their_types():
+    schema = ARTICLES.arrow_schema
+    assert schema.field("keywords").type == pa.list_(pa.string()) and not schema.field("keywords").nullable
+    assert schema.field("language_confidence").type == pa.float32()
+    for name in ("description", "image_url", "section", "text_markdown"):
+        assert schema.field(name).type == pa.string() and schema.field(name).nullable

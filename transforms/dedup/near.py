@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import mmh3
 import numpy as np
 
-from transforms.text.cleaning import normalise_for_hash
-from transforms.text.tokens import word_tokens
+from transforms.normalise.cleaning import normalise_for_hash
+from transforms.normalise.tokens import word_tokens
 
 NUM_PERM = 64
 SHINGLE_WORDS = 5

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 TEXT, HTML, PAGE, ENTRY_TEXT = "text", "html", "page", "entry"
 """Kinds: a plain-text file or record; a seed HTML file; a fetched article page; a feed entry's own text."""
+MAX_PAGE_BYTES = 32 * 2**20
+"""Largest HTML page or file read at all: a source reads no more of one item, extraction rejects a larger one."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ class SourceDocument:
     warc_record_id: str | None = None
     warc_target_uri: str | None = None
     accounted_as: str | None = None  # the run summary's source ('warc', 'sitemap'); None: 'seed' or 'feed' by kind
+    description: str | None = None  # what the input declares about the item (a JSON Lines record's fields);
+    image_url: str | None = None  # they win over what the page declares, as url, title and published do
+    section: str | None = None
+    keywords: tuple[str, ...] = ()
 
     def reject_fields(self) -> dict[str, str | None]:
         """What a reject of this document says about the item: for a feed entry, its id and title, and the

@@ -10,7 +10,9 @@ import datetime as dt
 import gzip
 import io
 import json
+import logging
 import os
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 
@@ -28,9 +30,22 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 """Cap on one decompressed .txt/.html file or one JSON Lines record."""
 MAX_JSONL_BYTES = 64 * MAX_FILE_BYTES
 """Cap on one decompressed JSON Lines file: 2 GiB."""
+log = logging.getLogger(__name__)
 FORMATS = {".txt": "text", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".warc": "warc"}
 """'warc' files are listed here but read by ``transforms.sources.warc``, not as seed files."""
-RECORD_KEYS = ("url", "title", "text", "html", "published", "source")
+TEXT_KEYS = ("text", "maintext", "plaintext")
+"""Where a record's plain text is read, first found wins: ours, news-please's, Fundus's."""
+DATE_KEYS = ("published", "date_publish", "publishing_date", "date")
+"""Where a record's publication time is read, first found wins: ours, news-please's, Fundus's, a plain 'date'."""
+RECORD_KEYS = ("url", "title", *TEXT_KEYS, "html", *DATE_KEYS, "source", "description", "image_url", "section")
+"""The string fields a record may carry (null or absent when unknown)."""
+LIST_KEYS = ("authors", "keywords", "topics")
+"""Fields given as a list of strings or one string with ';' between the values ('topics': Fundus's keywords)."""
+NOT_PUBLICATION_DATES = frozenset(
+    {"date_download", "date_modify", "date_modified", "modified", "updated", "crawl_date", "fetched_at", "timestamp"}
+)
+"""Date-like keys known not to be the publication time (news-please's download and modification dates, …)."""
+DATE_LIKE_KEY = re.compile(r"date|time|publi|created|issued", re.IGNORECASE)
 
 
 class InputNotFound(ValueError):
@@ -191,6 +206,7 @@ def file_mtime(path: str) -> str | None:
 
 def _read_jsonl(path: str, stream, run: RunContext) -> Iterator[SourceDocument | Reject]:
     records = number = 0
+    unread = UnreadDateKeys()
     try:
         for number, line in enumerate(_bounded_lines(stream), start=1):
             if isinstance(line, int):
@@ -200,7 +216,7 @@ def _read_jsonl(path: str, stream, run: RunContext) -> Iterator[SourceDocument |
                 )
             elif line.strip():
                 records += 1
-                yield record_to_document(f"{path}#line={number}", line, run)
+                yield record_to_document(f"{path}#line={number}", line, run, unread)
     except FileTooLarge:
         records += 1
         yield run.reject(
@@ -210,8 +226,53 @@ def _read_jsonl(path: str, stream, run: RunContext) -> Iterator[SourceDocument |
             f"file longer than {MAX_JSONL_BYTES} bytes: records from line {number + 1} on are not read",
             str(number),
         )
+    finally:
+        unread.warn(path)
     if records == 0:
         yield run.reject(path, STAGE, "empty_file", "no records", b"")
+
+
+class UnreadDateKeys:
+    """Date-like keys a file's records carry that newsbeam does not read: one warning per file names them."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, int] = {}
+        """Key → number of records carrying it."""
+        self.first: str | None = None
+        """The first record that carries one (its source_uri)."""
+
+    def add(self, keys: list[str], source_uri: str) -> None:
+        for key in keys:
+            self.keys[key] = self.keys.get(key, 0) + 1
+        if keys and self.first is None:
+            self.first = source_uri
+
+    def message(self, path: str) -> str | None:
+        if not self.keys:
+            return None
+        counted = ", ".join(f"{key!r} ({n} record{'s' if n > 1 else ''})" for key, n in sorted(self.keys.items()))
+        return (
+            f"{path}: date-like key not read as the publication time: {counted}, first in {self.first}; "
+            f"newsbeam reads {', '.join(DATE_KEYS)} (rename the key to one of them, or the articles stay undated)"
+        )
+
+    def warn(self, path: str) -> None:
+        message = self.message(path)
+        if message:
+            log.warning("%s", message)
+
+
+def unread_date_keys(record: dict) -> list[str]:
+    """The record's keys that look like a date but are neither read (``DATE_KEYS``) nor known to be another date."""
+    return [
+        key
+        for key in record
+        if isinstance(key, str)
+        and key not in DATE_KEYS
+        and key.lower() not in NOT_PUBLICATION_DATES
+        and DATE_LIKE_KEY.search(key)
+        and record[key] not in (None, "")
+    ]
 
 
 class FileTooLarge(Exception):
@@ -243,32 +304,60 @@ def _bounded_lines(stream) -> Iterator[bytes | int]:
         yield line
 
 
-def record_to_document(source_uri: str, line: bytes, run: RunContext) -> SourceDocument | Reject:
-    """One JSON Lines record → a document; keys other than RECORD_KEYS and ``authors`` are ignored."""
+def record_to_document(
+    source_uri: str, line: bytes, run: RunContext, unread: UnreadDateKeys | None = None
+) -> SourceDocument | Reject:
+    """One JSON Lines record → a document; keys other than ``RECORD_KEYS`` and ``LIST_KEYS`` are ignored
+    (date-like ones are noted in ``unread``, for the file's warning)."""
     try:
         record = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         return run.reject(source_uri, STAGE, "invalid_json", str(err), line)
+    problem = record_problem(record)
+    if problem:
+        return run.reject(source_uri, STAGE, "invalid_record", problem, line)
+    if unread is not None:
+        unread.add(unread_date_keys(record), source_uri)
+    document = _record_document(source_uri, record)
+    if document is None:
+        keys = ", ".join(map(repr, (*TEXT_KEYS, "html")))
+        return run.reject(source_uri, STAGE, "missing_text", f"record has none of {keys}", line)
+    return document
+
+
+def record_problem(record: object) -> str | None:
+    """Why a parsed record can't be read (not an object, a field of the wrong type), or None."""
     if not isinstance(record, dict):
-        return run.reject(
-            source_uri, STAGE, "invalid_record", f"expected a JSON object, got {type(record).__name__}", line
-        )
+        return f"expected a JSON object, got {type(record).__name__}"
     wrong = [k for k in RECORD_KEYS if record.get(k) is not None and not isinstance(record[k], str)]
     if wrong:
-        return run.reject(source_uri, STAGE, "invalid_record", f"not a string: {', '.join(wrong)}", line)
-    authors = record_authors(record.get("authors"))
-    if authors is None:
-        return run.reject(source_uri, STAGE, "invalid_record", "not a string or a list of strings: authors", line)
-    fields = {k: (record.get(k) or "").strip() or None for k in ("url", "title", "published", "source")}
-    if record.get("text") and record["text"].strip():
-        return SourceDocument(source_uri, "text", record["text"], authors=authors, **fields)
-    if record.get("html") and record["html"].strip():
-        return SourceDocument(source_uri, "html", record["html"], authors=authors, **fields)
-    return run.reject(source_uri, STAGE, "missing_text", "record has neither 'text' nor 'html'", line)
+        return f"not a string: {', '.join(wrong)}"
+    wrong = [k for k in LIST_KEYS if record_authors(record.get(k)) is None]
+    if wrong:
+        return f"not a string or a list of strings: {', '.join(wrong)}"
+    return None
+
+
+def _record_document(source_uri: str, record: dict) -> SourceDocument | None:
+    """The document of a checked record: its text (first of ``TEXT_KEYS``), else its HTML; None with neither."""
+    fields = {k: _string_field(record, k) for k in ("url", "title", "source", "description", "image_url", "section")}
+    fields["published"] = next(filter(None, (_string_field(record, k) for k in DATE_KEYS)), None)
+    lists = {key: record_authors(record.get(key)) or () for key in LIST_KEYS}
+    text = next((record[k] for k in TEXT_KEYS if record.get(k) and record[k].strip()), None)
+    kind, body = ("text", text) if text else ("html", record.get("html"))
+    if not body or not body.strip():
+        return None
+    keywords = lists["keywords"] or lists["topics"]
+    return SourceDocument(source_uri, kind, body, authors=lists["authors"], keywords=keywords, **fields)
+
+
+def _string_field(record: dict, key: str) -> str | None:
+    return (record.get(key) or "").strip() or None
 
 
 def record_authors(value: object) -> tuple[str, ...] | None:
-    """A record's ``authors``: a list of names, or one string (names separated by ';'); None when neither."""
+    """A record's ``authors`` (or another list field): a list of names, or one string (names separated by ';');
+    None when neither."""
     if value is None:
         return ()
     if isinstance(value, str):

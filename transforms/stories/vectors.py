@@ -8,7 +8,7 @@
 - ``entities``: a cheap stand-in for named entities, read from the original-case text:
   capitalised names (multi-word spans and their words), acronyms, and numbers.
 
-Words come from the script-aware tokenizer (``transforms.text.tokens.terms``): words of spaced
+Words come from the script-aware tokenizer (``transforms.normalise.tokens.terms``): words of spaced
 scripts, overlapping character bigrams inside Chinese, Japanese, Thai, Lao, Khmer and Burmese
 runs. Word weights are a *background* inverse frequency from ``wordfreq``'s list for the
 article's language (English when it has none), so a vector never depends on the batch it came
@@ -31,7 +31,7 @@ from functools import lru_cache
 
 import wordfreq
 
-from transforms.text.tokens import has_unspaced_script, terms
+from transforms.normalise.tokens import has_unspaced_script, terms
 
 Weights = tuple[tuple[str, float], ...]
 

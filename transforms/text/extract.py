@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import NamedTuple
-from urllib.parse import urldefrag, urlsplit
 
 import apache_beam as beam
 
 from schemas import Article, Reject
+from transforms.normalise.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
+from transforms.normalise.dates import DAY, PublicationTime, page_time, read_iso_time, within_window
+from transforms.normalise.tokens import word_count
+from transforms.normalise.urls import canonical_url
 from transforms.run import counters, progress
 from transforms.run.allocator import tune_allocator
 from transforms.run.context import REJECTED, RunContext, as_utc, set_rejects_aside, stable_hash
 from transforms.sources.archive_filters import ArchiveFilters, FilterArticles
-from transforms.sources.document import ENTRY_TEXT, HTML, PAGE, SourceDocument
-from transforms.text.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
-from transforms.text.dates import DAY, PublicationTime, read_iso_time, within_window
+from transforms.sources.document import ENTRY_TEXT, HTML, MAX_PAGE_BYTES, PAGE, SourceDocument
 from transforms.text.html_worker import (
     DEFAULT_BUDGET_S,
     BudgetedExtractor,
@@ -33,9 +33,15 @@ from transforms.text.html_worker import (
     run_trafilatura,
     strip_inert_markup,
 )
-from transforms.text.metadata import clean_authors, headline_seen, site_names, strip_site_name
-from transforms.text.tokens import word_count
-from transforms.text.urls import normalize_url
+from transforms.text.metadata import (
+    clean_authors,
+    declared_image,
+    declared_keywords,
+    declared_text,
+    headline_seen,
+    site_names,
+    strip_site_name,
+)
 
 STAGE = "extract"
 DEFAULT_MIN_WORDS = 20
@@ -44,10 +50,7 @@ DEFAULT_EXTRACTION_BUDGET_S = DEFAULT_BUDGET_S
 LANGUAGE_SAMPLE_CHARS = 2000
 MAX_HTML_BYTES = 4 * 2**20
 """Largest markup handed to trafilatura, weighed after ``strip_inert_markup`` (the time budget bounds the cost)."""
-MAX_PAGE_BYTES = 32 * 2**20
-"""Largest HTML page or file read at all, before stripping (the same cap as a seed file)."""
 TOO_LARGE_HTML = "HTML too large to extract"
-VALID_HOST = re.compile(r"(?:[\w-]+\.)+[\w-]+|\[[0-9a-fA-F:.]+\]|[0-9.]+")
 log = logging.getLogger(__name__)
 
 
@@ -156,10 +159,28 @@ class Content:
     authors: tuple[str, ...] = ()
     source: str | None = None
     url: str | None = None
+    description: str | None = None
+    image_url: str | None = None
+    section: str | None = None
+    keywords: tuple[str, ...] = ()
+    markdown: str | None = None
+    """trafilatura's Markdown of the page (HTML only)."""
 
     @cached_property
     def word_count(self) -> int:
         return sum(map(word_count, self.paragraphs))
+
+
+@dataclass(frozen=True)
+class Dating:
+    """The publication time an article gets, where it came from, and the dates that were refused."""
+
+    published: dt.datetime | None
+    date_source: str | None
+    precision: str | None
+    problems: tuple[str, ...]
+    given: dt.datetime | None
+    """The time the feed entry or record gave, when it was usable."""
 
 
 def extract_article(
@@ -174,10 +195,29 @@ def extract_article(
     ``min_words`` falls back to the feed entry's own text (``text_source`` says which was used).
     Without an ``extractor`` HTML is extracted in this process, with no time budget.
     """
+    content = usable_content(document, min_words, extractor)
+    refused = refusal(document, content, run, min_words)
+    if refused is not None:
+        return refused
+    assert isinstance(content, Content)
+    return build_article(document, content, dating(document, content), run)
+
+
+def usable_content(
+    document: SourceDocument, min_words: int, extractor: BudgetedExtractor | None
+) -> Content | str | TooSlow:
+    """The document's own content, or the feed entry's text when the page gave nothing usable."""
     content = extract_content(document, extractor)
     use_fallback = document.fallback_text and (not isinstance(content, Content) or content.word_count < min_words)
     if use_fallback:
-        content = _from_entry_text(document.fallback_text, document.fallback_source)
+        return _from_entry_text(document.fallback_text, document.fallback_source)
+    return content
+
+
+def refusal(
+    document: SourceDocument, content: Content | str | TooSlow, run: RunContext, min_words: int
+) -> Reject | None:
+    """The reject for content that can't become an article (too slow, failed, too large, too short), else None."""
     if isinstance(content, TooSlow):
         return run.reject(document.item_uri, STAGE, "too_slow", str(content), document.body)
     if isinstance(content, str):
@@ -192,6 +232,11 @@ def extract_article(
             document.body,
             **document.reject_fields(),
         )
+    return None
+
+
+def dating(document: SourceDocument, content: Content) -> Dating:
+    """The input's own date when it is usable, else the date found in the content; every refused date named."""
     given = read_iso_time(document.published)
     if given.problem:
         log.warning(
@@ -202,30 +247,40 @@ def extract_article(
     if content.date_problem:
         problems.append(f"{content.date_source}: {content.date_problem}")
     if given.at:
-        published, date_source, precision = given.at, document.published_by, given.precision
-    else:
-        published, date_source, precision = content.published, content.date_source, content.published_precision
+        return Dating(given.at, document.published_by, given.precision, tuple(problems), given.at)
+    return Dating(content.published, content.date_source, content.published_precision, tuple(problems), None)
+
+
+def build_article(document: SourceDocument, content: Content, dated: Dating, run: RunContext) -> Article:
+    """The article row: the input's fields win over the content's, ids and hashes from the clean text."""
     text = "\n\n".join(content.paragraphs)
     content_hash = stable_hash(normalise_for_hash(text))
     url = canonical_url(content.url) or canonical_url(document.url)
     names = site_names(document.source, content.source, urls=(document.url, content.url))
-    title = headline(document, content)
+    language, confidence = language_of(text)
+    published = dated.published
     return Article(
         article_id=stable_hash("url", url) if url else stable_hash("text", content_hash),
         url=url,
         source_uri=document.source_uri,
         entry_id=document.entry_id,
         source=document.source or content.source,
-        title=title,
+        title=headline(document, content),
+        description=document.description or content.description,
         text=text,
+        text_markdown=content.markdown,
         authors=clean_authors(document.authors or content.authors, names),
+        image_url=document.image_url or content.image_url,
+        section=document.section or content.section,
+        keywords=document.keywords or content.keywords,
         published_at=published,
-        date_source=date_source if published else None,
-        published_precision=precision if published else None,
-        date_problem="; ".join(problems) or None,
-        feed_published_at=given.at,
+        date_source=dated.date_source if published else None,
+        published_precision=dated.precision if published else None,
+        date_problem="; ".join(dated.problems) or None,
+        feed_published_at=dated.given,
         page_published_at=content.published,
-        language=identify_language(text),
+        language=language,
+        language_confidence=confidence,
         word_count=word_count(text),
         content_hash=content_hash,
         text_source=content.text_source,
@@ -298,47 +353,21 @@ def _from_html(
         text_source,
         title=title,
         date_source="page_metadata",
-        **_dated(_page_time(extracted["date"])),
+        **_dated(page_time(extracted["date"])),
         authors=split_authors(extracted["author"]),
         source=extracted["sitename"],
         url=extracted["url"],
+        description=declared_text(extracted.get("description")),
+        image_url=declared_image(extracted.get("image"), extracted["url"] or url),
+        section=next(iter(declared_keywords(extracted.get("categories"))), None),
+        keywords=declared_keywords(extracted.get("tags")),
+        markdown=extracted.get("markdown"),
     )
 
 
 def split_authors(byline: str | None) -> tuple[str, ...]:
     """trafilatura joins authors with '; '."""
     return tuple(name.strip() for name in (byline or "").split(";") if name.strip())
-
-
-def canonical_url(url: str | None) -> str | None:
-    """courlan-normalised http(s) URL without credentials, tracking parameters or fragment; None if not a web URL.
-
-    Validity is checked here rather than with courlan.check_url, a crawler filter that refuses
-    valid article URLs (/gallery/, /page/, .pdf, upper-case schemes).
-    """
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not host or not VALID_HOST.fullmatch(host):
-        return None
-    normalised = urlsplit(urldefrag(normalize_url(url.strip())).url)
-    return normalised._replace(netloc=normalised.netloc.rpartition("@")[2]).geturl()  # credentials never reach a row
-
-
-def parse_published(value: str | None) -> dt.datetime | None:
-    """ISO-8601 date or datetime → aware UTC datetime; a naive time is taken as UTC; None if invalid or out of range."""
-    return read_iso_time(value).at
-
-
-def _page_time(value: str | None) -> PublicationTime:
-    """htmldate's date: a naive midnight is how it reports a page that gives only a day."""
-    if value and value.endswith("T00:00:00"):
-        return read_iso_time(value[:10])
-    return read_iso_time(value)
 
 
 def _dated(found: PublicationTime) -> dict:
@@ -352,7 +381,21 @@ def _midnight_utc(day: dt.date) -> dt.datetime:
 
 def identify_language(text: str) -> str | None:
     """ISO 639-1 code from py3langid on the start of the text."""
-    import py3langid
+    return language_of(text)[0]
 
+
+def language_of(text: str) -> tuple[str | None, float | None]:
+    """ISO 639-1 code and py3langid's probability for it (0-1, rounded to 4 places), from the start of the text."""
     sample = text[:LANGUAGE_SAMPLE_CHARS]
-    return py3langid.classify(sample)[0] if sample.strip() else None
+    if not sample.strip():
+        return None, None
+    language, probability = _language_identifier().classify(sample)
+    return language, round(float(probability), 4)
+
+
+@lru_cache(maxsize=1)
+def _language_identifier():
+    """py3langid's model with probabilities normalised over its languages (loaded once per process)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

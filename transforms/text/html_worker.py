@@ -85,7 +85,7 @@ def run_trafilatura(body: bytes | str, url: str | None) -> dict[str, Any] | str:
     import trafilatura
     import trafilatura.settings
 
-    from transforms.text.urls import keep_valueless_parameters_in_trafilatura
+    from transforms.normalise.urls import keep_valueless_parameters_in_trafilatura
 
     keep_valueless_parameters_in_trafilatura()
     try:
@@ -100,8 +100,18 @@ def run_trafilatura(body: bytes | str, url: str | None) -> dict[str, Any] | str:
         return f"trafilatura failed: {type(err).__name__}: {err}"
     if extracted is None or isinstance(extracted, dict) or not extracted.text:  # dict only with as_dict=True
         return "trafilatura found no main text"
-    fields = ("text", "title", "date", "author", "sitename", "url")
-    return {name: getattr(extracted, name, None) for name in fields} | {"headings": page_headings(body)}
+    fields = ("text", "title", "date", "author", "sitename", "url", "description", "image", "categories", "tags")
+    found = {name: getattr(extracted, name, None) for name in fields} | {"headings": page_headings(body)}
+    return found | {"markdown": render_markdown(extracted.body)}
+
+
+def render_markdown(body: Any) -> str | None:
+    """trafilatura's Markdown rendering of the extracted tree that gave the text (so both say the same)."""
+    from trafilatura.xml import xmltotxt
+
+    if body is None:
+        return None
+    return xmltotxt(body, include_formatting=True).strip() or None
 
 
 def page_headings(body: bytes | str, limit: int = 3) -> list[str]:

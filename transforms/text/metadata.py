@@ -9,6 +9,8 @@ fields also carry datelines ("Frankfurt", "Germany") and "By". These rules remov
   the whole title, and never a date or section alone (nothing proves it isn't the headline's).
 - ``clean_authors``: "By"/"Von"/"Par"/"Por" prefixes off; names that are the site or a place
   (a country or a time-zone city of the system tz database) dropped while a person remains.
+- ``declared_text``, ``declared_keywords``, ``declared_image``: what the page declares about
+  itself (its description, section, keywords, top image), tidied, never guessed from the text.
 
 A segment names the site when its words equal the site name's words, or are the start or end
 of them (or the reverse) with at least four letters in common: "WELT" for "DIE WELT",
@@ -23,9 +25,17 @@ import zoneinfo
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
-__all__ = ["clean_authors", "headline_seen", "site_names", "strip_site_name"]
+__all__ = [
+    "clean_authors",
+    "declared_image",
+    "declared_keywords",
+    "declared_text",
+    "headline_seen",
+    "site_names",
+    "strip_site_name",
+]
 
 MIN_PARTIAL_MATCH_CHARS = 4
 """A partial match (start or end of the site name) needs this many letters, so "DW" matches only "DW"."""
@@ -105,6 +115,44 @@ def clean_authors(authors: Iterable[str], names: Iterable[str]) -> tuple[str, ..
             cleaned.append(author)
     people = [a for a in cleaned if not any(_names_site(_words(a), key) for key in keys) and not _is_place(a)]
     return tuple(people or cleaned)
+
+
+def declared_text(value: object) -> str | None:
+    """A declared string field with its whitespace collapsed; None when it is not a string or is blank."""
+    if not isinstance(value, str):
+        return None
+    return " ".join(value.split()) or None
+
+
+def declared_keywords(values: Iterable[object] | None) -> tuple[str, ...]:
+    """Keywords in declaration order, each once (case-insensitively); comma-joined lists (``"a, b"``) split."""
+    found: dict[str, str] = {}
+    for value in values or ():
+        for part in value.split(",") if isinstance(value, str) else ():
+            keyword = " ".join(part.split())
+            if keyword:
+                found.setdefault(keyword.casefold(), keyword)
+    return tuple(found.values())
+
+
+def declared_image(image: object, page_url: str | None) -> str | None:
+    """The declared top image as an absolute http(s) URL (resolved against the page), without credentials."""
+    address = declared_text(image)
+    if not address:
+        return None
+    if page_url:
+        try:
+            address = urljoin(page_url, address)
+        except ValueError:
+            return None
+    try:
+        parts = urlsplit(address)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host or " " in address:
+        return None
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _strip_end(segments: list[str], start: int, end: int, keys: list[tuple[str, ...]], step: int) -> int:

@@ -16,7 +16,7 @@ from transforms.dedup.near import (
     shingle_hashes,
     text_signature,
 )
-from transforms.text.cleaning import normalise_for_hash
+from transforms.normalise.cleaning import normalise_for_hash
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 ORIGINAL = (SEEDS / "000_04a131f1f6c22f90.txt").read_text()

@@ -436,3 +436,103 @@ def test_read_at_most_stops_at_the_limit_and_at_the_end():
     assert read_at_most(io.BytesIO(b"x" * 10), 4, chunk=3) == b"xxxx"
     assert read_at_most(io.BytesIO(b"x" * 10), 40, chunk=3) == b"x" * 10
     assert read_at_most(io.BytesIO(b""), 40) == b""
+
+
+# --- JSON Lines written by other tools: news-please, Fundus, a plain 'date' ------------------
+
+
+@pytest.mark.parametrize("key", ["date_publish", "publishing_date", "date"])
+def test_jsonl_date_keys_of_other_tools_are_read(tmp_path, key):
+    path = write(tmp_path, "r.jsonl", jsonl({"text": BODY, key: "2024-03-05 09:30:00"}))
+    assert only(read(path)).published == "2024-03-05 09:30:00"
+
+
+def test_jsonl_published_wins_over_the_other_date_keys(tmp_path):
+    record = {"text": BODY, "date": "2020-01-01", "date_publish": "2021-01-01", "published": "2024-03-05"}
+    path = write(tmp_path, "r.jsonl", jsonl(record))
+    assert only(read(path)).published == "2024-03-05"
+
+
+@pytest.mark.parametrize("code", ["zh", "ar", "hi", "ru", "th"])
+def test_a_news_please_record_becomes_a_dated_document_with_its_lead_and_image(tmp_path, code, caplog):
+    from tests.world_pages import WORLD, news_please_record
+
+    record = news_please_record(code)
+    path = write(tmp_path, "np.jsonl", jsonl(record))
+    with caplog.at_level("WARNING", logger="transforms.sources.seeds"):
+        document = only(read(path))
+    assert (document.kind, document.body) == ("text", "\n\n".join(WORLD[code][1]))
+    assert document.published == "2024-03-05 09:30:00"
+    assert (document.description, document.image_url) == (record["description"], record["image_url"])
+    assert document.authors == ("Ana Example",)
+    assert not caplog.records  # date_download and date_modify are known not to be the publication time
+
+
+def test_a_fundus_record_gives_its_topics_as_keywords(tmp_path):
+    from tests.world_pages import fundus_record
+
+    path = write(tmp_path, "fundus.jsonl", jsonl(fundus_record("hi")))
+    document = only(read(path))
+    assert document.published == "2024-03-05T11:15:00+01:00"
+    assert document.keywords == ("hi topic", "World")
+    assert document.authors == ("Bo Example", "Cy Example")
+
+
+def test_jsonl_section_and_keywords_are_read(tmp_path):
+    path = write(tmp_path, "r.jsonl", jsonl({"text": BODY, "section": " Politik ", "keywords": "Wahl; Berlin"}))
+    document = only(read(path))
+    assert (document.section, document.keywords) == ("Politik", ("Wahl", "Berlin"))
+
+
+@pytest.mark.parametrize("field", ["keywords", "topics"])
+def test_jsonl_keywords_that_are_not_strings_are_an_invalid_record(tmp_path, field):
+    path = write(tmp_path, "r.jsonl", jsonl({"text": BODY, field: ["ok", 3]}))
+    reject = only(read(path))
+    assert (reject.reason, reject.detail) == ("invalid_record", f"not a string or a list of strings: {field}")
+
+
+@pytest.mark.parametrize("field", ["date_publish", "publishing_date", "date", "description", "image_url", "section"])
+def test_jsonl_new_string_fields_that_are_not_strings_are_an_invalid_record(tmp_path, field):
+    path = write(tmp_path, "r.jsonl", jsonl({"text": BODY, field: 20240305}))
+    reject = only(read(path))
+    assert (reject.reason, reject.detail) == ("invalid_record", f"not a string: {field}")
+
+
+def test_an_unknown_date_key_is_warned_about_once_per_file(tmp_path, caplog):
+    records = [{"text": BODY, "pubDate": "Tue, 05 Mar 2024 10:00:00 GMT"} for _ in range(3)]
+    records.append({"text": BODY, "datePublished": "2024-03-05"})
+    records.append({"text": BODY, "created_at": None})  # an empty value says nothing
+    first = write(tmp_path, "a.jsonl", jsonl(*records))
+    second = write(tmp_path, "b.jsonl", jsonl({"text": BODY, "pubDate": "2024-03-05"}))
+    with caplog.at_level("WARNING", logger="transforms.sources.seeds"):
+        documents = read(first) + read(second)
+    assert [d.published for d in documents] == [None] * 6  # undated, and said so
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2
+    assert messages[0].startswith(f"{first}: date-like key not read as the publication time: ")
+    assert "'datePublished' (1 record), 'pubDate' (3 records)" in messages[0]
+    assert f"first in {first}#line=1" in messages[0]
+    assert "published, date_publish, publishing_date, date" in messages[0]
+    assert messages[1].startswith(f"{second}: ")
+
+
+def test_a_file_whose_date_keys_are_read_gives_no_warning(tmp_path, caplog):
+    path = write(tmp_path, "r.jsonl", jsonl({"text": BODY, "date": "2024-03-05", "date_download": "2024-03-06"}))
+    with caplog.at_level("WARNING", logger="transforms.sources.seeds"):
+        read(path)
+    assert not caplog.records
+
+
+def test_the_unknown_date_key_warning_comes_even_when_the_file_breaks_off(tmp_path, caplog):
+    data = gzip.compress(jsonl({"text": BODY, "pubDate": "2024-03-05"}, {"text": BODY}))
+    path = write(tmp_path, "r.jsonl.gz", data[: len(data) - 12])  # the gzip trailer cut off
+    with caplog.at_level("WARNING", logger="transforms.sources.seeds"):
+        items = read(path)
+    assert any(isinstance(item, Reject) and item.reason == "invalid_compression" for item in items)
+    assert any("'pubDate'" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("key", ["maintext", "plaintext"])
+def test_jsonl_text_keys_of_other_tools_are_read(tmp_path, key):
+    path = write(tmp_path, "r.jsonl", jsonl({key: BODY}))
+    assert only(read(path)).body == BODY

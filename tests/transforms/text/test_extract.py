@@ -17,10 +17,8 @@ from transforms.run.context import RunContext, stable_hash
 from transforms.sources.document import SourceDocument
 from transforms.text.extract import (
     ExtractArticles,
-    canonical_url,
     extract_article,
     identify_language,
-    parse_published,
     split_authors,
 )
 
@@ -334,34 +332,7 @@ def test_identify_language(text, expected):
     assert identify_language(text) == expected
 
 
-# --- canonical_url, parse_published, split_authors ----------------------------------
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("https://Example.COM/a/b?utm_source=x&utm_campaign=y", "https://example.com/a/b"),
-        ("https://example.com/a?b=2&a=1#frag", "https://example.com/a?a=1&b=2"),
-        ("http://example.com:80/story", "http://example.com/story"),
-        ("https://example.com/news/story", "https://example.com/news/story"),
-    ],
-)
-def test_canonical_url_normalises(url, expected):
-    assert canonical_url(url) == expected
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("http://example.pl/here.pl?r123", "http://example.pl/here.pl?r123"),
-        ("https://example.com/article.php?12345", "https://example.com/article.php?12345"),
-        ("https://example.com/a?b=1&utm_source=x&flag", "https://example.com/a?b=1&flag"),
-        ("https://example.com?12345", "https://example.com/?12345"),
-        ("https://example.com/a?utm_source", "https://example.com/a"),
-    ],
-)
-def test_valueless_query_parameters_that_identify_articles_survive_normalisation(url, expected):
-    assert canonical_url(url) == expected
+# --- split_authors, canonical URLs of pages -------------------------------------
 
 
 def test_articles_told_apart_only_by_a_valueless_parameter_are_not_one_url():
@@ -373,59 +344,6 @@ def test_articles_told_apart_only_by_a_valueless_parameter_are_not_one_url():
     ]
     assert [a.url for a in pages] == ["https://example.com/article.php?12345", "https://example.com/article.php?12346"]
     assert pages[0].article_id != pages[1].article_id  # the dedup by URL keys on the canonical URL (article_id)
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        None,
-        "",
-        "ftp://example.com/story",
-        "mailto:desk@example.com",
-        "not a url",
-        "https://",
-        "example.com/story",
-        "javascript:alert(1)",
-    ],
-)
-def test_canonical_url_rejects_garbage(url):
-    assert canonical_url(url) is None
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        pytest.param(
-            "https://www.theguardian.com/artanddesign/gallery/2024/mar/05/photography-awards-shortlist",
-            "https://www.theguardian.com/artanddesign/gallery/2024/mar/05/photography-awards-shortlist",
-            id="gallery-path",
-        ),
-        pytest.param("HTTPS://example.com/news/story", "https://example.com/news/story", id="upper-case-scheme"),
-    ],
-)
-def test_canonical_url_keeps_valid_article_urls(url, expected):
-    assert canonical_url(url) == expected
-
-
-def test_canonical_url_rejects_host_with_space():
-    assert canonical_url("https://exa mple.com/story") is None
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2024-03-05T10:00:00+02:00", dt.datetime(2024, 3, 5, 8, 0, tzinfo=UTC)),
-        ("2024-03-05T10:00:00Z", dt.datetime(2024, 3, 5, 10, 0, tzinfo=UTC)),
-        ("2024-03-05T10:00:00", dt.datetime(2024, 3, 5, 10, 0, tzinfo=UTC)),
-        (" 2024-03-05 ", dt.datetime(2024, 3, 5, tzinfo=UTC)),
-        ("2024-13-01", None),
-        ("March 5, 2024", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_parse_published(value, expected):
-    assert parse_published(value) == expected
 
 
 @pytest.mark.parametrize(

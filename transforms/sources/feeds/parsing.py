@@ -24,10 +24,10 @@ import feedparser
 import lxml.etree
 import lxml.html
 
+from transforms.normalise.cleaning import clean_paragraphs
+from transforms.normalise.dates import DAY, read_feed_time
+from transforms.normalise.urls import canonical_url
 from transforms.run.context import stable_hash
-from transforms.text.cleaning import clean_paragraphs
-from transforms.text.dates import DAY, read_feed_time
-from transforms.text.extract import canonical_url
 
 __all__ = [
     "FeedEntry",
@@ -126,7 +126,7 @@ class FeedEntry:
     published_precision: str | None = None
     """'day', 'minute' or 'second': what the feed's date of ``publication_time`` gave."""
     date_problem: str | None = None
-    """Why a date of the entry was refused (impossible, out of range; see ``transforms.text.dates``)."""
+    """Why a date of the entry was refused (impossible, out of range; see ``transforms.normalise.dates``)."""
 
     @property
     def publication_time(self) -> dt.datetime | None:

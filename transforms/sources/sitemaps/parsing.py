@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from transforms.text.extract import parse_published
+from transforms.normalise.dates import parse_published
 
 GZIP_MAGIC = b"\x1f\x8b"
 INDEX, URLSET, TEXT = "index", "urlset", "text"

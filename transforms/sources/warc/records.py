@@ -30,9 +30,10 @@ from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 from schemas import Reject
 from transforms.http.addresses import redact_credentials
 from transforms.http.client import FetchPolicy
+from transforms.normalise.dates import parse_published
 from transforms.run.context import RunContext
 from transforms.sources.archive_filters import ArchiveFilters
-from transforms.sources.document import PAGE, SourceDocument
+from transforms.sources.document import MAX_PAGE_BYTES, PAGE, SourceDocument
 from transforms.sources.listing import (
     DANGLING_SYMLINK,
     NOT_A_REGULAR_FILE,
@@ -43,7 +44,6 @@ from transforms.sources.listing import (
 )
 from transforms.sources.warc.envelope import Entry, warc_entries
 from transforms.sources.warc.remote import HttpRangeReader, is_http_url
-from transforms.text.extract import MAX_PAGE_BYTES, parse_published
 
 STAGE = "read"
 SOURCE = "warc"

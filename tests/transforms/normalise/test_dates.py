@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from transforms.text.dates import AHEAD, EARLIEST, read_feed_time, read_iso_time
+from transforms.normalise.dates import AHEAD, EARLIEST, page_time, parse_published, read_feed_time, read_iso_time
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
@@ -98,3 +98,25 @@ def test_an_rfc822_year_written_in_full_is_taken_as_written_not_mapped_into_this
 
 def test_a_two_digit_rfc822_year_still_means_this_century():
     assert read_feed_time("Mon, 01 Jan 24 10:00:00 +0000", None, NOW).at == dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-03-05T10:00:00+02:00", dt.datetime(2024, 3, 5, 8, 0, tzinfo=dt.UTC)),
+        ("2024-03-05T10:00:00Z", dt.datetime(2024, 3, 5, 10, 0, tzinfo=dt.UTC)),
+        ("2024-03-05T10:00:00", dt.datetime(2024, 3, 5, 10, 0, tzinfo=dt.UTC)),
+        (" 2024-03-05 ", dt.datetime(2024, 3, 5, tzinfo=dt.UTC)),
+        ("2024-13-01", None),
+        ("March 5, 2024", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_published(value, expected):
+    assert parse_published(value) == expected
+
+
+def test_page_time_reads_a_naive_midnight_as_a_day():
+    assert page_time("2024-03-05T00:00:00").precision == "day"
+    assert page_time("2024-03-05T10:30:00+01:00").precision == "second"

@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from transforms.text.tokens import word_count
+from transforms.normalise.tokens import word_count
 
 __all__ = [
     "PlainTextDocument",

@@ -1,4 +1,4 @@
-"""Tests for transforms.text.cleaning: each rule with positive and negative cases, then the real seeds."""
+"""Tests for transforms.normalise.cleaning: each rule with positive and negative cases, then the real seeds."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import datetime
 import pytest
 
 from tests.conftest import REPO
-from transforms.text.cleaning import (
+from transforms.normalise.cleaning import (
     MAX_CAPTION_WORDS,
     PlainTextDocument,
     clean_paragraphs,
@@ -17,7 +17,7 @@ from transforms.text.cleaning import (
     parse_plain_text,
     split_paragraphs,
 )
-from transforms.text.tokens import word_count
+from transforms.normalise.tokens import word_count
 
 SEEDS = REPO / "seeds"
 

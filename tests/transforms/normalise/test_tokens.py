@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from transforms.text.tokens import CHARACTERS_PER_WORD, has_unspaced_script, terms, word_count, word_tokens
+from transforms.normalise.tokens import CHARACTERS_PER_WORD, has_unspaced_script, terms, word_count, word_tokens
 
 JAPANESE = "政府は昨日の閣議で、物価高対策を柱とする総合経済対策を決定した。"
 CHINESE = "国务院总理在第十四届全国人民代表大会第二次会议上作政府工作报告。"

@@ -19,7 +19,19 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AHEAD", "EARLIEST", "PublicationTime", "read_feed_time", "read_iso_time", "within_window"]
+__all__ = [
+    "AHEAD",
+    "DAY",
+    "EARLIEST",
+    "MINUTE",
+    "SECOND",
+    "PublicationTime",
+    "page_time",
+    "parse_published",
+    "read_feed_time",
+    "read_iso_time",
+    "within_window",
+]
 
 EARLIEST = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 """No news article newsbeam ingests was published before this; earlier dates are refused."""
@@ -57,6 +69,18 @@ def read_iso_time(value: str | None, now: dt.datetime | None = None) -> Publicat
     time_part = _ISO_TIME.search(text[10:]) if len(text) > 10 else None
     precision = DAY if time_part is None else SECOND if time_part.group(3) else MINUTE
     return within_window(parsed, text, precision, now)
+
+
+def parse_published(value: str | None) -> dt.datetime | None:
+    """ISO-8601 date or datetime → aware UTC datetime; a naive time is taken as UTC; None if invalid or out of range."""
+    return read_iso_time(value).at
+
+
+def page_time(value: str | None) -> PublicationTime:
+    """htmldate's date: a naive midnight is how it reports a page that gives only a day."""
+    if value and value.endswith("T00:00:00"):
+        return read_iso_time(value[:10])
+    return read_iso_time(value)
 
 
 def read_feed_time(raw: str | None, parsed: Any, now: dt.datetime | None = None) -> PublicationTime:

@@ -104,6 +104,13 @@ def world_page(code: str) -> bytes:
 </body></html>""".encode()
 
 
+def undated_world_page(code: str, footer: str) -> bytes:
+    """``world_page`` declaring no date (no date meta, no date in its URLs), with ``footer`` as its footer line."""
+    dated = b'<meta property="article:published_time" content="2024-03-05T10:00:00+02:00">\n'
+    page = world_page(code).replace(dated, b"")
+    return page.replace(b"/2024/03/05/", b"/").replace(b"Copyright Example News Group", footer.encode())
+
+
 def news_please_record(code: str) -> dict:
     """A record as news-please writes it (maintext, date_publish with a space, description, image_url)."""
     headline, paragraphs = WORLD[code]

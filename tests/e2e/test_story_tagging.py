@@ -167,3 +167,26 @@ def test_the_stories_table_holds_the_current_label_after_a_later_run_relabels(tm
         f"JOIN read_parquet('{out}/stories/*.parquet') s ON s.story_id = a.story_id"
     ).fetchall()
     assert current == [("Dravnik sopheld murtak plinzor accord signed",)]
+
+
+def test_the_seed_story_stays_whole_beside_undated_pages_whose_only_year_is_a_copyright_line(tmp_path):
+    """A copyright year read as 1 January of that year would date these pages years after seed 002 and close
+    its story before the undated seeds come: the five reports would split."""
+    from tests.conftest import SEEDS
+    from tests.world_pages import undated_world_page
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for seed in SEEDS.glob("*.txt"):
+        (inputs / seed.name).write_bytes(seed.read_bytes())
+    for code in ("zh", "ar", "hi"):
+        (inputs / f"{code}.html").write_bytes(undated_world_page(code, "© 2026 Example News"))
+    out = tmp_path / "out"
+    run_cli("run", "--input", str(inputs), "--output", str(out))
+    rows = duckdb.sql(
+        f"SELECT source_uri, story_id, published_at, date_problem FROM read_parquet('{out}/articles/**/*.parquet')"
+    ).fetchall()
+    seeds = {story for uri, story, _, _ in rows if uri.endswith(".txt")}
+    pages = [(published, problem) for uri, _, published, problem in rows if uri.endswith(".html")]
+    assert len(rows) == 8 and len(seeds) == 1, rows
+    assert all(published is None and "only a year" in problem for published, problem in pages), pages

@@ -26,6 +26,7 @@ __all__ = [
     "MINUTE",
     "SECOND",
     "PublicationTime",
+    "coarse_guess",
     "page_time",
     "parse_published",
     "read_feed_time",
@@ -81,6 +82,12 @@ def page_time(value: str | None) -> PublicationTime:
     if value and value.endswith("T00:00:00"):
         return read_iso_time(value[:10])
     return read_iso_time(value)
+
+
+def coarse_guess(value: str) -> PublicationTime:
+    """No time, and why: a page's only date was a year or month in its text, reported as its first day."""
+    precision = "a year" if value[5:10] == "01-01" else "a month"
+    return PublicationTime(problem=f"only {precision} in the page text ({value[:10]}), not a publication day")
 
 
 def read_feed_time(raw: str | None, parsed: Any, now: dt.datetime | None = None) -> PublicationTime:

@@ -18,7 +18,7 @@ import apache_beam as beam
 
 from schemas import Article, Reject
 from transforms.normalise.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
-from transforms.normalise.dates import DAY, PublicationTime, page_time, read_iso_time, within_window
+from transforms.normalise.dates import DAY, PublicationTime, coarse_guess, page_time, read_iso_time, within_window
 from transforms.normalise.tokens import word_count
 from transforms.normalise.urls import canonical_url
 from transforms.run import counters, progress
@@ -353,7 +353,9 @@ def _from_html(
         text_source,
         title=title,
         date_source="page_metadata",
-        **_dated(page_time(extracted["date"])),
+        **_dated(
+            page_time(extracted["date"]) if not extracted.get("date_guess") else coarse_guess(extracted["date_guess"])
+        ),
         authors=split_authors(extracted["author"]),
         source=extracted["sitename"],
         url=extracted["url"],

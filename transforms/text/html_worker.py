@@ -102,7 +102,25 @@ def run_trafilatura(body: bytes | str, url: str | None) -> dict[str, Any] | str:
         return "trafilatura found no main text"
     fields = ("text", "title", "date", "author", "sitename", "url", "description", "image", "categories", "tags")
     found = {name: getattr(extracted, name, None) for name in fields} | {"headings": page_headings(body)}
+    if found["date"] and is_coarse_text_guess(found["date"], body):
+        found |= {"date": None, "date_guess": found["date"]}
     return found | {"markdown": render_markdown(extracted.body)}
+
+
+def is_coarse_text_guess(date: str, body: bytes | str) -> bool:
+    """True when htmldate's date is the first of a month that only its free-text search found.
+
+    Where a page declares no date, htmldate's extensive search falls back to a bare year or month in
+    the text (a copyright line, "after 2024") and reports it as that year's 1 January or that month's
+    first day: a day the page never gave. The markup-only search confirms a real first-of-month date.
+    """
+    if date[8:10] != "01":
+        return False
+    import htmldate
+    import trafilatura.settings
+
+    params = trafilatura.settings.set_date_params(False) | {"outputformat": DATE_FORMAT}
+    return htmldate.find_date(body, **params) is None
 
 
 def render_markdown(body: Any) -> str | None:

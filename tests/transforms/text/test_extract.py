@@ -13,6 +13,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas import Article, Reject
 from tests.conftest import REPO
+from tests.world_pages import undated_world_page
 from transforms.run.context import RunContext, stable_hash
 from transforms.sources.document import SourceDocument
 from transforms.text.extract import (
@@ -502,3 +503,32 @@ def test_a_page_title_loses_its_own_site_name_and_host():
     )
     article = extract(SourceDocument("/in/a.html", "html", html, url="https://gazeta.example.com/a"))
     assert article.title == "Council approves transport budget"
+
+
+@pytest.mark.parametrize("code", ["zh", "ar", "hi", "ru", "th"])
+def test_a_copyright_year_is_not_a_publication_day(code):
+    page = undated_world_page(code, "© 2023 Example News Group")
+    article = extract(SourceDocument(f"/in/{code}.html", "html", page))
+    assert article.published_at is None
+    assert "only a year in the page text (2023-01-01)" in article.date_problem
+
+
+def test_a_month_mentioned_in_the_text_is_not_a_publication_day():
+    page = undated_world_page("ru", "Example News Group")
+    page = page.replace(b"</article>", "<p>Итоги за 07/2023 опубликованы в архиве.</p></article>".encode())
+    article = extract(SourceDocument("/in/ru.html", "html", page))
+    assert article.published_at is None and "only a month" in article.date_problem
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        b'<meta property="article:published_time" content="2024-01-01T09:30:00+00:00">',
+        b'<meta name="date" content="2024-03-01">',
+    ],
+)
+def test_a_first_of_the_month_the_page_declares_is_kept(declaration):
+    page = undated_world_page("ru", "© 2023 Example News Group").replace(b"</head>", declaration + b"</head>")
+    article = extract(SourceDocument("/in/ru.html", "html", page))
+    assert article.published_at is not None and article.published_at.day == 1
+    assert article.date_problem is None

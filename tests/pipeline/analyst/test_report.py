@@ -26,19 +26,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.analyst.report import (
-    LOCAL_FILES,
-    UNDATED,
-    StoryView,
-    axis_ticks,
-    failing_since,
-    readable_time,
-    safe_href,
-    source_host,
-    story_order,
-    time_scale,
-    timeline_days,
-)
+from pipeline.analyst.report.charts import axis_ticks, time_scale
+from pipeline.analyst.report.data import LOCAL_FILES, UNDATED, StoryView, failing_since, source_host, story_order
+from pipeline.analyst.report.formatting import readable_time, safe_href
 from tests.conftest import run_cli, run_seeds_with_a_wire_copy
 from tests.e2e.test_feeds import HTML_TYPE, article_page, feed_reply, rss, run_feeds
 from tests.http_server import LoopbackServer, Reply
@@ -411,8 +401,6 @@ def test_rejects_by_reason_and_runs_match(page, output):
 def test_helpers():
     assert source_host("https://feeds.example.org/rss") == "feeds.example.org"
     assert source_host("/data/seeds/a.txt") == source_host("file.jsonl#line=3") == LOCAL_FILES
-    days = timeline_days({"s": Counter({"2024-02-02": 2, "2024-01-30": 1, UNDATED: 1})})
-    assert days == ["2024-01-30", "2024-02-02", UNDATED]
     x = time_scale(dt.date(2024, 1, 1), dt.date(2024, 1, 11), 0, 100)
     assert (x(dt.date(2024, 1, 1)), x(dt.date(2024, 1, 2)), x(dt.date(2024, 1, 11))) == (0, 10, 100)
     assert time_scale(dt.date(2024, 1, 1), dt.date(2024, 1, 1), 0, 100)(dt.date(2024, 1, 1)) == 50

@@ -34,6 +34,7 @@ from transforms.text.html_worker import (
     strip_inert_markup,
 )
 from transforms.text.metadata import clean_authors, headline_seen, site_names, strip_site_name
+from transforms.text.outlets import site_name
 from transforms.text.tokens import word_count
 from transforms.text.urls import normalize_url
 
@@ -215,7 +216,7 @@ def extract_article(
         url=url,
         source_uri=document.source_uri,
         entry_id=document.entry_id,
-        source=document.source or content.source,
+        source=site_name(content.source, document.source, document.feed_title, content.url or document.url),
         title=title,
         text=text,
         authors=clean_authors(document.authors or content.authors, names),

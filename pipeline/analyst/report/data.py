@@ -7,11 +7,12 @@ labels are the stories table's current ones (``articles.story_label`` is the lab
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -22,9 +23,14 @@ from schemas import ARTICLES, FEED_POLLS, REJECTS, STORIES, TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
 from transforms.output.files import match_paths, read_json
 from transforms.output.tables import RUNS_DIR, committed_files
+from transforms.text.outlets import LOCAL_FILES, outlet, web_host
 
 UNDATED = "undated"
-LOCAL_FILES = "local files"
+LEAD_CHARS = 160
+"""Longest lead sentence shown for a headline-less article."""
+MIN_LEAD_CHARS = 25
+SENTENCE_END = re.compile(r"[.!?…](?=\s|$)|[。！？]|[।؟۔](?=\s|$)")
+"""Where a sentence ends: Latin, Cyrillic and Greek stops before a space, CJK stops, Devanagari and Arabic stops."""
 RECENT_RUNS = 10
 ARTICLE_COLUMNS = [
     "article_id",
@@ -33,6 +39,7 @@ ARTICLE_COLUMNS = [
     "source_uri",
     "title",
     "published_at",
+    "published_precision",
     "duplicate_of",
     "duplicate_kind",
     "story_id",
@@ -83,7 +90,7 @@ class SourceQuality:
     """Quality figures of one origin: a feed or site host, or the local seed files."""
 
     origin: str
-    names: Counter = field(default_factory=Counter)
+    outlets: Counter = field(default_factory=Counter)
     articles: int = 0
     duplicates: int = 0
     undated: int = 0
@@ -125,7 +132,7 @@ class StoryView:
 
     @property
     def outlets(self) -> Counter:
-        return Counter(a["source"] or source_host(a["source_uri"]) for a in self.articles)
+        return Counter(article_outlet(a) for a in self.articles)
 
 
 @dataclass
@@ -167,9 +174,44 @@ class ReportData:
 
 
 def source_host(source_uri: str) -> str:
-    """The host of a feed or page URI; every local file counts as one origin."""
-    parts = urlsplit(source_uri)
-    return parts.hostname if parts.scheme in ("http", "https") and parts.hostname else LOCAL_FILES
+    """The host of the feed, sitemap or page an item came from; every local file counts as one origin."""
+    return web_host(source_uri) or LOCAL_FILES
+
+
+def article_outlet(article: dict) -> str:
+    """The article's outlet by the rule every command shows (``transforms/text/outlets.py``)."""
+    return outlet(article["source"], article["url"])
+
+
+def lead_sentence(text: str, limit: int = LEAD_CHARS) -> str:
+    """The text's first sentence (of its first paragraph), at most ``limit`` characters, for a headline-less text."""
+    paragraph = " ".join(text.strip().split("\n\n", 1)[0].split())
+    for end in SENTENCE_END.finditer(paragraph):
+        if end.end() >= MIN_LEAD_CHARS or end.group() not in ".…":  # not "Dr." or "U.S." at the start
+            paragraph = paragraph[: end.end()]
+            break
+    if len(paragraph) <= limit:
+        return paragraph
+    cut = paragraph[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
+
+
+def read_leads(output: str) -> dict[str, str]:
+    """{article_id: lead sentence} of the articles without a headline (only their text is read, row groups
+    without such articles are skipped)."""
+    leads = {}
+    for path in committed_files(output, ARTICLES):
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            table = pq.read_table(
+                handle,
+                columns=["article_id", "text"],
+                filters=pc.field("title").is_null(),
+                schema=ARTICLES.arrow_schema,
+            )
+        for article_id, text in zip(table.column("article_id").to_pylist(), table.column("text").to_pylist()):
+            leads[article_id] = lead_sentence(text or "")
+    return leads
 
 
 def read_table(output: str, spec: TableSpec, columns: list[str]) -> pa.Table | None:
@@ -309,6 +351,10 @@ def gather(output: str) -> ReportData:
     """Every figure the page shows."""
     output = output.rstrip("/")
     articles = _rows(read_table(output, ARTICLES, ARTICLE_COLUMNS))
+    if any(row["title"] is None for row in articles):
+        leads = read_leads(output)
+        for row in articles:
+            row["lead"] = leads.get(row["article_id"]) if row["title"] is None else None
     stories = _rows(read_table(output, STORIES, STORY_COLUMNS))
     rejects = _rows(read_table(output, REJECTS, REJECT_COLUMNS))
     polls = _rows(read_table(output, FEED_POLLS, POLL_COLUMNS))
@@ -317,8 +363,7 @@ def gather(output: str) -> ReportData:
     for row in articles:
         quality = sources.setdefault(source_host(row["source_uri"]), SourceQuality(source_host(row["source_uri"])))
         quality.articles += 1
-        if row["source"]:
-            quality.names[row["source"]] += 1
+        quality.outlets[article_outlet(row)] += 1
         undated = row["published_date"] is None
         quality.duplicates += row["duplicate_of"] is not None
         quality.undated += undated

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 
-from pipeline.analyst.report.charts import TIMELINE_STORIES, story_chart, story_span, timeline_html
-from pipeline.analyst.report.data import FeedHealth, ReportData, StoryView, source_host
+from pipeline.analyst.report.charts import TIMELINE_STORIES, dated_span, story_chart, timeline_html
+from pipeline.analyst.report.data import FeedHealth, ReportData, StoryView, article_outlet
 from pipeline.analyst.report.formatting import esc, link, percent, plural, readable_day, readable_time
 from pipeline.run_record import FORGET, RUN
 
@@ -22,7 +22,7 @@ DETAIL_CHARS = 240
 def story_section(story: StoryView) -> str:
     """A story's own section: figures, a small timeline on the story's own span, its articles."""
     outlets = story.outlets
-    span = story_span(story)
+    span = dated_span([story])
     dates = (
         (f"{readable_day(span[0])} – {readable_day(span[1])}" if span and span[0] != span[1] else readable_day(span[0]))
         if span
@@ -34,11 +34,10 @@ def story_section(story: StoryView) -> str:
         mark = (
             f"copy of {article['duplicate_of'][:8]}… ({article['duplicate_kind']})" if article["duplicate_of"] else ""
         )
-        when = readable_time(article["published_at"]) if article["published_at"] else "undated"
         rows.append(
-            f'<tr data-article-id="{esc(article["article_id"])}"><td class="txt">{esc(when)}</td>'
-            f'<td class="txt">{esc(article["source"] or source_host(article["source_uri"]))}</td>'
-            f'<td class="txt">{link(article["url"], article["title"] or "(no headline)")}</td>'
+            f'<tr data-article-id="{esc(article["article_id"])}"><td class="txt when">{esc(published(article))}</td>'
+            f'<td class="txt">{esc(article_outlet(article))}</td>'
+            f'<td class="txt">{article_cell(article)}</td>'
             f'<td class="txt dup">{esc(mark)}</td></tr>'
         )
     more = len(story.articles) - ARTICLES_PER_STORY
@@ -53,6 +52,33 @@ def story_section(story: StoryView) -> str:
         f'<table class="story-articles"><thead><tr><th>published</th><th>outlet</th><th>headline</th>'
         f"<th>duplicate</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{more_note}</section>"
     )
+
+
+def published(article: dict) -> str:
+    """When it was published, as precisely as its source said: a date for a day-only date, else date and time."""
+    if not article["published_at"]:
+        return "undated"
+    if article.get("published_precision") == "day":
+        return readable_day(article["published_at"].astimezone(dt.UTC).date())
+    return readable_time(article["published_at"])
+
+
+def item_name(article: dict) -> str:
+    """Where the article is: its URL, else its file's name (with the record's line in a JSON Lines file)."""
+    if article["url"]:
+        return article["url"]
+    return article["source_uri"].rstrip("/").rsplit("/", 1)[-1]
+
+
+def article_cell(article: dict) -> str:
+    """The headline (for a headline-less text its lead sentence, marked so), linked; under it the URL or file name."""
+    if article["title"]:
+        shown = link(article["url"], article["title"])
+    else:
+        lead = article.get("lead") or "(no headline, no text)"
+        shown = f'<span class="lead" title="no headline: its first sentence">{link(article["url"], lead)}</span>'
+    where = item_name(article)
+    return f'{shown}<br><span class="where" title="{esc(article["source_uri"])}">{esc(where)}</span>'
 
 
 def _table(
@@ -149,13 +175,16 @@ td.detail{max-width:420px;color:#4a5561}
 td.txt{overflow-wrap:anywhere} a{color:#1f5f99}
 .kpis{display:flex;gap:16px;flex-wrap:wrap} .kpi{border:1px solid #e3e7eb;border-radius:6px;padding:8px 14px}
 .kpi b{display:block;font-size:20px}
-.timeline{display:grid;grid-template-columns:minmax(160px,1fr) auto max-content;column-gap:12px;align-items:center;
+.timeline{display:grid;column-gap:12px;align-items:center;
   border:1px solid #e3e7eb;padding:8px;max-width:1200px}
 .tl-label{font-size:13px;overflow-wrap:anywhere;padding:3px 0}
 .tl-total{font-size:12px;color:#4a5561;white-space:nowrap}
-.tl-track svg{display:block}
+.tl-track svg,.tl-undated svg{display:block}
+.tl-undated{border-left:1px dashed #b9c2cb;align-self:stretch;display:flex;align-items:center}
+.tl-head{font-size:11px;color:#5b6672;justify-content:center}
 section.story{border-top:1px solid #e3e7eb;padding:12px 0}
 svg.mini{display:block;margin:4px 0 8px;border:1px solid #eef2f5}
+td.when{white-space:nowrap} span.lead{font-style:italic} span.where{color:#5b6672;font-size:12px}
 """
 
 
@@ -182,8 +211,8 @@ def render(data: ReportData, generated_at: dt.datetime | None = None) -> str:
                 s.label,
                 s.label_source,
                 s.article_count,
-                readable_time(s.first_published),
-                readable_time(s.last_published),
+                readable_day(s.first_published.astimezone(dt.UTC).date()) if s.first_published else "",
+                readable_day(s.last_published.astimezone(dt.UTC).date()) if s.last_published else "",
                 ", ".join(s.top_terms[:6]),
                 s.story_id,
             )
@@ -201,7 +230,7 @@ def render(data: ReportData, generated_at: dt.datetime | None = None) -> str:
         "sources",
         [
             "origin",
-            "source names",
+            "outlets",
             "articles",
             "duplicates",
             "missing date",
@@ -213,7 +242,7 @@ def render(data: ReportData, generated_at: dt.datetime | None = None) -> str:
         [
             (
                 q.origin,
-                ", ".join(n for n, _ in q.names.most_common(3)),
+                ", ".join(n for n, _ in q.outlets.most_common(3)) + (" …" if len(q.outlets) > 3 else ""),
                 q.articles,
                 q.duplicates,
                 q.undated,
@@ -255,7 +284,8 @@ def render(data: ReportData, generated_at: dt.datetime | None = None) -> str:
 <div class="kpis">{kpi_html}</div>
 <h2>Story timeline: articles per story per day</h2>
 <p class="meta">The {TIMELINE_STORIES} largest stories (ties: the most recent first), on a true time scale;
-bubble area ∝ articles that day (duplicates included); grey: no known date. A label leads to the story's section.</p>
+bubble area ∝ articles that day (duplicates included); articles with no known date are counted apart, in the
+grey "undated" column beside the time axis. A label leads to the story's section.</p>
 {timeline_html(data.stories)}
 <h2>Feed health</h2>
 <p class="meta">From <code>feed_polls/</code>, one row per poll. Failing since: the first of the failed polls in a
@@ -272,8 +302,9 @@ reason, and which try (feed entries are tried again by later runs, then given up
 <h2>Story by story</h2>
 {sections or '<p class="empty">No stories yet.</p>'}
 <h2>Per-source quality</h2>
-<p class="meta">Origin: the feed's or page's host; all local seed files count as one. Extraction success = articles ÷
-(articles + rejects).</p>
+<p class="meta">Origin: the host of the feed, sitemap or page the items came from; all local seed files count as
+one. Outlets: the site name an article's page or record declares, else its URL's host (as in every command).
+Extraction success = articles ÷ (articles + rejects).</p>
 {sources}
 <h2>Rejects by reason</h2>
 {rejects}

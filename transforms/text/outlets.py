@@ -33,14 +33,22 @@ def site_name(
 ) -> str | None:
     """The ``source`` column: what the page declares, else what the item declares unless it is its feed's title.
 
-    A page "name" that is only the page's host (trafilatura's fallback when nothing is declared)
-    gives way to a name the item declares.
+    A page "name" that is only the page's host (trafilatura's fallback when nothing is declared,
+    ``www.example.com`` or ``127.0.0.1:8080``) gives way to a name the item declares, and is kept
+    as ``web_host`` gives it otherwise.
     """
     declared = _text(item) if _text(item) != _text(feed_title) else None
     name = _text(page)
-    if name and web_host(page_url) and name.lower().removeprefix("www.") == web_host(page_url):
-        return declared or name
+    if name and _names_the_host(name, page_url):
+        return declared or web_host(page_url)  # the host as every command shows it (no port, no www.)
     return name or declared
+
+
+def _names_the_host(name: str, url: str | None) -> bool:
+    """True when ``name`` is only the URL's host (or host:port), as trafilatura falls back to."""
+    host = web_host(url)
+    bare = name.lower().removeprefix("www.")
+    return host is not None and (bare == host or bare.rsplit(":", 1)[0] == host)
 
 
 def outlet(source: str | None, url: str | None) -> str:

@@ -62,6 +62,9 @@ def test_site_name_prefers_the_page_and_never_takes_the_feed_title():
     assert site_name("  ", None) is None
     assert site_name("example.com", "The Example Times", page_url="https://www.example.com/a") == "The Example Times"
     assert site_name("example.com", None, page_url="https://www.example.com/a") == "example.com"
+    assert site_name("127.0.0.1:8080", "Loopback Daily", page_url="http://127.0.0.1:8080/a") == "Loopback Daily"
+    assert site_name("www.Example.com", None, page_url="https://www.example.com/a") == "example.com"
+    assert site_name("127.0.0.1:8080", "Feed", "Feed", page_url="http://127.0.0.1:8080/a") == "127.0.0.1"
 
 
 def test_web_host():

@@ -42,10 +42,11 @@ LEAD = (
 )
 
 
-def synthetic_output(root: Path, stories: int, days: Sequence[dt.date] = ()) -> Path:
+def synthetic_output(root: Path, stories: int, days: Sequence[dt.date] = (), undated: bool = False) -> Path:
     """An output folder with ``stories`` stories (1 to 12 articles each); returns it.
 
-    Dated articles fall on ``days`` (cycled) when given, else over about two years from FIRST_DAY.
+    Dated articles fall on ``days`` (cycled) when given, else over about two years from FIRST_DAY;
+    with ``undated`` no article has a date.
     """
     articles: list[Article] = []
     story_rows: list[Story] = []
@@ -53,7 +54,7 @@ def synthetic_output(root: Path, stories: int, days: Sequence[dt.date] = ()) -> 
         story_id = stable_hash("story", str(n))
         label = f"{LABELS[n % len(LABELS)]} #{n}"
         size = 12 - n % 12 if n < 24 else 1 + n % 3
-        undated_story = n in (0, 1)  # the two largest stories have no known date
+        undated_story = undated or n in (0, 1)  # the two largest stories have no known date
         rows = []
         for k in range(size):
             day = days[(n + k) % len(days)] if days else FIRST_DAY + dt.timedelta(days=(n * 37 + k * 3) % SPAN_DAYS)

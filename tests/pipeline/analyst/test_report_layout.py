@@ -47,28 +47,35 @@ def reports(tmp_path_factory) -> dict[str, Path]:
     pages = {f"{n} stories": Path(write_report(str(synthetic_output(root / f"s{n}", n)))) for n in (5, 500, 5000)}
     for name, days in SPANS.items():
         pages[name] = Path(write_report(str(synthetic_output(root / name.replace(" ", "-"), 5, days))))
+    pages["no known dates"] = Path(write_report(str(synthetic_output(root / "undated", 5, undated=True))))
     return pages
 
 
-@pytest.mark.parametrize("case", ["5 stories", "500 stories", "5000 stories", *SPANS])
+@pytest.mark.parametrize("case", ["5 stories", "500 stories", "5000 stories", *SPANS, "no known dates"])
 @pytest.mark.parametrize("width", [1280, 1100])
 def test_no_timeline_label_is_clipped_or_overlaps(chromium, reports, case, width):
     measured = label_boxes(chromium, reports[case], width=width)
     kinds = [label["cls"] for label in measured["labels"]]
     assert kinds.count("tl-label story-label") == min(15, int(case.split()[0]) if "stories" in case else 5)
     assert "tl-undated tl-head" in kinds  # the largest stories are undated: their column has its head
-    assert any(k == "tick" for k in kinds), "the time axis has no labels"
+    if case == "no known dates":  # the axis says so instead of standing empty
+        assert [label["text"] for label in measured["labels"] if label["cls"] == "tick-note"] == [
+            "no known dates: every article is undated"
+        ]
+    else:
+        assert any(k == "tick" for k in kinds), "the time axis has no labels"
     assert label_problems(measured) == []
     whole = {label["text"].split(" #")[0] for label in measured["labels"] if label["cls"] == "tl-label story-label"}
     assert whole <= set(LABELS)  # every label whole, in every script
 
 
-@pytest.mark.parametrize("case", ["5 stories", "500 stories", "5000 stories", "ten days"])
+@pytest.mark.parametrize("case", ["5 stories", "500 stories", "5000 stories", "ten days", "no known dates"])
 def test_screenshot_shows_dated_and_undated_bubbles(chromium, reports, case, tmp_path_factory):
     target = tmp_path_factory.mktemp("report-screenshots") / f"{case.replace(' ', '-')}.png"
     screenshot(chromium, reports[case], target)
     print(f"report screenshot: {target}")
-    assert pixels_like(target, _rgb(DATED)) > 30, "no dated bubbles in the screenshot"
+    if case != "no known dates":
+        assert pixels_like(target, _rgb(DATED)) > 30, "no dated bubbles in the screenshot"
     assert pixels_like(target, _rgb(GREY), tolerance=12) > 30, "no undated bubbles in the screenshot"
 
 

@@ -1,16 +1,21 @@
 """``python -m pipeline report --output DIR``: one self-contained HTML page about what is in DIR.
 
 ``DIR/report.html`` holds, top to bottom: headline figures; a story timeline (articles per story
-per day on a true time scale, inline SVG); one section per story with its articles (date,
-outlet, headline linked to the article) and a small timeline of its own; feed health (last
-status, failing since, new entries per day, from ``feed_polls``); a list of rejects with the
-item's link and the reason; per-source quality; rejects by reason; the last runs.
+per day on a true time scale, inline SVG, undated articles in a column of their own); one
+section per story with its articles (date as precise as its source gave it, outlet, headline or
+lead sentence linked to the article, URL or file name) and a small timeline of its own; feed
+health (last status, failing since, new entries per day, from ``feed_polls``); a list of rejects
+with the item's link and the reason; per-source quality; rejects by reason; the last runs.
+
+Modules: ``data`` reads the tables into view models, ``charts`` draws the SVG, ``page`` writes the
+HTML and CSS, ``formatting`` says how times, counts and links read.
 
 Labels are the stories table's, the current ones (``articles.story_label`` is the label at
 ingestion). Stories are ordered by article count, ties broken by recency (latest article first).
 No scripts, fonts or style sheets are loaded from anywhere: the page opens offline and can be
 mailed; links go only to http(s) article and feed URLs. Figures are computed with pyarrow from
-the committed Parquet files (only the columns needed; article text is never read) and the run
+the committed Parquet files (only the columns needed; article text only for headline-less
+articles) and the run
 records in ``DIR/_runs/``; all paths go through Beam's FileSystems.
 """
 

@@ -1,7 +1,9 @@
 """What the report shows, read from the committed Parquet files and run records: plain view models.
 
-Only the columns needed are read (article text never is), with pyarrow through Beam's FileSystems;
-labels are the stories table's current ones (``articles.story_label`` is the label at ingestion).
+Only the columns needed are read, with pyarrow through Beam's FileSystems; article text only for
+the articles without a headline, whose lead sentence stands in for it. Labels are the stories
+table's current ones (``articles.story_label`` is the label at ingestion); outlets follow the one
+rule of ``transforms/text/outlets.py``.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 -- Replace OUTPUT with the output folder, e.g. sed 's#OUTPUT#out#g' examples/views.sql, then
 -- run it in DuckDB before your own SQL. articles.story_label is the story's current label.
 -- feed_polls exists only in outputs of runs that polled feeds; drop its line otherwise.
+CREATE OR REPLACE MACRO outlet(source, url) AS coalesce(nullif(trim(source), ''), nullif(regexp_replace(regexp_replace(lower(regexp_extract(url, '^https?://(?:[^/?#]*@)?(\[[^\]/?#]*\]|[^/?#:@]+)', 1, 'i')), '^\[|\]$', '', 'g'), '^www\.', ''), ''), 'local files');
 CREATE OR REPLACE VIEW stories AS SELECT * FROM read_parquet('OUTPUT/stories/*.parquet', union_by_name = true)
     QUALIFY row_number() OVER (PARTITION BY story_id ORDER BY ingested_at DESC) = 1;
 CREATE OR REPLACE VIEW articles AS

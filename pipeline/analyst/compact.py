@@ -5,7 +5,13 @@ opens thousands of tiny files. Compaction rewrites the small files of each parti
 under ``--min-file-mb``, default 64) into one zstd Parquet file with row groups of about
 128 MiB of Arrow data, at most 1,000,000 rows (what DuckDB and Spark read efficiently); larger
 files are left alone. The upserted ``stories`` table keeps one row per ``story_id`` (the row of
-the latest run wins).
+the latest run wins). Before the swap, the compacted file's row count (from its footer) must
+equal the inputs' (an upsert: one row per key): a mismatch stops with the live files untouched.
+
+Partitioning stays Hive by date: a file holds the rows of one date, so files of different dates
+are never merged. One file per date is then the fewest the layout allows; the command says how
+many partitions are at that floor with a single small file (e.g. 143 days of 239 rows), once,
+after one line per partition it compacted.
 
 Commit order, per partition (all paths through Beam's FileSystems):
 
@@ -60,6 +66,8 @@ PLAN_FILE = "plan.json"
 ROW_GROUP_BYTES = 128 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 1_000_000
 COMPACTED_PREFIX = "part-compacted-"
+MANY_SMALL_PARTITIONS = 10
+"""From this many single-small-file partitions in a table on, the command says they are at the layout's floor."""
 UNPARTITIONED = "_table"
 """Work-folder name for an unpartitioned table (a name no Hive partition can have)."""
 log = logging.getLogger(__name__)
@@ -69,8 +77,16 @@ COMPACTION_REFUSED_EXIT = 2
 """Exit code when compaction refuses: it would race a pipeline run, or the output is not a newsbeam output."""
 
 
+COMPACTION_FAILED_EXIT = 1
+"""Exit code when a compacted file would not keep every row (nothing is swapped in)."""
+
+
 class CompactionRefused(RuntimeError):
     """Compaction would race with a pipeline run, or the output is not a newsbeam output."""
+
+
+class RowsNotKept(RuntimeError):
+    """The compacted file does not hold exactly the rows of the files it replaces (it is not swapped in)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,17 @@ class PartitionResult:
     files_after: int
     rows: int
     method: str  # 'exchange' (atomic folder swap) or 'rename' (new file in, then inputs out)
+
+
+@dataclass(frozen=True)
+class SmallPartitions:
+    """Partitions of a table that hold a single file under the size limit: nothing left to merge there."""
+
+    table: str
+    partition_column: str | None
+    partitions: int
+    rows: int
+    bytes: int
 
 
 def compact_output(
@@ -126,8 +153,8 @@ def refuse_during_run(output: str) -> None:
         )
 
 
-def plan_table(output: str, table: TableSpec, min_file_bytes: int) -> list[PartitionPlan]:
-    """Partitions of a table with at least two small files (for an upsert table: at least two files)."""
+def data_files(output: str, table: TableSpec) -> dict[str, list[tuple[str, int]]]:
+    """{partition folder: [(file name, size)]} of a table's committed data files."""
     root = FileSystems.join(output, table.name)
     by_directory: dict[str, list[tuple[str, int]]] = {}
     for meta in FileSystems.match([root + "/**"])[0].metadata_list:
@@ -136,8 +163,13 @@ def plan_table(output: str, table: TableSpec, min_file_bytes: int) -> list[Parti
             continue
         directory, name = meta.path.rsplit("/", 1)
         by_directory.setdefault(directory, []).append((name, meta.size_in_bytes))
+    return by_directory
+
+
+def plan_table(output: str, table: TableSpec, min_file_bytes: int) -> list[PartitionPlan]:
+    """Partitions of a table with at least two small files (for an upsert table: at least two files)."""
     plans = []
-    for directory, files in sorted(by_directory.items()):
+    for directory, files in sorted(data_files(output, table).items()):
         small = sorted(name for name, size in files if table.upsert_key or size < min_file_bytes)
         if len(small) >= 2:
             kept = sorted(name for name, _ in files if name not in small)
@@ -168,7 +200,9 @@ def compact_partition(output: str, table: TableSpec, plan: PartitionPlan) -> Par
     new_dir = FileSystems.join(work, "new")
     FileSystems.mkdirs(new_dir)
     compacted = FileSystems.join(new_dir, plan.output_name)
-    rows = write_compacted([FileSystems.join(plan.directory, n) for n in plan.inputs], table, compacted)
+    inputs = [FileSystems.join(plan.directory, n) for n in plan.inputs]
+    rows = write_compacted(inputs, table, compacted)
+    check_rows_kept(inputs, compacted, rows, table)
     if exchange:
         try:
             for name in plan.kept:
@@ -182,11 +216,41 @@ def compact_partition(output: str, table: TableSpec, plan: PartitionPlan) -> Par
         FileSystems.delete([FileSystems.join(plan.directory, n) for n in plan.inputs])
     remove_folder(work)
     method = "exchange" if exchange else "rename"
-    log.debug(
-        "compacted %s: %d files → 1 (%d rows, %s)", plan.directory, len(plan.inputs), rows, method
-    )  # printed once by the command
     return PartitionResult(
         plan.table, plan.directory, len(plan.inputs) + len(plan.kept), 1 + len(plan.kept), rows, method
+    )
+
+
+def footer_rows(path: str) -> int:
+    """Rows of a Parquet file, from its footer."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        return pq.ParquetFile(handle).metadata.num_rows
+
+
+def check_rows_kept(inputs: Sequence[str], compacted: str, written: int, table: TableSpec) -> None:
+    """Raises ``RowsNotKept`` unless the compacted file's footer counts the inputs' rows (an upsert: one per key)."""
+    found = footer_rows(compacted)
+    if table.upsert_key:
+        expected = len({k for p in inputs for k in _read(p, table.arrow_schema).column(table.upsert_key).to_pylist()})
+    else:
+        expected = sum(footer_rows(p) for p in inputs)
+    if not found == written == expected:
+        raise RowsNotKept(
+            f"{compacted}: {found} rows in the compacted file, {expected} in the {len(inputs)} files it would replace; "
+            "nothing was swapped in (the next compact starts again)"
+        )
+
+
+def small_partitions(output: str, table: TableSpec, min_file_bytes: int) -> SmallPartitions:
+    """The partitions of ``table`` that hold one file under ``min_file_bytes``: at the floor of the layout."""
+    alone = [
+        (FileSystems.join(directory, files[0][0]), files[0][1])
+        for directory, files in data_files(output, table).items()
+        if len(files) == 1 and files[0][1] < min_file_bytes
+    ]
+    column = table.partition.name if table.partition else None
+    return SmallPartitions(
+        table.name, column, len(alone), sum(footer_rows(p) for p, _ in alone), sum(size for _, size in alone)
     )
 
 
@@ -307,14 +371,43 @@ def main(argv: Sequence[str]) -> int:
 def compact_command(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
     if output_missing(args.output, filesystem_options):
         return MISSING_OUTPUT_EXIT
-    errors = {CompactionRefused: COMPACTION_REFUSED_EXIT, **STATE_ERRORS}
+    errors = {CompactionRefused: COMPACTION_REFUSED_EXIT, RowsNotKept: COMPACTION_FAILED_EXIT, **STATE_ERRORS}
     return exit_code_of(lambda: _compact(args, filesystem_options), errors)
 
 
 def _compact(args: argparse.Namespace, filesystem_options: PipelineOptions) -> int:
+    output = args.output.rstrip("/")
+    min_file_bytes = int(args.min_file_mb * 1024 * 1024)
     with hold_leases([args.output], filesystem_options, command="python -m pipeline compact"):  # no run meanwhile
-        results = compact_output(args.output, args.min_file_mb)
-    for r in results:
-        print(f"{r.directory}: {r.files_before} files → {r.files_after} ({r.rows} rows merged, {r.method})")
-    print(f"compacted {len(results)} partition(s) of {args.output}")
+        results = compact_output(output, args.min_file_mb)
+        floor = [small_partitions(output, table, min_file_bytes) for table in TABLES]
+    print("\n".join(report_lines(output, results, floor, args.min_file_mb)))
     return 0
+
+
+def report_lines(
+    output: str, results: Sequence[PartitionResult], floor: Sequence[SmallPartitions], min_file_mb: float
+) -> list[str]:
+    """What compaction did, said once: a line per compacted partition, the totals, and what is at the floor."""
+    lines = [
+        f"{r.directory[len(output) + 1 :]}: {r.files_before} files → {r.files_after} ({r.rows} rows)" for r in results
+    ]
+    before, after = sum(r.files_before for r in results), sum(r.files_after for r in results)
+    rows = sum(r.rows for r in results)
+    merged = f": {before} files → {after}, {rows} rows, each kept once" if results else ": nothing to merge"
+    lines.append(f"compacted {len(results)} partition(s) of {output}{merged}")
+    for small in floor:
+        if small.partitions >= MANY_SMALL_PARTITIONS and small.partition_column:
+            lines.append(
+                f"{small.table}: {small.partitions} partitions hold one file under {min_file_mb:g} MB each "
+                f"({small.rows} rows, {_size(small.bytes)} in all): nothing left to merge there, as a file holds "
+                f"the rows of one {small.partition_column} (Hive partitioning); one file per value is the fewest "
+                "this layout allows"
+            )
+    return lines
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} bytes"
+    return f"{count / 1024:.1f} KB" if count < 1024 * 1024 else f"{count / 1024 / 1024:.1f} MB"

@@ -7,7 +7,9 @@ defined before the SQL runs, so ``SELECT … FROM articles`` just works:
   the label it had when the article was written (``story_label_at_ingestion``);
 - ``stories`` has one row per ``story_id`` (the latest, should an upsert be half-way);
 - partition columns (``published_date``, ``ingested_date``) come from the folder names; the
-  unknown-date partition reads as NULL.
+  unknown-date partition reads as NULL;
+- the macro ``outlet(source, url)`` gives an article's outlet as every command shows it (its site
+  name, else its URL's host, else ``local files``; ``transforms/text/outlets.py``).
 
 A table with no files yet is an empty view with its declared columns. Without SQL the command
 prints the view definitions; ``examples/views.sql`` is that output for the placeholder OUTPUT
@@ -35,6 +37,7 @@ from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run
 from pipeline.options import QueryOptions
 from schemas import ARTICLES, STORIES, TABLES, TableSpec
 from transforms.output.tables import committed_files
+from transforms.text.outlets import OUTLET_MACRO
 
 PLACEHOLDER = "OUTPUT"
 FEED_POLLS = "feed_polls"
@@ -118,8 +121,11 @@ def view_statements(output: str, empty: Sequence[str] = (), feed_polls: bool = T
             f"read_parquet({sql_string(table_glob(output, FEED_POLLS))}, "
             "hive_partitioning = true, union_by_name = true);"
         )
-    # stories first: the articles view joins it
-    return sorted(statements, key=lambda s: not s.startswith(f"CREATE OR REPLACE VIEW {STORIES.name} "))
+    # the outlet rule, then stories first: the articles view joins it
+    return [
+        OUTLET_MACRO,
+        *sorted(statements, key=lambda s: not s.startswith(f"CREATE OR REPLACE VIEW {STORIES.name} ")),
+    ]
 
 
 def views_sql(output: str = PLACEHOLDER) -> str:

@@ -19,8 +19,8 @@ from pipeline.options import StoriesOptions
 
 UNKNOWN_STORY_EXIT = 1
 COMMAND = Command("stories", __doc__.splitlines()[0].split(": ", 1)[1], (StoriesOptions,), beam_options=False)
-OUTLET = "coalesce(a.source, regexp_extract(a.url, '^[a-z]+://([^/:]+)', 1), 'local files')"
-"""An article's outlet: its site name, else its URL's host; seed files without either are 'local files'."""
+OUTLET = "outlet(a.source, a.url)"
+"""An article's outlet (the rule of ``transforms/text/outlets.py``, a macro of the query views)."""
 
 
 STORY_SQL = (

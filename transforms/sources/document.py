@@ -22,6 +22,7 @@ class SourceDocument:
     published: str | None = None  # ISO-8601, as the record or feed entry gave it
     published_by: str = "record"  # 'record' or 'feed': the date_source when `published` is used
     source: str | None = None
+    feed_title: str | None = None  # a feed entry's feed title: it names the feed, not the article's outlet
     authors: tuple[str, ...] = ()
     entry_id: str | None = None
     fallback_text: str | None = None  # a feed entry's own clean text, used when the page yields too little

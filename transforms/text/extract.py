@@ -42,6 +42,7 @@ from transforms.text.metadata import (
     site_names,
     strip_site_name,
 )
+from transforms.text.outlets import site_name
 
 STAGE = "extract"
 DEFAULT_MIN_WORDS = 20
@@ -264,7 +265,7 @@ def build_article(document: SourceDocument, content: Content, dated: Dating, run
         url=url,
         source_uri=document.source_uri,
         entry_id=document.entry_id,
-        source=document.source or content.source,
+        source=site_name(content.source, document.source, document.feed_title, content.url or document.url),
         title=headline(document, content),
         description=document.description or content.description,
         text=text,

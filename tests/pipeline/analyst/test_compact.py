@@ -7,6 +7,7 @@ crash recovery and the refusal to run beside a pipeline run.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -17,8 +18,10 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.analyst import compact
 from pipeline.analyst.compact import (
@@ -34,7 +37,10 @@ from pipeline.analyst.compact import (
     write_compacted,
 )
 from schemas import ARTICLES, REJECTS, STORIES, TABLES
+from tests.builders import article
 from tests.conftest import SEEDS, run_cli
+from tests.pipeline.analyst.report_outputs import synthetic_output
+from transforms.output.lease import hold_leases
 from transforms.output.tables import committed_files, records_to_table
 from transforms.run.context import RunContext
 
@@ -112,9 +118,9 @@ def compacted(two_runs, tmp_path_factory):
     shutil.copytree(two_runs, out)
     before = {t.name: _rows(out, t) for t in TABLES}
     files_before = {t.name: _files_per_partition(out, t) for t in TABLES}
-    result = run_cli("compact", "--output", str(out))
+    result = run_cli("compact", "-v", "--output", str(out))
     partitions = re.findall(r"(\S+): \d+ files → ", result.stdout + result.stderr)
-    assert partitions and len(partitions) == len(set(partitions)), "each partition is reported once"
+    assert partitions and len(partitions) == len(set(partitions)), "each partition is reported once, even with -v"
     return out, before, files_before, result.stdout
 
 
@@ -133,7 +139,8 @@ def test_compaction_keeps_every_row_once_in_one_file_per_partition(compacted):
     for table in TABLES:
         assert _rows(out, table) == before[table.name], table.name
         assert set(_files_per_partition(out, table).values()) == {1}, table.name
-    assert f"{out}/articles/published_date=__HIVE_DEFAULT_PARTITION__: 2 files → 1 (4 rows merged, exchange)" in stdout
+    assert "articles/published_date=__HIVE_DEFAULT_PARTITION__: 2 files → 1 (4 rows)\n" in stdout
+    assert stdout.count(f"compacted {len(re.findall(' files → ', stdout)) - 1} partition(s) of {out}: ") == 1
     counts = duckdb.sql(
         f"SELECT published_date, count(*) FROM read_parquet('{out}/articles/*/*.parquet', hive_partitioning=true) "
         "GROUP BY 1 ORDER BY 1 NULLS LAST"
@@ -425,3 +432,90 @@ def test_compacts_on_s3_with_the_rename_order_and_leaves_no_work_objects(tmp_pat
     finally:
         FileSystems.set_options(saved)
         server.stop()
+
+
+# --- many small dates: the layout's floor -------------------------------------------------
+
+
+def _pyarrow_rows(output: Path) -> list[tuple]:
+    """Every article row as pyarrow reads the Hive dataset (partition column from the folder names)."""
+    table = ds.dataset(str(output / "articles"), format="parquet", partitioning="hive").to_table()
+    return sorted(tuple(json.dumps(v, default=str) for v in row.values()) for row in table.to_pylist())
+
+
+def _duckdb_rows(output: Path) -> list[tuple]:
+    rows = duckdb.sql(f"SELECT * FROM read_parquet('{output}/articles/*/*.parquet', hive_partitioning=true)").fetchall()
+    return sorted(tuple(json.dumps(v, default=str) for v in row) for row in rows)
+
+
+@pytest.fixture(scope="module")
+def many_dates(tmp_path_factory) -> Path:
+    """Over a hundred dates with one small file each (as one run leaves them), then a later run's file on three."""
+    out = synthetic_output(tmp_path_factory.mktemp("many-dates") / "out", 70)
+    dated = sorted(p for p in (out / ARTICLES.name).iterdir() if "HIVE_DEFAULT" not in p.name)[:3]
+    for n, folder in enumerate(dated):
+        day = dt.date.fromisoformat(folder.name.split("=", 1)[1])
+        late = article(f"late {n}", published=dt.datetime.combine(day, dt.time(18), dt.UTC))
+        assert ARTICLES.partition_dir(late) == folder.name
+        pq.write_table(
+            records_to_table([dataclasses.asdict(late)], ARTICLES.arrow_schema), folder / "part-late.parquet"
+        )
+    return out
+
+
+def test_many_small_dates_merge_inside_each_date_and_say_so_once(many_dates, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(many_dates, out)
+    files_before = _files_per_partition(out, ARTICLES)
+    assert len(files_before) >= 100 and sorted(files_before.values())[-3:] == [2, 2, 2]
+    untouched = {f: (out / f).stat().st_mtime_ns for f in _all_files(out) if "part-0" in f and f.startswith("art")}
+    rows = (_pyarrow_rows(out), _duckdb_rows(out))
+
+    result = run_cli("compact", "-v", "--output", str(out))
+
+    assert (_pyarrow_rows(out), _duckdb_rows(out)) == rows  # every row, once, by both readers
+    files_after = _files_per_partition(out, ARTICLES)
+    assert set(files_after) == set(files_before) and set(files_after.values()) == {1}  # Hive by date, kept
+    single = {f: t for f, t in untouched.items() if files_before[str(Path(f).parent)] == 1}
+    assert {f: (out / f).stat().st_mtime_ns for f in single} == single  # one-file dates are not rewritten
+    lines = result.stdout.splitlines()
+    merged = [line for line in lines if " files → " in line and not line.startswith("compacted")]
+    doubled = [p for p, n in files_before.items() if n == 2]
+    per_date = {p: sum(pq.read_metadata(f).num_rows for f in (out / p).glob("*.parquet")) for p in doubled}
+    assert sorted(merged) == sorted(f"{p}: 2 files → 1 ({per_date[p]} rows)" for p in doubled)
+    assert [line for line in lines if line.startswith("compacted ")] == [
+        f"compacted 3 partition(s) of {out}: 6 files → 3, {sum(per_date.values())} rows, each kept once"
+    ]
+    (floor,) = [line for line in lines if line.startswith("articles: ")]
+    assert f"articles: {len(files_before)} partitions hold one file under 64 MB each" in floor
+    assert f"({len(rows[0])} rows, " in floor and "published_date" in floor
+    assert result.stderr.count(" files → ") == 0  # said once, on stdout, even with -v
+
+
+def test_compaction_waits_for_no_one_while_another_writer_holds_the_lease(many_dates, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(many_dates, out)
+    files = _all_files(out)
+    with hold_leases([str(out)], PipelineOptions([]), command="a test holding the output"):
+        result = run_cli("compact", "--output", str(out), check=False)
+    assert result.returncode == 4 and "a test holding the output" in result.stderr
+    assert _all_files(out) == files
+    assert run_cli("compact", "--output", str(out)).returncode == 0  # released: compaction runs
+
+
+def test_a_compacted_file_missing_rows_is_not_swapped_in(tmp_path, monkeypatch):
+    _small_reject_files(tmp_path)
+    folder = tmp_path / "rejects" / "ingested_date=2024-01-01"
+    before = _rows(tmp_path, REJECTS)
+    real = compact.write_compacted
+
+    def losing_a_row(paths, table, target):
+        return real(list(paths)[1:], table, target) + 1  # claims all rows, wrote two of three
+
+    monkeypatch.setattr(compact, "write_compacted", losing_a_row)
+    with pytest.raises(compact.RowsNotKept, match="2 rows in the compacted file, 3 in the 3 files"):
+        compact_output(str(tmp_path), tables=[REJECTS])
+    assert _rows(tmp_path, REJECTS) == before and len(list(folder.iterdir())) == 3
+    monkeypatch.setattr(compact, "write_compacted", real)
+    assert [r.rows for r in compact_output(str(tmp_path), tables=[REJECTS])] == [3]
+    assert _rows(tmp_path, REJECTS) == before

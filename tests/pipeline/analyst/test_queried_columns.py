@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.analyst import feed_health, report, story_explorer
+from pipeline.analyst import feed_health, story_explorer
 from pipeline.analyst.query import connect
+from pipeline.analyst.report import data as report
 from schemas import TABLES
 from schemas.tables import ARTICLES, FEED_POLLS, REJECTS, STORIES
 

@@ -14,11 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import struct
-import subprocess
-import zlib
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
@@ -26,35 +21,34 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.analyst.report import (
+from pipeline.analyst.query import connect
+from pipeline.analyst.report.charts import axis_ticks, time_scale
+from pipeline.analyst.report.data import (
     LOCAL_FILES,
     UNDATED,
     StoryView,
-    axis_ticks,
     failing_since,
-    readable_time,
-    safe_href,
+    lead_sentence,
     source_host,
     story_order,
-    time_scale,
-    timeline_days,
 )
+from pipeline.analyst.report.formatting import readable_day, readable_time, safe_href
 from tests.conftest import run_cli, run_seeds_with_a_wire_copy
 from tests.e2e.test_feeds import HTML_TYPE, article_page, feed_reply, rss, run_feeds
 from tests.http_server import LoopbackServer, Reply
+from tests.pipeline.analyst.browser import (
+    chromium_or_skip,
+    label_boxes,
+    label_problems,
+    pixels_like,
+    run_chromium,
+    screenshot,
+)
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+RECORD_URL = "https://www.courier.example.net/2025/06/bridge.html"
+"""A JSON Lines record with a URL and no source: its outlet is the URL's host, in the report as in ``stories``."""
 DATED_BUBBLE = (0x1F, 0x6F, 0xB4)  # the fill of a dated bubble in the timeline
 LONG_HEADLINE = (
     "10 Best river crossings of the decade: how the Alder footbridge, the harbour tunnel and the "
@@ -184,10 +178,18 @@ def run_feeds_into(out: Path) -> tuple[str, str, str]:
     return feed, down, missing
 
 
+def run_a_record_with_a_url(out: Path, tmp_path_factory) -> None:
+    folder = tmp_path_factory.mktemp("record")
+    text = " ".join(["The courier reports that the new footbridge over the river opened to walkers on Monday."] * 12)
+    (folder / "courier.jsonl").write_text(json.dumps({"url": RECORD_URL, "title": "Footbridge opens", "text": text}))
+    run_cli("run", "--input", str(folder), "--output", str(out), "--catalog", "")
+
+
 @pytest.fixture(scope="module")
 def output(tmp_path_factory) -> Path:
     out = run_seeds_with_a_wire_copy(tmp_path_factory)
     run_feeds_into(out)
+    run_a_record_with_a_url(out, tmp_path_factory)
     assert run_cli("report", "--output", str(out)).stdout.strip().endswith("report.html")
     return out
 
@@ -293,19 +295,71 @@ def test_every_story_has_a_section_with_its_articles(page, output):
     for story_id, label, count in order:
         section = page.sections[story_id]
         rows = sql(
-            "SELECT title, url, coalesce(source, '') FROM "
+            "SELECT title, url, source_uri, text FROM "
             f"{ARTICLES_SQL} WHERE story_id = '{story_id}' ORDER BY published_at NULLS LAST, title",
             output,
         )
         assert section["label"] == label and section["count"] == len(rows) == count
         shown = table_dicts(page, f"story:{story_id}")
         links = page.links[f"story:{story_id}"][1:]
-        assert [r["headline"] for r in shown] == [title or "(no headline)" for title, _, _ in rows]
-        assert [cells[2] for cells in links] == [url for _, url, _ in rows]
+        # every article identifiable: its headline (else its lead sentence), then its URL or file name
+        assert [r["headline"] for r in shown] == [
+            (title or lead_sentence(text)) + (url or source_uri.rsplit("/", 1)[-1])
+            for title, url, source_uri, text in rows
+        ]
+        assert [cells[2] for cells in links] == [url for _, url, _, _ in rows]
         mini = Counter()
         for circle in section["mini"]:
             mini[circle["data-day"]] += int(circle["data-count"])
         assert sum(mini.values()) == len(rows)
+
+
+def test_headline_less_texts_show_their_lead_sentence_and_file_name(page, output):
+    rows = sql(f"SELECT story_id, source_uri, url, text FROM {ARTICLES_SQL} WHERE title IS NULL", output)
+    assert any(url is None for _, _, url, _ in rows), "the seeds have headline-less texts without a URL"
+    for story_id, source_uri, url, text in rows:
+        shown = [r["headline"] for r in table_dicts(page, f"story:{story_id}")]
+        where = url or source_uri.rsplit("/", 1)[-1]  # e.g. 003_af398259dd468702.txt
+        assert f"{lead_sentence(text)}{where}" in shown
+        assert 25 <= len(lead_sentence(text)) <= 160 and "(no headline)" not in shown
+
+
+def test_a_date_without_a_time_is_shown_as_a_date(page, output):
+    rows = sql(
+        f"SELECT story_id, published_at, published_precision FROM {ARTICLES_SQL} WHERE published_at IS NOT NULL", output
+    )
+    precisions = set()
+    for story_id, published, precision in rows:
+        shown = [r["published"] for r in table_dicts(page, f"story:{story_id}")]
+        if precision == "day":
+            assert readable_day(published.astimezone(dt.UTC).date()) in shown
+            precisions.add(precision)
+        else:
+            assert readable_time(published) in shown
+            precisions.add("time")
+    assert precisions == {"day", "time"}
+    every = [r["published"] for story in page.sections for r in table_dicts(page, f"story:{story}")]
+    assert not any("00:00 UTC" in when for when in every)
+    assert not any(r["first published"].endswith("UTC") for r in table_dicts(page, "stories"))
+
+
+def test_one_outlet_rule_in_the_report_and_in_stories(page, output):
+    expected = (
+        connect(str(output))
+        .sql("SELECT story_id, outlet(source, url) AS outlet FROM articles WHERE story_id IS NOT NULL")
+        .fetchall()
+    )
+    by_story: dict[str, Counter] = {}
+    for story_id, name in expected:
+        by_story.setdefault(story_id, Counter())[name] += 1
+    for story_id, outlets in by_story.items():
+        assert Counter(r["outlet"] for r in table_dicts(page, f"story:{story_id}")) == outlets, story_id
+    (record_story,) = sql(f"SELECT story_id FROM {ARTICLES_SQL} WHERE url = '{RECORD_URL}'", output)[0]
+    shown = run_cli("stories", "--output", str(output), record_story).stdout
+    assert "courier.example.net" in shown  # the record's host, in stories …
+    assert "courier.example.net" in by_story[record_story]  # … and in the report
+    feed_outlets = {name for story in by_story.values() for name in story}
+    assert "Loopback World" not in feed_outlets  # the feed's title is no outlet
 
 
 def test_feed_health_matches_feed_polls(page, output):
@@ -367,6 +421,7 @@ def test_stories_table_matches_the_stories_parquet(page, output):
 def test_per_source_quality_matches_the_data(page, output):
     rows = {r["origin"]: r for r in table_dicts(page, "sources")}
     assert set(rows) == {LOCAL_FILES, "127.0.0.1"}
+    assert "courier.example.net" in rows[LOCAL_FILES]["outlets"]  # a local record's outlet is its URL's host
     for origin, where in (
         (LOCAL_FILES, "NOT starts_with(source_uri, 'http')"),
         ("127.0.0.1", "starts_with(source_uri, 'http')"),
@@ -408,16 +463,32 @@ def test_rejects_by_reason_and_runs_match(page, output):
     assert [r["started at"] for r in shown] == [readable_time(rec["started_at"]) for rec in records]
 
 
+def test_lead_sentence():
+    assert lead_sentence("Dr. Smith said on Tuesday that the bridge is open. It is.") == (
+        "Dr. Smith said on Tuesday that the bridge is open."
+    )
+    assert (
+        lead_sentence("河上新建人行桥正式开放，市民可以步行过河。第二句。")
+        == "河上新建人行桥正式开放，市民可以步行过河。"
+    )
+    assert (
+        lead_sentence("नदी पर पैदल यात्रियों के लिए नया पुल आज खुला। दूसरा वाक्य।") == "नदी पर पैदल यात्रियों के लिए नया पुल आज खुला।"
+    )
+    long_thai = "สะพานคนเดินแห่งใหม่เปิดให้บริการแล้ว" * 10
+    assert lead_sentence(long_thai).endswith("…") and len(lead_sentence(long_thai)) == 160
+    assert lead_sentence("word " * 100).endswith("word…") and len(lead_sentence("word " * 100)) <= 160
+
+
 def test_helpers():
     assert source_host("https://feeds.example.org/rss") == "feeds.example.org"
     assert source_host("/data/seeds/a.txt") == source_host("file.jsonl#line=3") == LOCAL_FILES
-    days = timeline_days({"s": Counter({"2024-02-02": 2, "2024-01-30": 1, UNDATED: 1})})
-    assert days == ["2024-01-30", "2024-02-02", UNDATED]
     x = time_scale(dt.date(2024, 1, 1), dt.date(2024, 1, 11), 0, 100)
     assert (x(dt.date(2024, 1, 1)), x(dt.date(2024, 1, 2)), x(dt.date(2024, 1, 11))) == (0, 10, 100)
     assert time_scale(dt.date(2024, 1, 1), dt.date(2024, 1, 1), 0, 100)(dt.date(2024, 1, 1)) == 50
-    assert axis_ticks(dt.date(2024, 1, 1), dt.date(2024, 1, 3)) == [dt.date(2024, 1, d) for d in (1, 2, 3)]
-    assert all(t.day == 1 for t in axis_ticks(dt.date(2024, 1, 15), dt.date(2024, 9, 1)))
+    assert [t.day for t in axis_ticks(dt.date(2024, 1, 1), dt.date(2024, 1, 3))] == [
+        dt.date(2024, 1, d) for d in (1, 2, 3)
+    ]
+    assert all(t.day.day == 1 for t in axis_ticks(dt.date(2024, 1, 15), dt.date(2024, 9, 1)))
     assert readable_time("2022-07-26T09:05:00+00:00") == "26 Jul 2022, 09:05 UTC"
     assert safe_href("javascript:alert(1)") is None and safe_href("https://x.example/a") == "https://x.example/a"
 
@@ -450,82 +521,15 @@ def test_missing_output_is_an_error(tmp_path):
 # --- headless Chromium ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    found = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
-    if not found and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(
-            ["apt-get", "install", "-y", "chromium"],
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            capture_output=True,
-            timeout=900,
-        )
-        found = shutil.which("chromium")
-    if not found:
-        pytest.skip(
-            "headless Chromium is missing: install Debian's package with `apt-get install -y chromium` (needs root)"
-        )
-    return found
-
-
-def run_chromium(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    profile.mkdir()
-    return subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120
-    )
-
-
-def read_png(path: Path) -> tuple[int, int, list[bytes]]:
-    """Width, height and RGB(A) rows of an 8-bit, non-interlaced PNG (what Chromium writes)."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, header = 8, b"", None
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        chunk = data[pos + 8 : pos + 8 + length]
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", chunk)
-        elif kind == b"IDAT":
-            idat += chunk
-        pos += 12 + length
-    width, height, depth, colour, _, _, interlace = header
-    assert depth == 8 and colour in (2, 6) and interlace == 0, header
-    channels = 3 if colour == 2 else 4
-    raw, stride, rows, previous = zlib.decompress(idat), width * channels, [], bytearray(width * channels)
-    for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
-        for i in range(stride):
-            left = line[i - channels] if i >= channels else 0
-            up, up_left = previous[i], previous[i - channels] if i >= channels else 0
-            if kind == 1:
-                line[i] = (line[i] + left) & 0xFF
-            elif kind == 2:
-                line[i] = (line[i] + up) & 0xFF
-            elif kind == 3:
-                line[i] = (line[i] + (left + up) // 2) & 0xFF
-            elif kind == 4:
-                p = left + up - up_left
-                pa_, pb, pc = abs(p - left), abs(p - up), abs(p - up_left)
-                line[i] = (line[i] + (left if pa_ <= pb and pa_ <= pc else up if pb <= pc else up_left)) & 0xFF
-        rows.append(bytes(line))
-        previous = line
-    return width, channels, rows
-
-
-def test_chromium_renders_the_page(chromium, output, page, tmp_path_factory):
-    url = (output / "report.html").as_uri()
-    artefacts = tmp_path_factory.mktemp("report-screenshot")
-    dom = run_chromium(chromium, artefacts / "p1", "--dump-dom", url)
+def test_chromium_renders_the_page(output, page, tmp_path_factory):
+    chromium = chromium_or_skip()
+    report = output / "report.html"
+    dom = run_chromium(chromium, "--dump-dom", report.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert '<div id="timeline"' in dom.stdout and dom.stdout.count('<circle class="cell"') == len(page.circles)
     assert f">{LONG_HEADLINE}</a></div>" in dom.stdout and "ISS withdrawal" in dom.stdout
+    assert label_problems(label_boxes(chromium, report)) == []  # no timeline label clipped or overlapping
 
-    screenshot = artefacts / "report.png"
-    shot = run_chromium(chromium, artefacts / "p2", f"--screenshot={screenshot}", "--window-size=1280,2400", url)
-    assert screenshot.exists(), shot.stderr[-2000:]
-    print(f"report screenshot: {screenshot}")  # kept as the test's artefact
-    width, channels, rows = read_png(screenshot)
-    pixels = [tuple(row[i : i + 3]) for row in rows for i in range(0, width * channels, channels)]
-    assert len(set(pixels)) > 50  # not a blank page
-    bubble = sum(1 for p in pixels if all(abs(a - b) <= 40 for a, b in zip(p, DATED_BUBBLE)))
-    assert bubble > 30, "the dated bubbles of the timeline are not in the screenshot"
+    target = screenshot(chromium, report, tmp_path_factory.mktemp("report-screenshot") / "report.png", height=2400)
+    print(f"report screenshot: {target}")  # kept as the test's artefact
+    assert pixels_like(target, DATED_BUBBLE) > 30, "the dated bubbles of the timeline are not in the screenshot"

@@ -3,6 +3,7 @@ the PTransform."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import apache_beam as beam
@@ -532,3 +533,30 @@ def test_a_first_of_the_month_the_page_declares_is_kept(declaration):
     article = extract(SourceDocument("/in/ru.html", "html", page))
     assert article.published_at is not None and article.published_at.day == 1
     assert article.date_problem is None
+
+
+def feed_page(site_meta: str = "") -> SourceDocument:
+    """An aggregator feed's entry whose fetched page may declare its own site name."""
+    page = article_page().decode("utf-8").replace("<title>", f"{site_meta}<title>")
+    return SourceDocument(
+        "https://agg.example.net/feed.xml",
+        "page",
+        page.encode("utf-8"),
+        url="https://www.example.com/news/council-budget",
+        title="Council approves transport budget",
+        source="Aggregator Daily",
+        feed_title="Aggregator Daily",
+        entry_id="e1",
+        published_by="feed",
+    )
+
+
+def test_a_feed_entry_takes_the_pages_site_name_never_the_feeds_title():
+    declared = extract(feed_page('<meta property="og:site_name" content="Example Courier">'))
+    assert declared.source == "Example Courier"
+    assert extract(feed_page()).source == "example.com"  # no name declared: trafilatura gives the page's host
+
+
+def test_an_aggregated_items_own_source_is_kept():
+    document = dataclasses.replace(feed_page(), source="Example Wire")  # the item's <source>, not the feed's title
+    assert extract(document).source == "Example Wire"

@@ -191,6 +191,7 @@ def entry_document(
         url=entry.link,
         title=entry.title,
         source=entry.source,
+        feed_title=entry.feed_title,
         authors=entry.authors,
         published=entry.publication_iso,
         published_problem=entry.date_problem,

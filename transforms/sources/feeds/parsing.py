@@ -127,6 +127,8 @@ class FeedEntry:
     """'day', 'minute' or 'second': what the feed's date of ``publication_time`` gave."""
     date_problem: str | None = None
     """Why a date of the entry was refused (impossible, out of range; see ``transforms.normalise.dates``)."""
+    feed_title: str | None = None
+    """The feed's own title: a name for the feed, never the article's outlet (``transforms.text.outlets``)."""
 
     @property
     def publication_time(self) -> dt.datetime | None:
@@ -334,6 +336,7 @@ def _entry(raw: dict, feed_url: str, feed_title: str | None, inherited_authors: 
         updated=updated.at,
         authors=authors,
         source=source_title or feed_title,
+        feed_title=feed_title,
         published_precision=(published if published.at else updated).precision,
         date_problem="; ".join(problems) or None,
     )
@@ -390,6 +393,7 @@ def _json_entry(item: dict, feed_url: str, feed_title: str | None, feed_authors:
         updated=updated.at,
         authors=_json_authors(item) or feed_authors,
         source=feed_title,
+        feed_title=feed_title,
         published_precision=(published if published.at else updated).precision,
         date_problem="; ".join(problems) or None,
     )

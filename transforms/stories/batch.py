@@ -24,7 +24,8 @@ import apache_beam as beam
 from schemas import Article, Story
 from transforms.dedup.near import text_signature
 from transforms.run import counters
-from transforms.run.article_refs import (
+from transforms.run.context import RunContext
+from transforms.stories.article_refs import (
     ArticleRef,
     ArticleVerdict,
     KeyedArticle,
@@ -32,7 +33,6 @@ from transforms.run.article_refs import (
     article_ref,
     unpacked,
 )
-from transforms.run.context import RunContext
 from transforms.stories.clusterer import ArticleVector, CatalogStory, StorySummary, publication_order_key, vectorize
 from transforms.stories.saved import StoryIndex, load_story_index, stage_story_index
 

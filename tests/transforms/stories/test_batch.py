@@ -14,7 +14,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from tests.builders import RUN, article, day
 from tests.conftest import REPO, fn_api_pipeline
 from transforms.output.tables import clear_stale_staging
-from transforms.run.article_refs import JoinVerdicts, ParkArticles
+from transforms.stories.article_refs import JoinVerdicts, ParkArticles
 from transforms.stories.batch import AssignStories, assign_stories, story_input, story_ref
 from transforms.stories.clusterer import CatalogStory
 from transforms.stories.saved import (

@@ -10,7 +10,7 @@ from tests.builders import article, day
 from tests.conftest import fn_api_pipeline
 from transforms.dedup.batch import MarkDuplicates
 from transforms.dedup.ledger import ARTICLE
-from transforms.run.article_refs import (
+from transforms.stories.article_refs import (
     ArticleVerdict,
     JoinVerdicts,
     ParkArticles,

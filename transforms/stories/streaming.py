@@ -1,12 +1,12 @@
-"""Streaming story tagging: the batch story rules, applied one event-time window at a time.
+"""Streaming story tagging: the story rules (``stories/rules.py``), applied one event-time window at a time.
 
 ``AssignStoriesOnline`` does what the batch ``AssignStories`` does, on an unbounded input:
 
-1. ``Features`` (parallel): each article becomes the batch step's small ``StoryInput`` (term
+1. ``Features`` (parallel): each article becomes the small ``StoryInput`` both graphs cluster (term
    vectors; a MinHash signature for originals), under one key.
 2. ``TagInWindowOrder`` (one key, stateful): the inputs wait in state until the watermark
    passes the end of their window; then the window's inputs, in publication order, go through
-   ``stories.batch.assign_stories`` with the story index — the batch graph's clusterer,
+   ``stories.rules.assign_stories`` with the story index — the batch graph's clusterer,
    near-duplicate index (same MinHash rule and threshold; ``duplicate_kind='near'``), labels
    and counts. It emits one assignment per article (at the article's event time) and one
    ``StoryUpdate`` row per story the window touched (pane 0; later panes when late articles
@@ -52,11 +52,10 @@ from transforms.dedup.rules import NEAR
 from transforms.event_time.windows import MICROS, EventTime
 from transforms.run import counters
 from transforms.run.context import RunContext
-from transforms.stories.batch import StoryAssignment, StoryInput, assign_stories, story_input
 from transforms.stories.clusterer import CatalogStory
+from transforms.stories.rules import CLUSTER_KEY, StoryAssignment, StoryInput, assign_stories, story_input
 from transforms.stories.saved import StoryIndex, load_story_index, save_story_index
 
-CLUSTER_KEY = "all"
 UPDATES = "updates"
 MAX_WAITS = 2
 """Flushes an exact duplicate waits for its original before it is clustered on its own."""
@@ -131,7 +130,7 @@ def flush_window(
     run: RunContext,
     now_micros: int,
 ) -> Flushed:
-    """Tags ``ready`` (plus waiting duplicates) with the batch rules; mutates ``stories``.
+    """Tags ``ready`` (plus waiting duplicates) with the story rules; mutates ``stories``.
 
     An exact duplicate whose original is neither in this flush nor known (to the links or the
     index) waits; after ``MAX_WAITS`` flushes it goes to ``assign_stories`` anyway, which clusters

@@ -19,7 +19,8 @@ from transforms.stories.article_refs import (
     read_parked,
     write_parked,
 )
-from transforms.stories.batch import story_features, story_ref
+from transforms.stories.batch import story_ref
+from transforms.stories.rules import story_features
 
 BODY = "Флот вернулся в порт после учений в Баренцевом море, сообщили в штабе. " * 40
 

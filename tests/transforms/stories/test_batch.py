@@ -15,8 +15,9 @@ from tests.builders import RUN, article, day
 from tests.conftest import REPO, fn_api_pipeline
 from transforms.output.tables import clear_stale_staging
 from transforms.stories.article_refs import JoinVerdicts, ParkArticles
-from transforms.stories.batch import AssignStories, assign_stories, story_input, story_ref
+from transforms.stories.batch import AssignStories, story_ref
 from transforms.stories.clusterer import CatalogStory
+from transforms.stories.rules import assign_stories, story_input
 from transforms.stories.saved import (
     INDEX_FILE,
     StoryIndex,

@@ -25,7 +25,7 @@ from tests.stream_builders import (
     streaming_plan,
     when,
 )
-from transforms.stories.batch import story_input
+from transforms.stories.rules import story_input
 from transforms.stories.saved import StoryIndex, index_path, load_story_index
 from transforms.stories.streaming import MAX_WAITS, Pending, WindowedStories, flush_window, with_near_window
 

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import apache_beam as beam
 
+from transforms.dedup.rules import NEAR
 from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.stories.article_refs import ArticleRef, ArticleVerdict, KeyedArticle, article_ref
@@ -67,7 +68,7 @@ class ClusterStories(beam.DoFn):
         index = load_story_index(self._state_dir, self._catalog)
         assignments, stories = assign_stories([ref_story_input(r) for r in refs], index, self._run)
         counters.STORIES_TOUCHED.inc(len(stories))
-        counters.NEAR_DUPLICATES.inc(sum(1 for a in assignments.values() if a.duplicate_kind == "near"))
+        counters.NEAR_DUPLICATES.inc(sum(1 for a in assignments.values() if a.duplicate_kind == NEAR))
         for ref in refs:
             yield ref.ref, verdict(ref, assignments[ref.article_id])
         for story in stories:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from schemas import Article, Story
 from transforms.dedup.near import text_signature
+from transforms.dedup.rules import NEAR
 from transforms.run.context import RunContext
 from transforms.stories.clusterer import ArticleVector, StorySummary, publication_order_key, vectorize
 from transforms.stories.saved import StoryIndex
@@ -62,59 +63,117 @@ def story_input(article: Article) -> StoryInput:
 def assign_stories(
     inputs: list[StoryInput], index: StoryIndex, run: RunContext
 ) -> tuple[dict[str, StoryAssignment], list[Story]]:
-    """Assign every input through the index (mutated) and summarise the stories it touched."""
+    """Assign every input through the index (mutated) and summarise the stories it touched.
+
+    In four phases: the originals in publication order (``tag_originals``); story ids re-pointed
+    past the merges this made (``follow_merges``); exact duplicates after their originals
+    (``tag_copies``); then the index keeps the counts and labels, and every article gets its
+    assignment and every story it touched a row (``settle``).
+    """
+    tagging = tag_originals(inputs, index, run)
+    follow_merges(tagging, index)
+    tag_copies(inputs, tagging, index)
+    return settle(tagging, index, run)
+
+
+@dataclass
+class Tagging:
+    """What ``assign_stories`` has decided so far."""
+
+    story_of: dict[str, str] = field(default_factory=dict)  # article_id → story_id
+    near: dict[str, tuple[str, str]] = field(default_factory=dict)  # article_id → (original article_id, story_id)
+    gained: Counter[str] = field(default_factory=Counter)  # story_id → duplicates it gained
+
+
+def tag_originals(inputs: list[StoryInput], index: StoryIndex, run: RunContext) -> Tagging:
+    """Originals in publication order: a near-duplicate of an article in the window joins its story (and is
+    marked), any other is clustered and enters the near-duplicate window."""
     originals = sorted(
         (i for i in inputs if i.duplicate_of is None), key=lambda i: publication_order_key(i.published_at, i.article_id)
     )
-    story_of: dict[str, str] = {}
-    near: dict[str, tuple[str, str]] = {}  # article_id → (original article_id, story_id)
-    gained: Counter[str] = Counter()
+    tagging = Tagging()
     for item in originals:
         seen_at = item.published_at or run.started_at
         index.near_duplicates.expire(seen_at)
         hit = index.near_duplicates.find(item.signature) if item.signature else None
         if hit:
             story_id = index.current_story(hit.story_id)
-            near[item.article_id] = (hit.article_id, story_id)
-            story_of[item.article_id] = story_id
-            gained[story_id] += 1
+            tagging.near[item.article_id] = (hit.article_id, story_id)
+            tagging.story_of[item.article_id] = story_id
+            tagging.gained[story_id] += 1
             continue
-        vector = unpacked(item.vector)  # one at a time: packed vectors stay small while they wait
-        story_of[item.article_id] = index.clusterer.add(item.article_id, vector, item.published_at, item.title)
+        story_id = index.clusterer.add(item.article_id, vector_of(item), item.published_at, item.title)
+        tagging.story_of[item.article_id] = story_id
         if item.signature:
-            index.near_duplicates.add(item.article_id, story_of[item.article_id], item.signature, seen_at)
-    index.record_merges()  # stories merged while this run's articles were added: their ids point on
-    story_of = {article_id: index.current_story(story_id) for article_id, story_id in story_of.items()}
-    gained = Counter({index.current_story(story_id): n for story_id, n in gained.items()})
+            index.near_duplicates.add(item.article_id, story_id, item.signature, seen_at)
+    return tagging
+
+
+def follow_merges(tagging: Tagging, index: StoryIndex) -> None:
+    """Stories merged while the originals were added: their ids point on, in the index and in ``tagging``."""
+    index.record_merges()
+    tagging.story_of = {article_id: index.current_story(story_id) for article_id, story_id in tagging.story_of.items()}
+    tagging.gained = Counter({index.current_story(story_id): n for story_id, n in tagging.gained.items()})
+
+
+def tag_copies(inputs: list[StoryInput], tagging: Tagging, index: StoryIndex) -> None:
+    """Exact duplicates follow their original's story; copies of earlier runs' articles first, so that a URL copy
+    of such a copy follows it. A copy of an article the index no longer holds is clustered on its own."""
     in_run = {i.article_id for i in inputs}
-    followers = sorted((i for i in inputs if i.duplicate_of is not None), key=lambda i: i.duplicate_of in in_run)
-    for item in followers:  # copies of earlier runs' articles first: a URL copy of such a copy follows it
-        story = story_of.get(item.duplicate_of) or index.story_of_article(item.duplicate_of)
-        if story is None:  # an earlier run's article the index no longer holds: clustered on its own
-            vector = unpacked(item.vector)
-            story_of[item.article_id] = index.clusterer.add(item.article_id, vector, item.published_at, item.title)
+    copies = sorted(
+        ((i, i.duplicate_of) for i in inputs if i.duplicate_of is not None), key=lambda pair: pair[1] in in_run
+    )
+    for item, original in copies:
+        story = tagging.story_of.get(original) or index.story_of_article(original)
+        if story is None:
+            tagging.story_of[item.article_id] = index.clusterer.add(
+                item.article_id, vector_of(item), item.published_at, item.title
+            )
             continue
-        story_of[item.article_id] = index.current_story(story)
-        gained[story_of[item.article_id]] += 1
-    for story_id, n in gained.items():
+        tagging.story_of[item.article_id] = index.current_story(story)
+        tagging.gained[tagging.story_of[item.article_id]] += 1
+
+
+def settle(tagging: Tagging, index: StoryIndex, run: RunContext) -> tuple[dict[str, StoryAssignment], list[Story]]:
+    """The index keeps the duplicates gained and the current labels; every article's assignment, and a row for
+    every story touched (and for the stories merged into those: their rows carry the label)."""
+    for story_id, n in tagging.gained.items():
         index.duplicate_counts[story_id] = index.duplicate_counts.get(story_id, 0) + n
     summaries = {s.story_id: s for s in index.clusterer.stories()}
     for summary in summaries.values():
         index.labels[summary.story_id] = summary.story_label
-    assignments = {
+    return story_assignments(tagging, index), touched_story_rows(tagging, summaries, index, run)
+
+
+def story_assignments(tagging: Tagging, index: StoryIndex) -> dict[str, StoryAssignment]:
+    """Each article's story and current label; a near-duplicate also names its original."""
+    return {
         article_id: StoryAssignment(
             story_id,
             index.labels.get(story_id),
-            *((near[article_id][0], "near") if article_id in near else (None, None)),
+            *((tagging.near[article_id][0], NEAR) if article_id in tagging.near else (None, None)),
         )
-        for article_id, story_id in story_of.items()
+        for article_id, story_id in tagging.story_of.items()
     }
-    touched = {story for story in story_of.values() if story in summaries}
-    touched |= {merged for story in touched for merged in summaries[story].merged}  # their rows carry the label
-    return assignments, [
+
+
+def touched_story_rows(
+    tagging: Tagging, summaries: dict[str, StorySummary], index: StoryIndex, run: RunContext
+) -> list[Story]:
+    """A row per story an article joined, and per story merged into one of those, in story-id order."""
+    touched = {story for story in tagging.story_of.values() if story in summaries}
+    touched |= {merged for story in touched for merged in summaries[story].merged}
+    return [
         story_row(summaries[s], index.story_duplicates(summaries[s]) - index.forgotten_count(s), run)
         for s in sorted(touched)
     ]
+
+
+def vector_of(item: StoryInput) -> ArticleVector:
+    """The input's term vector, unpacked one at a time: packed vectors stay small while they wait."""
+    if item.vector is None:
+        raise ValueError(f"story input {item.article_id} has no term vector")
+    return unpacked(item.vector)
 
 
 def story_row(summary: StorySummary, duplicates: int, run: RunContext) -> Story:

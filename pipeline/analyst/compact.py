@@ -53,7 +53,8 @@ from pipeline.options import DEFAULT_MIN_FILE_MB, CompactOptions
 from schemas import TABLES, TableSpec
 from transforms.output.files import read_json, remove_folder, write_json_atomically
 from transforms.output.lease import hold_leases
-from transforms.output.tables import COMPRESSION, STAGING_PREFIX
+from transforms.output.rules import COMPRESSION
+from transforms.output.tables import STAGING_PREFIX
 
 WORK_DIR = "_compact"
 PLAN_FILE = "plan.json"

@@ -38,7 +38,6 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
-from transforms.http.addresses import redact_row
 from transforms.output.files import (
     ensure_dir,
     match_paths,
@@ -48,19 +47,17 @@ from transforms.output.files import (
     write_json_atomically,
 )
 from transforms.output.lease import verify_lease
+from transforms.output.rules import COMPRESSION, records_to_table
 from transforms.run import counters, progress
 from transforms.run.context import RunContext
 from transforms.run.crash_points import crash_point
 
-STAGE = "write"
 STAGING_PREFIX = "_staging-"
 RUNS_DIR = "_runs"
 COMMIT_PLAN = "_commit.json"
 """Written into the output's staging folder when a commit starts: what to move where."""
 BUFFER_BYTES = 8 * 1024 * 1024
 """Rows buffered per bundle, over all its partitions, before the largest partition is written as one row group."""
-COMPRESSION = "zstd"
-"""Schemes where an object becomes visible only when its upload completes, and a rename is a copy."""
 log = logging.getLogger(__name__)
 
 
@@ -192,16 +189,6 @@ class _PartitionFile:
         self._writer.write_table(batch, row_group_size=len(self._buffer))
         self._rows += len(self._buffer)
         self._buffer, self.buffered_bytes = [], 0
-
-
-def records_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
-    """Rows → Arrow table, credentials redacted from every text (``redact_row``); a null in a non-nullable column
-    is a bug and raises."""
-    table = pa.Table.from_pylist([redact_row(row) for row in rows], schema=schema)
-    for field in schema:
-        if not field.nullable and table.column(field.name).null_count:
-            raise ValueError(f"column {field.name!r} is declared non-null but has nulls")
-    return table
 
 
 def commit_run(

@@ -17,6 +17,7 @@ from schemas import ARTICLES, REJECTS, STORIES, TABLES
 from tests.builders import RUN, article, day
 from tests.conftest import fn_api_pipeline
 from transforms.output.files import write_json_atomically
+from transforms.output.rules import records_to_table
 from transforms.output.tables import (
     StagedFile,
     WriteTables,
@@ -24,7 +25,6 @@ from transforms.output.tables import (
     commit_run,
     committed_files,
     merge_upserts,
-    records_to_table,
     run_record,
     staging_dir,
 )

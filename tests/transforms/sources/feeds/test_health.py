@@ -11,7 +11,7 @@ from tests.conftest import fn_api_pipeline
 from tests.http_server import Reply
 from transforms.http.client import FetchPolicy
 from transforms.http.polite import FetchSession, FetchSettings
-from transforms.output.tables import records_to_table
+from transforms.output.rules import records_to_table
 from transforms.sources.feeds.health import FeedPollRows, feed_of, feed_poll_row
 from transforms.sources.feeds.parsing import FeedEntry
 from transforms.sources.feeds.rules import FeedPoll, poll_feed

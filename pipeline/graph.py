@@ -11,7 +11,8 @@ from schemas import SEEN, TABLES
 from transforms.dedup.batch import MarkDuplicates
 from transforms.dedup.ledger import REJECT, DropKnown, ReadSeenKeys, RecordSeenKeys
 from transforms.http.polite import FetchSettings
-from transforms.output.tables import WriteTables, committed_files, staging_dir
+from transforms.output.layout import committed_files, staging_dir
+from transforms.output.tables import WriteTables
 from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.archive_filters import ArchiveFilters

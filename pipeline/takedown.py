@@ -42,17 +42,10 @@ from pipeline.run_record import FORGET, RunRecord, read_record, record_paths
 from schemas import ARTICLES, SEEN, STORIES, TABLES, SeenKey
 from transforms.dedup.ledger import ARTICLE, CONTENT, ENTRY, FORGOTTEN, FORGOTTEN_CONTENT
 from transforms.output.files import CorruptStateFile, ensure_dir
+from transforms.output.layout import committed_files, staging_dir
 from transforms.output.lease import LeaseHeld, hold_leases
-from transforms.output.tables import (
-    COMPRESSION,
-    CommitChanges,
-    StagedFile,
-    clear_stale_staging,
-    commit_run,
-    committed_files,
-    records_to_table,
-    staging_dir,
-)
+from transforms.output.rules import COMPRESSION, records_to_table
+from transforms.output.tables import CommitChanges, StagedFile, clear_stale_staging, commit_run
 from transforms.run.context import RunContext
 from transforms.stories.saved import record_forgotten
 from transforms.text.extract import canonical_url

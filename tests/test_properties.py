@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import ARTICLES, REJECTS, Article, Reject
-from transforms.output.tables import StageParquetFiles, staging_dir
+from transforms.output.layout import staging_dir
+from transforms.output.tables import StageParquetFiles
 from transforms.sources.feeds.parsing import entry_id, parse_feed
 from transforms.text.cleaning import clean_paragraphs, is_sentence_like, normalise_for_hash, split_paragraphs
 from transforms.text.extract import canonical_url

@@ -52,11 +52,11 @@ from pipeline.arguments import MISSING_OUTPUT_EXIT, STATE_ERRORS, Command, exit_
 from pipeline.options import DEFAULT_MIN_FILE_MB, CompactOptions
 from schemas import TABLES, TableSpec
 from transforms.output.files import read_json, remove_folder, write_json_atomically
+from transforms.output.layout import COMPACT_DIR as WORK_DIR
+from transforms.output.layout import STAGING_PREFIX, STATE_DIR
 from transforms.output.lease import hold_leases
 from transforms.output.rules import COMPRESSION
-from transforms.output.tables import STAGING_PREFIX
 
-WORK_DIR = "_compact"
 PLAN_FILE = "plan.json"
 ROW_GROUP_BYTES = 128 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 1_000_000
@@ -117,7 +117,7 @@ def compact_output(
 def refuse_during_run(output: str) -> None:
     """Raises when a run is staging files into this output or its default state store."""
     busy = []
-    for root in (output, FileSystems.join(output, "_state")):
+    for root in (output, FileSystems.join(output, STATE_DIR)):
         matches = FileSystems.match([FileSystems.join(root, STAGING_PREFIX + "*", "**")])[0].metadata_list
         busy += sorted({m.path[len(root) + 1 :].split("/", 1)[0] for m in matches})
     if busy:

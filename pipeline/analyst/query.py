@@ -34,7 +34,7 @@ import pyarrow as pa
 from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
 from pipeline.options import QueryOptions
 from schemas import ARTICLES, STORIES, TABLES, TableSpec
-from transforms.output.tables import committed_files
+from transforms.output.layout import committed_files
 
 PLACEHOLDER = "OUTPUT"
 FEED_POLLS = "feed_polls"

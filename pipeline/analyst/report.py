@@ -38,7 +38,7 @@ from pipeline.summary import RunSummary
 from schemas import ARTICLES, FEED_POLLS, REJECTS, STORIES, TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
 from transforms.output.files import match_paths, read_json, write_bytes_atomically
-from transforms.output.tables import RUNS_DIR, committed_files
+from transforms.output.layout import RUNS_DIR, committed_files
 
 REPORT_FILE = "report.html"
 UNDATED = "undated"

@@ -46,16 +46,13 @@ from transforms.output.files import (
     sweep_temporary_files,
     write_json_atomically,
 )
+from transforms.output.layout import COMMIT_PLAN, RUNS_DIR, STAGING_PREFIX, committed_files, staging_dir
 from transforms.output.lease import verify_lease
 from transforms.output.rules import COMPRESSION, records_to_table
 from transforms.run import counters, progress
 from transforms.run.context import RunContext
 from transforms.run.crash_points import crash_point
 
-STAGING_PREFIX = "_staging-"
-RUNS_DIR = "_runs"
-COMMIT_PLAN = "_commit.json"
-"""Written into the output's staging folder when a commit starts: what to move where."""
 BUFFER_BYTES = 8 * 1024 * 1024
 """Rows buffered per bundle, over all its partitions, before the largest partition is written as one row group."""
 log = logging.getLogger(__name__)
@@ -385,23 +382,6 @@ def merge_upserts(root: str, spec: TableSpec, run: RunContext, dropped_keys: Seq
     target = FileSystems.join(root, name)
     FileSystems.rename([staged], [target])
     FileSystems.delete([f for f in files if f != target])
-
-
-def committed_files(output: str, table: TableSpec) -> list[str]:
-    """Data files of a table already in the output (staging and hidden folders excluded)."""
-    root = FileSystems.join(output.rstrip("/"), table.name)
-    matches = FileSystems.match([root + "/**"])[0].metadata_list
-    return sorted(
-        m.path
-        for m in matches
-        if m.path.endswith(".parquet")
-        and not any(part.startswith((".", "_")) for part in m.path[len(root) :].split("/"))
-    )
-
-
-def staging_dir(output: str, run_id: str) -> str:
-    """The run's private staging folder; the leading '_' hides it from readers."""
-    return FileSystems.join(output.rstrip("/"), STAGING_PREFIX + run_id)
 
 
 def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = ()) -> list[str]:

@@ -31,13 +31,12 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import Article
 from transforms.output.files import ensure_dir
+from transforms.output.layout import PARKED_FOLDER
 from transforms.stories.vectors import ArticleVector, PackedVector
 
 KeyedArticle = tuple[str, Article]
 """(ref key, article)."""
 PARKED = "parked"
-PARKED_FOLDER = "parked"
-"""Inside the run's staging folder: the files where article bodies wait for their verdicts."""
 _LENGTH_BYTES = 4
 
 

@@ -35,8 +35,8 @@ from pipeline.analyst.compact import (
 )
 from schemas import ARTICLES, REJECTS, STORIES, TABLES
 from tests.conftest import SEEDS, run_cli
+from transforms.output.layout import committed_files
 from transforms.output.rules import records_to_table
-from transforms.output.tables import committed_files
 from transforms.run.context import RunContext
 
 pytestmark = pytest.mark.e2e

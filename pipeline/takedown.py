@@ -36,7 +36,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, STATE_ERRORS, Command, output_missing, run_command
+from pipeline.arguments import STATE_ERRORS, Command, output_missing, run_command
+from pipeline.exit_codes import MISSING_OUTPUT_EXIT, NOT_FOUND_EXIT
 from pipeline.options import ForgetOptions, state_dir_of
 from pipeline.run_record import FORGET, RunRecord, read_record, record_paths
 from schemas import ARTICLES, SEEN, STORIES, TABLES, SeenKey
@@ -50,7 +51,6 @@ from transforms.run.context import RunContext
 from transforms.stories.saved import record_forgotten
 from transforms.text.extract import canonical_url
 
-NOT_FOUND_EXIT = 1
 COMMAND = Command("forget", __doc__.splitlines()[0].split(": ", 1)[1], (ForgetOptions,))
 SEARCH_COLUMNS = ["article_id", "url", "duplicate_of", "story_id", "published_at"]
 

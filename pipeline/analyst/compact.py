@@ -48,7 +48,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, STATE_ERRORS, Command, exit_code_of, output_missing, run_command
+from pipeline.arguments import STATE_ERRORS, Command, exit_code_of, output_missing, run_command
+from pipeline.exit_codes import COMPACTION_REFUSED_EXIT, MISSING_OUTPUT_EXIT
 from pipeline.options import DEFAULT_MIN_FILE_MB, CompactOptions
 from schemas import TABLES, TableSpec
 from transforms.output.files import read_json, remove_folder, write_json_atomically
@@ -64,10 +65,6 @@ COMPACTED_PREFIX = "part-compacted-"
 UNPARTITIONED = "_table"
 """Work-folder name for an unpartitioned table (a name no Hive partition can have)."""
 log = logging.getLogger(__name__)
-
-
-COMPACTION_REFUSED_EXIT = 2
-"""Exit code when compaction refuses: it would race a pipeline run, or the output is not a newsbeam output."""
 
 
 class CompactionRefused(RuntimeError):

@@ -31,7 +31,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
+from pipeline.arguments import Command, output_missing, run_command
+from pipeline.exit_codes import MISSING_OUTPUT_EXIT
 from pipeline.options import ReportOptions
 from pipeline.run_record import FORGET, RUN, SUMMARY_SUFFIX, RunRecord, read_record, record_paths
 from pipeline.summary import RunSummary

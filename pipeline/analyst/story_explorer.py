@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 
 from pipeline.analyst.query import connect, format_table
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
+from pipeline.arguments import Command, output_missing, run_command
+from pipeline.exit_codes import MISSING_OUTPUT_EXIT, UNKNOWN_STORY_EXIT
 from pipeline.options import StoriesOptions
 
-UNKNOWN_STORY_EXIT = 1
 COMMAND = Command("stories", __doc__.splitlines()[0].split(": ", 1)[1], (StoriesOptions,), beam_options=False)
 OUTLET = "coalesce(a.source, regexp_extract(a.url, '^[a-z]+://([^/:]+)', 1), 'local files')"
 """An article's outlet: its site name, else its URL's host; seed files without either are 'local files'."""

@@ -22,10 +22,6 @@ OBJECT_STORES = ("s3", "gs")
 """Schemes whose single upload is already atomic and which have no folders."""
 
 
-CORRUPT_STATE_EXIT = 5
-"""Exit code of a run stopped by a state file it can't read (``CorruptStateFile``)."""
-
-
 class CorruptStateFile(ValueError):
     """A file of the state store that can't be read: names it, what is wrong and the way out.
 

@@ -44,8 +44,6 @@ from transforms.output.layout import LEASE_FILE
 
 DEFAULT_TTL = dt.timedelta(seconds=60)
 """How long a lease lasts without a heartbeat; the holder renews it every third of that."""
-LEASE_HELD_EXIT = 4
-"""Exit code of a run refused because another run holds the lease."""
 log = logging.getLogger(__name__)
 
 

@@ -44,8 +44,8 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "article refs: bodies parked in files (story features computed there, also counted above), verdicts applied"
-        " (transforms/run/article_refs.py)",
-        ("/transforms/run/article_refs.py",),
+        " (transforms/stories/article_refs.py)",
+        ("/transforms/stories/article_refs.py",),
     ),
     ("Parquet writing + commit (transforms/output/tables.py)", ("/transforms/output/tables.py",)),
     ("pickling between stages (pickle/dill)", ("_pickle.dumps", "_pickle.loads", "/site-packages/dill/")),

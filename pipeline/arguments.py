@@ -20,14 +20,11 @@ from typing import Any, Protocol
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline.exit_codes import ARGUMENT_ERROR_EXIT, CORRUPT_STATE_EXIT, LEASE_HELD_EXIT
 from pipeline.options import DEFAULT_RUNNER, StreamingOptions
-from transforms.output.files import CORRUPT_STATE_EXIT, CorruptStateFile
-from transforms.output.lease import LEASE_HELD_EXIT, LeaseHeld
+from transforms.output.files import CorruptStateFile
+from transforms.output.lease import LeaseHeld
 
-ARGUMENT_ERROR_EXIT = 2
-"""Exit code of a command line that names an unknown option or a bad value (as argparse's own)."""
-MISSING_OUTPUT_EXIT = 2
-"""Exit code of a command whose --output does not exist (compact, report, query, stories, feeds, forget)."""
 STATE_ERRORS: Mapping[type[Exception], int] = {LeaseHeld: LEASE_HELD_EXIT, CorruptStateFile: CORRUPT_STATE_EXIT}
 """Failures of any command that uses the output and state store: another run holds them (4), a state
 file can't be read (5)."""

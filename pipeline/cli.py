@@ -20,7 +20,6 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipeline.arguments import (
-    ARGUMENT_ERROR_EXIT,
     LOG_LEVEL_FLAGS,
     STATE_ERRORS,
     Command,
@@ -28,12 +27,19 @@ from pipeline.arguments import (
     run_command,
     version_line,
 )
-from pipeline.engines import ENGINE_MISSING_EXIT, EngineMissing, use_installed_flink_job_server
+from pipeline.engines import EngineMissing, use_installed_flink_job_server
+from pipeline.exit_codes import (
+    ACCOUNTING_ERROR_EXIT,
+    ARGUMENT_ERROR_EXIT,
+    ENGINE_MISSING_EXIT,
+    PLAN_ERROR_EXIT,
+    PREFLIGHT_EXIT,
+)
 from pipeline.graph import build_graph
 from pipeline.interrupt import exit_on_interrupt
 from pipeline.options import NewsbeamOptions, StreamingOptions, WatchOptions, with_default_runner
 from pipeline.plan import PlanError, connect_filesystems, plan_run
-from pipeline.preflight import PREFLIGHT_EXIT, PreflightError, check_runner, check_writable, first_line
+from pipeline.preflight import PreflightError, check_runner, check_writable, first_line
 from pipeline.remote_job import check_dry_run, is_dry_run, report_job_not_run_here, runs_here
 from pipeline.run_record import read_record, record_path
 from pipeline.summary import (
@@ -55,8 +61,6 @@ from transforms.run.crash_points import crash_point
 from transforms.sources.seeds import InputNotFound
 
 log = logging.getLogger("newsbeam")
-PLAN_ERROR_EXIT = 2
-ACCOUNTING_ERROR_EXIT = 3
 RUN_ERRORS: Mapping[type[Exception], int] = {
     InputNotFound: PLAN_ERROR_EXIT,
     PlanError: PLAN_ERROR_EXIT,

@@ -15,8 +15,6 @@ from apache_beam.options.pipeline_options import FlinkRunnerOptions, PipelineOpt
 
 ENGINES_DIR = Path(os.environ.get("NEWSBEAM_ENGINES_DIR") or Path(__file__).resolve().parents[1] / ".cache" / "engines")
 """Where ``make engines`` puts the engines (``NEWSBEAM_ENGINES_DIR`` overrides it)."""
-ENGINE_MISSING_EXIT = 6
-"""Exit code of a run whose engine is not installed (the message names ``make engines``)."""
 
 
 class EngineMissing(Exception):

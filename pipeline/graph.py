@@ -11,9 +11,9 @@ from schemas import SEEN, TABLES
 from transforms.dedup.batch import MarkDuplicates
 from transforms.dedup.ledger import REJECT, DropKnown, ReadSeenKeys, RecordSeenKeys
 from transforms.http.polite import FetchSettings
-from transforms.output.tables import WriteTables, committed_files, staging_dir
+from transforms.output.layout import committed_files, staging_dir
+from transforms.output.tables import WriteTables
 from transforms.run import counters
-from transforms.run.article_refs import JoinVerdicts, ParkArticles
 from transforms.run.context import RunContext
 from transforms.sources.archive_filters import ArchiveFilters
 from transforms.sources.feeds.batch import ReadFeeds
@@ -24,6 +24,7 @@ from transforms.sources.seeds import ReadSeedFiles
 from transforms.sources.sitemaps.batch import ReadSitemaps, SitemapRoot
 from transforms.sources.sitemaps.state import SitemapState, save_sitemap_states
 from transforms.sources.warc.batch import ReadWarcFiles
+from transforms.stories.article_refs import JoinVerdicts, ParkArticles
 from transforms.stories.batch import AssignStories, story_ref
 from transforms.stories.clusterer import CatalogStory
 from transforms.stories.saved import save_staged_story_index

@@ -16,18 +16,15 @@ import threading
 import traceback
 from collections.abc import Callable
 
+from pipeline.exit_codes import interrupted_exit_code
+
 INTERRUPTED = "interrupted: nothing committed; rerun to continue"
 INTERRUPTED_AFTER_COMMIT = "interrupted after the run committed; a rerun adds only what is new"
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def interrupt_exit_code(signum: int) -> int:
-    """128 + the signal number, as a shell reports a process the signal ended: 130 for SIGINT, 143 for SIGTERM."""
-    return 128 + signum
-
-
 def exit_on_interrupt(body: Callable[[], int], *, verbose: bool, committed: Callable[[], bool]) -> int:
-    """Runs ``body``; SIGINT/SIGTERM stop it with one line on stderr and ``interrupt_exit_code``.
+    """Runs ``body``; SIGINT/SIGTERM stop it with one line on stderr and ``interrupted_exit_code``.
 
     The signal raises KeyboardInterrupt in the main thread (for SIGTERM too), which is how Beam's
     local runners expect to be stopped; whatever Beam raises or logs while unwinding is kept
@@ -40,7 +37,7 @@ def exit_on_interrupt(body: Callable[[], int], *, verbose: bool, committed: Call
 
     def on_signal(signum: int, _frame) -> None:
         if received:
-            os._exit(interrupt_exit_code(received[0]))
+            os._exit(interrupted_exit_code(received[0]))
         received.append(signum)
         if not verbose:
             logging.disable(logging.CRITICAL)  # Beam's workers log each cancelled bundle
@@ -60,7 +57,7 @@ def exit_on_interrupt(body: Callable[[], int], *, verbose: bool, committed: Call
             if not received:
                 return code  # (a signal Beam swallowed still ends as an interrupted run, below)
         print(INTERRUPTED_AFTER_COMMIT if committed() else INTERRUPTED, file=sys.stderr, flush=True)
-        return interrupt_exit_code(received[0])
+        return interrupted_exit_code(received[0])
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

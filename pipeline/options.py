@@ -21,6 +21,7 @@ from transforms.event_time.windows import (
 )
 from transforms.http.client import FetchPolicy
 from transforms.http.polite import DEFAULT_FETCH_THREADS, DEFAULT_HOST_DELAY
+from transforms.output.layout import STATE_DIR
 from transforms.sources.feeds.streaming import DEFAULT_POLL_INTERVAL
 from transforms.sources.warc.cc_news import DEFAULT_BASE as CC_NEWS_BASE
 from transforms.stories.streaming import DEFAULT_SNAPSHOT_SECONDS
@@ -29,7 +30,6 @@ from transforms.text.extract import DEFAULT_EXTRACTION_BUDGET_S, DEFAULT_MIN_WOR
 DEFAULT_INPUT = "seeds/"
 DEFAULT_OUTPUT = "out/"
 DEFAULT_CATALOG = "seeds/stories.toml"
-STATE_DIR = "_state"
 DEFAULT_RUNNER = "FnApiRunner"
 """The stock DirectRunner first tries to download Prism; FnApiRunner runs batch locally at once."""
 DEFAULT_INTERVAL = 300.0

@@ -16,7 +16,7 @@ from transforms.dedup.ledger import check_ledger_files
 from transforms.http.addresses import redact_credentials
 from transforms.http.client import FetchPolicy, HttpFetcher
 from transforms.http.polite import FetchSettings
-from transforms.output.tables import committed_files
+from transforms.output.layout import committed_files
 from transforms.run.context import RunContext
 from transforms.sources.archive_filters import (
     ArchiveFilters,

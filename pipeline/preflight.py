@@ -15,9 +15,6 @@ import tempfile
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import StandardOptions
 
-PREFLIGHT_EXIT = 2
-"""Exit code of a run whose runner, output or state store cannot be used."""
-
 
 class PreflightError(ValueError):
     """A runner, output or state store the run cannot use; the message names it."""

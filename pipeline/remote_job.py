@@ -34,6 +34,7 @@ from apache_beam.options.pipeline_options import (
 from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
 from apache_beam.runners.runner import PipelineResult, PipelineState
 
+from pipeline.exit_codes import JOB_WITHOUT_RECORD_EXIT
 from pipeline.plan import PlanError
 
 STOCK_WORKER_IMAGE = "gcr.io/cloud-dataflow/"
@@ -149,7 +150,7 @@ def report_job_not_run_here(
             f"newsbeam run {run_id}: the job on {runner_name(options)} finished (state {state}) "
             f"but wrote no run record at {record_path}."
         )
-        return 1
+        return JOB_WITHOUT_RECORD_EXIT
     print(f"newsbeam run {run_id}: job submitted to {runner_name(options)}, state {state}; it runs there{where}.")
     return 0
 

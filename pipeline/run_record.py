@@ -14,7 +14,8 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.output.files import match_paths, read_json
-from transforms.output.tables import RUNS_DIR, StagedFile
+from transforms.output.layout import RUNS_DIR
+from transforms.output.tables import StagedFile
 
 RUN, FORGET = "run", "forget"
 """Kinds of record: a pipeline run, and a takedown (``python -m pipeline forget``)."""

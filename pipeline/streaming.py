@@ -53,6 +53,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, PrismRunnerOpt
 from apache_beam.pipeline import PipelineVisitor
 
 from pipeline.engines import prism_location, use_installed_flink_job_server
+from pipeline.exit_codes import STREAM_NOT_DRAINED_EXIT
 from pipeline.graph import RunPlan
 from pipeline.options import NewsbeamOptions, StreamingOptions
 from pipeline.plan import PlanError, configured_feeds, plan_run
@@ -268,7 +269,7 @@ def wait_draining_on_signal(result, drain_file: str, run_id: str) -> int:
             os.remove(drain_file)
     if signals["count"] > 1 or state != "DONE":
         log.error("streaming run %s ended in state %s", run_id, state)
-        return 1
+        return STREAM_NOT_DRAINED_EXIT
     log.info("streaming run %s drained", run_id)
     return 0
 

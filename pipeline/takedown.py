@@ -36,28 +36,21 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, STATE_ERRORS, Command, output_missing, run_command
+from pipeline.arguments import STATE_ERRORS, Command, output_missing, run_command
+from pipeline.exit_codes import MISSING_OUTPUT_EXIT, NOT_FOUND_EXIT
 from pipeline.options import ForgetOptions, state_dir_of
 from pipeline.run_record import FORGET, RunRecord, read_record, record_paths
 from schemas import ARTICLES, SEEN, STORIES, TABLES, SeenKey
 from transforms.dedup.ledger import ARTICLE, CONTENT, ENTRY, FORGOTTEN, FORGOTTEN_CONTENT
 from transforms.normalise.urls import canonical_url
 from transforms.output.files import CorruptStateFile, ensure_dir
+from transforms.output.layout import committed_files, staging_dir
 from transforms.output.lease import LeaseHeld, hold_leases
-from transforms.output.tables import (
-    COMPRESSION,
-    CommitChanges,
-    StagedFile,
-    clear_stale_staging,
-    commit_run,
-    committed_files,
-    records_to_table,
-    staging_dir,
-)
+from transforms.output.rules import COMPRESSION, records_to_table
+from transforms.output.tables import CommitChanges, StagedFile, clear_stale_staging, commit_run
 from transforms.run.context import RunContext
 from transforms.stories.saved import record_forgotten
 
-NOT_FOUND_EXIT = 1
 COMMAND = Command("forget", __doc__.splitlines()[0].split(": ", 1)[1], (ForgetOptions,))
 SEARCH_COLUMNS = ["article_id", "url", "duplicate_of", "story_id", "published_at"]
 

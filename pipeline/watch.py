@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from pipeline.exit_codes import interrupted_exit_code
 from pipeline.summary import RunSummary, progress_line
 
 log = logging.getLogger("newsbeam")
@@ -67,7 +68,7 @@ def _stopper(stop: threading.Event):
     def handle(signum, _frame) -> None:
         if stop.is_set():
             log.warning("second signal: aborting the current run")
-            sys.exit(128 + signum)
+            sys.exit(interrupted_exit_code(signum))
         log.warning("signal %d: stopping after the current run", signum)
         stop.set()
 

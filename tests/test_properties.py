@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from schemas import ARTICLES, REJECTS, Article, Reject
 from transforms.normalise.cleaning import clean_paragraphs, is_sentence_like, normalise_for_hash, split_paragraphs
 from transforms.normalise.urls import canonical_url
-from transforms.output.tables import StageParquetFiles, staging_dir
+from transforms.output.layout import staging_dir
+from transforms.output.tables import StageParquetFiles
 from transforms.sources.feeds.parsing import entry_id, parse_feed
 
 PROPERTIES = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

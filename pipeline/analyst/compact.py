@@ -54,14 +54,16 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, STATE_ERRORS, Command, exit_code_of, output_missing, run_command
+from pipeline.arguments import STATE_ERRORS, Command, exit_code_of, output_missing, run_command
+from pipeline.exit_codes import COMPACTION_FAILED_EXIT, COMPACTION_REFUSED_EXIT, MISSING_OUTPUT_EXIT
 from pipeline.options import DEFAULT_MIN_FILE_MB, CompactOptions
 from schemas import TABLES, TableSpec
 from transforms.output.files import read_json, remove_folder, write_json_atomically
+from transforms.output.layout import COMPACT_DIR as WORK_DIR
+from transforms.output.layout import STAGING_PREFIX, STATE_DIR
 from transforms.output.lease import hold_leases
-from transforms.output.tables import COMPRESSION, STAGING_PREFIX
+from transforms.output.rules import COMPRESSION
 
-WORK_DIR = "_compact"
 PLAN_FILE = "plan.json"
 ROW_GROUP_BYTES = 128 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 1_000_000
@@ -71,14 +73,6 @@ MANY_SMALL_PARTITIONS = 10
 UNPARTITIONED = "_table"
 """Work-folder name for an unpartitioned table (a name no Hive partition can have)."""
 log = logging.getLogger(__name__)
-
-
-COMPACTION_REFUSED_EXIT = 2
-"""Exit code when compaction refuses: it would race a pipeline run, or the output is not a newsbeam output."""
-
-
-COMPACTION_FAILED_EXIT = 1
-"""Exit code when a compacted file would not keep every row (nothing is swapped in)."""
 
 
 class CompactionRefused(RuntimeError):
@@ -143,7 +137,7 @@ def compact_output(
 def refuse_during_run(output: str) -> None:
     """Raises when a run is staging files into this output or its default state store."""
     busy = []
-    for root in (output, FileSystems.join(output, "_state")):
+    for root in (output, FileSystems.join(output, STATE_DIR)):
         matches = FileSystems.match([FileSystems.join(root, STAGING_PREFIX + "*", "**")])[0].metadata_list
         busy += sorted({m.path[len(root) + 1 :].split("/", 1)[0] for m in matches})
     if busy:

@@ -21,12 +21,12 @@ from collections.abc import Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, STATE_ERRORS, Command, exit_code_of, output_missing, run_command
+from pipeline.arguments import STATE_ERRORS, Command, exit_code_of, output_missing, run_command
+from pipeline.exit_codes import MISSING_OUTPUT_EXIT, UNKNOWN_FEED_EXIT
 from pipeline.options import FeedsOptions, state_dir_of
 from transforms.output.lease import hold_leases
 from transforms.sources.feeds.state import FeedState, FeedStateStore, reset
 
-UNKNOWN_FEED_EXIT = 1
 COMMAND = Command("feeds", __doc__.splitlines()[0].split(": ", 1)[1], (FeedsOptions,))
 
 

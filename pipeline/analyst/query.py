@@ -33,16 +33,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
+from pipeline.arguments import Command, output_missing, run_command
+from pipeline.exit_codes import MISSING_OUTPUT_EXIT, QUERY_ERROR_EXIT
 from pipeline.options import QueryOptions
 from schemas import ARTICLES, STORIES, TABLES, TableSpec
-from transforms.output.tables import committed_files
+from transforms.output.layout import committed_files
 from transforms.text.outlets import OUTLET_MACRO
 
 PLACEHOLDER = "OUTPUT"
 FEED_POLLS = "feed_polls"
 """The feed health table (written by runs that poll feeds); a view when the output has it."""
-QUERY_ERROR_EXIT = 1
 READ_ONLY_STATEMENTS = ("SELECT", "EXPLAIN")
 """What the safe session runs (SHOW, DESCRIBE and SUMMARIZE are SELECTs to DuckDB)."""
 COMMAND = Command("query", __doc__.splitlines()[0].split(": ", 1)[1], (QueryOptions,), beam_options=False)

@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 
 from pipeline.analyst.query import connect, format_table
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
+from pipeline.arguments import Command, output_missing, run_command
+from pipeline.exit_codes import MISSING_OUTPUT_EXIT, UNKNOWN_STORY_EXIT
 from pipeline.options import StoriesOptions
 
-UNKNOWN_STORY_EXIT = 1
 COMMAND = Command("stories", __doc__.splitlines()[0].split(": ", 1)[1], (StoriesOptions,), beam_options=False)
 OUTLET = "outlet(a.source, a.url)"
 """An article's outlet (the rule of ``transforms/text/outlets.py``, a macro of the query views)."""

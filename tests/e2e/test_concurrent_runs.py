@@ -19,8 +19,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipeline.exit_codes import LEASE_HELD_EXIT
 from tests.conftest import REPO, run_cli
-from transforms.output.lease import LEASE_HELD_EXIT, hold_leases
+from transforms.output.lease import hold_leases
 
 ROUNDS = 20
 TEXTS = {

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.exit_codes import CORRUPT_STATE_EXIT
 from tests.conftest import SEEDS, run_cli
-from transforms.output.files import CORRUPT_STATE_EXIT
 
 
 @pytest.fixture(scope="module")

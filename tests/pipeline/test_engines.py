@@ -11,7 +11,8 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions, PrismRunnerOptions, StandardOptions
 
 from pipeline import engines
-from pipeline.engines import ENGINE_MISSING_EXIT, EngineMissing, prism_location
+from pipeline.engines import EngineMissing, prism_location
+from pipeline.exit_codes import ENGINE_MISSING_EXIT
 from pipeline.streaming import check_streaming_runner
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,13 +15,11 @@ import uuid
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from transforms.output.layout import LEASE_FILE
+
 log = logging.getLogger(__name__)
 OBJECT_STORES = ("s3", "gs")
 """Schemes whose single upload is already atomic and which have no folders."""
-
-
-CORRUPT_STATE_EXIT = 5
-"""Exit code of a run stopped by a state file it can't read (``CorruptStateFile``)."""
 
 
 class CorruptStateFile(ValueError):
@@ -100,7 +98,7 @@ def sweep_temporary_files(*folders: str) -> list[str]:
         if FileSystems.get_scheme(folder) is not None or not os.path.isdir(folder):
             continue
         for name in sorted(os.listdir(folder)):
-            if _TEMPORARY_NAME.match(name) or (name.startswith("_lease.json") and TEMPORARY_MARK in name):
+            if _TEMPORARY_NAME.match(name) or (name.startswith(LEASE_FILE) and TEMPORARY_MARK in name):
                 path = os.path.join(folder, name)
                 _remove_quietly(path)
                 removed.append(path)

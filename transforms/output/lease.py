@@ -40,12 +40,10 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.output.files import CorruptStateFile, ensure_dir
+from transforms.output.layout import LEASE_FILE
 
-LEASE_FILE = "_lease.json"
 DEFAULT_TTL = dt.timedelta(seconds=60)
 """How long a lease lasts without a heartbeat; the holder renews it every third of that."""
-LEASE_HELD_EXIT = 4
-"""Exit code of a run refused because another run holds the lease."""
 log = logging.getLogger(__name__)
 
 

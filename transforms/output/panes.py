@@ -39,11 +39,9 @@ from apache_beam.utils.timestamp import Timestamp
 from schemas import TableSpec
 from transforms.event_time.windows import EventTime, utc_label
 from transforms.output.files import write_bytes_atomically
-from transforms.output.tables import COMPRESSION, records_to_table
+from transforms.output.rules import COMPRESSION, records_to_table
 from transforms.run import counters
 from transforms.run.context import stable_hash
-
-STAGE = "write"
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,6 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
-from transforms.http.addresses import redact_row
 from transforms.output.files import (
     ensure_dir,
     match_paths,
@@ -47,20 +46,15 @@ from transforms.output.files import (
     sweep_temporary_files,
     write_json_atomically,
 )
+from transforms.output.layout import COMMIT_PLAN, RUNS_DIR, STAGING_PREFIX, committed_files, staging_dir
 from transforms.output.lease import verify_lease
+from transforms.output.rules import COMPRESSION, records_to_table
 from transforms.run import counters, progress
 from transforms.run.context import RunContext
 from transforms.run.crash_points import crash_point
 
-STAGE = "write"
-STAGING_PREFIX = "_staging-"
-RUNS_DIR = "_runs"
-COMMIT_PLAN = "_commit.json"
-"""Written into the output's staging folder when a commit starts: what to move where."""
 BUFFER_BYTES = 8 * 1024 * 1024
 """Rows buffered per bundle, over all its partitions, before the largest partition is written as one row group."""
-COMPRESSION = "zstd"
-"""Schemes where an object becomes visible only when its upload completes, and a rename is a copy."""
 log = logging.getLogger(__name__)
 
 
@@ -192,16 +186,6 @@ class _PartitionFile:
         self._writer.write_table(batch, row_group_size=len(self._buffer))
         self._rows += len(self._buffer)
         self._buffer, self.buffered_bytes = [], 0
-
-
-def records_to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
-    """Rows → Arrow table, credentials redacted from every text (``redact_row``); a null in a non-nullable column
-    is a bug and raises."""
-    table = pa.Table.from_pylist([redact_row(row) for row in rows], schema=schema)
-    for field in schema:
-        if not field.nullable and table.column(field.name).null_count:
-            raise ValueError(f"column {field.name!r} is declared non-null but has nulls")
-    return table
 
 
 def commit_run(
@@ -398,23 +382,6 @@ def merge_upserts(root: str, spec: TableSpec, run: RunContext, dropped_keys: Seq
     target = FileSystems.join(root, name)
     FileSystems.rename([staged], [target])
     FileSystems.delete([f for f in files if f != target])
-
-
-def committed_files(output: str, table: TableSpec) -> list[str]:
-    """Data files of a table already in the output (staging and hidden folders excluded)."""
-    root = FileSystems.join(output.rstrip("/"), table.name)
-    matches = FileSystems.match([root + "/**"])[0].metadata_list
-    return sorted(
-        m.path
-        for m in matches
-        if m.path.endswith(".parquet")
-        and not any(part.startswith((".", "_")) for part in m.path[len(root) :].split("/"))
-    )
-
-
-def staging_dir(output: str, run_id: str) -> str:
-    """The run's private staging folder; the leading '_' hides it from readers."""
-    return FileSystems.join(output.rstrip("/"), STAGING_PREFIX + run_id)
 
 
 def clear_stale_staging(output: str, *roots: str, tables: Sequence[TableSpec] = ()) -> list[str]:

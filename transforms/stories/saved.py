@@ -26,11 +26,10 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedup.near import NearDuplicateIndex
 from transforms.output.files import CorruptStateFile, ensure_dir, remove_folder, write_bytes_atomically
-from transforms.output.tables import STAGING_PREFIX
+from transforms.output.layout import STAGING_PREFIX, STORY_INDEX_FILE
 from transforms.run.crash_points import crash_point
 from transforms.stories.clusterer import CatalogStory, StoryClusterer, StorySummary
 
-INDEX_FILE = "story_index.json.gz"
 VERSION = 2
 log = logging.getLogger(__name__)
 
@@ -130,7 +129,7 @@ def migrate_story_index(state: dict) -> dict:
 
 
 def index_path(state_dir: str) -> str:
-    return FileSystems.join(state_dir.rstrip("/"), INDEX_FILE)
+    return FileSystems.join(state_dir.rstrip("/"), STORY_INDEX_FILE)
 
 
 def load_story_index(state_dir: str, catalog: Sequence[CatalogStory]) -> StoryIndex:
@@ -219,7 +218,7 @@ def stage_story_index(index: StoryIndex, state_dir: str, run_id: str) -> str:
     """
     folder = pending_index_dir(state_dir, run_id)
     ensure_dir(folder)
-    path = FileSystems.join(folder, INDEX_FILE)
+    path = FileSystems.join(folder, STORY_INDEX_FILE)
     write_bytes_atomically(path, encode_story_index(index.export()))
     return path
 

@@ -1,12 +1,12 @@
-"""Streaming story tagging: the batch story rules, applied one event-time window at a time.
+"""Streaming story tagging: the story rules (``stories/rules.py``), applied one event-time window at a time.
 
 ``AssignStoriesOnline`` does what the batch ``AssignStories`` does, on an unbounded input:
 
-1. ``Features`` (parallel): each article becomes the batch step's small ``StoryInput`` (term
+1. ``Features`` (parallel): each article becomes the small ``StoryInput`` both graphs cluster (term
    vectors; a MinHash signature for originals), under one key.
 2. ``TagInWindowOrder`` (one key, stateful): the inputs wait in state until the watermark
    passes the end of their window; then the window's inputs, in publication order, go through
-   ``stories.batch.assign_stories`` with the story index — the batch graph's clusterer,
+   ``stories.rules.assign_stories`` with the story index — the batch graph's clusterer,
    near-duplicate index (same MinHash rule and threshold; ``duplicate_kind='near'``), labels
    and counts. It emits one assignment per article (at the article's event time) and one
    ``StoryUpdate`` row per story the window touched (pane 0; later panes when late articles
@@ -52,11 +52,10 @@ from transforms.dedup.rules import NEAR
 from transforms.event_time.windows import MICROS, EventTime
 from transforms.run import counters
 from transforms.run.context import RunContext
-from transforms.stories.batch import StoryAssignment, StoryInput, assign_stories, story_input
 from transforms.stories.clusterer import CatalogStory
+from transforms.stories.rules import CLUSTER_KEY, StoryAssignment, StoryInput, assign_stories, story_input
 from transforms.stories.saved import StoryIndex, load_story_index, save_story_index
 
-CLUSTER_KEY = "all"
 UPDATES = "updates"
 MAX_WAITS = 2
 """Flushes an exact duplicate waits for its original before it is clustered on its own."""
@@ -131,56 +130,93 @@ def flush_window(
     run: RunContext,
     now_micros: int,
 ) -> Flushed:
-    """Tags ``ready`` (plus waiting duplicates) with the batch rules; mutates ``stories``.
+    """Tags ``ready`` (plus waiting duplicates) with the story rules; mutates ``stories``.
 
     An exact duplicate whose original is neither in this flush nor known (to the links or the
     index) waits; after ``MAX_WAITS`` flushes it goes to ``assign_stories`` anyway, which clusters
     it on its own, as the batch graph does with a copy of an article the index no longer holds.
+    In phases: articles the index already holds are set aside (``set_aside_known``), duplicates
+    whose original is unknown wait (``batch_to_tag``), the rest is tagged and linked
+    (``tag_batch``), and what is past the window's lateness is forgotten (``forget_old``).
     """
+    candidates, known = set_aside_known(stories, [*stories.waiting, *ready])
+    batch, stories.waiting, given_up = batch_to_tag(stories, candidates)
+    assignments, rows = tag_batch(stories, batch, window_end, run)
+    pane = forget_old(stories, times, window_end)
+    stories.updated_at = max(now_micros, stories.updated_at + 1)
+    updates = [story_update(row, times, window_end, pane, stories.updated_at) for row in rows]
+    return Flushed(assignments, updates, given_up, known)
+
+
+def set_aside_known(stories: WindowedStories, pending: list[Pending]) -> tuple[list[Pending], list[tuple[int, str]]]:
+    """The inputs to tag, and (event µs, article id) of the originals the index already holds: the job was
+    relaunched and a feed delivered the article again; its copies follow its story."""
     candidates, known = [], []
-    for pending in [*stories.waiting, *ready]:
-        item = pending.item
-        story_id = stories.index.story_of_article(item.article_id) if item.duplicate_of is None else None
+    for item in pending:
+        story_id = stories.index.story_of_article(item.item.article_id) if item.item.duplicate_of is None else None
         if story_id is None:
-            candidates.append(pending)
-        else:  # the job was relaunched and a feed delivered the article again: its copies follow its story
-            known.append((pending.event_micros, item.article_id))
-            stories.links[item.article_id] = Link(item.article_id, story_id, pending.event_micros)
+            candidates.append(item)
+        else:
+            known.append((item.event_micros, item.item.article_id))
+            stories.links[item.item.article_id] = Link(item.item.article_id, story_id, item.event_micros)
+    return candidates, known
+
+
+def batch_to_tag(stories: WindowedStories, candidates: list[Pending]) -> tuple[list[Pending], list[Pending], int]:
+    """The inputs tagged now (duplicates re-pointed at their root original), those that wait another flush, and
+    how many duplicates stopped waiting for an original that never came."""
     originals = {p.item.article_id for p in candidates if p.item.duplicate_of is None}
     in_batch_copies = {p.item.article_id: p.item.duplicate_of for p in candidates if p.item.duplicate_of}
-    batch, events, waiting, given_up = [], {}, [], 0
+    batch, waiting, given_up = [], [], 0
     for pending in candidates:
         item = pending.item
         if item.duplicate_of is not None:
             root = root_of(item.duplicate_of, in_batch_copies, stories.links)
-            known_root = root in originals or root in stories.links or bool(stories.index.story_of_article(root))
+            known_root = is_known(root, originals, stories)
             if not known_root and pending.waits + 1 < MAX_WAITS:
                 waiting.append(dataclasses.replace(pending, waits=pending.waits + 1))
                 continue
             given_up += not known_root
-            item = dataclasses.replace(item, duplicate_of=root)
-        batch.append(item)
-        events[item.article_id] = pending.event_micros
+            pending = dataclasses.replace(pending, item=dataclasses.replace(item, duplicate_of=root))
+        batch.append(pending)
+    return batch, waiting, given_up
+
+
+def is_known(article_id: str, originals: set[str], stories: WindowedStories) -> bool:
+    """True when an original is in this flush, linked from an earlier one, or held by the index."""
+    return article_id in originals or article_id in stories.links or bool(stories.index.story_of_article(article_id))
+
+
+def tag_batch(
+    stories: WindowedStories, batch: list[Pending], window_end: int, run: RunContext
+) -> tuple[list[tuple[int, str, StoryAssignment]], list[Story]]:
+    """``assign_stories`` at the window's end; each input's assignment at its event time, and a link for its copies
+    to come. An exact duplicate's assignment names its root original."""
     at = Timestamp(micros=window_end).to_utc_datetime().replace(tzinfo=dt.UTC)
-    found, rows = assign_stories(batch, stories.index, RunContext(run.run_id, at)) if batch else ({}, [])
+    items = [p.item for p in batch]
+    found, rows = assign_stories(items, stories.index, RunContext(run.run_id, at)) if items else ({}, [])
+    events = {p.item.article_id: p.event_micros for p in batch}  # an article delivered twice: its latest event
     assignments = []
-    for item in batch:
+    for item in items:
         assignment = found[item.article_id]
         if item.duplicate_of is not None:  # an exact duplicate: re-pointed at the root original
             assignment = dataclasses.replace(assignment, duplicate_of=item.duplicate_of)
         root = item.duplicate_of or item.article_id
         stories.links[item.article_id] = Link(root, assignment.story_id, events[item.article_id])
         assignments.append((events[item.article_id], item.article_id, assignment))
-    stories.waiting = waiting
+    return assignments, rows
+
+
+def forget_old(stories: WindowedStories, times: EventTime, window_end: int) -> int:
+    """Retired stories, links and pane counts past the window's horizon and lateness leave memory; returns the
+    pane number of this flush of the window ending at ``window_end``."""
     stories.index.clusterer.pop_retired()  # their rows are out: keep memory bounded by the window
     forget_before = window_end - times.horizon_micros - times.lateness_micros - times.window_micros
     stories.links = {k: link for k, link in stories.links.items() if link.event_micros >= forget_before}
     pane = stories.panes.get(window_end, 0)
     stories.panes = {end: n for end, n in stories.panes.items() if end >= forget_before}
     stories.panes[window_end] = pane + 1
-    stories.updated_at = max(now_micros, stories.updated_at + 1)
-    updates = [story_update(row, times, window_end, pane, stories.updated_at) for row in rows]
-    return Flushed(assignments, updates, given_up, known)
+    return pane
 
 
 def root_of(article_id: str, in_batch_copies: dict[str, str | None], links: dict[str, Link]) -> str:

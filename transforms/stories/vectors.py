@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import heapq
 import math
+import pickle
 import re
 import unicodedata
+import zlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,6 +56,25 @@ class ArticleVector:
     terms: Weights
     title: Weights = ()
     entities: Weights = ()
+
+
+@dataclass(frozen=True)
+class PackedVector:
+    """An ArticleVector as compressed pickled bytes (~1.4 kB): ~8× smaller than the tuples it holds, so the ordered
+    story step, which holds every ref of the run at once, unpacks one vector at a time."""
+
+    data: bytes
+
+    @classmethod
+    def pack(cls, vector: ArticleVector) -> PackedVector:
+        return cls(zlib.compress(pickle.dumps(vector, protocol=pickle.HIGHEST_PROTOCOL), 1))
+
+    def unpack(self) -> ArticleVector:
+        return pickle.loads(zlib.decompress(self.data))
+
+
+def unpacked(vector: ArticleVector | PackedVector) -> ArticleVector:
+    return vector.unpack() if isinstance(vector, PackedVector) else vector
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.analyst.report.data import gather
 from pipeline.analyst.report.page import render
-from pipeline.arguments import MISSING_OUTPUT_EXIT, Command, output_missing, run_command
+from pipeline.arguments import Command, output_missing, run_command
+from pipeline.exit_codes import MISSING_OUTPUT_EXIT
 from pipeline.options import ReportOptions
 from transforms.output.files import write_bytes_atomically
 

@@ -24,7 +24,7 @@ from pipeline.summary import RunSummary
 from schemas import ARTICLES, FEED_POLLS, REJECTS, STORIES, TableSpec
 from schemas.tables import HIVE_NULL_PARTITION
 from transforms.output.files import match_paths, read_json
-from transforms.output.tables import RUNS_DIR, committed_files
+from transforms.output.layout import RUNS_DIR, committed_files
 from transforms.text.outlets import LOCAL_FILES, outlet, web_host
 
 UNDATED = "undated"

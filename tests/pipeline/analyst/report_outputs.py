@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from schemas import ARTICLES, STORIES, Article, Story
-from transforms.output.tables import records_to_table
+from transforms.output.rules import records_to_table
 from transforms.run.context import stable_hash
 
 RUN_ID = "20250101T000000Z-scale"

@@ -40,8 +40,9 @@ from schemas import ARTICLES, REJECTS, STORIES, TABLES
 from tests.builders import article
 from tests.conftest import SEEDS, run_cli
 from tests.pipeline.analyst.report_outputs import synthetic_output
+from transforms.output.layout import committed_files
 from transforms.output.lease import hold_leases
-from transforms.output.tables import committed_files, records_to_table
+from transforms.output.rules import records_to_table
 from transforms.run.context import RunContext
 
 pytestmark = pytest.mark.e2e

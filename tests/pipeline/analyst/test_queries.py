@@ -245,7 +245,7 @@ def test_written_parquet_files_carry_the_column_descriptions(output):
     import pyarrow.parquet as pq
 
     from schemas import TABLES
-    from transforms.output.tables import committed_files
+    from transforms.output.layout import committed_files
 
     for table in TABLES:
         files = committed_files(str(output), table)

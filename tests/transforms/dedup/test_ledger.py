@@ -10,7 +10,7 @@ from schemas import SEEN
 from tests.builders import RUN, article
 from tests.conftest import fn_api_pipeline
 from transforms.dedup.ledger import ENTRY, REJECT, DropKnown, RecordSeenKeys, article_keys, read_seen_keys
-from transforms.output.tables import records_to_table
+from transforms.output.rules import records_to_table
 from transforms.run.counters import Counter
 
 

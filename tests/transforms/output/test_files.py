@@ -9,7 +9,8 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.output import files
 from transforms.output.files import sweep_temporary_files, write_bytes_atomically
-from transforms.output.tables import RUNS_DIR, clear_stale_staging
+from transforms.output.layout import RUNS_DIR
+from transforms.output.tables import clear_stale_staging
 
 
 class _FullDisk:

@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
+from transforms.output.layout import LEASE_FILE
 from transforms.output.lease import (
-    LEASE_FILE,
     LeaseHeld,
     LeaseHolder,
     LeaseLost,

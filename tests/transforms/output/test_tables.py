@@ -17,16 +17,15 @@ from schemas import ARTICLES, REJECTS, STORIES, TABLES
 from tests.builders import RUN, article, day
 from tests.conftest import fn_api_pipeline
 from transforms.output.files import write_json_atomically
+from transforms.output.layout import committed_files, staging_dir
+from transforms.output.rules import records_to_table
 from transforms.output.tables import (
     StagedFile,
     WriteTables,
     clear_stale_staging,
     commit_run,
-    committed_files,
     merge_upserts,
-    records_to_table,
     run_record,
-    staging_dir,
 )
 from transforms.run.context import RunContext
 

@@ -13,12 +13,13 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.builders import RUN, article, day
 from tests.conftest import REPO, fn_api_pipeline
+from transforms.output.layout import STORY_INDEX_FILE
 from transforms.output.tables import clear_stale_staging
-from transforms.run.article_refs import JoinVerdicts, ParkArticles
-from transforms.stories.batch import AssignStories, assign_stories, story_input, story_ref
+from transforms.stories.article_refs import JoinVerdicts, ParkArticles
+from transforms.stories.batch import AssignStories, story_ref
 from transforms.stories.clusterer import CatalogStory
+from transforms.stories.rules import assign_stories, story_input
 from transforms.stories.saved import (
-    INDEX_FILE,
     StoryIndex,
     load_story_index,
     pending_index_dir,
@@ -105,7 +106,7 @@ def test_a_later_run_joins_the_saved_story(tmp_path):
 
 def test_assign_stories_tags_every_article_and_emits_story_rows_and_the_index(tmp_path):
     rover, rover_2, football, copy = _articles()
-    staged = str(Path(pending_index_dir(str(tmp_path), RUN.run_id)) / INDEX_FILE)
+    staged = str(Path(pending_index_dir(str(tmp_path), RUN.run_id)) / STORY_INDEX_FILE)
     with fn_api_pipeline() as p:
         parked = p | beam.Create([rover, rover_2, football, copy]) | ParkArticles(str(tmp_path / "staging"), story_ref)
         out = parked.refs | AssignStories(CATALOG, RUN, str(tmp_path))
@@ -207,4 +208,4 @@ def test_an_index_staged_by_a_run_that_died_is_swept_by_the_next_run(tmp_path):
     staged = Path(stage_story_index(StoryIndex.new(CATALOG), str(state), "dead-run"))
     assert staged.exists()
     clear_stale_staging(str(tmp_path / "out"), str(state))
-    assert not staged.parent.exists() and not (state / INDEX_FILE).exists()  # the old index (none) stays
+    assert not staged.parent.exists() and not (state / STORY_INDEX_FILE).exists()  # the old index (none) stays

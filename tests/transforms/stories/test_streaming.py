@@ -25,9 +25,18 @@ from tests.stream_builders import (
     streaming_plan,
     when,
 )
-from transforms.stories.batch import story_input
+from transforms.stories.rules import story_input
 from transforms.stories.saved import StoryIndex, index_path, load_story_index
-from transforms.stories.streaming import MAX_WAITS, Pending, WindowedStories, flush_window, with_near_window
+from transforms.stories.streaming import (
+    MAX_WAITS,
+    Link,
+    Pending,
+    WindowedStories,
+    batch_to_tag,
+    flush_window,
+    forget_old,
+    with_near_window,
+)
 
 LONG = (
     "The regional water board said on Monday that the reservoir above the valley had fallen to its lowest level in "
@@ -102,6 +111,29 @@ def test_an_exact_copy_waits_for_its_original_and_is_clustered_on_its_own_when_i
     assert got["copy-id"] == (story, original.article_id)
     assert got["orphan"][0] not in (None, story) and got["orphan"][1] == "never"  # as batch: a story of its own
     assert second.given_up == 1 and MAX_WAITS == 2 and state.waiting == []
+
+
+def test_a_copy_of_a_copy_is_tagged_with_the_root_original_and_one_of_an_unknown_original_waits():
+    state = stories()
+    state.links = {  # tagged in an earlier flush: an original and a copy of it
+        "root": Link("root", "s-1", at(1).micros),
+        "earlier": Link("root", "s-1", at(2).micros),
+    }
+    chained = dataclasses.replace(article("c", text=TOPICS["court"]), article_id="chained", duplicate_of="earlier")
+    unknown = dataclasses.replace(article("u", text=TOPICS["rocket"]), article_id="unknown", duplicate_of="nowhere")
+    batch, waiting, given_up = batch_to_tag(state, [pending(chained, 5), pending(unknown, 6)])
+    assert [(p.item.article_id, p.item.duplicate_of) for p in batch] == [("chained", "root")]
+    assert [(p.item.article_id, p.waits) for p in waiting] == [("unknown", 1)] and given_up == 0
+
+
+def test_links_and_pane_counts_past_the_horizon_and_lateness_are_forgotten_and_panes_count_on():
+    state = stories()
+    end = at(600).micros
+    horizon = TIMES.horizon_micros + TIMES.lateness_micros + TIMES.window_micros
+    state.links = {"old": Link("old", "s-1", end - horizon - 1), "recent": Link("recent", "s-2", end - horizon)}
+    state.panes = {end - horizon - 1: 3, end: 1}
+    assert forget_old(state, TIMES, end) == 1
+    assert set(state.links) == {"recent"} and state.panes == {end: 2}
 
 
 @pytest.mark.slow

@@ -17,8 +17,8 @@ import apache_beam as beam
 from schemas import Article, FeedPollRow, Reject
 from transforms.http.addresses import redact_credentials
 from transforms.run.context import RunContext, stable_hash
-from transforms.sources.feeds.batch import FeedPoll
 from transforms.sources.feeds.parsing import FeedEntry
+from transforms.sources.feeds.rules import FeedPoll
 
 ENTRY_MARK = "#entry="
 """How a feed entry's item URI extends the feed's: ``FEED#entry=ENTRY_ID``."""

@@ -19,11 +19,11 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.http.client import PRIVATE_ADDRESS, UNSUPPORTED_SCHEME, FetchResult
 from transforms.output.files import CorruptStateFile, read_json, write_json_atomically
+from transforms.output.layout import FEEDS_FILE
 from transforms.run.context import stable_hash
 from transforms.run.crash_points import crash_point
 
 log = logging.getLogger(__name__)
-FEEDS_FILE = "feeds.json"
 BACKOFF_BASE = dt.timedelta(minutes=5)
 BACKOFF_CAP = dt.timedelta(days=1)
 JITTER = 0.2

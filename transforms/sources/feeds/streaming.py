@@ -1,6 +1,6 @@
 """Feeds on an unbounded graph: poll every feed on an interval, fetch each new entry's page once.
 
-The fetch logic is the batch graph's (``poll_feed``, ``entry_document``, ``FetchSession`` with
+The fetch logic is the one in ``feeds/rules.py`` (``poll_feed``, ``entry_document``, ``FetchSession`` with
 its conditional GETs, robots.txt and per-host pacer); only the Beam wrapping differs:
 
 - ``PollTicks``: a tick every interval, fanned out to every configured feed. It is
@@ -51,8 +51,8 @@ from transforms.http.addresses import host_of, redact_credentials
 from transforms.http.polite import FetchSession, FetchSettings
 from transforms.run import counters
 from transforms.run.context import REJECTED, RunContext
-from transforms.sources.feeds.batch import FeedPoll, entry_document, poll_feed
 from transforms.sources.feeds.health import ENTRY_MARK, feed_of, feed_poll_row
+from transforms.sources.feeds.rules import FeedPoll, entry_document, poll_feed
 from transforms.sources.feeds.state import FeedState, FeedStateStore
 
 DEFAULT_POLL_INTERVAL = 300.0

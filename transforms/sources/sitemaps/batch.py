@@ -28,7 +28,7 @@ from transforms.run import counters
 from transforms.run.context import RunContext
 from transforms.sources.archive_filters import ArchiveFilters
 from transforms.sources.document import PAGE, SourceDocument
-from transforms.sources.feeds.batch import HTML_TYPES, PAGE_ACCEPT, describe, fetch_reason
+from transforms.sources.feeds.rules import HTML_TYPES, PAGE_ACCEPT, describe, fetch_reason
 from transforms.sources.sitemaps.parsing import INDEX, SitemapEntry, SitemapError, parse_sitemap
 from transforms.sources.sitemaps.state import HandledPage, SitemapState, after_fetch, unreadable
 

@@ -17,8 +17,8 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.http.client import FetchResult
 from transforms.output.files import CorruptStateFile, read_json, write_json_atomically
+from transforms.output.layout import SITEMAPS_FILE
 
-SITEMAPS_FILE = "sitemaps.json"
 SITEMAPS_WAY_OUT = (
     "Move it aside (mv {path} {path}.unreadable) to start the sitemap states afresh (each sitemap is then"
     " fetched in full once; pages already ingested are still skipped), or restore it from a backup."

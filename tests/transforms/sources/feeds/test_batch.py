@@ -14,8 +14,8 @@ from transforms.http.polite import FetchByHost, FetchSession, FetchSettings
 from transforms.run import counters
 from transforms.run.counters import Counter
 from transforms.sources.document import ENTRY_TEXT, PAGE
-from transforms.sources.feeds.batch import entry_document, poll_feed
 from transforms.sources.feeds.parsing import FeedEntry
+from transforms.sources.feeds.rules import entry_document, poll_feed
 from transforms.sources.feeds.state import FeedState
 
 SETTINGS = FetchSettings(

@@ -11,10 +11,10 @@ from tests.conftest import fn_api_pipeline
 from tests.http_server import Reply
 from transforms.http.client import FetchPolicy
 from transforms.http.polite import FetchSession, FetchSettings
-from transforms.output.tables import records_to_table
-from transforms.sources.feeds.batch import FeedPoll, poll_feed
+from transforms.output.rules import records_to_table
 from transforms.sources.feeds.health import FeedPollRows, feed_of, feed_poll_row
 from transforms.sources.feeds.parsing import FeedEntry
+from transforms.sources.feeds.rules import FeedPoll, poll_feed
 from transforms.sources.feeds.state import FeedState
 
 SETTINGS = FetchSettings(host_delay=0.0, threads=2, policy=FetchPolicy(allow_private_network=True, total_timeout=5))

@@ -31,33 +31,13 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import Article
 from transforms.output.files import ensure_dir
-from transforms.stories.vectors import ArticleVector
+from transforms.output.layout import PARKED_FOLDER
+from transforms.stories.vectors import ArticleVector, PackedVector
 
 KeyedArticle = tuple[str, Article]
 """(ref key, article)."""
 PARKED = "parked"
-PARKED_FOLDER = "parked"
-"""Inside the run's staging folder: the files where article bodies wait for their verdicts."""
 _LENGTH_BYTES = 4
-
-
-@dataclass(frozen=True)
-class PackedVector:
-    """An ArticleVector as compressed pickled bytes (~1.4 kB): ~8× smaller than the tuples it holds, so the ordered
-    story step, which holds every ref of the run at once, unpacks one vector at a time."""
-
-    data: bytes
-
-    @classmethod
-    def pack(cls, vector: ArticleVector) -> PackedVector:
-        return cls(zlib.compress(pickle.dumps(vector, protocol=pickle.HIGHEST_PROTOCOL), 1))
-
-    def unpack(self) -> ArticleVector:
-        return pickle.loads(zlib.decompress(self.data))
-
-
-def unpacked(vector: ArticleVector | PackedVector) -> ArticleVector:
-    return vector.unpack() if isinstance(vector, PackedVector) else vector
 
 
 @dataclass(frozen=True)

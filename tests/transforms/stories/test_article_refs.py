@@ -10,7 +10,7 @@ from tests.builders import article, day
 from tests.conftest import fn_api_pipeline
 from transforms.dedup.batch import MarkDuplicates
 from transforms.dedup.ledger import ARTICLE
-from transforms.run.article_refs import (
+from transforms.stories.article_refs import (
     ArticleVerdict,
     JoinVerdicts,
     ParkArticles,
@@ -19,7 +19,8 @@ from transforms.run.article_refs import (
     read_parked,
     write_parked,
 )
-from transforms.stories.batch import story_features, story_ref
+from transforms.stories.batch import story_ref
+from transforms.stories.rules import story_features
 
 BODY = "Флот вернулся в порт после учений в Баренцевом море, сообщили в штабе. " * 40
 

@@ -146,8 +146,8 @@ def option_tokens(
             continue
         known = sorted({*ours, *known_elsewhere, *(f.lstrip("-") for f in beam_actions())})
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"{source}: unknown key {key!r}{hint}; keys are the long option names, see --help")
+        hint = f" (did you mean {close[0]!r}?)" if close else "; keys are the long option names (see --help)"
+        raise ConfigError(f"{source}: unknown key {key!r}{hint}")
     return words, used
 
 

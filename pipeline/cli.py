@@ -139,14 +139,20 @@ def run_pipeline(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _run(args: argparse.Namespace, argv: list[str], records: list[str]) -> int:
-    check_runner(PipelineOptions(argv).view_as(StandardOptions).runner)
     if args.streaming:
+        check_runner(PipelineOptions(argv).view_as(StandardOptions).runner)
         from pipeline.streaming import run_streaming  # the streaming graph only when asked for
 
         return run_streaming(argv)
-    with hold_output_lease(argv, "run") as owner:
-        print(format_summary(run_once(argv, lease_owner=owner, records=records), verbose=args.verbose > 0))
+    print(format_summary(run_batch(argv, records), verbose=args.verbose > 0))
     return 0
+
+
+def run_batch(argv: list[str], records: list[str] | None = None) -> RunSummary:
+    """One batch run holding the output's lease (``run`` and ``newsbeam.run``): its summary."""
+    check_runner(PipelineOptions(argv).view_as(StandardOptions).runner)
+    with hold_output_lease(argv, "run") as owner:
+        return run_once(argv, lease_owner=owner, records=records)
 
 
 def watch_pipeline(args: argparse.Namespace, argv: list[str]) -> int:

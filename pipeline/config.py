@@ -155,7 +155,7 @@ def _given(flags: Sequence[str], argv: Sequence[str]) -> bool:
     return any(word == flag or word.startswith(flag + "=") for word in argv for flag in flags)
 
 
-_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string"}
+_TYPE_NAMES: dict[Any, str] = {int: "an integer", float: "a number", str: "a string"}
 
 
 def _option_words(option: Option, key: str, value: Any, source: str) -> list[str]:

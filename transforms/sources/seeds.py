@@ -64,6 +64,7 @@ class ReadSeedFile(beam.DoFn):
 
     def process(self, path: str) -> Iterator:
         self._files.inc()  # reconciled against the files listed by the plan
+        progress.note("seed files read")
         for item in read_seed_file(path, self._run):
             if isinstance(item, SourceDocument):
                 self._documents.inc()

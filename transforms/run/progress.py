@@ -61,21 +61,26 @@ class Snapshot:
 
     @property
     def read(self) -> int:
-        return self.counts.get("documents read", 0)
+        """Documents read from files and archives, and pages fetched: what extraction has to do so far."""
+        return self.counts.get("documents read", 0) + self.counts.get("pages fetched", 0)
 
     @property
     def handled(self) -> int:
-        """Documents through extraction (as an article or a reject), at most those read."""
-        done = self.counts.get("articles extracted", 0) + self.counts.get("extraction rejects", 0)
-        return min(done, self.read) if self.read else done
+        """Documents through extraction, as an article or a reject."""
+        return self.counts.get("articles extracted", 0) + self.counts.get("extraction rejects", 0)
+
+    @property
+    def share_known(self) -> bool:
+        """Whether handled is a share of read (feed entries with their own text are extracted unread)."""
+        return 0 < self.handled <= self.read
 
     @property
     def rate(self) -> float:
         return self.handled / self.elapsed if self.elapsed > 0 else 0.0
 
     def eta(self) -> float | None:
-        """Seconds until the documents read so far are handled, at the rate so far (None: no rate yet)."""
-        if not (self.read and self.handled and self.rate) or self.handled >= self.read:
+        """Seconds until the documents read so far are handled, at the rate so far (None: no rate or no share)."""
+        if not (self.share_known and self.rate) or self.handled >= self.read:
             return None
         return (self.read - self.handled) / self.rate
 
@@ -155,7 +160,7 @@ def progress_message(snapshot: Snapshot | Counter[str], elapsed: float | None = 
     kinds = [k for k in kinds if k not in shown_as_total]
     line = f"progress after {snapshot.elapsed:.0f}s: " + (", ".join(f"{counts[k]} {k}" for k in kinds) or "starting")
     read, handled = snapshot.read, snapshot.handled
-    if read and handled and snapshot.elapsed > 0:
+    if snapshot.share_known and snapshot.elapsed > 0:
         line += f"; {handled} of {read} documents read so far handled ({100 * handled // read}%), {snapshot.rate:.1f}/s"
         eta = snapshot.eta()
         if eta is not None:
@@ -170,11 +175,9 @@ def terminal_line(snapshot: Snapshot, width: int = 10_000) -> str:
     counts = snapshot.counts
     parts = [f"[{_span(snapshot.elapsed)}]"]
     fields = [f"read {snapshot.read}"] if snapshot.read else []
-    if counts.get("pages fetched"):
-        fields.append(f"pages {counts['pages fetched']}")
     extracted, rejected = counts.get("articles extracted", 0), counts.get("extraction rejects", 0)
     if extracted or rejected:
-        share = f" ({100 * snapshot.handled // snapshot.read}%)" if snapshot.read else ""
+        share = f" ({100 * snapshot.handled // snapshot.read}%)" if snapshot.share_known else ""
         fields.append(f"extracted {extracted}" + (f" + {rejected} rejected" if rejected else "") + share)
     staged = counts.get("rows staged in articles", 0) + counts.get("rows staged in rejects", 0)
     if staged:

@@ -26,13 +26,17 @@ def test_a_message_comes_at_most_once_per_interval_with_the_totals_so_far():
     clock.now += 4
     assert progress.add("articles extracted") is None
     clock.now += 6
-    assert progress.add("articles extracted") == "progress after 10s: 3 pages fetched, 2 articles extracted"
+    assert progress.add("articles extracted") == (
+        "progress after 10s: 3 pages fetched, 2 articles extracted; 2 of 3 documents read so far handled (66%),"
+        " 0.2/s, ETA 5s"
+    )
     clock.now += 9
     assert progress.add("pages fetched") is None
     clock.now += 1
     assert (
         progress.add("rows staged in articles", 2)
-        == "progress after 20s: 4 pages fetched, 2 articles extracted, 2 rows staged in articles"
+        == "progress after 20s: 4 pages fetched, 2 articles extracted, 2 rows staged in articles;"
+        " 2 of 4 documents read so far handled (50%), 0.1/s, ETA 20s"
     )
 
 

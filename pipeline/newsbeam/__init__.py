@@ -50,7 +50,6 @@ def run(
     from pipeline.arguments import (
         beam_actions,
         command_line_with_config,
-        other_commands_options,
         parse_command,
         pipeline_argv,
     )
@@ -63,9 +62,7 @@ def run(
         values["input"] = [os.fspath(path) for path in values["input"]]
     if output is not None:
         values["output"] = os.fspath(output)
-    words, _ = option_tokens(
-        values, RUN.declared_options(), other_commands_options(RUN), beam_actions, source="newsbeam.run()"
-    )
+    words, _ = option_tokens(values, RUN.declared_options(), (), beam_actions, source="newsbeam.run()")  # run's only
     argv, _, _ = command_line_with_config(RUN, [*(["--config", config] if config is not None else []), *words])
     if parse_command(RUN, argv).streaming:
         raise ValueError("newsbeam.run runs batch runs; submit the streaming graph with `newsbeam run --streaming`")

@@ -81,6 +81,8 @@ def test_an_unknown_option_or_a_wrong_type_is_a_value_error_naming_it(tmp_path):
         newsbeam.run(inputs=str(SEEDS), output=tmp_path, min_wrods=3, config="")
     with pytest.raises(ValueError, match=r"'min_words' must be an integer, not a string \('ten'\)"):
         newsbeam.run(inputs=str(SEEDS), output=tmp_path, min_words="ten", config="")
+    with pytest.raises(ValueError, match=r"unknown key 'interval'"):  # a watch option: not one of run's
+        newsbeam.run(inputs=str(SEEDS), output=tmp_path, interval=5, config="")
     with pytest.raises(FileNotFoundError, match="no such output folder"):
         newsbeam.open(tmp_path / "none")
     assert list(tmp_path.iterdir()) == []

@@ -3,8 +3,10 @@
 Each command declares its option classes (``pipeline/options.py``). ``parse_command`` builds one
 parser from them plus, for commands that run or read through Beam, every option Beam defines;
 an argument that neither defines is an ``ArgumentError`` naming the closest known option
-("did you mean --output?"), so a typo never silently runs with the defaults. ``--help``
-lists our options; ``--help-beam`` lists Beam's.
+("did you mean --output?"), so a typo never silently runs with the defaults (Beam itself would
+ignore it). ``--help`` lists our options in their named groups (``GROUPS``); ``--help-beam`` lists
+Beam's. Before parsing, ``run_command`` puts the config file's options (``pipeline/config.py``) in
+front of the command line, so the command line wins and the file's mistakes are exit code 2 too.
 """
 
 from __future__ import annotations
@@ -137,9 +139,10 @@ class Command:
 
     def declared_options(self) -> list[Option]:
         """Our options of this command (``--runner``/``--streaming`` too when Beam's pass through), in order."""
-        return list(options_of(self._classes()))
+        return list(options_of(self.option_classes()))
 
-    def _classes(self) -> tuple[type, ...]:
+    def option_classes(self) -> tuple[type, ...]:
+        """The option classes whose options this command shows: its own, and Beam's --runner (--streaming)."""
         if not self.beam_options:
             return self.options
         return (*self.options, RunnerOptions, *((StreamingFlag,) if StreamingOptions in self.options else ()))
@@ -160,7 +163,7 @@ def build_parser(command: Command, *, with_beam: bool = True, prog: str = PROG) 
     parser = OptionParser(
         prog=f"{prog} {command.name}", description=command.summary, add_help=False, command=command.name
     )
-    for cls in command._classes():
+    for cls in command.option_classes():
         cls._add_argparse_args(parser)
     general = parser.section("general")
     general.add_argument("-h", "--help", action="store_true", help="Show this help and exit.")

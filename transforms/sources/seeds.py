@@ -64,12 +64,12 @@ class ReadSeedFile(beam.DoFn):
 
     def process(self, path: str) -> Iterator:
         self._files.inc()  # reconciled against the files listed by the plan
-        progress.note("seed files read")
         for item in read_seed_file(path, self._run):
             if isinstance(item, SourceDocument):
                 self._documents.inc()
                 progress.note("documents read")
             yield set_rejects_aside(item, STAGE)
+        progress.note("seed files read")  # once its last document is out: "seed files 120/201"
 
 
 def expand_inputs(patterns: Iterable[str]) -> list[str]:

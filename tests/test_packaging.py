@@ -30,6 +30,12 @@ def test_a_wheel_holds_newsbeam_as_a_top_level_package_and_it_imports(tmp_path):
     (wheel,) = (tmp_path / "wheel").glob("newsbeam-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "newsbeam/__init__.py" in names and "pipeline/cli.py" in names
+    assert {n.split("/")[0] for n in names if not n.startswith("newsbeam-")} == {
+        "newsbeam",
+        "pipeline",
+        "transforms",
+        "schemas",
+    }
     assert not [n for n in names if n.startswith("pipeline/newsbeam/")], "the API is installed once, as newsbeam"
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

@@ -3,14 +3,17 @@
 Each command declares its option classes (``pipeline/options.py``). ``parse_command`` builds one
 parser from them plus, for commands that run or read through Beam, every option Beam defines;
 an argument that neither defines is an ``ArgumentError`` naming the closest known option
-("did you mean --output?"), so a typo never silently runs with the defaults. ``--help``
-lists our options; ``--help-beam`` lists Beam's.
+("did you mean --output?"), so a typo never silently runs with the defaults (Beam itself would
+ignore it). ``--help`` lists our options in their named groups (``GROUPS``); ``--help-beam`` lists
+Beam's. Before parsing, ``run_command`` puts the config file's options (``pipeline/config.py``) in
+front of the command line, so the command line wins and the file's mistakes are exit code 2 too.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,36 +23,67 @@ from typing import Any, Protocol
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline.config import ConfigError, with_config
 from pipeline.exit_codes import ARGUMENT_ERROR_EXIT, CORRUPT_STATE_EXIT, LEASE_HELD_EXIT
-from pipeline.options import DEFAULT_RUNNER, StreamingOptions
+from pipeline.options import (
+    CONFIG,
+    GROUPS,
+    RUNNER,
+    Option,
+    RunnerOptions,
+    StreamingFlag,
+    StreamingOptions,
+    add_options,
+    every_option,
+    options_of,
+)
 from transforms.output.files import CorruptStateFile
 from transforms.output.lease import LeaseHeld
 
 STATE_ERRORS: Mapping[type[Exception], int] = {LeaseHeld: LEASE_HELD_EXIT, CorruptStateFile: CORRUPT_STATE_EXIT}
 """Failures of any command that uses the output and state store: another run holds them (4), a state
 file can't be read (5)."""
-RUNNER_HELP = (
-    f"Pipeline runner, e.g. DataflowRunner, FlinkRunner, or the fully qualified name of a PipelineRunner "
-    f"subclass. Default {DEFAULT_RUNNER} (batch, local)."
-)
+PROG = "python -m pipeline"
 
 
 class ArgumentError(ValueError):
     """A command line we cannot run: unknown options or stray arguments, with a hint."""
 
 
-class OptionParser(argparse.ArgumentParser):
-    """An ArgumentParser that accepts Beam's option classes and never aborts on a repeated flag.
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, showing each option once: ``--host-delay``, not also its ``--host_delay`` spelling."""
 
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        shown = [s for s in action.option_strings if not ("_" in s and s.replace("_", "-") in action.option_strings)]
+        if not action.option_strings or shown == action.option_strings:
+            return super()._format_action_invocation(action)
+        copy = argparse.Action(shown, action.dest, nargs=action.nargs, metavar=action.metavar)
+        copy.choices, copy.help = action.choices, action.help
+        return super()._format_action_invocation(copy)
+
+
+class OptionParser(argparse.ArgumentParser):
+    """An ArgumentParser with the named option groups of ``pipeline/options.py`` that accepts Beam's option
+    classes and never aborts on a repeated flag.
+
+    ``section(group)`` is where an option of that group goes (``add_options`` uses it); the groups
+    are created in ``GROUPS`` order, so ``--help`` always lists them in that order, empty ones left out.
     Beam's ``_add_argparse_args`` hooks call ``add_value_provider_argument`` (templated options);
     here it is a plain argument, which is all parsing and help need. A flag already defined (our
     ``--runner`` help before Beam's) keeps its first definition.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, command: str = "", **kwargs) -> None:
         kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
-        self.beam_group = None
+        self._sections = {
+            name: _Section(self, self.add_argument_group(title.format(command=f"{command} options")))
+            for name, title in GROUPS.items()
+        }
+
+    def section(self, group: str) -> _Section:
+        return self._sections[group]
 
     def add_value_provider_argument(self, *args, **kwargs):
         return self.add_argument(*args, **kwargs)
@@ -65,11 +99,15 @@ class OptionParser(argparse.ArgumentParser):
 
 
 class _Section:
-    """Adds a class's arguments into an argument group of ``parser`` (with its duplicate check)."""
+    """Adds arguments into one argument group of ``parser`` (with its duplicate check)."""
 
-    def __init__(self, parser: OptionParser, title: str):
+    def __init__(self, parser: OptionParser, group: argparse._ArgumentGroup):
         self._parser = parser
-        self._group = parser.add_argument_group(title)
+        self._group = group
+
+    @classmethod
+    def titled(cls, parser: OptionParser, title: str) -> _Section:
+        return cls(parser, parser.add_argument_group(title))
 
     def add_argument(self, *args, **kwargs):
         fresh = [a for a in args if not (a.startswith("-") and a in self._parser._option_string_actions)]
@@ -96,6 +134,16 @@ class Command:
     options: tuple[type[OptionGroup], ...]
     beam_options: bool = True
 
+    def declared_options(self) -> list[Option]:
+        """Our options of this command (``--runner``/``--streaming`` too when Beam's pass through), in order."""
+        return list(options_of(self.option_classes()))
+
+    def option_classes(self) -> tuple[type, ...]:
+        """The option classes whose options this command shows: its own, and Beam's --runner (--streaming)."""
+        if not self.beam_options:
+            return self.options
+        return (*self.options, RunnerOptions, *((StreamingFlag,) if StreamingOptions in self.options else ()))
+
 
 def beam_option_classes() -> list[type[OptionGroup]]:
     """Every option class Beam itself defines (ours excluded), in Beam's order."""
@@ -106,28 +154,25 @@ def beam_option_classes() -> list[type[OptionGroup]]:
     return list(seen.values())
 
 
-def build_parser(command: Command, *, with_beam: bool = True, prog: str = "python -m pipeline") -> OptionParser:
-    """The command's parser: our options (and --runner's real default), then Beam's when asked."""
-    parser = OptionParser(prog=f"{prog} {command.name}", description=command.summary, add_help=False)
-    general = parser.add_argument_group("general")
+def build_parser(command: Command, *, with_beam: bool = True, prog: str = PROG) -> OptionParser:
+    """The command's parser: our options in their named groups (and --runner's real default), then Beam's
+    when asked."""
+    parser = OptionParser(
+        prog=f"{prog} {command.name}", description=command.summary, add_help=False, command=command.name
+    )
+    for cls in command.option_classes():
+        cls._add_argparse_args(parser)
+    general = parser.section("general")
     general.add_argument("-h", "--help", action="store_true", help="Show this help and exit.")
     if command.beam_options:
         general.add_argument("--help-beam", action="store_true", help="List Apache Beam's own options and exit.")
     general.add_argument("-v", "--verbose", action="count", default=0, help="More log output (-vv: Beam's too).")
     general.add_argument("-q", "--quiet", action="store_true", help="Warnings and errors only.")
     general.add_argument("--version", action="store_true", help="Print the version and exit.")
-    for cls in command.options:
-        cls._add_argparse_args(_Section(parser, _title(cls)))
-    if command.beam_options:
-        runner = _Section(parser, "runner")
-        runner.add_argument("--runner", help=RUNNER_HELP)
-        if StreamingOptions in command.options:
-            runner.add_argument(
-                "--streaming", action="store_true", help="Submit the streaming graph (DataflowRunner, FlinkRunner)."
-            )
-        if with_beam:
-            for cls in beam_option_classes():
-                cls._add_argparse_args(_Section(parser, f"Apache Beam: {cls.__name__}"))
+    add_options(parser, [CONFIG])
+    if command.beam_options and with_beam:
+        for cls in beam_option_classes():
+            cls._add_argparse_args(_Section.titled(parser, f"Apache Beam: {cls.__name__}"))
     return parser
 
 
@@ -149,14 +194,39 @@ def run_command(command: Command, argv: Sequence[str], handler: Handler, *, beam
         print(version_line())
         return 0
     try:
+        argv, config_file, config_keys = command_line_with_config(command, argv)
         args = parse_command(command, argv)
-    except ArgumentError as err:
+    except (ArgumentError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return ARGUMENT_ERROR_EXIT
     set_log_level(args.verbose, args.quiet)
+    if config_file:
+        logging.getLogger("newsbeam").info("options from %s: %s", config_file, ", ".join(config_keys) or "none")
     if beam_sees_ours:
         return handler(args, pipeline_argv(argv))
     return handler(args, beam_options_given(argv))
+
+
+def command_line_with_config(command: Command, argv: Sequence[str]) -> tuple[list[str], str | None, list[str]]:
+    """``argv`` after the config file's options (``pipeline/config.py``): the words, the file, the keys it set."""
+    return with_config(
+        argv, command.declared_options(), other_commands_options(command), beam_actions, command.beam_options
+    )
+
+
+def other_commands_options(command: Command) -> list[str]:
+    """Names of the options other commands take (a shared config file may hold them)."""
+    mine = {option.name for option in command.declared_options()}
+    return sorted({option.name for option in every_option()} - mine)
+
+
+@functools.cache
+def beam_actions() -> dict[str, argparse.Action]:
+    """Every option Beam defines, by flag (``--temp_location`` → its argparse action)."""
+    parser = OptionParser(add_help=False)
+    for cls in beam_option_classes():
+        cls._add_argparse_args(parser)
+    return dict(parser._option_string_actions)
 
 
 def parse_command(command: Command, argv: Sequence[str]) -> argparse.Namespace:
@@ -247,16 +317,11 @@ def format_help(command: Command, *, beam: bool = False) -> str:
         if command.beam_options:
             text += "\nApache Beam's options (--project, --temp_location, …) pass through: see --help-beam.\n"
         return text
-    parser = OptionParser(prog=f"python -m pipeline {command.name}", add_help=False)
-    _Section(parser, "runner").add_argument("--runner", help=RUNNER_HELP)
+    parser = OptionParser(prog=f"{PROG} {command.name}", add_help=False, command=command.name)
+    add_options(parser, [RUNNER])
     for cls in beam_option_classes():
-        cls._add_argparse_args(_Section(parser, f"Apache Beam: {cls.__name__}"))
+        cls._add_argparse_args(_Section.titled(parser, f"Apache Beam: {cls.__name__}"))
     return parser.format_help()
-
-
-def _title(cls: type) -> str:
-    doc = (cls.__doc__ or cls.__name__).strip().splitlines()[0]
-    return doc.rstrip(".")
 
 
 def exit_code_of(body: Callable[[], int], errors: Mapping[type[Exception], int]) -> int:

@@ -42,6 +42,7 @@ from pipeline.plan import PlanError, connect_filesystems, plan_run
 from pipeline.preflight import PreflightError, check_runner, check_writable, first_line
 from pipeline.remote_job import check_dry_run, is_dry_run, report_job_not_run_here, runs_here
 from pipeline.run_record import read_record, record_path
+from pipeline.startup import LOCAL_RUNNERS
 from pipeline.summary import (
     AccountingError,
     RunSummary,
@@ -143,14 +144,20 @@ def run_pipeline(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _run(args: argparse.Namespace, argv: list[str], records: list[str]) -> int:
-    check_runner(PipelineOptions(argv).view_as(StandardOptions).runner)
     if args.streaming:
+        check_runner(PipelineOptions(argv).view_as(StandardOptions).runner)
         from pipeline.streaming import run_streaming  # the streaming graph only when asked for
 
         return run_streaming(argv)
-    with hold_output_lease(argv, "run") as owner:
-        print(format_summary(run_once(argv, lease_owner=owner, records=records), verbose=args.verbose > 0))
+    print(format_summary(run_batch(argv, records), verbose=args.verbose > 0))
     return 0
+
+
+def run_batch(argv: list[str], records: list[str] | None = None) -> RunSummary:
+    """One batch run holding the output's lease (``run`` and ``newsbeam.run``): its summary."""
+    check_runner(PipelineOptions(argv).view_as(StandardOptions).runner)
+    with hold_output_lease(argv, "run") as owner:
+        return run_once(argv, lease_owner=owner, records=records)
 
 
 def watch_pipeline(args: argparse.Namespace, argv: list[str]) -> int:
@@ -216,7 +223,6 @@ def run_once(argv: list[str], lease_owner: str | None = None, records: list[str]
         connect_filesystems(options)
         clear_stale_staging(ours.output, ours.state_dir, tables=(*TABLES, SEEN))
     run_context = RunContext.start(lease_owner=lease_owner)
-    progress.reset()  # each watch run counts its own progress
     plan = plan_run(ours, run_context)
     crash_point("planned")
     log.info("%s", start_line(run_context.run_id, plan, ours.output))
@@ -226,14 +232,22 @@ def run_once(argv: list[str], lease_owner: str | None = None, records: list[str]
         records.append(path)
     pipeline = beam.Pipeline(options=options)
     build_graph(pipeline, plan)
-    result = pipeline.run()
-    if not runs_here(options):
-        raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, path))
-    result.wait_until_finish()
-    progress.finish()
+    progress.start({"seed files": len(plan.files)}, show=shows_progress(options))  # afresh for each watch run
+    try:
+        result = pipeline.run()
+        if not runs_here(options):
+            raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, path))
+        result.wait_until_finish()
+    finally:
+        progress.finish()
     if not FileSystems.exists(path):
         raise SystemExit(report_job_not_run_here(result, options, run_context.run_id, path))
     return record_summary(read_record(path), counter_totals(result), ours.output, files_listed=len(plan.files))
+
+
+def shows_progress(options: PipelineOptions) -> bool:
+    """A run on a local runner shows its progress here; a remote job's workers count where they run."""
+    return options.view_as(StandardOptions).runner in LOCAL_RUNNERS
 
 
 class _Commands(Mapping[str, tuple[Command, Callable[[list[str]], int]]]):

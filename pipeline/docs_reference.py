@@ -37,7 +37,8 @@ def _help_text(action: argparse.Action) -> str:
 
 
 def _option_name(action: argparse.Action) -> str:
-    names = ", ".join(f"`{s}`" for s in action.option_strings) or f"`{action.dest}`"
+    shown = [s for s in action.option_strings if not ("_" in s and s.replace("_", "-") in action.option_strings)]
+    names = ", ".join(f"`{s}`" for s in shown) or f"`{action.dest}`"
     if action.nargs == 0:
         return names
     metavar = action.metavar or (action.dest.upper() if action.option_strings else None)
@@ -60,6 +61,8 @@ def commands_markdown() -> str:
     lines += [
         "Every command parses strictly: an unknown option stops it with exit code 2. Commands that run",
         "a pipeline also take Apache Beam's own options (`--help-beam` lists them); they are not listed here.",
+        "Each `--long-option` also takes Beam's underscore spelling (`--min_words`). Any option can also",
+        "come from a config file, `newsbeam.toml`, keyed by its long name (see [Configuration](../configuration.md)).",
         "",
     ]
     for name in COMMANDS:

@@ -42,7 +42,11 @@ UNKNOWN_STORY_EXIT = ExitCode(1, "for `stories`, no story has the id")
 UNKNOWN_FEED_EXIT = ExitCode(1, "for `feeds --reset`, no feed has the URL (the closest are named)")
 NOT_FOUND_EXIT = ExitCode(1, "for `forget`, nothing matched")
 COMPACTION_FAILED_EXIT = ExitCode(1, "for `compact`, a compacted file would not keep every row (nothing is swapped in)")
-ARGUMENT_ERROR_EXIT = ExitCode(2, "bad arguments: an unknown option (with the closest name) or a bad value")
+ARGUMENT_ERROR_EXIT = ExitCode(
+    2,
+    "bad arguments: an unknown option (with the closest name) or a bad value, also in a config file (the file and"
+    " the key named)",
+)
 PLAN_ERROR_EXIT = ExitCode(2, "input that matches nothing, or options that make no plan")
 PREFLIGHT_EXIT = ExitCode(
     2,

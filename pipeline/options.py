@@ -1,16 +1,24 @@
-"""Every option of every ``python -m pipeline`` command, one class per group.
+"""Every option of every ``newsbeam`` command, declared once: name, type, default, help, group.
+
+An ``Option`` is one declaration; the option classes below list which options each command
+takes. ``pipeline/arguments.py`` builds each command's parser from them, with the options in
+named groups (``GROUPS``: input, sources, extraction, stories, output, fetching, …), the
+generated reference page (``python -m pipeline.docs_reference``) shows the same groups, and a
+config file (``pipeline/config.py``) and the Python API (``newsbeam.run``) take the same names.
 
 Pipeline options (``NewsbeamOptions``, ``StreamingOptions``, ``WatchOptions``) are Beam
 ``PipelineOptions`` subclasses: defining them here registers them with Beam, and
-``options.view_as(WatchOptions)`` reads them. The commands that read or tidy an output
-(``compact``, ``report``, ``schema``, ``query``, ``stories``, ``feeds``, ``forget``) have
-plain option classes with the same ``_add_argparse_args`` hook; ``pipeline/arguments.py``
-parses every command's arguments strictly through these classes.
+``options.view_as(WatchOptions)`` reads them. The commands that read or tidy an output have
+plain option classes with the same ``_add_argparse_args`` hook. Every hyphenated option also
+takes Beam's underscore spelling (``--min_words``), the form in which a Dataflow Flex Template
+passes its parameters (``deploy/dataflow/metadata.json``).
 """
 
 from __future__ import annotations
 
-import argparse
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -37,185 +45,426 @@ DEFAULT_INTERVAL = 300.0
 DEFAULT_MIN_FILE_MB = 64.0
 """``compact`` merges files smaller than this."""
 
+GROUPS = {
+    "input": "input: seed files and WARC files",
+    "sources": "sources: feeds, sitemaps, sites, CC-NEWS",
+    "extraction": "extraction: what makes an article, and which to keep",
+    "stories": "stories: the catalog naming known stories",
+    "output": "output: the tables and the state store",
+    "fetching": "fetching: politeness, timeouts and limits of every HTTP request",
+    "streaming": "streaming (run --streaming): polling, event time, windows, snapshots",
+    "watch": "watch: how often to run and when to stop",
+    "command": "{command}",
+    "runner": "runner",
+    "general": "general",
+}
+"""Every group ``--help`` shows, in this order, with its title; "command" holds an analyst command's own
+options (its SQL, story id, …) and is titled with the command's name."""
 
-class NewsbeamOptions(PipelineOptions):
-    """Where to read, where to write, and how to judge articles.
 
-    Each hyphenated option also takes Beam's underscore spelling (``--min_words``), the form in
-    which a Dataflow Flex Template passes its parameters (``deploy/dataflow/metadata.json``).
+@dataclass(frozen=True)
+class Option:
+    """One option of one or more commands, declared once.
+
+    ``name`` is the long name without dashes (``host-delay``): the command line takes
+    ``--host-delay`` and ``--host_delay``; a config file and ``newsbeam.run`` take either
+    spelling as a key. ``kind`` is "value" (of ``type``), "many" (a repeatable value), "on"
+    or "off" (a flag that sets ``dest`` True or False), or "positional".
     """
 
+    name: str
+    help: str
+    group: str
+    type: Callable[[str], Any] = str
+    default: Any = None
+    kind: str = "value"
+    dest: str | None = None
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    nargs: str | None = None
+
+    def __post_init__(self) -> None:
+        assert self.group in GROUPS, f"--{self.name}: unknown group {self.group!r}"
+        assert self.kind in ("value", "many", "on", "off", "positional"), self.kind
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """``("--host-delay", "--host_delay")``; a positional's name alone."""
+        if self.kind == "positional":
+            return (self.name,)
+        underscored = f"--{self.name.replace('-', '_')}"
+        return (f"--{self.name}",) + ((underscored,) if "-" in self.name else ())
+
+    @property
+    def key(self) -> str:
+        """Where argparse stores it (``host_delay``, ``fetch_articles`` for ``--no-fetch-articles``)."""
+        return self.dest or self.name.replace("-", "_")
+
+    @property
+    def is_flag(self) -> bool:
+        return self.kind in ("on", "off")
+
+    def argparse_kwargs(self) -> dict[str, Any]:
+        if self.kind == "positional":
+            return {"nargs": self.nargs, "default": self.default, "help": self.help, "metavar": self.metavar}
+        kwargs: dict[str, Any] = {"dest": self.key, "help": self.help}
+        if self.is_flag:
+            kwargs["action"] = "store_true" if self.kind == "on" else "store_false"
+            return kwargs
+        kwargs["default"] = self.default
+        if self.metavar or not self.choices:
+            kwargs["metavar"] = self.metavar or self.name.split("-")[-1].upper()
+        if self.kind == "many":
+            kwargs["action"] = "append"
+        if self.type is not str:
+            kwargs["type"] = self.type
+        if self.choices:
+            kwargs["choices"] = self.choices
+        return kwargs
+
+
+def add_options(parser: Any, options: Sequence[Option]) -> None:
+    """Adds ``options`` to ``parser``: into their named groups when it is ours (``OptionParser.section``),
+    else straight onto it (Beam's own parser, which ``PipelineOptions`` builds)."""
+    for option in options:
+        target = parser.section(option.group) if hasattr(parser, "section") else parser
+        target.add_argument(*option.flags, **option.argparse_kwargs())
+
+
+class OptionSet:
+    """A command's options: ``OPTIONS``, added to a parser by ``_add_argparse_args`` (Beam's hook)."""
+
+    OPTIONS: tuple[Option, ...] = ()
+
     @classmethod
-    def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument(
-            "--input",
-            dest="input",
-            action="append",
-            default=None,
-            help="Seed file, directory or glob (.txt, .html, .htm, .jsonl, optionally .gz) or WARC files"
-            f" (.warc, .warc.gz); repeatable. Default {DEFAULT_INPUT}",
-        )
-        parser.add_argument(
-            "--output",
-            dest="output",
-            default=DEFAULT_OUTPUT,
-            help="Output directory or URI for the Parquet tables. Default %(default)s",
-        )
-        parser.add_argument(
-            "--state",
-            dest="state",
-            default=None,
-            help="State store (feed validators, seen-items ledger) that outlives the run. Default OUTPUT/_state/",
-        )
-        parser.add_argument(
-            "--catalog",
-            dest="catalog",
-            default=None,
-            help=f"Story catalog (TOML) naming known stories. Default {DEFAULT_CATALOG} when it exists; '' for none.",
-        )
-        parser.add_argument(
-            "--feed", dest="feed", action="append", default=None, help="RSS/Atom/RDF feed URL; repeatable."
-        )
-        parser.add_argument(
-            "--feeds",
-            dest="feeds",
-            action="append",
-            default=None,
-            help="File of feed URLs (one per line, '#' comments) or an OPML subscription list; repeatable.",
-        )
-        parser.add_argument(
-            "--host-delay",
-            "--host_delay",
-            dest="host_delay",
-            type=float,
-            default=DEFAULT_HOST_DELAY,
-            help="Minimum seconds between two requests to the same host (one request in flight per host)."
-            " Default %(default)s",
-        )
-        parser.add_argument(
-            "--fetch-threads",
-            "--fetch_threads",
-            dest="fetch_threads",
-            type=int,
-            default=DEFAULT_FETCH_THREADS,
-            help="Hosts fetched at once per worker. Default %(default)s",
-        )
-        parser.add_argument(
-            "--http-timeout",
-            "--http_timeout",
-            dest="http_timeout",
-            type=float,
-            default=FetchPolicy.read_timeout,
-            help="Seconds to wait for a connection or the next bytes of a response. Default %(default)s",
-        )
-        parser.add_argument(
-            "--http-total-timeout",
-            "--http_total_timeout",
-            dest="http_total_timeout",
-            type=float,
-            default=FetchPolicy.total_timeout,
-            help="Seconds one request may take in all, redirects included (cuts off slow drips). Default %(default)s",
-        )
-        parser.add_argument(
-            "--max-body-mb",
-            "--max_body_mb",
-            dest="max_body_mb",
-            type=float,
-            default=FetchPolicy.max_body_bytes / 2**20,
-            help="Largest response body in MiB, on the wire; decoded bodies may be 5x that. Default %(default)s",
-        )
-        parser.add_argument(
-            "--no-fetch-articles",
-            "--no_fetch_articles",
-            dest="fetch_articles",
-            action="store_false",
-            help="Use the feed entries' own content/summary; don't fetch article pages.",
-        )
-        parser.add_argument(
-            "--allow-private-network",
-            "--allow_private_network",
-            dest="allow_private_network",
-            action="store_true",
-            help="Allow URLs that resolve to loopback, private or link-local addresses (refused by default: SSRF).",
-        )
-        parser.add_argument(
-            "--reset-feeds",
-            "--reset_feeds",
-            dest="reset_feeds",
-            action="store_true",
-            help="Poll the given feeds even if marked gone (410) or backing off after errors.",
-        )
-        parser.add_argument(
-            "--min-words",
-            "--min_words",
-            dest="min_words",
-            type=int,
-            default=DEFAULT_MIN_WORDS,
-            help="Articles with fewer words after cleaning are rejected. Default %(default)s",
-        )
-        parser.add_argument(
-            "--extraction-budget",
-            "--extraction_budget",
-            dest="extraction_budget",
-            type=float,
-            default=DEFAULT_EXTRACTION_BUDGET_S,
-            help="Seconds one HTML page may take to extract; a page over it becomes a 'too_slow' reject. "
-            "Default %(default)s",
-        )
-        parser.add_argument(
-            "--cc-news",
-            "--cc_news",
-            dest="cc_news",
-            action="append",
-            default=None,
-            help="Common Crawl CC-NEWS month(s) to read: YYYY/MM or YYYY/MM-YYYY/MM; repeatable.",
-        )
-        parser.add_argument(
-            "--cc-news-base",
-            "--cc_news_base",
-            dest="cc_news_base",
-            default=CC_NEWS_BASE,
-            help="Where CC-NEWS lives: https://data.commoncrawl.org/, s3://commoncrawl/ "
-            "or a copy with the same layout. Default %(default)s",
-        )
-        parser.add_argument(
-            "--sitemap",
-            dest="sitemap",
-            action="append",
-            default=None,
-            help="Sitemap, sitemap index or Google News sitemap URL (optionally .gz); repeatable.",
-        )
-        parser.add_argument(
-            "--site",
-            dest="site",
-            action="append",
-            default=None,
-            help="Keep only pages of these hosts and their subdomains (comma-separated, an http(s) URL, or a file "
-            "of them: a value with '/' or ending in .txt); with no --input/--cc-news their sitemaps are found "
-            "through robots.txt. Repeatable.",
-        )
-        parser.add_argument(
-            "--since",
-            dest="since",
-            default=None,
-            help="Keep records fetched and articles published at or after this date (YYYY-MM-DD) "
-            "or ISO-8601 time, UTC.",
-        )
-        parser.add_argument(
-            "--until",
-            dest="until",
-            default=None,
-            help="Keep records fetched and articles published before the end of this date, "
-            "or before this ISO-8601 time.",
-        )
-        parser.add_argument(
-            "--language",
-            dest="language",
-            action="append",
-            default=None,
-            help="Keep only articles in these languages (ISO 639-1, comma-separated or repeated), "
-            "as identified after extraction.",
-        )
+    def _add_argparse_args(cls, parser: Any) -> None:
+        add_options(parser, cls.OPTIONS)
+
+
+# --- input, output, stories ----------------------------------------------------------------------------------
+
+INPUT = Option(
+    "input",
+    "Seed file, directory or glob (.txt, .html, .htm, .jsonl, optionally .gz) or WARC files"
+    f" (.warc, .warc.gz); repeatable. Default {DEFAULT_INPUT} when no other source is given",
+    "input",
+    kind="many",
+    metavar="PATH",
+)
+OUTPUT = Option(
+    "output",
+    "The output folder for the Parquet tables (local, gs://, s3://). Default %(default)s",
+    "output",
+    default=DEFAULT_OUTPUT,
+    metavar="DIR",
+)
+STATE = Option(
+    "state",
+    "State store (feed validators, seen-items ledger) that outlives the run. Default OUTPUT/_state/",
+    "output",
+    metavar="DIR",
+)
+CATALOG = Option(
+    "catalog",
+    f"Story catalog (TOML) naming known stories. Default {DEFAULT_CATALOG} when it exists; '' for none.",
+    "stories",
+    metavar="PATH",
+)
+
+# --- sources ----------------------------------------------------------------------------------------------------
+
+FEED = Option("feed", "RSS/Atom/RDF/JSON feed URL; repeatable.", "sources", kind="many", metavar="URL")
+FEEDS = Option(
+    "feeds",
+    "File of feed URLs (one per line, '#' comments) or an OPML subscription list; repeatable.",
+    "sources",
+    kind="many",
+    metavar="PATH",
+)
+SITEMAP = Option(
+    "sitemap",
+    "Sitemap, sitemap index or Google News sitemap URL (optionally .gz); repeatable.",
+    "sources",
+    kind="many",
+    metavar="URL",
+)
+SITE = Option(
+    "site",
+    "Keep only pages of these hosts and their subdomains (comma-separated, an http(s) URL, or a file "
+    "of them: a value with '/' or ending in .txt); with no --input/--cc-news their sitemaps are found "
+    "through robots.txt. Repeatable.",
+    "sources",
+    kind="many",
+    metavar="HOSTS",
+)
+CC_NEWS = Option(
+    "cc-news",
+    "Common Crawl CC-NEWS month(s) to read: YYYY/MM or YYYY/MM-YYYY/MM; repeatable.",
+    "sources",
+    kind="many",
+    metavar="MONTHS",
+)
+CC_NEWS_BASE_OPTION = Option(
+    "cc-news-base",
+    "Where CC-NEWS lives: https://data.commoncrawl.org/, s3://commoncrawl/ "
+    "or a copy with the same layout. Default %(default)s",
+    "sources",
+    default=CC_NEWS_BASE,
+    metavar="URI",
+)
+NO_FETCH_ARTICLES = Option(
+    "no-fetch-articles",
+    "Use the feed entries' own content/summary; don't fetch article pages.",
+    "sources",
+    kind="off",
+    dest="fetch_articles",
+)
+RESET_FEEDS = Option(
+    "reset-feeds", "Poll the given feeds even if marked gone (410) or backing off after errors.", "sources", kind="on"
+)
+
+# --- extraction --------------------------------------------------------------------------------------------------
+
+MIN_WORDS = Option(
+    "min-words",
+    "Articles with fewer words after cleaning are rejected. Default %(default)s",
+    "extraction",
+    type=int,
+    default=DEFAULT_MIN_WORDS,
+    metavar="N",
+)
+EXTRACTION_BUDGET = Option(
+    "extraction-budget",
+    "Seconds one HTML page may take to extract; a page over it becomes a 'too_slow' reject. Default %(default)s",
+    "extraction",
+    type=float,
+    default=DEFAULT_EXTRACTION_BUDGET_S,
+    metavar="SECONDS",
+)
+SINCE = Option(
+    "since",
+    "Keep records fetched and articles published at or after this date (YYYY-MM-DD) or ISO-8601 time, UTC.",
+    "extraction",
+    metavar="DATE",
+)
+UNTIL = Option(
+    "until",
+    "Keep records fetched and articles published before the end of this date, or before this ISO-8601 time.",
+    "extraction",
+    metavar="DATE",
+)
+LANGUAGE = Option(
+    "language",
+    "Keep only articles in these languages (ISO 639-1, comma-separated or repeated), as identified after extraction.",
+    "extraction",
+    kind="many",
+    metavar="CODES",
+)
+
+# --- fetching ----------------------------------------------------------------------------------------------------
+
+HOST_DELAY = Option(
+    "host-delay",
+    "Minimum seconds between two requests to the same host (one request in flight per host). Default %(default)s",
+    "fetching",
+    type=float,
+    default=DEFAULT_HOST_DELAY,
+    metavar="SECONDS",
+)
+FETCH_THREADS = Option(
+    "fetch-threads",
+    "Hosts fetched at once per worker. Default %(default)s",
+    "fetching",
+    type=int,
+    default=DEFAULT_FETCH_THREADS,
+    metavar="N",
+)
+HTTP_TIMEOUT = Option(
+    "http-timeout",
+    "Seconds to wait for a connection or the next bytes of a response. Default %(default)s",
+    "fetching",
+    type=float,
+    default=FetchPolicy.read_timeout,
+    metavar="SECONDS",
+)
+HTTP_TOTAL_TIMEOUT = Option(
+    "http-total-timeout",
+    "Seconds one request may take in all, redirects included (cuts off slow drips). Default %(default)s",
+    "fetching",
+    type=float,
+    default=FetchPolicy.total_timeout,
+    metavar="SECONDS",
+)
+MAX_BODY_MB = Option(
+    "max-body-mb",
+    "Largest response body in MiB, on the wire; decoded bodies may be 5x that. Default %(default)s",
+    "fetching",
+    type=float,
+    default=FetchPolicy.max_body_bytes / 2**20,
+    metavar="MB",
+)
+ALLOW_PRIVATE_NETWORK = Option(
+    "allow-private-network",
+    "Allow URLs that resolve to loopback, private or link-local addresses (refused by default: SSRF).",
+    "fetching",
+    kind="on",
+)
+
+# --- streaming ---------------------------------------------------------------------------------------------------
+
+POLL_INTERVAL = Option(
+    "poll-interval",
+    "Seconds between two polls of every feed. Default %(default)s",
+    "streaming",
+    type=float,
+    default=DEFAULT_POLL_INTERVAL,
+    metavar="SECONDS",
+)
+WINDOW_SIZE = Option(
+    "window-size",
+    "Seconds of publication time per output window (one file per window, partition and pane). Default %(default)s",
+    "streaming",
+    type=float,
+    default=DEFAULT_WINDOW_SECONDS,
+    metavar="SECONDS",
+)
+ALLOWED_LATENESS = Option(
+    "allowed-lateness",
+    "Seconds after its window's end an article is still written (in a late pane); later ones become 'late'"
+    " rejects. Default %(default)s",
+    "streaming",
+    type=float,
+    default=DEFAULT_ALLOWED_LATENESS_SECONDS,
+    metavar="SECONDS",
+)
+DEDUP_HORIZON = Option(
+    "dedup-horizon",
+    "Seconds of event time a URL, text or feed entry is remembered (and the near-duplicate window); must exceed"
+    " window + lateness. Default %(default)s",
+    "streaming",
+    type=float,
+    default=DEFAULT_DEDUP_HORIZON_SECONDS,
+    metavar="SECONDS",
+)
+SNAPSHOT_INTERVAL = Option(
+    "snapshot-interval",
+    "Seconds of watermark progress between two snapshots of the story index and feed states to the state store"
+    " (also written when the job is drained). Default %(default)s",
+    "streaming",
+    type=float,
+    default=DEFAULT_SNAPSHOT_SECONDS,
+    metavar="SECONDS",
+)
+STREAMING = Option(
+    "streaming", "Submit the streaming graph (Prism, DataflowRunner, FlinkRunner).", "streaming", kind="on"
+)
+"""Beam's own ``--streaming`` (StandardOptions), shown with ours."""
+
+# --- watch -------------------------------------------------------------------------------------------------------
+
+INTERVAL = Option(
+    "interval",
+    "Seconds between the starts of two runs. Default %(default)s",
+    "watch",
+    type=float,
+    default=DEFAULT_INTERVAL,
+    metavar="SECONDS",
+)
+MAX_RUNS = Option(
+    "max-runs", "Stop after this many runs (default: until SIGINT/SIGTERM).", "watch", type=int, metavar="N"
+)
+
+# --- runner and general ------------------------------------------------------------------------------------------
+
+RUNNER = Option(
+    "runner",
+    "Pipeline runner, e.g. DataflowRunner, FlinkRunner, PrismRunner, or the fully qualified name of a"
+    f" PipelineRunner subclass. Default {DEFAULT_RUNNER} (batch, local).",
+    "runner",
+    metavar="NAME",
+)
+"""Beam's own ``--runner`` (StandardOptions), shown with ours and its real default."""
+CONFIG = Option(
+    "config",
+    "Read options from this TOML file (keys: the long option names). Default ./newsbeam.toml when it"
+    " exists; '' for none. The command line wins over the file.",
+    "general",
+    metavar="PATH",
+)
+
+# --- the analyst commands' own options ---------------------------------------------------------------------------
+
+MIN_FILE_MB = Option(
+    "min-file-mb",
+    "Files smaller than this are merged. Default %(default)s",
+    "command",
+    type=float,
+    default=DEFAULT_MIN_FILE_MB,
+    metavar="MB",
+)
+SCHEMA_FORMAT = Option("format", "Default %(default)s", "command", default="markdown", choices=("markdown", "json"))
+SQL = Option(
+    "sql",
+    "The SQL to run; views articles, stories, rejects (and feed_polls) are defined. "
+    "Without SQL, prints the view definitions.",
+    "command",
+    kind="positional",
+    nargs="?",
+)
+QUERY_FORMAT = Option(
+    "format", "Output format. Default %(default)s", "command", default="table", choices=("table", "csv", "json")
+)
+UNSAFE = Option(
+    "unsafe",
+    "A full DuckDB session: any statement, any file (the default reads only the output's files).",
+    "command",
+    kind="on",
+)
+STORY_ID = Option("story_id", "Show this story's articles.", "command", kind="positional", nargs="?")
+SEARCH = Option("search", "Only stories whose label or headlines contain TEXT.", "command", metavar="TEXT")
+LIMIT = Option("limit", "At most this many stories. Default %(default)s", "command", type=int, default=50)
+RESET = Option(
+    "reset",
+    "Forget URL's backoff, gone mark and validators: the next run polls it afresh.",
+    "command",
+    metavar="URL",
+)
+TARGET = Option("target", "The article's URL or article_id.", "command", kind="positional")
+WITH_COPIES = Option("with-copies", "Also remove the rows marked as duplicates of the article.", "command", kind="on")
+
+
+class NewsbeamOptions(PipelineOptions):
+    """Where to read, where to write, and how to judge articles: every batch run's options."""
+
+    OPTIONS = (
+        INPUT,
+        FEED,
+        FEEDS,
+        SITEMAP,
+        SITE,
+        CC_NEWS,
+        CC_NEWS_BASE_OPTION,
+        NO_FETCH_ARTICLES,
+        RESET_FEEDS,
+        MIN_WORDS,
+        EXTRACTION_BUDGET,
+        SINCE,
+        UNTIL,
+        LANGUAGE,
+        CATALOG,
+        OUTPUT,
+        STATE,
+        HOST_DELAY,
+        FETCH_THREADS,
+        HTTP_TIMEOUT,
+        HTTP_TOTAL_TIMEOUT,
+        MAX_BODY_MB,
+        ALLOW_PRIVATE_NETWORK,
+    )
+
+    @classmethod
+    def _add_argparse_args(cls, parser: Any) -> None:  # Beam calls the hook only where a class defines it
+        add_options(parser, cls.OPTIONS)
 
     @property
     def inputs(self) -> list[str]:
@@ -231,180 +480,101 @@ class NewsbeamOptions(PipelineOptions):
 class StreamingOptions(PipelineOptions):
     """Event time and polling of ``run --streaming`` (Beam's own ``--streaming`` flag selects it)."""
 
+    OPTIONS = (POLL_INTERVAL, WINDOW_SIZE, ALLOWED_LATENESS, DEDUP_HORIZON, SNAPSHOT_INTERVAL)
+
     @classmethod
-    def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument(
-            "--poll-interval",
-            "--poll_interval",
-            dest="poll_interval",
-            type=float,
-            default=DEFAULT_POLL_INTERVAL,
-            help="Streaming: seconds between two polls of every feed. Default %(default)s",
-        )
-        parser.add_argument(
-            "--window-size",
-            "--window_size",
-            dest="window_size",
-            type=float,
-            default=DEFAULT_WINDOW_SECONDS,
-            help="Streaming: seconds of publication time per output window (one file per window, partition"
-            " and pane). Default %(default)s",
-        )
-        parser.add_argument(
-            "--allowed-lateness",
-            "--allowed_lateness",
-            dest="allowed_lateness",
-            type=float,
-            default=DEFAULT_ALLOWED_LATENESS_SECONDS,
-            help="Streaming: seconds after its window's end an article is still written (in a late pane);"
-            " later ones become 'late' rejects. Default %(default)s",
-        )
-        parser.add_argument(
-            "--dedup-horizon",
-            "--dedup_horizon",
-            dest="dedup_horizon",
-            type=float,
-            default=DEFAULT_DEDUP_HORIZON_SECONDS,
-            help="Streaming: seconds of event time a URL, text or feed entry is remembered (and the near-duplicate"
-            " window); must exceed window + lateness. Default %(default)s",
-        )
-        parser.add_argument(
-            "--snapshot-interval",
-            "--snapshot_interval",
-            dest="snapshot_interval",
-            type=float,
-            default=DEFAULT_SNAPSHOT_SECONDS,
-            help="Streaming: seconds of watermark progress between two snapshots of the story index and feed states"
-            " to the state store (also written when the job is drained). Default %(default)s",
-        )
+    def _add_argparse_args(cls, parser: Any) -> None:  # Beam calls the hook only where a class defines it
+        add_options(parser, cls.OPTIONS)
 
 
 class WatchOptions(PipelineOptions):
     """``watch``: how often to run and when to stop."""
 
+    OPTIONS = (INTERVAL, MAX_RUNS)
+
     @classmethod
-    def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument(
-            "--interval",
-            dest="interval",
-            type=float,
-            default=DEFAULT_INTERVAL,
-            help="watch: seconds between the starts of two runs. Default %(default)s",
-        )
-        parser.add_argument(
-            "--max-runs",
-            "--max_runs",
-            dest="max_runs",
-            type=int,
-            default=None,
-            help="watch: stop after this many runs (default: until SIGINT/SIGTERM).",
-        )
+    def _add_argparse_args(cls, parser: Any) -> None:  # Beam calls the hook only where a class defines it
+        add_options(parser, cls.OPTIONS)
 
 
-class OutputOptions:
+class RunnerOptions(OptionSet):
+    """Beam's ``--runner`` (and ``--streaming`` for ``run``), shown with our options; Beam defines and reads them."""
+
+    OPTIONS = (RUNNER,)
+
+
+class StreamingFlag(OptionSet):
+    """Beam's ``--streaming``, for the commands that take ``StreamingOptions``."""
+
+    OPTIONS = (STREAMING,)
+
+
+class OutputOptions(OptionSet):
     """``--output`` of the commands that read an output folder (plus Beam's file system options)."""
 
-    @classmethod
-    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--output",
-            default=DEFAULT_OUTPUT,
-            help="The pipeline's output folder (local, gs://, s3://). Default %(default)s",
-        )
+    OPTIONS: tuple[Option, ...] = (OUTPUT,)
 
 
-class CompactOptions(OutputOptions):
+class CompactOptions(OptionSet):
     """``compact``: merge small files."""
 
-    @classmethod
-    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
-        super()._add_argparse_args(parser)
-        parser.add_argument(
-            "--min-file-mb",
-            "--min_file_mb",
-            dest="min_file_mb",
-            type=float,
-            default=DEFAULT_MIN_FILE_MB,
-            help="Files smaller than this are merged. Default %(default)s",
-        )
+    OPTIONS = (OUTPUT, MIN_FILE_MB)
 
 
 class ReportOptions(OutputOptions):
     """``report``: writes OUTPUT/report.html."""
 
 
-class SchemaOptions:
+class SchemaOptions(OptionSet):
     """``schema``: the tables' columns as documentation."""
 
-    @classmethod
-    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--format", choices=("markdown", "json"), default="markdown", help="Default %(default)s")
+    OPTIONS = (SCHEMA_FORMAT,)
 
 
-class QueryOptions(OutputOptions):
+class QueryOptions(OptionSet):
     """``query``: SQL over the output's tables in DuckDB."""
 
-    @classmethod
-    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
-        super()._add_argparse_args(parser)
-        parser.add_argument(
-            "sql",
-            nargs="?",
-            default=None,
-            help="The SQL to run; views articles, stories, rejects (and feed_polls) are defined. "
-            "Without SQL, prints the view definitions.",
-        )
-        parser.add_argument(
-            "--format", choices=("table", "csv", "json"), default="table", help="Output format. Default %(default)s"
-        )
-        parser.add_argument(
-            "--unsafe",
-            action="store_true",
-            help="A full DuckDB session: any statement, any file (the default reads only the output's files).",
-        )
+    OPTIONS = (OUTPUT, SQL, QUERY_FORMAT, UNSAFE)
 
 
-class StoriesOptions(OutputOptions):
+class StoriesOptions(OptionSet):
     """``stories``: list stories, or one story's articles."""
 
-    @classmethod
-    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
-        super()._add_argparse_args(parser)
-        parser.add_argument("story_id", nargs="?", default=None, help="Show this story's articles.")
-        parser.add_argument("--search", default=None, help="Only stories whose label or headlines contain TEXT.")
-        parser.add_argument("--limit", type=int, default=50, help="At most this many stories. Default %(default)s")
+    OPTIONS = (OUTPUT, STORY_ID, SEARCH, LIMIT)
 
 
-class FeedsOptions(OutputOptions):
+class FeedsOptions(OptionSet):
     """``feeds``: the feeds' health, and resetting one."""
 
-    @classmethod
-    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
-        super()._add_argparse_args(parser)
-        parser.add_argument("--state", default=None, help="State store holding feeds.json. Default OUTPUT/_state/")
-        parser.add_argument(
-            "--reset",
-            metavar="URL",
-            default=None,
-            help="Forget URL's backoff, gone mark and validators: the next run polls it afresh.",
-        )
+    OPTIONS = (OUTPUT, STATE, RESET)
 
 
-class ForgetOptions(OutputOptions):
+class ForgetOptions(OptionSet):
     """``forget``: a takedown of one article."""
 
-    @classmethod
-    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
-        super()._add_argparse_args(parser)
-        parser.add_argument("target", help="The article's URL or article_id.")
-        parser.add_argument("--state", default=None, help="State store holding the seen ledger. Default OUTPUT/_state/")
-        parser.add_argument(
-            "--with-copies",
-            "--with_copies",
-            dest="with_copies",
-            action="store_true",
-            help="Also remove the rows marked as duplicates of the article.",
-        )
+    OPTIONS = (OUTPUT, TARGET, STATE, WITH_COPIES)
+
+
+def options_of(classes: Sequence[type]) -> Iterator[Option]:
+    """The options declared by these option classes (ours; Beam's have none), in order."""
+    for cls in classes:
+        yield from getattr(cls, "OPTIONS", ())
+
+
+def every_option() -> list[Option]:
+    """Every option any command takes (``CONFIG`` and Beam's ``--runner``/``--streaming`` included)."""
+    classes = (NewsbeamOptions, StreamingOptions, WatchOptions, *_all_subclasses(OptionSet))
+    seen: dict[int, Option] = {}
+    for option in (*options_of(classes), CONFIG):
+        seen.setdefault(id(option), option)
+    return list(seen.values())
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_all_subclasses(sub)]
+    return found
 
 
 def state_dir_of(output: str, state: str | None) -> str:

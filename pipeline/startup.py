@@ -38,6 +38,7 @@ def is_local_batch_run(argv: Sequence[str]) -> bool:
         if args[0] not in ("run", "watch"):
             return False
         args = args[1:]
+    args += config_words(args)
     if any(flag in args for flag in ("-h", "--help", "--streaming")):
         return False
     if any(scheme in arg for arg in args for scheme in CLOUD_SCHEMES):
@@ -45,6 +46,32 @@ def is_local_batch_run(argv: Sequence[str]) -> bool:
     runners = [a.split("=", 1)[1] for a in args if a.startswith("--runner=")]
     runners += [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--runner"]
     return all(r in LOCAL_RUNNERS for r in runners)
+
+
+def config_words(args: Sequence[str]) -> list[str]:
+    """The config file's options as words (``pipeline/config.py``), so its runner and paths count like the
+    command line's; ``["--help"]`` (import everything) when it can't be read: the command then reports why."""
+    import os
+    import tomllib
+
+    path = "newsbeam.toml" if os.path.isfile("newsbeam.toml") else None
+    for i, arg in enumerate(args):
+        if arg == "--config":
+            path = args[i + 1] if i + 1 < len(args) else None
+        elif arg.startswith("--config="):
+            path = arg.split("=", 1)[1]
+    if not path:
+        return []
+    try:
+        with open(path, "rb") as handle:
+            values = tomllib.load(handle)
+    except (OSError, ValueError):
+        return ["--help"]
+    words = []
+    for key, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            words.append(f"--{key}" if item is True else f"--{key}={item}")
+    return words
 
 
 def skip_optional_imports(argv: Sequence[str]) -> bool:

@@ -137,6 +137,10 @@ class RunSummary:
     def reconciled(self) -> bool:
         return not self.mismatches
 
+    def __str__(self) -> str:
+        """The summary ``newsbeam run`` prints."""
+        return format_summary(self)
+
     def to_json(self) -> dict[str, Any]:
         """The summary as a JSON object (``reconciled`` included for readers of the file)."""
         data = dataclasses.asdict(self)

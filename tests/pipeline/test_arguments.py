@@ -123,3 +123,54 @@ def test_exit_code_of_maps_named_failures_to_their_codes_and_lets_others_through
     assert capsys.readouterr().err.splitlines() == [f"error: {corrupt}", "error: bad --min-words"]
     with pytest.raises(KeyError):
         exit_code_of(fail(KeyError("a bug, not a user's error")), STATE_ERRORS)
+
+
+def test_run_help_lists_the_named_groups_in_order():
+    text = format_help(RUN)
+    titles = [
+        "input: ",
+        "sources: ",
+        "extraction: ",
+        "stories: ",
+        "output: ",
+        "fetching: ",
+        "streaming (run --streaming)",
+        "runner:",
+        "general:",
+    ]
+    positions = [text.index("\n" + title) for title in titles]
+    assert positions == sorted(positions), positions
+    assert text.index("\n  --min-words") > text.index("\nextraction: ") and "--host_delay" not in text
+    watch = format_help(WATCH)
+    assert "\nwatch: " in watch and "--window-size" not in watch and "--streaming" not in watch
+
+
+def test_every_option_is_declared_once_and_shared_by_the_commands_that_take_it():
+    from pipeline.options import every_option
+
+    by_name: dict[str, set[int]] = {}
+    for option in every_option():
+        by_name.setdefault(option.name, set()).add(id(option))
+    assert {name for name, ids in by_name.items() if len(ids) > 1} == {"format"}  # query's and schema's differ
+    for name in COMMANDS:
+        declared = [option.name for option in COMMANDS[name][0].declared_options()]
+        assert len(declared) == len(set(declared)), name
+    run_output = next(o for o in RUN.declared_options() if o.name == "output")
+    assert all(run_output in COMMANDS[n][0].declared_options() for n in ("watch", "query", "report", "forget"))
+
+
+def test_no_option_is_spelled_by_hand_outside_the_declarations():
+    import re
+
+    pattern = re.compile(r"add_argument\(\s*\"--")
+    offenders = []
+    for path in [*(REPO / "pipeline").rglob("*.py"), *(REPO / "transforms").rglob("*.py")]:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if pattern.search(line) and path.name != "arguments.py" and "docs_reference" not in path.name:
+                offenders.append(f"{path.relative_to(REPO)}:{number}")
+    assert offenders == []
+
+
+def test_an_underscore_spelling_parses_like_the_hyphenated_one():
+    assert parse_command(RUN, ["--min_words", "3"]).min_words == parse_command(RUN, ["--min-words", "3"]).min_words
+    assert parse_command(COMMANDS["forget"][0], ["x", "--with_copies"]).with_copies is True

@@ -70,3 +70,17 @@ def test_a_local_run_imports_no_cloud_client_report_or_duckdb(tmp_path):
     assert "compatible bson" not in result.stderr  # no warning about the skipped connectors
     blocked = set(OPTIONAL_IMPORTS)  # their import is attempted (and refused at once): Beam guards each one
     assert not sorted(m for m in imported - blocked if m.startswith(NOT_ON_THE_RUN_PATH))
+
+
+def test_a_config_files_runner_and_cloud_paths_count_like_the_command_lines(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert is_local_batch_run(["run"])
+    (tmp_path / "newsbeam.toml").write_text('runner = "DataflowRunner"\n')
+    assert not is_local_batch_run(["run"])
+    assert is_local_batch_run(["run", "--config", ""])
+    (tmp_path / "cloud.toml").write_text('output = "gs://bucket/news"\nmin-words = 3\n')
+    assert not is_local_batch_run(["run", "--config", "cloud.toml"])
+    (tmp_path / "local.toml").write_text('output = "news/"\nfeeds = ["a.txt", "b.txt"]\nreset-feeds = true\n')
+    assert is_local_batch_run(["--config=local.toml"])
+    (tmp_path / "broken.toml").write_text("output = \n")
+    assert not is_local_batch_run(["run", "--config", "broken.toml"])  # the command reports the error

@@ -186,8 +186,10 @@ class _FetchHostGroups(beam.DoFn):
         self._pending: list[Future] = []
 
     def process(self, element) -> Iterator:
-        _, items = element
-        self._pending.append(self._pool.submit(self._fetch_host, list(items)))
+        host, items = element
+        items = list(items)
+        progress.fetching(host, len(items))
+        self._pending.append(self._pool.submit(self._fetch_host, host, items))
         yield from self._drain(wait=False)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
@@ -198,8 +200,12 @@ class _FetchHostGroups(beam.DoFn):
         self._pool.shutdown(wait=True)
         self._session.close()
 
-    def _fetch_host(self, items: list) -> list:
-        return [output for item in items for output in self._fetch_one(self._session, item)]
+    def _fetch_host(self, host: str, items: list) -> list:
+        outputs = []
+        for item in items:
+            outputs += self._fetch_one(self._session, item)
+            progress.fetched(host)  # the progress line's "fetching HOST done/queued"
+        return outputs
 
     def _drain(self, wait: bool) -> Iterator:
         still_running = []

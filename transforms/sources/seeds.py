@@ -84,6 +84,7 @@ class ReadSeedFile(beam.DoFn):
                 self._documents.inc()
                 progress.note("documents read")
             yield set_rejects_aside(item, STAGE)
+        progress.note("seed files read")  # once its last document is out: "seed files 120/201"
 
 
 def expand_inputs(patterns: Iterable[str]) -> list[str]:

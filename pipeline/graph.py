@@ -43,6 +43,7 @@ class RunPlan:
     catalog: Sequence[CatalogStory] = ()
     min_words: int = DEFAULT_MIN_WORDS
     extraction_budget: float = DEFAULT_EXTRACTION_BUDGET_S
+    extraction_workers: int | None = None  # HTML extraction processes per worker process; None: one per core
     fetch: FetchSettings = field(default_factory=FetchSettings)
     fetch_pages: bool = True
     warc_files: Sequence[str] = ()
@@ -68,7 +69,7 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
         "Sitemaps": sitemaps.documents,
     }
     extracted = documents | "ExtractArticles" >> ExtractArticles(
-        run, plan.min_words, plan.extraction_budget, plan.filters
+        run, plan.min_words, plan.extraction_budget, plan.filters, plan.extraction_workers
     )
     parked = extracted.articles | "ParkArticles" >> ParkArticles(staging_dir(plan.output, run.run_id), story_ref)
     deduped = parked.refs | "MarkDuplicates" >> MarkDuplicates(seen)  # bodies wait in files; refs travel

@@ -163,6 +163,15 @@ class NewsbeamOptions(PipelineOptions):
             "Default %(default)s",
         )
         parser.add_argument(
+            "--extraction-workers",
+            "--extraction_workers",
+            dest="extraction_workers",
+            type=int,
+            default=None,
+            help="HTML extraction processes per worker process, working while the pipeline does the rest. "
+            "Default: one per usable core",
+        )
+        parser.add_argument(
             "--cc-news",
             "--cc_news",
             dest="cc_news",

@@ -60,6 +60,7 @@ def plan_run(options: NewsbeamOptions, run: RunContext) -> RunPlan:
         catalog=read_catalog(options.catalog),
         min_words=options.min_words,
         extraction_budget=options.extraction_budget,
+        extraction_workers=extraction_workers(options.extraction_workers),
         fetch=FetchSettings(
             host_delay=options.host_delay,
             threads=options.fetch_threads,
@@ -78,6 +79,13 @@ def plan_run(options: NewsbeamOptions, run: RunContext) -> RunPlan:
         known_sitemaps=SitemapStateStore(options.state_dir).load(),
         filters=archive_filters(options),
     )
+
+
+def extraction_workers(value: int | None) -> int | None:
+    """``--extraction-workers``: a positive count, or None (one per usable core)."""
+    if value is not None and value < 1:
+        raise PlanError(f"--extraction-workers must be at least 1, not {value}")
+    return value
 
 
 def check_state_store(state_dir: str) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 import trafilatura
@@ -121,6 +122,8 @@ def test_profile_breakdown_splits_stages_without_overlap(pages, tmp_path):
     profiler.runcall(work)
     path = tmp_path / "work.prof"
     profiler.dump_stats(str(path))
+    profiler.dump_stats(str(path) + ".main")  # all of it ran on the main thread
+    Path(str(path) + ".children").write_text('{"cpu_s": 0.0}')  # and no extraction process
     stats = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
     markers = dict(STAGES)
     trafilatura_s = entry_seconds(stats, markers["trafilatura.bare_extraction (the limit's work)"])

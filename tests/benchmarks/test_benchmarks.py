@@ -134,7 +134,7 @@ def test_profile_breakdown_splits_stages_without_overlap(pages, tmp_path):
     staged = [rows[label] for label, _ in STAGES]
     assert all(s >= 0 for s in staged) and trafilatura_s < sum(staged) <= rows["total (profiled)"]
     assert (
-        rows["start-up outside bundles: imports, options, graph construction, runner planning"]
+        rows["of which outside bundles on the main thread: start-up, DoFn set-up (model loads)"]
         == rows["total (profiled)"]
     )  # no Beam here
 

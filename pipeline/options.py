@@ -169,7 +169,7 @@ class NewsbeamOptions(PipelineOptions):
             type=int,
             default=None,
             help="HTML extraction processes per worker process, working while the pipeline does the rest. "
-            "Default: one per usable core",
+            "Default: one per usable core on a local runner in one process, else 1",
         )
         parser.add_argument(
             "--cc-news",

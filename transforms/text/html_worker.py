@@ -335,11 +335,14 @@ class ExtractionPool:
         self._wake()
         self._collector.join(10)
         with self._lock:
+            closed = RuntimeError("the HTML extraction pool was closed")
             for child in self._children:
+                for page in child.batch:
+                    page.resolve(closed)
                 self._kill(child)
             self._children.clear()
             for page in self._queue:
-                page.resolve(RuntimeError("the HTML extraction pool was closed"))
+                page.resolve(closed)
             self._queue.clear()
         os.close(self._wake_read)
         os.close(self._wake_write)
@@ -348,6 +351,13 @@ class ExtractionPool:
         try:
             os.write(self._wake_write, b"x")
         except OSError:  # closed: the collector has stopped
+            pass
+
+    def _drain_wake(self) -> None:
+        try:
+            while len(os.read(self._wake_read, 4096)) == 4096:
+                pass
+        except BlockingIOError:  # exactly a multiple of 4096 bytes were waiting
             pass
 
     def _collect(self) -> None:
@@ -362,8 +372,7 @@ class ExtractionPool:
                     timeout = self._until_next_deadline()
                 ready = wait([*connections, self._wake_read], timeout)
                 if self._wake_read in ready:
-                    while os.read(self._wake_read, 4096) == 4096:
-                        pass
+                    self._drain_wake()
                 with self._lock:
                     for connection in ready:
                         if connection in connections:

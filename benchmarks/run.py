@@ -46,6 +46,7 @@ LIBRARIES = ("apache-beam", "trafilatura", "pyarrow", "feedparser", "py3langid",
 SMALL_DELAY = 0.05
 FEEDS_HEADING = "## Feed throughput over HTTP (loopback hosts, one port each, politeness on)"
 CLUSTERING_HEADING = "## Clustering cost growth (`benchmarks/clustering.py --scale-once N`, ordered step)"
+KEPT = "Not re-run in this run (``--skip``): the figures of the previous run."
 WARC_HEADING = "## WARC: newsbeam against news-please and the bare FastWARC + trafilatura loop (`benchmarks/warc.py`)"
 
 
@@ -271,7 +272,8 @@ def kept_section(results: Path, heading: str) -> str:
         return f"{heading}\n\nNot run (``--skip``), and no earlier figures in {results.name}.\n"
     end = text.find("\n## ", start + len(heading))
     body = text[start + len(heading) : end if end >= 0 else len(text)].strip("\n")
-    return f"{heading}\n\nNot re-run in this run (``--skip``): the figures of the previous run.\n\n{body}\n"
+    body = body.removeprefix(KEPT).strip("\n")  # kept twice: said once
+    return f"{heading}\n\n{KEPT}\n\n{body}\n"
 
 
 def other_sections(results: Path, text: str) -> str:

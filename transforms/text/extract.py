@@ -22,7 +22,7 @@ import apache_beam as beam
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import Article, Reject
-from transforms.run import counters, progress
+from transforms.run import counters, prewarm, progress
 from transforms.run.allocator import tune_allocator
 from transforms.run.context import REJECTED, RunContext, as_utc, set_rejects_aside, stable_hash
 from transforms.sources.archive_filters import ArchiveFilters, FilterArticles
@@ -138,6 +138,7 @@ class ExtractArticle(beam.DoFn):
 
     def setup(self) -> None:
         tune_allocator()  # once per worker process
+        prewarm.wait()  # a load the process started early (pipeline/startup.py) ends first: the model loads once
         identify_language("warm up the language model once per worker")
         self._pool = ExtractionPool.shared(self._workers or usable_cores(), self._budget_s)
         self._threads = ThreadPoolExecutor(self._pool.concurrency, thread_name_prefix="newsbeam-extract")

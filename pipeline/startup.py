@@ -66,12 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         tune_allocator()
         if not any("multi_processing" in arg for arg in argv):
+            from transforms.run import prewarm
             from transforms.text.html_worker import prestart
 
             prestart()  # extraction runs in this process: its child imports trafilatura while Beam loads
-        from transforms.run import prewarm
-
-        prewarm.language_model()  # and the language model loads in a thread meanwhile
+            prewarm.language_model()  # and the language model loads in a thread meanwhile
     from pipeline.cli import main as cli_main
 
     return cli_main(argv)

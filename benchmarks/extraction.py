@@ -1,9 +1,11 @@
-"""Extraction throughput: the library limit against ``python -m pipeline run``, one and two workers.
+"""Extraction throughput: the library limit against ``python -m pipeline run``, one extraction process and all cores.
 
-All three read the same ``.html`` files from one folder, each in a fresh process:
+All read the same ``.html`` files from one folder, each in a fresh process:
 (a) ``benchmarks.extraction_limit`` (read + trafilatura in a loop; imports excluded),
-(b) the pipeline end to end on FnApiRunner with one worker, Parquet writing included,
-(c) the same with ``--direct_running_mode=multi_processing --direct_num_workers=2``.
+(b) the pipeline end to end on FnApiRunner with one HTML extraction process (``--extraction-workers 1``;
+the runner's own work overlaps it), Parquet writing included,
+(c) the same with the default, one extraction process per usable core ("use all my cores"),
+(d) FnApiRunner's own multi-processing, two worker processes of one extraction process each, for comparison.
 A pipeline start-up figure (the same command on a single page) shows the fixed cost in (b).
 The limit runs before (b) and after (c) (and, with ``limit_runs=3``, between them) and its best
 time counts: on a shared machine this favours the limit, so the ratios err against the pipeline.
@@ -19,7 +21,8 @@ from pathlib import Path
 from benchmarks.corpus import Page, write_pages
 from benchmarks.measure import Measured, check_ok, committed_rows, pipeline_command, run_measured
 
-MULTI_PROCESS = ("--direct_running_mode=multi_processing", "--direct_num_workers=2")
+ONE_WORKER = ("--extraction-workers=1",)
+MULTI_PROCESS = ("--direct_running_mode=multi_processing", "--direct_num_workers=2", "--extraction-workers=1")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class ExtractionResult:
     startup: Measured
     single: Measured
     multi: Measured
+    runner_multi: Measured
 
     @property
     def limit_pps(self) -> float:
@@ -52,6 +56,10 @@ class ExtractionResult:
     @property
     def multi_pps(self) -> float:
         return self.pages / self.multi.wall_s
+
+    @property
+    def runner_multi_pps(self) -> float:
+        return self.pages / self.runner_multi.wall_s
 
 
 def run_pipeline(input_dir: Path, output: Path, *extra: str) -> Measured:
@@ -72,12 +80,13 @@ def measure_extraction(pages: list[Page], work: Path, with_logic: bool = True, l
     write_pages(pages, corpus)
     one_page = work / "one-page"
     write_pages(pages[:1], one_page)
-    startup = run_pipeline(one_page, work / "out-startup")
+    startup = run_pipeline(one_page, work / "out-startup", *ONE_WORKER)
     limits = [run_limit(corpus, with_logic)]
-    single = run_pipeline(corpus, work / "out-single")
+    single = run_pipeline(corpus, work / "out-single", *ONE_WORKER)
     if limit_runs >= 3:
         limits.append(run_limit(corpus))
-    multi = run_pipeline(corpus, work / "out-multi", *MULTI_PROCESS)
+    multi = run_pipeline(corpus, work / "out-multi")
+    runner_multi = run_pipeline(corpus, work / "out-runner-multi", *MULTI_PROCESS)
     if limit_runs >= 2:
         limits.append(run_limit(corpus))
     best, load = min(limits, key=lambda result: result[0]["limit_s"])
@@ -94,6 +103,7 @@ def measure_extraction(pages: list[Page], work: Path, with_logic: bool = True, l
         startup,
         single,
         multi,
+        runner_multi,
     )
 
 

@@ -36,16 +36,17 @@ class Measured:
     """The machine's 1-minute load average when the run ended (other jobs included)."""
 
 
-def bench_env() -> dict[str, str]:
-    """The environment the Makefile gives the pipeline: one BLAS thread, the repo importable."""
-    return {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+def bench_env(tree: Path = REPO) -> dict[str, str]:
+    """The environment the Makefile gives the pipeline: one BLAS thread, the checkout ``tree`` importable."""
+    return {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(tree)}
 
 
 def run_measured(args: list[str], cwd: Path = REPO) -> Measured:
-    """Runs ``args`` to completion and measures it; never raises on a non-zero exit (see ``returncode``)."""
+    """Runs ``args`` in ``cwd`` (a checkout: its code is the one imported) to completion and measures it; never
+    raises on a non-zero exit (see ``returncode``)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(args, cwd=cwd, env=bench_env(), stdout=out, stderr=err)
+        proc = subprocess.Popen(args, cwd=cwd, env=bench_env(cwd), stdout=out, stderr=err)
         sampler = _TreeSampler(proc.pid)
         sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)

@@ -12,7 +12,7 @@ is a fresh ``python -m pipeline run`` process on FnApiRunner; inputs live in a t
 | feeds | default delay at 1/4/16 hosts, 0.05 s at 16; 4 items/host | both delays at 1/4/16/64 hosts; 8 items/host |
 | clustering (``clustering.py --scale-once``) | 10k, 20k | 10k, 100k, 1M |
 | memory (copies of the corpus's first pages) | 50 pages × 1, 100 | 50 pages × 1, 10, 100 |
-| WARC (``benchmarks/warc.py``) | the corpus as one WARC; news-please, bare loop, 1/2 workers; 5k/50k records | same |
+| WARC (``benchmarks/warc.py``) | one WARC; news-please, bare loop, 1 / all extractors; 5k/50k records | same |
 
 Memory: 50 distinct pages, then 5,000 (copies with new URLs and a new opening sentence, so
 none is removed as an exact duplicate). The first lines printed are the key ratios,
@@ -44,6 +44,10 @@ from benchmarks.warc import measure_warc
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 LIBRARIES = ("apache-beam", "trafilatura", "pyarrow", "feedparser", "py3langid", "wordfreq")
 SMALL_DELAY = 0.05
+FEEDS_HEADING = "## Feed throughput over HTTP (loopback hosts, one port each, politeness on)"
+CLUSTERING_HEADING = "## Clustering cost growth (`benchmarks/clustering.py --scale-once N`, ordered step)"
+KEPT = "Not re-run in this run (``--skip``): the figures of the previous run."
+WARC_HEADING = "## WARC: newsbeam against news-please and the bare FastWARC + trafilatura loop (`benchmarks/warc.py`)"
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ def key_lines(ex: ExtractionResult, memory: list[MemoryRun]) -> list[str]:
             "pipeline ÷ library loop, pages/s, without start-up",
             ex.marginal_pps / ex.limit_pps,
         ),
-        ratio_line("two workers ÷ one, pages/s", ex.multi_pps / ex.single_pps),
+        ratio_line("all cores ÷ one extraction process, pages/s", ex.multi_pps / ex.single_pps),
     ]
     largest = max(memory, key=lambda r: r.factor)
     if largest.factor > 1:
@@ -142,8 +146,8 @@ def report(
     mode: Mode,
     source: str,
     ex: ExtractionResult,
-    feeds: list[FeedRun],
-    clusters: list[dict],
+    feeds: list[FeedRun] | str,
+    clusters: list[dict] | str,
     memory: list[MemoryRun],
     seconds: float,
 ) -> str:
@@ -161,8 +165,9 @@ def report(
         "",
         "| ratio | value |",
         "|---|---|",
-        ratio_line("(b) pipeline, 1 worker / (a) limit, pages/s", ex.single_pps / ex.limit_pps),
-        ratio_line("(c) pipeline, 2 workers / (b) 1 worker, pages/s", ex.multi_pps / ex.single_pps),
+        ratio_line("(b) pipeline, 1 extraction process / (a) limit, pages/s", ex.single_pps / ex.limit_pps),
+        ratio_line("(c) pipeline, all cores / (b) 1 extraction process, pages/s", ex.multi_pps / ex.single_pps),
+        ratio_line("(d) FnApiRunner 2 worker processes / (b), pages/s", ex.runner_multi_pps / ex.single_pps),
         ratio_line("(b) without start-up / (a), pages/s", ex.marginal_pps / ex.limit_pps),
         "",
         f"| run ({ex.pages} pages) | wall s | pages/s | CPU s | CPU ms/page "
@@ -179,8 +184,9 @@ def report(
             f"| {1000 * ex.logic_cpu_s / ex.pages:.0f} | {ex.logic_rss_mb:.0f} | – |"
         )
     for label, m in (
-        ("(b) pipeline run, FnApiRunner, 1 worker", ex.single),
-        ("(c) pipeline run, 2 worker processes", ex.multi),
+        ("(b) pipeline run, FnApiRunner, `--extraction-workers=1`", ex.single),
+        ("(c) pipeline run, default: one extraction process per core", ex.multi),
+        ("(d) pipeline run, `--direct_num_workers=2` multi-processing, 1 extraction process each", ex.runner_multi),
     ):
         lines.append(
             f"| {label} | {m.wall_s:.1f} | {ex.pages / m.wall_s:.1f} | {m.cpu_s:.1f} | {1000 * m.cpu_s / ex.pages:.0f} "
@@ -193,37 +199,13 @@ def report(
         "",
         f"Without the fixed cost (the 1-page run's wall time subtracted from (b)): {ex.marginal_pps:.1f} pages/s, "
         f"**{ex.marginal_pps / ex.limit_pps:.2f}** of the limit. (b)/(a) in CPU time (less sensitive to other jobs): "
-        f"{ex.limit_cpu_s / ex.single.cpu_s:.2f}.",
+        f"{ex.limit_cpu_s / ex.single.cpu_s:.2f}. (b) uses up to two cores: the runner's own work overlaps the "
+        "extraction process's.",
         "",
-        "## Feed throughput over HTTP (loopback hosts, one port each, politeness on)",
-        "",
-        "| hosts | items/host | host delay s | wall s | items/s | politeness floor s | CPU s | load |",
-        "|---|---|---|---|---|---|---|---|",
     ]
+    lines += feeds_section(feeds) if isinstance(feeds, list) else [feeds.rstrip("\n"), ""]
+    lines += clustering_section(clusters) if isinstance(clusters, list) else [clusters.rstrip("\n"), ""]
     lines += [
-        f"| {r.hosts} | {r.items_per_host} | {r.host_delay} | {r.measured.wall_s:.1f} | {r.items_per_s:.1f} "
-        f"| {r.politeness_floor_s:.1f} "
-        f"| {r.measured.cpu_s:.1f} | {r.measured.load:.1f} |"
-        for r in feeds
-    ]
-    lines += [
-        "",
-        *feed_scaling(feeds),
-        "",
-        "## Clustering cost growth (`benchmarks/clustering.py --scale-once N`, ordered step)",
-        "",
-        "| articles | cluster ms/article | vectorize ms/article | active stories | peak RSS MB |",
-        "|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {c['articles']:,} | {c['cluster_ms']:.3f} | {c['vectorize_ms']:.3f} | {c['active_stories']} "
-        f"| {c['peak_rss_mb']:.0f} |"
-        for c in clusters
-    ]
-    lines += [
-        "",
-        f"largest / smallest ms per article: **{clusters[-1]['cluster_ms'] / clusters[0]['cluster_ms']:.2f}**",
-        "",
         "## Memory (single worker, corpus copies with new URLs)",
         "",
         "| copies | pages | input MB | wall s | pages/s | peak RSS MB (largest process) | tree peak MB | load |",
@@ -246,6 +228,62 @@ def report(
     return "\n".join(lines) + "\n"
 
 
+def feeds_section(feeds: list[FeedRun]) -> list[str]:
+    lines = [
+        FEEDS_HEADING,
+        "",
+        "| hosts | items/host | host delay s | wall s | items/s | politeness floor s | CPU s | load |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.hosts} | {r.items_per_host} | {r.host_delay} | {r.measured.wall_s:.1f} | {r.items_per_s:.1f} "
+        f"| {r.politeness_floor_s:.1f} "
+        f"| {r.measured.cpu_s:.1f} | {r.measured.load:.1f} |"
+        for r in feeds
+    ]
+    return [*lines, "", *feed_scaling(feeds), ""]
+
+
+def clustering_section(clusters: list[dict]) -> list[str]:
+    lines = [
+        CLUSTERING_HEADING,
+        "",
+        "| articles | cluster ms/article | vectorize ms/article | active stories | peak RSS MB |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c['articles']:,} | {c['cluster_ms']:.3f} | {c['vectorize_ms']:.3f} | {c['active_stories']} "
+        f"| {c['peak_rss_mb']:.0f} |"
+        for c in clusters
+    ]
+    return [
+        *lines,
+        "",
+        f"largest / smallest ms per article: **{clusters[-1]['cluster_ms'] / clusters[0]['cluster_ms']:.2f}**",
+        "",
+    ]
+
+
+def kept_section(results: Path, heading: str) -> str:
+    """A section of an earlier results file, as it was, marked as not re-run."""
+    text = results.read_text() if results.exists() else ""
+    start = text.find(heading + "\n")
+    if start < 0:
+        return f"{heading}\n\nNot run (``--skip``), and no earlier figures in {results.name}.\n"
+    end = text.find("\n## ", start + len(heading))
+    body = text[start + len(heading) : end if end >= 0 else len(text)].strip("\n")
+    body = body.removeprefix(KEPT).strip("\n")  # kept twice: said once
+    return f"{heading}\n\n{KEPT}\n\n{body}\n"
+
+
+def other_sections(results: Path, text: str) -> str:
+    """The sections of the results file that other tools write (engines, extraction quality), kept as they were."""
+    old = results.read_text() if results.exists() else ""
+    parts = old.split("\n## ")[1:]
+    kept = [part for part in parts if f"## {part.splitlines()[0]}\n" not in text]
+    return "".join("\n## " + part.rstrip("\n") + "\n" for part in kept)
+
+
 def feed_scaling(feeds: list[FeedRun]) -> list[str]:
     out = []
     for delay in sorted({r.host_delay for r in feeds}, reverse=True):
@@ -264,6 +302,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--results", type=Path, default=RESULTS, help="where to write the Markdown (default %(default)s)"
     )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=("feeds", "clustering", "warc"),
+        help="don't run this section; keep its figures from the results file, marked as such",
+    )
     args = parser.parse_args(argv)
     mode = FULL if args.full else QUICK
     start = time.perf_counter()
@@ -272,20 +317,27 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="newsbeam-bench-") as tmp:
         work = Path(tmp)
         corpus = list(replicate(pages, mode.extraction_copies))
-        step(f"extraction: {len(corpus)} pages, limit / 1 worker / 2 workers")
+        step(f"extraction: {len(corpus)} pages, limit / 1 extraction process / all cores / 2 runner workers")
         extraction = measure_extraction(corpus, work, limit_runs=mode.limit_runs)
-        feeds = []
-        for hosts, delay in mode.feed_runs:
-            step(f"feeds: {hosts} hosts, delay {delay} s")
-            feeds.append(measure_feeds(pages, work, hosts, mode.items_per_host, delay))
-        step(f"clustering: {', '.join(f'{n:,}' for n in mode.clustering_sizes)} articles")
-        clusters = clustering_scale(mode.clustering_sizes)
+        feeds: list[FeedRun] | str = kept_section(args.results, FEEDS_HEADING)
+        if "feeds" not in args.skip:
+            feeds = []
+            for hosts, delay in mode.feed_runs:
+                step(f"feeds: {hosts} hosts, delay {delay} s")
+                feeds.append(measure_feeds(pages, work, hosts, mode.items_per_host, delay))
+        clusters: list[dict] | str = kept_section(args.results, CLUSTERING_HEADING)
+        if "clustering" not in args.skip:
+            step(f"clustering: {', '.join(f'{n:,}' for n in mode.clustering_sizes)} articles")
+            clusters = clustering_scale(mode.clustering_sizes)
         step(f"memory: {mode.memory_factors} copies")
         memory = measure_memory(pages[: mode.memory_pages], work, mode.memory_factors)
-        step("warc: news-please, bare loop, newsbeam 1 and 2 workers; memory on 5k and 50k records")
-        warc = measure_warc(pages, work)
+        warc = kept_section(args.results, WARC_HEADING)
+        if "warc" not in args.skip:
+            step("warc: news-please, bare loop, newsbeam 1 extraction process and all cores; memory, 5k/50k records")
+            warc = measure_warc(pages, work)
     text = report(mode, corpus_source(), extraction, feeds, clusters, memory, time.perf_counter() - start)
     text += "\n" + warc
+    text += other_sections(args.results, text)
     args.results.write_text(text)
     print(text)
     return 0

@@ -44,6 +44,7 @@ class RunPlan:
     catalog: Sequence[CatalogStory] = ()
     min_words: int = DEFAULT_MIN_WORDS
     extraction_budget: float = DEFAULT_EXTRACTION_BUDGET_S
+    extraction_workers: int | None = None  # HTML extraction processes per worker process; None: one per core
     fetch: FetchSettings = field(default_factory=FetchSettings)
     fetch_pages: bool = True
     warc_files: Sequence[str] = ()
@@ -53,43 +54,57 @@ class RunPlan:
 
 
 def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
-    """Adds the whole pipeline to ``p``; returns the run record produced after the commit."""
+    """Adds the whole pipeline to ``p``; returns the run record produced after the commit.
+
+    A source with nothing to read (no feed due, no WARC, no sitemap, no seed file) adds no step:
+    fewer steps to build, plan and run (a 1-page run's start-up); its outputs are empty."""
     run = plan.run
     seen = p | "ReadSeenLedger" >> ReadSeenKeys(committed_files(plan.state, SEEN))
-    files = p | "ReadSeedFiles" >> ReadSeedFiles(list(plan.files), run)
-    feeds = p | "ReadFeeds" >> ReadFeeds(plan.feeds, seen, run, plan.fetch, plan.fetch_pages)
-    warc = p | "ReadWarcFiles" >> ReadWarcFiles(plan.warc_files, run, plan.filters, plan.fetch.policy)
-    sitemaps = p | "ReadSitemaps" >> ReadSitemaps(
-        plan.sitemaps, dict(plan.known_sitemaps), run, plan.fetch, plan.filters
-    )
-    documents = {
-        "SeedFiles": files.documents,
-        "Feeds": feeds.documents,
-        "Warc": warc.documents,
-        "Sitemaps": sitemaps.documents,
-    }
+    nothing = p | "NoInput" >> beam.Create([])
+    files = feeds = warc = sitemaps = None
+    if plan.files or not (plan.feeds or plan.warc_files or plan.sitemaps):
+        files = p | "ReadSeedFiles" >> ReadSeedFiles(list(plan.files), run)
+    if plan.feeds:
+        feeds = p | "ReadFeeds" >> ReadFeeds(plan.feeds, seen, run, plan.fetch, plan.fetch_pages)
+    if plan.warc_files:
+        warc = p | "ReadWarcFiles" >> ReadWarcFiles(plan.warc_files, run, plan.filters, plan.fetch.policy)
+    if plan.sitemaps:
+        sitemaps = p | "ReadSitemaps" >> ReadSitemaps(
+            plan.sitemaps, dict(plan.known_sitemaps), run, plan.fetch, plan.filters
+        )
+    read = {"SeedFiles": files, "Feeds": feeds, "Warc": warc, "Sitemaps": sitemaps}
+    documents = {name: source.documents for name, source in read.items() if source is not None}
     extracted = documents | "ExtractArticles" >> ExtractArticles(
-        run, plan.min_words, plan.extraction_budget, plan.filters
+        run, plan.min_words, plan.extraction_budget, plan.filters, plan.extraction_workers
     )
     parked = extracted.articles | "ParkArticles" >> ParkArticles(staging_dir(plan.output, run.run_id), story_ref)
     deduped = parked.refs | "MarkDuplicates" >> MarkDuplicates(seen)  # bodies wait in files; refs travel
     tagged = deduped.articles | "AssignStories" >> AssignStories(plan.catalog, run, plan.state)
     articles = parked.files | "JoinVerdicts" >> JoinVerdicts(tagged.verdicts, deduped.already_ingested)
     stories = tagged.stories
+    source_rejects = [source.rejects for source in read.values() if source is not None]
     rejects = (
-        (files.rejects, feeds.rejects, warc.rejects, sitemaps.rejects, extracted.rejects)
+        (*source_rejects, extracted.rejects)
         | "AllRejects" >> beam.Flatten()
         | "NumberEntryAttempts" >> NumberEntryAttempts(seen)
         | "SkipKnownRejects" >> DropKnown(seen, REJECT, lambda r: r.reject_id, counters.REPEATED_REJECTS)
     )
-    handled = (articles, rejects, deduped.already_ingested) | "RecordSeen" >> RecordSeenKeys(run)
-    polls = (feeds.polls, feeds.new_entries, articles, rejects) | "FeedPollRows" >> FeedPollRows(run)
+    already = deduped.already_ingested
+    handled = (articles, rejects, already) | "RecordSeen" >> RecordSeenKeys(run)
+    polls = (
+        (feeds.polls, feeds.new_entries, articles, rejects) | "FeedPollRows" >> FeedPollRows(run) if feeds else nothing
+    )
     tables = {"articles": articles, "stories": stories, "rejects": rejects, "seen": handled, "feed_polls": polls}
     record = tables | "WriteTables" >> WriteTables(plan.output, run, (*TABLES, SEEN), roots={"seen": plan.state})
     return (
         record
         | "SaveFeedStates"
-        >> beam.Map(save_polled_states, beam.pvalue.AsList(feeds.states), plan.state, dict(plan.known_feeds))
+        >> beam.Map(
+            save_polled_states,
+            beam.pvalue.AsList(feeds.states if feeds else nothing),
+            plan.state,
+            dict(plan.known_feeds),
+        )
         | "SaveStoryIndex"
         >> beam.Map(
             save_staged_story_index,
@@ -100,8 +115,8 @@ def build_graph(p: beam.Pipeline, plan: RunPlan) -> beam.PCollection:
         | "SaveSitemapStates"
         >> beam.Map(
             save_sitemap_states,
-            beam.pvalue.AsList(sitemaps.states),
-            beam.pvalue.AsList(sitemaps.handled),
+            beam.pvalue.AsList(sitemaps.states if sitemaps else nothing),
+            beam.pvalue.AsList(sitemaps.handled if sitemaps else nothing),
             plan.state,
             dict(plan.known_sitemaps),
         )

@@ -241,6 +241,14 @@ EXTRACTION_BUDGET = Option(
     default=DEFAULT_EXTRACTION_BUDGET_S,
     metavar="SECONDS",
 )
+EXTRACTION_WORKERS = Option(
+    "extraction-workers",
+    "HTML extraction processes per worker process, working while the pipeline does the rest. "
+    "Default: one per usable core on a local runner in one process, else 1",
+    "extraction",
+    type=int,
+    metavar="N",
+)
 SINCE = Option(
     "since",
     "Keep records fetched and articles published at or after this date (YYYY-MM-DD) or ISO-8601 time, UTC.",
@@ -448,6 +456,7 @@ class NewsbeamOptions(PipelineOptions):
         RESET_FEEDS,
         MIN_WORDS,
         EXTRACTION_BUDGET,
+        EXTRACTION_WORKERS,
         SINCE,
         UNTIL,
         LANGUAGE,

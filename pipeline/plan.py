@@ -7,10 +7,11 @@ import logging
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from pipeline.graph import RunPlan
 from pipeline.options import DEFAULT_CATALOG, NewsbeamOptions
+from pipeline.startup import LOCAL_RUNNERS
 from schemas import SEEN
 from transforms.dedup.ledger import check_ledger_files
 from transforms.http.addresses import redact_credentials
@@ -35,6 +36,7 @@ from transforms.sources.warc.cc_news import cc_news_paths
 from transforms.sources.warc.records import is_warc_file
 from transforms.stories.clusterer import CatalogStory, load_catalog
 from transforms.stories.saved import check_story_index
+from transforms.text.html_worker import usable_cores
 
 log = logging.getLogger("newsbeam")
 
@@ -60,6 +62,7 @@ def plan_run(options: NewsbeamOptions, run: RunContext) -> RunPlan:
         catalog=read_catalog(options.catalog),
         min_words=options.min_words,
         extraction_budget=options.extraction_budget,
+        extraction_workers=extraction_workers(options),
         fetch=FetchSettings(
             host_delay=options.host_delay,
             threads=options.fetch_threads,
@@ -78,6 +81,20 @@ def plan_run(options: NewsbeamOptions, run: RunContext) -> RunPlan:
         known_sitemaps=SitemapStateStore(options.state_dir).load(),
         filters=archive_filters(options),
     )
+
+
+def extraction_workers(options: PipelineOptions) -> int:
+    """``--extraction-workers`` (at least 1), else: one per usable core when the whole run is one local process
+    (FnApiRunner, the DirectRunners, not ``multi_processing``), one per worker process on any other runner (which
+    already runs a worker process per core, or spreads workers over machines)."""
+    value = options.view_as(NewsbeamOptions).extraction_workers
+    if value is not None:
+        if value < 1:
+            raise PlanError(f"--extraction-workers must be at least 1, not {value}")
+        return value
+    runner = options.view_as(StandardOptions).runner or ""
+    one_process = options.view_as(DirectOptions).direct_running_mode != "multi_processing"
+    return usable_cores() if runner.rsplit(".", 1)[-1] in LOCAL_RUNNERS and one_process else 1
 
 
 def check_state_store(state_dir: str) -> None:

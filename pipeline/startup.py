@@ -6,8 +6,9 @@ pandas, about half of the start-up of a local run. Beam guards each of these imp
 ``except ImportError``, so for a run that needs none of them (a local runner, no cloud paths)
 they are marked absent before Beam is imported. Any other command line imports everything.
 Such a run also sets the allocator up to hand freed memory back (``transforms/run/allocator.py``)
-and starts its HTML extraction process first (``html_worker.prestart``), so its
-imports overlap Beam's and the graph's construction instead of delaying the first page.
+and starts its HTML extraction process first (``html_worker.prestart``) and the language
+model's load in a thread (``transforms/run/prewarm.py``), so both overlap Beam's imports and the
+graph's construction instead of delaying the first page.
 """
 
 from __future__ import annotations
@@ -92,9 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         tune_allocator()
         if not any("multi_processing" in arg for arg in argv):
+            from transforms.run import prewarm
             from transforms.text.html_worker import prestart
 
             prestart()  # extraction runs in this process: its child imports trafilatura while Beam loads
+            prewarm.language_model()  # and the language model loads in a thread meanwhile
     from pipeline.cli import main as cli_main
 
     return cli_main(argv)

@@ -49,7 +49,7 @@ DATAFLOW = [
     "--dry_run=True",
 ]
 WORKER_IMAGE = f"europe-west1-docker.pkg.dev/{PROJECT}/newsbeam/newsbeam:0.1.0"
-BATCH_STAGES = {"ReadSeedFiles", "ReadFeeds", "ExtractArticles", "MarkDuplicates", "AssignStories", "WriteTables"}
+BATCH_STAGES = {"ReadSeedFiles", "ExtractArticles", "MarkDuplicates", "AssignStories", "WriteTables"}  # seeds only
 STREAMING_STAGES = {
     "ReadFeeds",
     "ExtractArticles",

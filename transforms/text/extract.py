@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 import apache_beam as beam
+from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas import Article, Reject
 from transforms.normalise.cleaning import clean_paragraphs, normalise_for_hash, parse_plain_text, split_paragraphs
 from transforms.normalise.dates import DAY, PublicationTime, coarse_guess, page_time, read_iso_time, within_window
 from transforms.normalise.tokens import word_count
 from transforms.normalise.urls import canonical_url
-from transforms.run import counters, progress
+from transforms.run import counters, prewarm, progress
 from transforms.run.allocator import tune_allocator
 from transforms.run.context import REJECTED, RunContext, as_utc, set_rejects_aside, stable_hash
 from transforms.sources.archive_filters import ArchiveFilters, FilterArticles
@@ -29,9 +32,11 @@ from transforms.sources.document import ENTRY_TEXT, HTML, MAX_PAGE_BYTES, PAGE, 
 from transforms.text.html_worker import (
     DEFAULT_BUDGET_S,
     BudgetedExtractor,
+    ExtractionPool,
     TooSlow,
     run_trafilatura,
     strip_inert_markup,
+    usable_cores,
 )
 from transforms.text.metadata import (
     clean_authors,
@@ -63,7 +68,8 @@ class ExtractArticles(beam.PTransform):
     pages between stages) and its articles stay apart, ``articles`` being a dict {source name:
     PCollection} too, so the next step can also run where they were made (a Flatten of whole
     articles is a stage boundary that FnApiRunner holds in memory). ``filters`` (the archive
-    filters on language and publication time) drop articles right after extraction.
+    filters on language and publication time) drop articles right after extraction. ``workers``:
+    HTML extraction processes per worker process, by default one per usable core (``ExtractArticle``).
     """
 
     def __init__(
@@ -72,12 +78,14 @@ class ExtractArticles(beam.PTransform):
         min_words: int = DEFAULT_MIN_WORDS,
         budget_s: float = DEFAULT_EXTRACTION_BUDGET_S,
         filters: ArchiveFilters | None = None,
+        workers: int | None = None,
     ):
         super().__init__()
         self._run = run
         self._min_words = min_words
         self._budget_s = budget_s
         self._filters = filters
+        self._workers = workers
 
     def expand(self, documents):
         if not isinstance(documents, dict):
@@ -90,7 +98,7 @@ class ExtractArticles(beam.PTransform):
 
     def _extract(self, documents, source: str) -> ExtractOutputs:
         extracted = documents | f"ExtractText{source}" >> beam.ParDo(
-            ExtractArticle(self._run, self._min_words, self._budget_s)
+            ExtractArticle(self._run, self._min_words, self._budget_s, self._workers)
         ).with_outputs(REJECTED, main="articles")
         articles = extracted.articles
         if self._filters is not None and self._filters.filters_articles:
@@ -106,26 +114,66 @@ class ExtractOutputs(NamedTuple):
 
 
 class ExtractArticle(beam.DoFn):
-    """Runs ``extract_article`` and routes rejects aside."""
+    """Runs ``extract_article`` on several documents at once and routes rejects aside.
 
-    def __init__(self, run: RunContext, min_words: int, budget_s: float = DEFAULT_EXTRACTION_BUDGET_S):
+    Each document is extracted in a thread of this worker, its HTML by the process's shared
+    ``ExtractionPool`` (``workers`` extraction processes, by default one per usable core, each page
+    within ``budget_s``): trafilatura runs in the pool while this process cleans, identifies the
+    language of and passes on the pages already extracted. Results leave in input order, each in
+    its own input's window and timestamp; at most ``ExtractionPool.concurrency`` documents wait at once,
+    and a bundle ends with every one of its documents emitted.
+    """
+
+    def __init__(
+        self,
+        run: RunContext,
+        min_words: int,
+        budget_s: float = DEFAULT_EXTRACTION_BUDGET_S,
+        workers: int | None = None,
+    ):
         self._run = run
         self._min_words = min_words
         self._budget_s = budget_s
+        self._workers = workers
         self._articles = counters.ARTICLES_EXTRACTED.metric()
-        self._extractor: BudgetedExtractor | None = None
+        self._pool: ExtractionPool | None = None
+        self._threads: ThreadPoolExecutor | None = None
+        self._pending: deque[tuple[Future, SourceDocument, WindowedValue]] = deque()
 
     def setup(self) -> None:
         tune_allocator()  # once per worker process
+        prewarm.wait()  # a load the process started early (pipeline/startup.py) ends first: the model loads once
         identify_language("warm up the language model once per worker")
-        self._extractor = BudgetedExtractor(self._budget_s)  # its process starts with the first HTML page
+        self._pool = ExtractionPool.shared(self._workers or usable_cores(), self._budget_s)
+        self._threads = ThreadPoolExecutor(self._pool.concurrency, thread_name_prefix="newsbeam-extract")
 
     def teardown(self) -> None:
-        if self._extractor is not None:
-            self._extractor.close()
+        if self._threads is not None:
+            self._threads.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.release()
 
-    def process(self, document: SourceDocument) -> Iterator:
-        result = extract_article(document, self._run, self._min_words, self._extractor)
+    def start_bundle(self) -> None:
+        self._pending = deque()
+
+    def process(self, document: SourceDocument, element=beam.DoFn.WindowedValueParam) -> Iterator:
+        assert self._threads is not None and self._pool is not None
+        future = self._threads.submit(extract_article, document, self._run, self._min_words, self._pool)
+        self._pending.append((future, document, element))
+        yield from self._emit_done(wait_for_first=len(self._pending) > self._pool.concurrency)
+
+    def finish_bundle(self) -> Iterator:
+        while self._pending:
+            yield from self._emit_done(wait_for_first=True)
+
+    def _emit_done(self, wait_for_first: bool) -> Iterator:
+        """The results at the head of the queue that are ready (the first one waited for if asked)."""
+        while self._pending and (wait_for_first or self._pending[0][0].done()):
+            future, document, element = self._pending.popleft()
+            wait_for_first = False
+            yield self._output(future.result(), document, element)
+
+    def _output(self, result: Article | Reject, document: SourceDocument, element: WindowedValue):
         source = source_of(document)
         if isinstance(result, Article):
             self._articles.inc()
@@ -134,7 +182,10 @@ class ExtractArticle(beam.DoFn):
         else:
             counters.REJECTS_AT_EXTRACTION_FROM.of(source).inc()
             progress.note("extraction rejects")
-        yield set_rejects_aside(result, STAGE)
+        routed = set_rejects_aside(result, STAGE)
+        if isinstance(routed, beam.pvalue.TaggedOutput):
+            return beam.pvalue.TaggedOutput(routed.tag, element.with_value(routed.value))
+        return element.with_value(routed)
 
 
 def source_of(document: SourceDocument) -> str:

@@ -13,16 +13,10 @@ from tests.import_graph import (
     module_imports,
     package_cycles,
     package_edges,
-    package_of,
     streaming_imports_of_batch,
 )
 
 REPO = Path(__file__).resolve().parent.parent
-KNOWN_BACK_EDGES = {
-    ("transforms.sources", "transforms.dedup"): "feeds drop entries already seen with dedup's ledger and DropRepeats",
-}
-"""Package imports that still close a cycle, each with why; left out of the cycle check. Remove an entry once
-its imports are gone (the test below fails while an entry names an edge that no longer exists)."""
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +24,9 @@ def imports() -> dict[str, set[str]]:
     return module_imports(REPO)
 
 
-def without(imports: dict[str, set[str]], edges) -> dict[str, set[str]]:
-    return {m: {t for t in ts if (package_of(m), package_of(t)) not in edges} for m, ts in imports.items()}
-
-
 def test_no_cycle_between_packages(imports):
-    remaining = without(imports, KNOWN_BACK_EDGES)
-    cycles = package_cycles(remaining)
-    edges = package_edges(remaining)
+    cycles = package_cycles(imports)
+    edges = package_edges(imports)
     detail = {
         " <-> ".join(group): [
             f"{a} imports {b}" for (pa, pb), pairs in edges.items() if pa in group and pb in group for a, b in pairs
@@ -45,12 +34,6 @@ def test_no_cycle_between_packages(imports):
         for group in cycles
     }
     assert cycles == [], f"packages that import each other: {detail}"
-
-
-def test_every_known_back_edge_still_exists(imports):
-    edges = package_edges(imports)
-    gone = [edge for edge in KNOWN_BACK_EDGES if edge not in edges]
-    assert gone == [], f"no module imports along these any more: remove them from KNOWN_BACK_EDGES: {gone}"
 
 
 def test_no_streaming_module_imports_a_batch_wrapper(imports):
@@ -89,7 +72,8 @@ def test_a_cycle_through_three_packages_is_found_with_the_imports_that_make_it(t
         ("transforms.sources.feeds.parsing", "transforms.dedup"),  # an import inside a function counts
         ("transforms.sources.feeds.parsing", "transforms.dedup.ledger"),
     ]
-    assert package_cycles(without(imports, {("transforms.dedup", "transforms.text")})) == []
+    del imports["transforms.dedup.ledger"]  # the import that closed the cycle
+    assert package_cycles(imports) == []
 
 
 def test_modules_of_one_package_may_import_each_other_and_relative_imports_resolve(tmp_path):

@@ -363,15 +363,7 @@ class ExtractionPool:
         self._wake()
         self._collector.join(10)
         with self._lock:
-            closed = RuntimeError("the HTML extraction pool was closed")
-            for child in self._children:
-                for page in child.batch:
-                    page.resolve(closed)
-                self._kill(child)
-            self._children.clear()
-            for page in self._queue:
-                page.resolve(closed)
-            self._queue.clear()
+            self._fail_waiting(RuntimeError("the HTML extraction pool was closed"))
         os.close(self._wake_read)
         os.close(self._wake_write)
 
@@ -409,14 +401,18 @@ class ExtractionPool:
         except BaseException as error:  # noqa: BLE001 - every waiting page gets the failure, none waits forever
             with self._lock:
                 self._failure = error
-                for child in self._children:
-                    for page in child.batch:
-                        page.resolve(error)
-                    self._kill(child)
-                self._children.clear()
-                for page in self._queue:
-                    page.resolve(error)
-                self._queue.clear()
+                self._fail_waiting(error)
+
+    def _fail_waiting(self, error: BaseException) -> None:
+        """Every page in a batch or in the queue gets ``error``; the processes are stopped (lock held)."""
+        for child in self._children:
+            for page in child.batch:
+                page.resolve(error)
+            self._kill(child)
+        self._children.clear()
+        for page in self._queue:
+            page.resolve(error)
+        self._queue.clear()
 
     def _dispatch(self) -> None:
         """Queued pages to idle children; one more child when every started one is busy."""

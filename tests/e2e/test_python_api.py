@@ -86,3 +86,20 @@ def test_an_unknown_option_or_a_wrong_type_is_a_value_error_naming_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such output folder"):
         newsbeam.open(tmp_path / "none")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_script_without_a_main_guard_extracts_html_pages_once(tmp_path):
+    """The extraction processes start without importing the caller's script, which would run it again."""
+    from tests.world_pages import world_page
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for code in ("zh", "ar", "th"):
+        (pages / f"{code}.html").write_bytes(world_page(code))
+    script = "import newsbeam\nprint('started')\nprint(newsbeam.run(inputs=['pages/'], output='out/').articles)\n"
+    (tmp_path / "notebook_cell.py").write_text(script, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "notebook_cell.py"], cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["started", "3"]

@@ -7,9 +7,8 @@ with the ``spawn`` method, so no Beam or gRPC thread is forked) and waits at mos
 ``budget_s``: a page over budget kills the child, is reported as ``TooSlow`` with its size and
 time, and the next page gets a fresh child. A page within budget costs one pipe round trip
 (measured: 60 WCXB pages alternating, 16.0 s through the child against 16.6 s in process).
-As with any ``spawn`` child, the parent's main module must be safe to import: ``python -m
-pipeline``, the ``newsbeam`` script and Beam's worker entry points are; a script of your own
-that uses ``BudgetedExtractor`` needs ``if __name__ == "__main__":``.
+The child is started without importing the parent's main module (its work lives here), so a
+script or notebook calling ``newsbeam.run`` needs no ``if __name__ == "__main__":`` guard.
 
 Before the size rule, pages are weighed by what extraction reads: ``strip_inert_markup``
 removes scripts (except JSON-LD metadata), styles, inline JSON, templates and comments, which
@@ -18,13 +17,16 @@ make up most of many real 2-10 MiB pages and which trafilatura discards anyway.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import multiprocessing
 import os
 import re
+import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -186,10 +188,34 @@ def _spawn() -> tuple[Any, Connection]:
     context = multiprocessing.get_context("spawn")
     parent, child_end = context.Pipe()
     child = context.Process(target=_serve, args=(child_end,), daemon=True, name="newsbeam-html-extraction")
-    child.start()
+    with _main_module_left_alone():
+        child.start()
     child_end.close()
     parent.send([(_WARM_UP_PAGE, None)])
     return child, parent
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_module_left_alone() -> Iterator[None]:
+    """While a ``spawn`` child starts, ``__main__`` shows neither a file nor a module name, so the child does
+    not run the parent's script again (a script without a main guard would call ``newsbeam.run`` in it)."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    with _MAIN_LOCK:
+        saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+        main.__dict__.pop("__file__", None)
+        main.__spec__ = None
+        try:
+            yield
+        finally:
+            main.__dict__.update(saved)
+            if "__spec__" not in saved:
+                del main.__spec__
 
 
 def prestart() -> None:

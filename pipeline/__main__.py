@@ -1,7 +1,5 @@
 """``python -m pipeline``: see pipeline.startup and pipeline.cli."""
 
-import sys
+from pipeline.startup import command
 
-from pipeline.startup import main
-
-sys.exit(main())
+command()

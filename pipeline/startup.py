@@ -101,3 +101,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipeline.cli import main as cli_main
 
     return cli_main(argv)
+
+
+def exit_process(code: int) -> None:
+    """Ends the command's process with ``code``: Python's exit handlers run (logging, the extraction
+    processes' shutdown), then the process ends without the C++ libraries' static destructors, one of
+    which (loaded by Beam's dependencies) now and then aborted a finished, committed run at exit."""
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def command() -> None:
+    """The ``newsbeam`` console script and ``python -m pipeline``: ``main``, then ``exit_process``."""
+    try:
+        code = main()
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if not isinstance(done.code, int | None):
+            print(done.code, file=sys.stderr)
+    exit_process(code)

@@ -207,15 +207,14 @@ def _main_module_left_alone() -> Iterator[None]:
         yield
         return
     with _MAIN_LOCK:
-        saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
-        main.__dict__.pop("__file__", None)
+        path, spec = main.__dict__.pop("__file__", None), getattr(main, "__spec__", None)
         main.__spec__ = None
         try:
             yield
         finally:
-            main.__dict__.update(saved)
-            if "__spec__" not in saved:
-                del main.__spec__
+            main.__spec__ = spec
+            if path is not None:
+                main.__file__ = path
 
 
 def prestart() -> None:
